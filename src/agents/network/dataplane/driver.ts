@@ -1,0 +1,21 @@
+import type { HostState } from '../../../contracts/network-agent.js';
+
+export interface ReconcileReport {
+  /** Things created or changed to match the desired state. */
+  applied: string[];
+  /** Things the driver owned but the state no longer wants, removed. */
+  removed: string[];
+}
+
+/**
+ * A host's dataplane (modelled on Neutron's ML2 mechanism driver plus its L2/L3/DHCP
+ * agents). `reconcile` is idempotent: it compares the desired state with what the host
+ * has, mends the difference, removes orphans it owns (by its own name prefixes) and never
+ * touches what it does not own.
+ */
+export interface Dataplane {
+  readonly name: string;
+  reconcile(desired: HostState): Promise<ReconcileReport>;
+  /** Removes everything the driver owns on this host (tests, decommissioning). */
+  teardown(): Promise<void>;
+}

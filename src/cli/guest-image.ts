@@ -1,0 +1,99 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { Logger } from '../core/log.js';
+import type { Cloud } from '../cloud.js';
+import { createImage } from '../services/image/images.js';
+import { uploadImageData } from '../services/image/data.js';
+import type { Caller } from '../services/image/context.js';
+
+const run = promisify(execFile);
+
+export const GUEST_IMAGE_NAME = 'kumo-tiny';
+
+/** tools/guest-image, found from this file whether it runs from src (tsx) or dist. */
+export function guestImageTools(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'tools', 'guest-image');
+    if (existsSync(join(candidate, 'build.sh'))) return candidate;
+    dir = resolve(dir, '..');
+  }
+  return undefined;
+}
+
+/** A digest of the recipe, so a changed recipe builds a new image instead of reusing the old one. */
+export function recipeDigest(tools: string): string {
+  const hash = createHash('sha256');
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else hash.update(relative(tools, path)).update(readFileSync(path));
+    }
+  };
+  walk(tools);
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** Where a built image is kept, shared by every data directory of this user. */
+export function guestImageCachePath(tools: string): string {
+  const cacheDir = process.env.KUMO_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kumo');
+  return join(cacheDir, `${GUEST_IMAGE_NAME}-${recipeDigest(tools)}.qcow2`);
+}
+
+export type GuestImageOutcome =
+  | { state: 'present' }
+  | { state: 'importing'; /** Settles when the image is in Glance (or the attempt failed and was logged). */ done: Promise<void> }
+  | { state: 'skipped'; reason: string };
+
+/**
+ * As DevStack uploads CirrOS: the first start puts the test guest into Glance as a public
+ * image. Building takes a while, so it happens in the background; the answer says what
+ * will happen (or why it will not).
+ */
+export async function ensureGuestImage(cloud: Cloud, log: Logger): Promise<GuestImageOutcome> {
+  if (process.env.KUMO_GUEST_IMAGE === 'skip') return { state: 'skipped', reason: 'KUMO_GUEST_IMAGE=skip' };
+  const image = cloud.image;
+  const existing = await image.records.listVisible({ projectId: null, isAdmin: true }, {});
+  if (existing.some((i) => i.name === GUEST_IMAGE_NAME)) return { state: 'present' };
+  const tools = guestImageTools();
+  if (!tools) return { state: 'skipped', reason: 'tools/guest-image is not beside this installation' };
+  const build = join(tools, 'build.sh');
+  try {
+    await run(build, ['--check']);
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr ?? '';
+    return { state: 'skipped', reason: `${stderr.trim() || 'build prerequisites missing'} (apt-get install the packages listed in tools/guest-image/README.md)` };
+  }
+  const file = guestImageCachePath(tools);
+  const cacheDir = dirname(file);
+  const done = (async () => {
+    if (!existsSync(file)) {
+      mkdirSync(cacheDir, { recursive: true });
+      log.info({ file }, `building ${GUEST_IMAGE_NAME}`);
+      await run(build, [file], { maxBuffer: 16 * 1024 * 1024 });
+    }
+    const admin = await cloud.identity.context.stores.resources.getProjectByName('default', 'admin');
+    const caller: Caller = {
+      projectId: admin?.id ?? null,
+      isAdmin: true,
+      credentials: { user_id: 'kumo-bootstrap', project_id: admin?.id ?? null, roles: ['admin'] },
+    };
+    const created = await createImage(image, caller, {
+      name: GUEST_IMAGE_NAME,
+      disk_format: 'qcow2',
+      container_format: 'bare',
+      visibility: 'public',
+      min_ram: 128,
+      hw_rng_model: 'virtio',
+    });
+    await uploadImageData(image, caller, created.id, createReadStream(file));
+    log.info({ image: created.id }, `${GUEST_IMAGE_NAME} imported into the image service`);
+  })().catch((err: unknown) => log.error({ err }, `could not build or import ${GUEST_IMAGE_NAME}`));
+  return { state: 'importing', done };
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+import { join } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadConfig, type ConfigOverrides } from '../core/config.js';
+import type { LogLevel } from '../core/log.js';
+import { FernetKeyRepository } from '../services/identity/fernet/key-repository.js';
+import { up } from './up.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is an integer 0-65535');
+  return n;
+}
+
+interface CommonOptions {
+  dataDir?: string;
+  port?: number;
+  host?: string;
+  logLevel?: LogLevel;
+  policyDir?: string;
+}
+
+function overrides(options: CommonOptions): ConfigOverrides {
+  return {
+    ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    ...(options.host !== undefined ? { host: options.host } : {}),
+    ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}),
+    ...(options.policyDir !== undefined ? { policyDir: options.policyDir } : {}),
+  };
+}
+
+const program = new Command('kumo').description('An OpenStack-compatible cloud in one process');
+
+program
+  .command('up')
+  .description('run the all-in-one cloud (API, services and agents) in this process')
+  .option('--data-dir <dir>', 'where the database, keys and client files live (default: ./data)')
+  .option('--port <port>', 'the one HTTP port every service answers on (default: 8080)', port)
+  .option('--host <address>', 'address to bind (default: 127.0.0.1)')
+  .option('--policy-dir <dir>', 'oslo.policy-style overrides, one file per service: identity.yaml, image.yaml, ...')
+  .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+  .action(async (options: CommonOptions) => {
+    await up(loadConfig(overrides(options)));
+  });
+
+const identity = program.command('identity').description('identity administration');
+identity
+  .command('rotate-keys')
+  .description('rotate the Fernet keys: promote the staged key, stage a new one, prune old ones')
+  .option('--data-dir <dir>', 'the data directory of the cloud (default: ./data)')
+  .action((options: CommonOptions) => {
+    const config = loadConfig(overrides(options));
+    const repository = new FernetKeyRepository(join(config.dataDir, 'fernet-keys'));
+    const primary = repository.rotate(config.identity.fernetMaxActiveKeys);
+    process.stdout.write(`Fernet keys rotated: key ${primary} is now primary.\n`);
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`kumo: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

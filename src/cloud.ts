@@ -1,0 +1,113 @@
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { openBus, type Bus } from './core/bus/index.js';
+import type { KumoConfig } from './core/config.js';
+import { openDatabase, type Database } from './core/db/database.js';
+import { migrateToLatest } from './core/db/migrations.js';
+import { createHttpServer } from './core/http/server.js';
+import type { Logger } from './core/log.js';
+import { Metrics } from './core/metrics.js';
+import { Enforcer } from './core/policy/index.js';
+import { bootstrapIdentity, type BootstrapCredentials, type CatalogEntry } from './services/identity/bootstrap.js';
+import { identityMigrations } from './services/identity/migrations.js';
+import { InProcessIdentityClient } from './services/identity/client.js';
+import { identityPlugin } from './services/identity/plugin.js';
+import { IdentityService } from './services/identity/service.js';
+import type { ImageContext } from './services/image/context.js';
+import type { NetworkContext } from './services/network/context.js';
+import { imageMigrations } from './services/image/migrations.js';
+import { networkMigrations } from './services/network/migrations.js';
+import { networkPlugin } from './services/network/plugin.js';
+import { createNetworkContext } from './services/network/service.js';
+import { DesiredStatePublisher } from './services/network/desired-state.js';
+import { NetworkAgent } from './agents/network/agent.js';
+import { NoopDataplane } from './agents/network/dataplane/noop/noop.js';
+import { imagePlugin } from './services/image/plugin.js';
+import { createImageContext, IMAGE_DEFAULT_LIMITS } from './services/image/service.js';
+
+export interface Cloud {
+  config: KumoConfig;
+  database: Database;
+  bus: Bus;
+  http: FastifyInstance;
+  identity: IdentityService;
+  image: ImageContext;
+  network: NetworkContext;
+  networkAgent: NetworkAgent;
+  /** Passwords of bootstrap users created by this start (first start only). */
+  createdCredentials: Partial<BootstrapCredentials>;
+  stop(): Promise<void>;
+}
+
+/** What the catalog lists: every service this process serves, at its DevStack-style prefix. */
+const CATALOG: CatalogEntry[] = [
+  { type: 'identity', name: 'keystone', path: '/identity/v3' },
+  { type: 'image', name: 'glance', path: '/image', limits: IMAGE_DEFAULT_LIMITS },
+  { type: 'network', name: 'neutron', path: '/networking' },
+];
+
+/**
+ * Assembles the all-in-one cloud: state store, bus, policy, services and the one HTTP
+ * port, then bootstraps what a fresh cloud needs. Resolves once it is serving.
+ */
+export async function startCloud(config: KumoConfig, log: Logger, wanted: Partial<BootstrapCredentials> = {}): Promise<Cloud> {
+  const database = await openDatabase(config.databaseUrl, config.databaseSchema ? { schema: config.databaseSchema } : {});
+  const cleanups: Array<() => Promise<void>> = [() => database.close()];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((err: unknown) => log.warn({ err }, 'error while stopping'));
+    }
+  };
+  try {
+    await migrateToLatest(database, [identityMigrations, imageMigrations, networkMigrations]);
+    const bus = await openBus(config.busUrl, { logger: log });
+    cleanups.push(() => bus.close());
+
+    // Each service has its own rules, as each OpenStack service has its own policy file.
+    const enforcerFor = () => new Enforcer({}, { onWarning: (w) => log.warn({ policy: w }, 'policy rule problem') });
+    const identityEnforcer = enforcerFor();
+    const identity = new IdentityService(config, database, identityEnforcer, bus, log);
+    await identity.start();
+    cleanups.push(() => identity.stop());
+    const image = createImageContext(config, database, enforcerFor(), new InProcessIdentityClient(identity.context), log);
+    const network = createNetworkContext(config, database, enforcerFor(), log);
+    const publisher = new DesiredStatePublisher(network, bus, config.hostName, log);
+    network.changed = () => publisher.changed();
+    await publisher.start();
+    cleanups.push(() => publisher.stop());
+    // The all-in-one host runs its own network agent; `noop` until the Linux dataplane lands.
+    const networkAgent = new NetworkAgent(config.hostName, bus, new NoopDataplane(), log);
+    await networkAgent.start();
+    cleanups.push(() => networkAgent.stop());
+    loadPolicyOverrides(config, { identity: identityEnforcer, image: image.enforcer, network: network.enforcer });
+
+    const metrics = new Metrics();
+    const http = createHttpServer({ logger: log, metrics });
+    await http.register(identityPlugin(identity), { prefix: '/identity' });
+    await http.register(imagePlugin(image, identity, () => config.publicUrl), { prefix: '/image' });
+    await http.register(networkPlugin(network, identity), { prefix: '/networking' });
+    await http.listen({ host: config.host, port: config.port });
+    cleanups.push(() => http.close());
+    if (config.port === 0) {
+      const port = (http.server.address() as AddressInfo).port;
+      config.port = port;
+      config.publicUrl = config.publicUrl.replace(/:0$/, `:${port}`);
+    }
+    const { created } = await bootstrapIdentity(identity.context, CATALOG, wanted);
+    return { config, database, bus, http, identity, image, network, networkAgent, createdCredentials: created, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** `<policyDir>/<service>.yaml`, when present, overrides that service's default rules. */
+function loadPolicyOverrides(config: KumoConfig, enforcers: Record<string, Enforcer>): void {
+  if (!config.policyDir) return;
+  for (const [service, enforcer] of Object.entries(enforcers)) {
+    const path = join(config.policyDir, `${service}.yaml`);
+    if (existsSync(path)) enforcer.loadOverrides(path);
+  }
+}

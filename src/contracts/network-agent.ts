@@ -1,0 +1,90 @@
+/**
+ * Bus contracts: the messages services and agents exchange. Both sides import these
+ * types and names; neither imports the other (they meet only on the bus).
+ */
+/**
+ * The desired dataplane state of one host, as the networking control plane computes it
+ * from the database and sends it to that host's network agent. It is the whole truth for
+ * the host: an agent that applies it twice, or after a restart, ends in the same place.
+ */
+export interface HostState {
+  host: string;
+  /** Increases with every computation; an agent ignores a state older than the one it applied. */
+  generation: number;
+  networks: NetworkState[];
+  ports: PortState[];
+  /** DHCP servers this host runs (the network node in an all-in-one). */
+  dhcp: DhcpState[];
+  routers: RouterState[];
+  securityGroups: SecurityGroupState[];
+}
+
+export interface NetworkState {
+  id: string;
+  networkType: string;
+  physicalNetwork: string | null;
+  segmentationId: number | null;
+  mtu: number;
+}
+
+export interface PortState {
+  id: string;
+  networkId: string;
+  macAddress: string;
+  fixedIps: Array<{ subnetId: string; ipAddress: string }>;
+  deviceOwner: string;
+  deviceId: string;
+  adminStateUp: boolean;
+  portSecurityEnabled: boolean;
+  securityGroupIds: string[];
+  allowedAddressPairs: Array<{ ipAddress: string; macAddress: string }>;
+}
+
+export interface SubnetState {
+  id: string;
+  cidr: string;
+  ipVersion: 4 | 6;
+  gatewayIp: string | null;
+  dnsNameservers: string[];
+  hostRoutes: Array<{ destination: string; nexthop: string }>;
+  /** No router on the subnet: DHCP routes 169.254.169.254 through itself (isolated metadata). */
+  isolated: boolean;
+}
+
+export interface DhcpState {
+  networkId: string;
+  /** The DHCP port's MAC and addresses. */
+  portMac: string;
+  portIps: string[];
+  subnets: SubnetState[];
+  hosts: Array<{ macAddress: string; ipAddress: string; hostname: string }>;
+}
+
+export interface RouterState {
+  id: string;
+  adminStateUp: boolean;
+  gateway: { networkId: string; portMac: string; ips: Array<{ ipAddress: string; cidr: string; gatewayIp: string | null }>; enableSnat: boolean } | null;
+  interfaces: Array<{ portId: string; portMac: string; subnetId: string; ipAddress: string; cidr: string }>;
+  routes: Array<{ destination: string; nexthop: string }>;
+  floatingIps: Array<{ id: string; floatingIp: string; fixedIp: string; portId: string }>;
+}
+
+export interface SecurityGroupState {
+  id: string;
+  stateful: boolean;
+  rules: Array<{
+    direction: 'ingress' | 'egress';
+    ethertype: 'IPv4' | 'IPv6';
+    protocol: string | null;
+    portRangeMin: number | null;
+    portRangeMax: number | null;
+    remoteIpPrefix: string | null;
+    remoteGroupId: string | null;
+  }>;
+  /** Addresses of the group's member ports, for rules with remote_group_id. */
+  memberIps: string[];
+}
+
+/** Bus names shared by the control plane and the agents (they meet only on the bus). */
+export const NETWORK_AGENT_TOPIC = 'network_agent';
+export const NETWORK_SERVER_TOPIC = 'network';

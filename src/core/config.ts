@@ -1,0 +1,132 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import type { LogLevel } from './log.js';
+
+/** Everything a Kumo process needs to know about where it runs. */
+export interface KumoConfig {
+  dataDir: string;
+  /** Address the HTTP server binds to. */
+  host: string;
+  port: number;
+  /** Base URL clients use to reach the one HTTP port; the catalog is built from it. */
+  publicUrl: string;
+  /** `sqlite:` path or `postgres://` URL. */
+  databaseUrl: string;
+  /** PostgreSQL only: a schema of its own, so several clouds (or test runs) can share one database. */
+  databaseSchema?: string;
+  /** `memory:` for the in-process bus, `amqp://` for RabbitMQ. */
+  busUrl: string;
+  region: string;
+  /** This host's name as agents and port bindings know it (`binding:host_id`). */
+  hostName: string;
+  logLevel: LogLevel;
+  identity: IdentityConfig;
+  network: NetworkConfig;
+  /** Directory of oslo.policy-style overrides: `<service>.yaml` (identity.yaml, image.yaml, ...). */
+  policyDir?: string;
+}
+
+export interface IdentityConfig {
+  tokenExpirationSeconds: number;
+  /** bcrypt cost; Keystone's default is 12. */
+  passwordHashRounds: number;
+  /** Keys kept in the Fernet repository (primary + secondaries + staged). */
+  fernetMaxActiveKeys: number;
+  /** Keystone [security_compliance]: failed password attempts before lockout; 0 disables lockout. */
+  lockoutFailureAttempts: number;
+  lockoutDurationSeconds: number;
+  /** How many recent passwords (the new one included) must differ; 0 or 1 disables the check. */
+  uniqueLastPasswordCount: number;
+}
+
+/**
+ * Neutron ML2 options as the KUMO_* variables spell them (unset: the networking service's
+ * DevStack-like defaults); the networking service parses and checks them.
+ */
+export interface NetworkConfig {
+  /** KUMO_TENANT_NETWORK_TYPE */
+  tenantNetworkType?: string;
+  /** KUMO_NETWORK_FLAT_NETWORKS */
+  flatNetworks?: string;
+  /** KUMO_NETWORK_VLAN_RANGES */
+  vlanRanges?: string;
+  /** KUMO_NETWORK_VNI_RANGES */
+  vniRanges?: string;
+  /** KUMO_NETWORK_GRE_RANGES */
+  greRanges?: string;
+  /** KUMO_NETWORK_PHYSICAL_MTU */
+  physicalMtu?: number;
+}
+
+export interface ConfigOverrides {
+  dataDir?: string;
+  host?: string;
+  port?: number;
+  publicUrl?: string;
+  databaseUrl?: string;
+  databaseSchema?: string;
+  busUrl?: string;
+  logLevel?: LogLevel;
+  policyDir?: string;
+  identity?: Partial<IdentityConfig>;
+}
+
+export const DEFAULT_PORT = 8080;
+
+/** Builds the configuration from explicit overrides, then KUMO_* environment variables, then defaults. */
+export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): KumoConfig {
+  const dataDir = resolve(overrides.dataDir ?? env.KUMO_DATA_DIR ?? 'data');
+  const host = overrides.host ?? env.KUMO_HOST ?? '127.0.0.1';
+  const port = overrides.port ?? intFrom(env.KUMO_PORT) ?? DEFAULT_PORT;
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const policyDir = overrides.policyDir ?? env.KUMO_POLICY_DIR;
+  const databaseSchema = overrides.databaseSchema ?? env.KUMO_DATABASE_SCHEMA;
+  return {
+    dataDir,
+    host,
+    port,
+    publicUrl: stripSlash(overrides.publicUrl ?? env.KUMO_PUBLIC_URL ?? `http://${urlHost}:${port}`),
+    databaseUrl: overrides.databaseUrl ?? env.KUMO_DATABASE_URL ?? `sqlite:${resolve(dataDir, 'kumo.sqlite')}`,
+    busUrl: overrides.busUrl ?? env.KUMO_BUS_URL ?? 'memory:',
+    region: env.KUMO_REGION ?? 'RegionOne',
+    hostName: env.KUMO_HOST_NAME ?? hostname(),
+    logLevel: overrides.logLevel ?? (env.KUMO_LOG_LEVEL as LogLevel | undefined) ?? 'info',
+    ...(policyDir ? { policyDir: resolve(policyDir) } : {}),
+    ...(databaseSchema ? { databaseSchema } : {}),
+    identity: {
+      tokenExpirationSeconds:
+        overrides.identity?.tokenExpirationSeconds ?? intFrom(env.KUMO_TOKEN_EXPIRATION) ?? 3600,
+      passwordHashRounds: overrides.identity?.passwordHashRounds ?? intFrom(env.KUMO_PASSWORD_HASH_ROUNDS) ?? 12,
+      fernetMaxActiveKeys: overrides.identity?.fernetMaxActiveKeys ?? 3,
+      lockoutFailureAttempts:
+        overrides.identity?.lockoutFailureAttempts ?? intFrom(env.KUMO_LOCKOUT_FAILURE_ATTEMPTS) ?? 0,
+      lockoutDurationSeconds: overrides.identity?.lockoutDurationSeconds ?? intFrom(env.KUMO_LOCKOUT_DURATION) ?? 1800,
+      uniqueLastPasswordCount:
+        overrides.identity?.uniqueLastPasswordCount ?? intFrom(env.KUMO_UNIQUE_LAST_PASSWORD_COUNT) ?? 0,
+    },
+    network: networkConfig(env),
+  };
+}
+
+function networkConfig(env: NodeJS.ProcessEnv): NetworkConfig {
+  const physicalMtu = intFrom(env.KUMO_NETWORK_PHYSICAL_MTU);
+  return {
+    ...(env.KUMO_TENANT_NETWORK_TYPE !== undefined ? { tenantNetworkType: env.KUMO_TENANT_NETWORK_TYPE } : {}),
+    ...(env.KUMO_NETWORK_FLAT_NETWORKS !== undefined ? { flatNetworks: env.KUMO_NETWORK_FLAT_NETWORKS } : {}),
+    ...(env.KUMO_NETWORK_VLAN_RANGES !== undefined ? { vlanRanges: env.KUMO_NETWORK_VLAN_RANGES } : {}),
+    ...(env.KUMO_NETWORK_VNI_RANGES !== undefined ? { vniRanges: env.KUMO_NETWORK_VNI_RANGES } : {}),
+    ...(env.KUMO_NETWORK_GRE_RANGES !== undefined ? { greRanges: env.KUMO_NETWORK_GRE_RANGES } : {}),
+    ...(physicalMtu !== undefined ? { physicalMtu } : {}),
+  };
+}
+
+function intFrom(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new Error(`expected an integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function stripSlash(url: string): string {
+  return url.endsWith('/') ? url.slice(0, -1) : url;
+}

@@ -1,0 +1,78 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+
+export type DatabaseKind = 'sqlite' | 'postgres';
+
+/**
+ * The one handle on the state store. Services see it through `tables<T>()`, each with
+ * the table types it owns, so no service needs to know another's schema.
+ */
+export class Database {
+  constructor(
+    readonly kind: DatabaseKind,
+    private readonly kysely: Kysely<object>,
+    /** PostgreSQL: the schema this handle works in, when it has one of its own. */
+    readonly schema?: string,
+  ) {}
+
+  tables<T extends object>(): Kysely<T> {
+    return this.kysely as unknown as Kysely<T>;
+  }
+
+  /** True when the failure is a unique or primary-key violation, whatever the engine. */
+  isUniqueViolation(error: unknown): boolean {
+    if (!(error instanceof Error)) return false;
+    const code = (error as { code?: unknown }).code;
+    return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  }
+
+  async close(): Promise<void> {
+    await this.kysely.destroy();
+  }
+}
+
+export interface OpenOptions {
+  /** PostgreSQL only: schema to create and use, so test runs can share one database. */
+  schema?: string;
+  poolSize?: number;
+}
+
+export async function openDatabase(url: string, options: OpenOptions = {}): Promise<Database> {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    return openPostgres(url, options);
+  }
+  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length));
+  throw new Error(`unsupported database URL ${url}: use sqlite:PATH or postgres://...`);
+}
+
+function openSqlite(path: string): Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new SQLite(path);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  return new Database('sqlite', new Kysely<object>({ dialect: new SqliteDialect({ database: sqlite }) }));
+}
+
+async function openPostgres(url: string, options: OpenOptions): Promise<Database> {
+  if (options.schema !== undefined) {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema)) throw new Error(`bad schema name ${options.schema}`);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE SCHEMA IF NOT EXISTS ${options.schema}`);
+    } finally {
+      await admin.end();
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}),
+  });
+  return new Database('postgres', new Kysely<object>({ dialect: new PostgresDialect({ pool }) }), options.schema);
+}

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Routes that answer without a token (version documents, POST /v3/auth/tokens, ...). */
+    public?: boolean;
+  }
+}
+
+export interface HttpServerOptions {
+  logger: Logger;
+  metrics: Metrics;
+  bodyLimitBytes?: number;
+}
+
+/**
+ * The one HTTP server every service plugs into. It owns what is common to all of them:
+ * request ids, access logs, metrics and `/metrics`; each service registers its own
+ * routes, parsers and error shape inside its own encapsulated plugin.
+ */
+export function createHttpServer(options: HttpServerOptions): FastifyInstance {
+  // Service plugins by prefix, so that errors the router raises before any route or hook
+  // runs (a bad %-escape, an overlong path parameter) still get the service's error shape.
+  const scopes: FastifyInstance[] = [];
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    // One access-log line per request is written by the onResponse hook below instead.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
+    genReqId: () => `req-${randomUUID()}`,
+    requestIdHeader: false,
+    bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
+    forceCloseConnections: true,
+    return503OnClosing: true,
+    // Trailing slashes matter: Glance answers 404 to `/v2/images/`, not the list.
+    routerOptions: { maxParamLength: 1000 },
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-openstack-request-id', request.id);
+      const path = request.url.split('?')[0] ?? '';
+      const owner = scopes
+        .filter((s) => s.prefix !== '' && (path === s.prefix || path.startsWith(`${s.prefix}/`)))
+        .sort((a, b) => b.prefix.length - a.prefix.length)[0];
+      (owner ?? app).errorHandler(error, request, reply);
+    },
+  });
+  app.addHook('onRegister', (instance) => {
+    scopes.push(instance);
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-openstack-request-id', request.id);
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    options.metrics.observeRequest(request.method, route, reply.statusCode, seconds);
+    request.log.info(
+      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      'request',
+    );
+  });
+
+  app.get('/metrics', { config: { public: true } }, async (_request, reply) => {
+    reply.header('content-type', options.metrics.contentType);
+    return options.metrics.render();
+  });
+
+  return app;
+}

@@ -1,0 +1,49 @@
+import type { Kysely } from 'kysely';
+import type { MigrationSet } from '../../core/db/migrations.js';
+
+async function initial(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('image_image')
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('name', 'varchar(255)')
+    .addColumn('status', 'varchar(30)', (c) => c.notNull())
+    .addColumn('visibility', 'varchar(20)', (c) => c.notNull())
+    .addColumn('protected', 'integer', (c) => c.notNull())
+    .addColumn('os_hidden', 'integer', (c) => c.notNull())
+    .addColumn('checksum', 'varchar(32)')
+    .addColumn('os_hash_algo', 'varchar(64)')
+    .addColumn('os_hash_value', 'varchar(128)')
+    .addColumn('owner', 'varchar(255)')
+    .addColumn('size', 'bigint')
+    .addColumn('virtual_size', 'bigint')
+    .addColumn('container_format', 'varchar(32)')
+    .addColumn('disk_format', 'varchar(32)')
+    .addColumn('min_ram', 'integer', (c) => c.notNull())
+    .addColumn('min_disk', 'integer', (c) => c.notNull())
+    .addColumn('store', 'varchar(64)')
+    .addColumn('properties', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .addColumn('updated_at', 'varchar(40)', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('image_image_owner').on('image_image').column('owner').execute();
+  await db.schema
+    .createTable('image_tag')
+    .addColumn('image_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('value', 'varchar(255)', (c) => c.notNull())
+    .addPrimaryKeyConstraint('image_tag_pk', ['image_id', 'value'])
+    .execute();
+  await db.schema
+    .createTable('image_member')
+    .addColumn('image_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('member_id', 'varchar(255)', (c) => c.notNull())
+    .addColumn('status', 'varchar(20)', (c) => c.notNull())
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .addColumn('updated_at', 'varchar(40)', (c) => c.notNull())
+    .addPrimaryKeyConstraint('image_member_pk', ['image_id', 'member_id'])
+    .execute();
+  await db.schema.createIndex('image_member_member').on('image_member').column('member_id').execute();
+}
+
+export const imageMigrations: MigrationSet = {
+  'image-0001-initial': { up: initial },
+};

@@ -1,0 +1,53 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { tokenAuthHook, type TokenValidator } from '../../core/auth/context.js';
+import { statusTitle, toApiError } from '../../core/http/errors.js';
+import { emptyJsonIsNoBody } from '../../core/http/json-bodies.js';
+import type { ImageContext } from './context.js';
+import { dataRoutes } from './routes/data.js';
+import { imageRoutes } from './routes/images.js';
+import { infoRoutes } from './routes/info.js';
+import { memberRoutes } from './routes/members.js';
+
+/** Glance v2 under /image: its routes, body parsers and error shape stay inside this plugin. */
+export function imagePlugin(ctx: ImageContext, tokens: TokenValidator, publicUrl: () => string) {
+  return async function register(app: FastifyInstance): Promise<void> {
+    app.addHook('onRequest', tokenAuthHook(tokens));
+    // Clients send `Content-Type: application/json` on bodiless DELETEs and PUTs: no body, not bad JSON.
+    emptyJsonIsNoBody(app);
+    // Image data is streamed straight to the store, never buffered: the parser hands over the raw request.
+    app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
+    app.addContentTypeParser(
+      ['application/openstack-images-v2.1-json-patch', 'application/openstack-images-v2.0-json-patch'],
+      { parseAs: 'string' },
+      (_request, body, done) => {
+        try {
+          done(null, JSON.parse(body as string));
+        } catch {
+          done(Object.assign(new Error('Malformed JSON in request body.'), { statusCode: 400 }), undefined);
+        }
+      },
+    );
+    app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const apiError = toApiError(error);
+      if (apiError.status >= 500) request.log.error({ err: error }, 'image request failed');
+      for (const [name, value] of Object.entries(apiError.headers ?? {})) reply.header(name, value);
+      // An upload refused or failed before its body was read to the end leaves unread bytes on the
+      // connection: close it after this answer, or a keep-alive client would send its next request
+      // into a connection the server no longer reads.
+      if (!request.raw.complete) reply.header('connection', 'close');
+      // webob's JSON error body, which is what Glance clients parse.
+      reply.code(apiError.status).send({
+        message: apiError.message,
+        code: `${apiError.status} ${statusTitle(apiError.status)}`,
+        title: statusTitle(apiError.status),
+      });
+    });
+    app.setNotFoundHandler((request, reply) => {
+      reply.code(404).send({ message: `The resource could not be found: ${request.url}`, code: '404 Not Found', title: 'Not Found' });
+    });
+    infoRoutes(app, ctx, publicUrl);
+    imageRoutes(app, ctx);
+    dataRoutes(app, ctx);
+    memberRoutes(app, ctx);
+  };
+}

@@ -1,0 +1,36 @@
+import { join } from 'node:path';
+import type { KumoConfig } from '../../core/config.js';
+import type { Database } from '../../core/db/database.js';
+import type { Logger } from '../../core/log.js';
+import type { Enforcer } from '../../core/policy/index.js';
+import type { IdentityClient } from '../identity/client.js';
+import type { ImageContext } from './context.js';
+import { imagePolicyDefaults } from './policy.js';
+import { ImageRecords } from './store.js';
+import { FilesystemStore } from './stores/filesystem.js';
+
+/** Registered unified limits (Keystone) the image service enforces, with DevStack-like defaults. */
+export const IMAGE_DEFAULT_LIMITS: Record<string, number> = {
+  image_size_total: 10_240,
+  image_stage_total: 10_240,
+  image_count_total: 1_000,
+  image_count_uploading: 100,
+};
+
+export function createImageContext(
+  config: KumoConfig,
+  database: Database,
+  enforcer: Enforcer,
+  identity: IdentityClient,
+  log: Logger,
+): ImageContext {
+  enforcer.registerDefaults(imagePolicyDefaults);
+  return {
+    records: new ImageRecords(database),
+    store: new FilesystemStore(join(config.dataDir, 'images')),
+    staging: new FilesystemStore(join(config.dataDir, 'image-staging'), 'staging'),
+    identity,
+    enforcer,
+    log,
+  };
+}

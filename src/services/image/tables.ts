@@ -1,0 +1,44 @@
+/** Glance's tables (see identity/tables.ts for the portable-types conventions). */
+export interface ImageRow {
+  id: string;
+  name: string | null;
+  status: string;
+  visibility: string;
+  protected: number;
+  os_hidden: number;
+  checksum: string | null;
+  os_hash_algo: string | null;
+  os_hash_value: string | null;
+  owner: string | null;
+  size: number | null;
+  virtual_size: number | null;
+  container_format: string | null;
+  disk_format: string | null;
+  min_ram: number;
+  min_disk: number;
+  /** The store holding the data, e.g. `file`; null while there is none. */
+  store: string | null;
+  /** Custom properties (string values), as JSON text. */
+  properties: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ImageTagRow {
+  image_id: string;
+  value: string;
+}
+
+export interface ImageMemberRow {
+  image_id: string;
+  member_id: string;
+  status: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ImageTables {
+  image_image: ImageRow;
+  image_tag: ImageTagRow;
+  image_member: ImageMemberRow;
+}

@@ -1,0 +1,190 @@
+import { randomBytes } from 'node:crypto';
+import type { Bus, ListenHandle } from '../../core/bus/index.js';
+import type { Logger } from '../../core/log.js';
+import {
+  NETWORK_AGENT_TOPIC,
+  NETWORK_SERVER_TOPIC,
+  type DhcpState,
+  type HostState,
+  type RouterState,
+  type SecurityGroupState,
+  type SubnetState,
+} from '../../contracts/network-agent.js';
+import type { NetworkContext } from './context.js';
+import { DEVICE_OWNER_DHCP, DEVICE_OWNER_ROUTER_GATEWAY, DEVICE_OWNER_ROUTER_INTERFACE, type Port } from './model.js';
+
+/**
+ * Computes each host's desired dataplane state from the database and sends it to the
+ * host's network agent over the bus. Agents make themselves known by asking for their
+ * state; from then on every change is pushed to them, coalesced over a short window.
+ */
+export class DesiredStatePublisher {
+  private readonly hosts = new Set<string>();
+  private listener: ListenHandle | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private counter = 0;
+
+  constructor(
+    private readonly ctx: NetworkContext,
+    private readonly bus: Bus,
+    /** The host that runs DHCP servers and routers (the network node). */
+    private readonly networkNode: string,
+    private readonly log: Logger,
+    private readonly delayMs = 50,
+  ) {}
+
+  async start(): Promise<void> {
+    this.listener = await this.bus.listen(NETWORK_SERVER_TOPIC, `server-${process.pid}-${randomBytes(4).toString('hex')}`, async (method, args) => {
+      if (method !== 'host_state') throw new Error(`unknown method ${method}`);
+      const host = (args as { host?: unknown }).host;
+      if (typeof host !== 'string' || host.length === 0 || host.length > 255) throw new Error('host_state needs a host name');
+      this.hosts.add(host);
+      return this.compute(host);
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    await this.listener?.close();
+  }
+
+  /** Something changed: push fresh state to every known host after a short quiet period. */
+  changed(): void {
+    if (this.timer || this.hosts.size === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.publish().catch((err: unknown) => this.log.warn({ err }, 'could not publish network state'));
+    }, this.delayMs);
+  }
+
+  private async publish(): Promise<void> {
+    for (const host of this.hosts) {
+      const state = await this.compute(host);
+      await this.bus.cast({ topic: NETWORK_AGENT_TOPIC, server: host }, 'reconcile', state);
+    }
+  }
+
+  /** The whole desired state of one host. */
+  async compute(host: string): Promise<HostState> {
+    const { records, groups } = this.ctx;
+    const isNetworkNode = host === this.networkNode;
+    const allPorts = await records.listPorts();
+    const hostsPort = (p: Port) =>
+      p.bindingHostId === host || (isNetworkNode && p.deviceOwner.startsWith('network:') && !p.bindingHostId);
+    const ports = allPorts.filter(hostsPort);
+    const networkIds = new Set(ports.map((p) => p.networkId));
+    const networks = await records.listNetworks({ ids: [...networkIds] });
+    const subnets = await records.listSubnets({ networkIds: [...networkIds] });
+    const routerSubnets = new Set(allPorts.filter((p) => p.deviceOwner === DEVICE_OWNER_ROUTER_INTERFACE).flatMap((p) => p.fixedIps.map((f) => f.subnetId)));
+
+    const subnetState = (id: string): SubnetState | undefined => {
+      const s = subnets.find((x) => x.id === id);
+      return s && {
+        id: s.id,
+        cidr: s.cidr,
+        ipVersion: s.ipVersion,
+        gatewayIp: s.gatewayIp,
+        dnsNameservers: s.dnsNameservers,
+        hostRoutes: s.hostRoutes,
+        isolated: !routerSubnets.has(s.id),
+      };
+    };
+
+    const dhcp: DhcpState[] = [];
+    if (isNetworkNode) {
+      for (const port of ports.filter((p) => p.deviceOwner === DEVICE_OWNER_DHCP)) {
+        const netSubnets = subnets.filter((s) => s.networkId === port.networkId && s.enableDhcp);
+        dhcp.push({
+          networkId: port.networkId,
+          portMac: port.macAddress,
+          portIps: port.fixedIps.map((f) => f.ipAddress),
+          subnets: netSubnets.map((s) => subnetState(s.id)).filter((s): s is SubnetState => s !== undefined),
+          hosts: allPorts
+            .filter((p) => p.networkId === port.networkId && !p.deviceOwner.startsWith('network:'))
+            .flatMap((p) => p.fixedIps.map((f) => ({ macAddress: p.macAddress, ipAddress: f.ipAddress, hostname: `host-${f.ipAddress.replaceAll(/[.:]/g, '-')}` }))),
+        });
+      }
+    }
+
+    const routers: RouterState[] = isNetworkNode ? await this.routers(allPorts) : [];
+    const groupIds = [...new Set(ports.flatMap((p) => p.securityGroups))];
+    const groupRows = await groups.list({ ids: groupIds });
+    const rules = await groups.rules({ groupIds });
+    const securityGroups: SecurityGroupState[] = groupRows.map((g) => ({
+      id: g.id,
+      stateful: g.stateful === 1,
+      rules: rules
+        .filter((r) => r.security_group_id === g.id)
+        .map((r) => ({
+          direction: r.direction as 'ingress' | 'egress',
+          ethertype: r.ethertype as 'IPv4' | 'IPv6',
+          protocol: r.protocol,
+          portRangeMin: r.port_range_min,
+          portRangeMax: r.port_range_max,
+          remoteIpPrefix: r.remote_ip_prefix,
+          remoteGroupId: r.remote_group_id,
+        })),
+      memberIps: allPorts.filter((p) => p.securityGroups.includes(g.id)).flatMap((p) => p.fixedIps.map((f) => f.ipAddress)),
+    }));
+
+    this.counter = (this.counter + 1) % 1000;
+    return {
+      host,
+      // Milliseconds keep generations increasing across control-plane restarts too.
+      generation: Date.now() * 1000 + this.counter,
+      networks: networks.map((n) => ({
+        id: n.id,
+        networkType: n.segment.networkType,
+        physicalNetwork: n.segment.physicalNetwork,
+        segmentationId: n.segment.segmentationId,
+        mtu: n.mtu,
+      })),
+      ports: ports.map((p) => ({
+        id: p.id,
+        networkId: p.networkId,
+        macAddress: p.macAddress,
+        fixedIps: p.fixedIps,
+        deviceOwner: p.deviceOwner,
+        deviceId: p.deviceId,
+        adminStateUp: p.adminStateUp,
+        portSecurityEnabled: p.portSecurityEnabled,
+        securityGroupIds: p.securityGroups,
+        allowedAddressPairs: p.allowedAddressPairs,
+      })),
+      dhcp,
+      routers,
+      securityGroups,
+    };
+  }
+
+  private async routers(allPorts: Port[]): Promise<RouterState[]> {
+    const db = this.ctx.records.db;
+    const rows = await db.selectFrom('network_router').selectAll().execute();
+    const fips = await db.selectFrom('network_floatingip').selectAll().where('port_id', 'is not', null).execute();
+    const subnets = await this.ctx.records.listSubnets();
+    const cidrOf = (id: string) => subnets.find((s) => s.id === id);
+    return rows.map((r) => {
+      const gatewayPort = allPorts.find((p) => p.id === r.gw_port_id && p.deviceOwner === DEVICE_OWNER_ROUTER_GATEWAY);
+      const interfaces = allPorts.filter((p) => p.deviceOwner === DEVICE_OWNER_ROUTER_INTERFACE && p.deviceId === r.id);
+      return {
+        id: r.id,
+        adminStateUp: r.admin_state_up === 1,
+        gateway: gatewayPort
+          ? {
+              networkId: gatewayPort.networkId,
+              portMac: gatewayPort.macAddress,
+              ips: gatewayPort.fixedIps.map((f) => ({ ipAddress: f.ipAddress, cidr: cidrOf(f.subnetId)?.cidr ?? '', gatewayIp: cidrOf(f.subnetId)?.gatewayIp ?? null })),
+              enableSnat: r.enable_snat === 1,
+            }
+          : null,
+        interfaces: interfaces.flatMap((p) =>
+          p.fixedIps.map((f) => ({ portId: p.id, portMac: p.macAddress, subnetId: f.subnetId, ipAddress: f.ipAddress, cidr: cidrOf(f.subnetId)?.cidr ?? '' })),
+        ),
+        routes: JSON.parse(r.routes) as Array<{ destination: string; nexthop: string }>,
+        floatingIps: fips
+          .filter((f) => f.router_id === r.id && f.fixed_ip_address)
+          .map((f) => ({ id: f.id, floatingIp: f.floating_ip_address, fixedIp: f.fixed_ip_address as string, portId: f.port_id as string })),
+      };
+    });
+  }
+}

@@ -1,0 +1,172 @@
+import type { CreateTableBuilder, Kysely } from 'kysely';
+import type { MigrationSet } from '../../core/db/migrations.js';
+
+type Table = CreateTableBuilder<string, never>;
+
+/** The columns every Neutron resource has. */
+function common(table: Table): Table {
+  return table
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('project_id', 'varchar(64)', (c) => c.notNull())
+    .addColumn('name', 'varchar(255)', (c) => c.notNull().defaultTo(''))
+    .addColumn('description', 'varchar(255)', (c) => c.notNull().defaultTo(''))
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .addColumn('updated_at', 'varchar(40)', (c) => c.notNull())
+    .addColumn('revision_number', 'integer', (c) => c.notNull().defaultTo(0));
+}
+
+async function initial(db: Kysely<unknown>): Promise<void> {
+  const s = db.schema;
+  await common(s.createTable('network_network'))
+    .addColumn('admin_state_up', 'integer', (c) => c.notNull())
+    .addColumn('shared', 'integer', (c) => c.notNull())
+    .addColumn('external', 'integer', (c) => c.notNull())
+    .addColumn('mtu', 'integer', (c) => c.notNull())
+    .addColumn('port_security_enabled', 'integer', (c) => c.notNull())
+    .addColumn('status', 'varchar(16)', (c) => c.notNull())
+    .execute();
+  await s
+    .createTable('network_segment')
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('network_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('network_type', 'varchar(16)', (c) => c.notNull())
+    .addColumn('physical_network', 'varchar(64)', (c) => c.notNull())
+    .addColumn('segmentation_id', 'integer', (c) => c.notNull())
+    .execute();
+  // The database keeps ids from being handed out twice, even under concurrency: a vlan id per
+  // physnet, a vni, a gre key; and, with id 0, a single flat network per physnet.
+  await s
+    .createIndex('network_segment_allocation')
+    .on('network_segment')
+    .columns(['network_type', 'physical_network', 'segmentation_id'])
+    .unique()
+    .where('network_type', '!=', 'local')
+    .execute();
+  await common(s.createTable('network_subnet'))
+    .addColumn('network_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('ip_version', 'integer', (c) => c.notNull())
+    .addColumn('cidr', 'varchar(64)', (c) => c.notNull())
+    .addColumn('gateway_ip', 'varchar(64)')
+    .addColumn('enable_dhcp', 'integer', (c) => c.notNull())
+    .addColumn('ipv6_ra_mode', 'varchar(32)')
+    .addColumn('ipv6_address_mode', 'varchar(32)')
+    .addColumn('allocation_pools', 'text', (c) => c.notNull())
+    .addColumn('dns_nameservers', 'text', (c) => c.notNull())
+    .addColumn('host_routes', 'text', (c) => c.notNull())
+    .execute();
+  await common(s.createTable('network_port'))
+    .addColumn('network_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('mac_address', 'varchar(32)', (c) => c.notNull().unique())
+    .addColumn('admin_state_up', 'integer', (c) => c.notNull())
+    .addColumn('status', 'varchar(16)', (c) => c.notNull())
+    .addColumn('device_owner', 'varchar(255)', (c) => c.notNull())
+    .addColumn('device_id', 'varchar(255)', (c) => c.notNull())
+    .addColumn('binding_host_id', 'varchar(255)', (c) => c.notNull())
+    .addColumn('binding_vif_type', 'varchar(64)', (c) => c.notNull())
+    .addColumn('binding_vnic_type', 'varchar(64)', (c) => c.notNull())
+    .addColumn('binding_vif_details', 'text', (c) => c.notNull())
+    .addColumn('binding_profile', 'text', (c) => c.notNull())
+    .addColumn('port_security_enabled', 'integer', (c) => c.notNull())
+    .addColumn('allowed_address_pairs', 'text', (c) => c.notNull())
+    .execute();
+  await s.createIndex('network_port_network').on('network_port').column('network_id').execute();
+  await s.createIndex('network_port_device').on('network_port').column('device_id').execute();
+  await s
+    .createTable('network_ip_allocation')
+    .addColumn('port_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('network_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('subnet_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('ip_address', 'varchar(64)', (c) => c.notNull())
+    .addPrimaryKeyConstraint('network_ip_allocation_pk', ['subnet_id', 'ip_address'])
+    .execute();
+  await s.createIndex('network_ip_allocation_port').on('network_ip_allocation').column('port_id').execute();
+  await s
+    .createTable('network_port_security_group')
+    .addColumn('port_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('security_group_id', 'varchar(36)', (c) => c.notNull())
+    .addPrimaryKeyConstraint('network_port_security_group_pk', ['port_id', 'security_group_id'])
+    .execute();
+  await common(s.createTable('network_router'))
+    .addColumn('admin_state_up', 'integer', (c) => c.notNull())
+    .addColumn('status', 'varchar(16)', (c) => c.notNull())
+    .addColumn('gw_network_id', 'varchar(36)')
+    .addColumn('gw_port_id', 'varchar(36)')
+    .addColumn('enable_snat', 'integer', (c) => c.notNull())
+    .addColumn('routes', 'text', (c) => c.notNull())
+    .execute();
+  await common(s.createTable('network_floatingip'))
+    .addColumn('floating_network_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('floating_ip_address', 'varchar(64)', (c) => c.notNull())
+    .addColumn('floating_port_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('port_id', 'varchar(36)')
+    .addColumn('fixed_ip_address', 'varchar(64)')
+    .addColumn('router_id', 'varchar(36)')
+    .addColumn('status', 'varchar(16)', (c) => c.notNull())
+    .execute();
+  await common(s.createTable('network_security_group'))
+    .addColumn('stateful', 'integer', (c) => c.notNull())
+    .execute();
+  await s
+    .createTable('network_security_group_rule')
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('project_id', 'varchar(64)', (c) => c.notNull())
+    .addColumn('security_group_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('direction', 'varchar(8)', (c) => c.notNull())
+    .addColumn('ethertype', 'varchar(8)', (c) => c.notNull())
+    .addColumn('protocol', 'varchar(40)')
+    .addColumn('port_range_min', 'integer')
+    .addColumn('port_range_max', 'integer')
+    .addColumn('remote_ip_prefix', 'varchar(64)')
+    .addColumn('remote_group_id', 'varchar(36)')
+    .addColumn('description', 'varchar(255)', (c) => c.notNull().defaultTo(''))
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .addColumn('updated_at', 'varchar(40)', (c) => c.notNull())
+    .addColumn('revision_number', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
+  await s.createIndex('network_sg_rule_group').on('network_security_group_rule').column('security_group_id').execute();
+  await s
+    .createTable('network_tag')
+    .addColumn('resource_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('tag', 'varchar(255)', (c) => c.notNull())
+    .addPrimaryKeyConstraint('network_tag_pk', ['resource_id', 'tag'])
+    .execute();
+  await s
+    .createTable('network_quota')
+    .addColumn('project_id', 'varchar(64)', (c) => c.notNull())
+    .addColumn('resource', 'varchar(64)', (c) => c.notNull())
+    .addColumn('hard_limit', 'integer', (c) => c.notNull())
+    .addPrimaryKeyConstraint('network_quota_pk', ['project_id', 'resource'])
+    .execute();
+}
+
+/**
+ * One floating IP per fixed address and external network (Neutron's FloatingIPPortAlreadyAssociated),
+ * kept by the database so two concurrent associations cannot both win. Unassociated rows have
+ * NULL port and address, which unique indexes never compare equal on SQLite or PostgreSQL.
+ */
+async function floatingIpAssociation(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createIndex('network_floatingip_association')
+    .on('network_floatingip')
+    .columns(['floating_network_id', 'port_id', 'fixed_ip_address'])
+    .unique()
+    .execute();
+}
+
+/**
+ * Which group is each project's `default` (Neutron's default_security_group table). Its primary
+ * key lets the database, not a read-then-write, decide which of two racing first requests wins.
+ */
+async function defaultSecurityGroup(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('network_default_security_group')
+    .addColumn('project_id', 'varchar(64)', (c) => c.primaryKey())
+    .addColumn('security_group_id', 'varchar(36)', (c) => c.notNull())
+    .execute();
+}
+
+export const networkMigrations: MigrationSet = {
+  'network-0001-initial': { up: initial },
+  'network-0002-floatingip-association': { up: floatingIpAssociation },
+  'network-0003-default-security-group': { up: defaultSecurityGroup },
+};

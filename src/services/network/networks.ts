@@ -1,0 +1,175 @@
+import type { Json } from '../../core/http/body.js';
+import { authorize, authorizeAttributes, NeutronError, notFound, type Caller, type NetworkContext } from './context.js';
+import { bool, int, invalidInput, now, onlyAttributes, str, newResource } from './common.js';
+import type { Segment, SegmentRequest } from './ml2/driver.js';
+import { DEVICE_OWNER_ROUTER_GATEWAY, type Network } from './model.js';
+import { checkQuota } from './quotas.js';
+
+const ATTRIBUTES = [
+  'name',
+  'admin_state_up',
+  'shared',
+  'router:external',
+  'provider:network_type',
+  'provider:physical_network',
+  'provider:segmentation_id',
+  'mtu',
+  'port_security_enabled',
+  'description',
+  'tenant_id',
+  'project_id',
+  'availability_zone_hints',
+  'is_default',
+  'dns_domain',
+  'qos_policy_id',
+];
+
+/** The networks a caller may see: their own, shared and external ones (admins see all). */
+export async function visibleNetwork(ctx: NetworkContext, caller: Caller, id: string): Promise<Network> {
+  const network = await ctx.records.getNetwork(id);
+  if (!network || !canSee(network, caller)) throw notFound('Network', id);
+  return network;
+}
+
+export function canSee(network: Network, caller: Caller): boolean {
+  return caller.isAdmin || network.projectId === caller.projectId || network.shared || network.external;
+}
+
+export async function createNetwork(ctx: NetworkContext, caller: Caller, body: Json): Promise<Network> {
+  onlyAttributes(body, ATTRIBUTES, 'network');
+  const projectId = str(body, 'project_id', 64) ?? str(body, 'tenant_id', 64) ?? caller.projectId;
+  const target = { project_id: projectId };
+  authorize(ctx, caller, 'create_network', target);
+  const setAttributes = Object.fromEntries(
+    Object.entries(body).filter(([k, v]) => v !== undefined && !(k === 'shared' && v === false) && !(k === 'router:external' && v === false)),
+  );
+  if (projectId !== caller.projectId) setAttributes.project_id = projectId;
+  delete setAttributes.tenant_id;
+  authorizeAttributes(ctx, caller, 'create_network', setAttributes, target);
+  await checkQuota(ctx, projectId, 'network');
+
+  const requested = providerRequest(body);
+  const segmentRequest: SegmentRequest = requested ?? { networkType: ctx.settings.tenantNetworkType };
+  const validated = ctx.types.validate(segmentRequest);
+  const base: Omit<Network, 'segment' | 'mtu'> = {
+    ...newResource(body, projectId),
+    adminStateUp: bool(body, 'admin_state_up') ?? true,
+    shared: bool(body, 'shared') ?? false,
+    external: bool(body, 'router:external') ?? false,
+    portSecurityEnabled: bool(body, 'port_security_enabled') ?? true,
+    status: 'ACTIVE',
+  };
+  const requestedMtu = int(body, 'mtu');
+  const network = await allocateAndCreate(ctx, base, validated, requested === undefined, requestedMtu);
+  ctx.changed([network.id]);
+  return network;
+}
+
+function providerRequest(body: Json): SegmentRequest | undefined {
+  const type = str(body, 'provider:network_type', 32);
+  const physnet = body['provider:physical_network'];
+  const segmentationId = int(body, 'provider:segmentation_id');
+  if (type === undefined) {
+    if (physnet !== undefined || segmentationId !== undefined) {
+      throw invalidInput('provider:network_type required when provider attributes are given.');
+    }
+    return undefined;
+  }
+  if (physnet !== undefined && physnet !== null && typeof physnet !== 'string') throw invalidInput('provider:physical_network must be a string.');
+  return { networkType: type, physicalNetwork: (physnet as string | null | undefined) ?? null, segmentationId: segmentationId ?? null };
+}
+
+/**
+ * Picks a segment and inserts network and segment together. A unique violation means a
+ * concurrent request took that segment first: look again, never hand one id out twice.
+ */
+async function allocateAndCreate(
+  ctx: NetworkContext,
+  base: Omit<Network, 'segment' | 'mtu'>,
+  request: SegmentRequest,
+  tenant: boolean,
+  requestedMtu: number | undefined,
+): Promise<Network> {
+  const driver = ctx.types.driver(request.networkType);
+  if (tenant && !driver.allocatable) {
+    throw new NeutronError(503, 'NoNetworkAvailable', 'Unable to create the network. No tenant network is available for allocation.');
+  }
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const used = await ctx.records.usedSegments(request.networkType);
+    const candidates = ctx.types.candidates(request, used, 8);
+    if (candidates.length === 0) {
+      throw new NeutronError(503, 'NoNetworkAvailable', 'Unable to create the network. No tenant network is available for allocation.');
+    }
+    const segment = candidates[Math.floor(Math.random() * candidates.length)] as Segment;
+    const maxMtu = ctx.types.mtu(segment.networkType, ctx.settings.physicalMtu);
+    if (requestedMtu !== undefined && (requestedMtu < 68 || requestedMtu > maxMtu)) {
+      throw invalidInput(`Requested MTU is too big, maximum is ${maxMtu}.`);
+    }
+    const network: Network = { ...base, segment, mtu: requestedMtu ?? maxMtu };
+    try {
+      await ctx.records.createNetwork(network);
+      return network;
+    } catch (error) {
+      // Taken by a concurrent request: look again. An explicitly requested segment is then
+      // in `used`, and its driver answers with the conflict (VlanIdInUse, FlatNetworkInUse, ...).
+      if (!ctx.records.database.isUniqueViolation(error)) throw error;
+    }
+  }
+  throw new NeutronError(503, 'NoNetworkAvailable', 'Unable to create the network: segment allocation kept colliding, try again.');
+}
+
+export async function updateNetwork(ctx: NetworkContext, caller: Caller, id: string, body: Json): Promise<Network> {
+  onlyAttributes(body, ATTRIBUTES, 'network');
+  const network = await visibleNetwork(ctx, caller, id);
+  const target = { project_id: network.projectId };
+  authorize(ctx, caller, 'update_network', target);
+  if (caller.projectId !== network.projectId && !caller.isAdmin) throw notFound('Network', id);
+  authorizeAttributes(ctx, caller, 'update_network', body, target);
+  for (const key of ['provider:network_type', 'provider:physical_network', 'provider:segmentation_id', 'tenant_id', 'project_id']) {
+    if (body[key] !== undefined) throw invalidInput(`Cannot update read-only attribute ${key}`);
+  }
+  const mtu = int(body, 'mtu');
+  const maxMtu = ctx.types.mtu(network.segment.networkType, ctx.settings.physicalMtu);
+  if (mtu !== undefined && (mtu < 68 || mtu > maxMtu)) throw invalidInput(`Requested MTU is too big, maximum is ${maxMtu}.`);
+  const updated: Network = {
+    ...network,
+    name: str(body, 'name') ?? network.name,
+    description: str(body, 'description') ?? network.description,
+    adminStateUp: bool(body, 'admin_state_up') ?? network.adminStateUp,
+    shared: bool(body, 'shared') ?? network.shared,
+    external: bool(body, 'router:external') ?? network.external,
+    portSecurityEnabled: bool(body, 'port_security_enabled') ?? network.portSecurityEnabled,
+    mtu: mtu ?? network.mtu,
+    updatedAt: now(),
+    revisionNumber: network.revisionNumber + 1,
+  };
+  // Routers' gateways need the network to stay external (Neutron's ExternalNetworkInUse).
+  if (network.external && !updated.external && (await ctx.records.listPorts({ networkIds: [id], deviceOwner: DEVICE_OWNER_ROUTER_GATEWAY })).length > 0) {
+    throw new NeutronError(409, 'ExternalNetworkInUse', `External network ${id} cannot be updated to be made non-external, since it has existing gateway ports.`);
+  }
+  await ctx.records.updateNetwork(updated);
+  ctx.changed([network.id]);
+  return updated;
+}
+
+export async function deleteNetwork(ctx: NetworkContext, caller: Caller, id: string): Promise<void> {
+  const network = await visibleNetwork(ctx, caller, id);
+  authorize(ctx, caller, 'delete_network', { project_id: network.projectId });
+  if (caller.projectId !== network.projectId && !caller.isAdmin) throw notFound('Network', id);
+  // Neutron's _before_network_delete_handler: floating IPs nobody uses go with their network.
+  for (const fip of await ctx.l3.listFloatingIps({ floatingNetworkId: id })) {
+    if (fip.portId !== null || fip.routerId !== null) continue;
+    await ctx.l3.deleteFloatingIp(fip.id);
+    await ctx.records.deletePort(fip.floatingPortId);
+  }
+  const ports = await ctx.records.listPorts({ networkIds: [id] });
+  // DHCP ports belong to the network itself and go with it; any other port keeps it in use.
+  const inUse = ports.filter((p) => p.deviceOwner !== 'network:dhcp');
+  if (inUse.length > 0) {
+    throw new NeutronError(409, 'NetworkInUse', `Unable to complete operation on network ${id}. There are one or more ports still in use on the network.`);
+  }
+  for (const port of ports) await ctx.records.deletePort(port.id);
+  for (const subnet of await ctx.records.listSubnets({ networkIds: [id] })) await ctx.records.deleteSubnet(subnet.id);
+  await ctx.records.deleteNetwork(id);
+  ctx.changed([id]);
+}

@@ -1,0 +1,34 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { tokenAuthHook, type TokenValidator } from '../../core/auth/context.js';
+import { statusTitle, toApiError } from '../../core/http/errors.js';
+import { emptyJsonIsNoBody, refuseNulInUrl } from '../../core/http/json-bodies.js';
+import type { NetworkContext } from './context.js';
+import { coreRoutes } from './routes/core.js';
+import { l3Routes } from './routes/l3.js';
+import { metaRoutes } from './routes/meta.js';
+import { securityGroupRoutes } from './routes/security-groups.js';
+
+/** Neutron v2.0 under /networking: its routes and NeutronError shape stay inside this plugin. */
+export function networkPlugin(ctx: NetworkContext, tokens: TokenValidator) {
+  return async function register(app: FastifyInstance): Promise<void> {
+    const baseUrl = () => `${ctx.config.publicUrl}/networking`;
+    // A NUL decoded into an id or a filter would reach SQL, where PostgreSQL refuses it (a 500).
+    app.addHook('onRequest', refuseNulInUrl);
+    app.addHook('onRequest', tokenAuthHook(tokens));
+    // Clients send `Content-Type: application/json` on bodiless DELETEs and PUTs: no body, not bad JSON.
+    emptyJsonIsNoBody(app);
+    app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const apiError = toApiError(error);
+      if (apiError.status >= 500) request.log.error({ err: error }, 'networking request failed');
+      const type = apiError.kind ?? `HTTP${statusTitle(apiError.status).replaceAll(' ', '')}`;
+      reply.code(apiError.status).send({ NeutronError: { type, message: apiError.message, detail: '' } });
+    });
+    app.setNotFoundHandler((request, reply) => {
+      reply.code(404).send({ NeutronError: { type: 'HTTPNotFound', message: `The resource could not be found: ${request.url}`, detail: '' } });
+    });
+    metaRoutes(app, ctx, baseUrl);
+    coreRoutes(app, ctx, baseUrl);
+    securityGroupRoutes(app, ctx, baseUrl);
+    l3Routes(app, ctx, baseUrl);
+  };
+}

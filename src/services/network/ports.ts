@@ -1,0 +1,432 @@
+import { randomBytes } from 'node:crypto';
+import { isObject, type Json } from '../../core/http/body.js';
+import { authorize, authorizeAttributes, NeutronError, notFound, type Caller, type NetworkContext } from './context.js';
+import { bool, invalidInput, newUuid, now, onlyAttributes, str, uuidOrThrow, newResource } from './common.js';
+import { canonicalAddress, contains, eui64, isAddress, parseCidr, pickAddress, randomCandidates } from './ipam.js';
+import { DEVICE_OWNER_DHCP, DEVICE_OWNER_FLOATINGIP, DEVICE_OWNER_ROUTER_GATEWAY, DEVICE_OWNER_ROUTER_INTERFACE, type AddressPair, type FixedIp, type Network, type Port, type Subnet } from './model.js';
+import { canSee, visibleNetwork } from './networks.js';
+import { checkQuota } from './quotas.js';
+import { defaultSecurityGroup, requireSecurityGroups } from './security-groups.js';
+
+const ATTRIBUTES = [
+  'name',
+  'network_id',
+  'mac_address',
+  'admin_state_up',
+  'fixed_ips',
+  'device_id',
+  'device_owner',
+  'binding:host_id',
+  'binding:vnic_type',
+  'binding:profile',
+  'port_security_enabled',
+  'security_groups',
+  'allowed_address_pairs',
+  'description',
+  'tenant_id',
+  'project_id',
+  'extra_dhcp_opts',
+  'dns_name',
+  'propagate_uplink_status',
+  'qos_policy_id',
+];
+const VNIC_TYPES = ['normal', 'direct', 'macvtap', 'baremetal', 'direct-physical', 'virtio-forwarder', 'smart-nic', 'remote-managed', 'vdpa'];
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+/** A port the caller may see: their own, or any on a network they own (admins see all). */
+export async function visiblePort(ctx: NetworkContext, caller: Caller, id: string): Promise<Port> {
+  const port = await ctx.records.getPort(id);
+  if (!port) throw notFound('Port', id);
+  if (!caller.isAdmin && port.projectId !== caller.projectId) {
+    const network = await ctx.records.getNetwork(port.networkId);
+    if (!network || network.projectId !== caller.projectId) throw notFound('Port', id);
+  }
+  return port;
+}
+
+export function newMac(): string {
+  const tail = randomBytes(3);
+  return `fa:16:3e:${[...tail].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+}
+
+/** `{subnet_id?, ip_address?}` requests, as the body gave them. */
+export interface IpRequest {
+  subnetId?: string;
+  ipAddress?: string;
+}
+
+export async function createPort(ctx: NetworkContext, caller: Caller, body: Json): Promise<Port> {
+  onlyAttributes(body, ATTRIBUTES, 'port');
+  const requiredNetworkId = str(body, 'network_id', 36);
+  if (!requiredNetworkId) throw invalidInput("Failed to parse request. Required attribute 'network_id' not specified");
+  const networkId = uuidOrThrow(requiredNetworkId, 'network_id');
+  const network = await visibleNetwork(ctx, caller, networkId);
+  const projectId = str(body, 'project_id', 64) ?? str(body, 'tenant_id', 64) ?? caller.projectId;
+  const target = { project_id: projectId, 'network:project_id': network.projectId };
+  authorize(ctx, caller, 'create_port', target);
+  const deviceOwner = str(body, 'device_owner') ?? '';
+  const guarded: Record<string, unknown> = { ...body };
+  if (!deviceOwner.startsWith('network:')) delete guarded.device_owner;
+  if (projectId === caller.projectId) delete guarded.project_id;
+  delete guarded.tenant_id;
+  authorizeAttributes(ctx, caller, 'create_port', guarded, target);
+  if (network.external && !network.shared && !caller.isAdmin && network.projectId !== caller.projectId && !deviceOwner.startsWith('network:')) {
+    throw new NeutronError(403, 'PolicyNotAuthorized', '(rule:create_port) is disallowed by policy: the network is external');
+  }
+  await checkQuota(ctx, projectId, 'port');
+
+  const portSecurity = bool(body, 'port_security_enabled') ?? network.portSecurityEnabled;
+  const securityGroups = await readSecurityGroups(ctx, caller, body.security_groups, projectId, portSecurity, deviceOwner);
+  const pairs = readAddressPairs(body.allowed_address_pairs);
+  if (pairs.length > 0 && !portSecurity) {
+    throw new NeutronError(409, 'AddressPairAndPortSecurityRequired', 'Port Security must be enabled in order to have allowed address pairs on a port.');
+  }
+  const macAddress = (str(body, 'mac_address', 32) ?? newMac()).toLowerCase();
+  if (!MAC_RE.test(macAddress)) throw invalidInput(`'${macAddress.slice(0, 32)}' is not a valid MAC address`);
+  const vnicType = str(body, 'binding:vnic_type', 64) ?? 'normal';
+  if (!VNIC_TYPES.includes(vnicType)) throw invalidInput(`'${vnicType}' is not in ${VNIC_TYPES.join(', ')}`);
+  const profile = body['binding:profile'];
+  if (profile !== undefined && profile !== null && !isObject(profile)) throw invalidInput('binding:profile must be a dictionary.');
+  const hostId = str(body, 'binding:host_id') ?? '';
+  const port: Port = {
+    ...newResource(body, projectId),
+    networkId,
+    macAddress,
+    adminStateUp: bool(body, 'admin_state_up') ?? true,
+    deviceOwner,
+    deviceId: str(body, 'device_id') ?? '',
+    ...binding(hostId),
+    bindingVnicType: vnicType,
+    bindingProfile: (profile as Record<string, unknown> | undefined) ?? {},
+    portSecurityEnabled: portSecurity,
+    allowedAddressPairs: pairs,
+    fixedIps: [],
+    securityGroups,
+  };
+  const subnets = await ctx.records.listSubnets({ networkIds: [networkId] });
+  const requests = readFixedIps(body.fixed_ips, subnets);
+  const created = await insertWithAddresses(ctx, port, network, subnets, requests, body.mac_address !== undefined);
+  ctx.changed([networkId]);
+  return created;
+}
+
+/** The binding as the dataplane driver (linuxbridge) reports it; unbound until a host is set. */
+function binding(hostId: string): Pick<Port, 'bindingHostId' | 'bindingVifType' | 'bindingVifDetails' | 'status'> {
+  if (!hostId) return { bindingHostId: '', bindingVifType: 'unbound', bindingVifDetails: {}, status: 'DOWN' };
+  return { bindingHostId: hostId, bindingVifType: 'bridge', bindingVifDetails: { port_filter: true, connectivity: 'l2' }, status: 'ACTIVE' };
+}
+
+/**
+ * Allocates the requested addresses and inserts the port. The (subnet, address) key is
+ * unique, so a concurrent request that took an address fails this insert; then pick again.
+ */
+export async function insertWithAddresses(
+  ctx: NetworkContext,
+  port: Port,
+  network: Network,
+  subnets: Subnet[],
+  requests: IpRequest[],
+  requestedMac = false,
+): Promise<Port> {
+  let mac = port.macAddress;
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const fixedIps: FixedIp[] = [];
+    for (const request of requests) fixedIps.push(await allocate(ctx, network, subnets, request, mac, fixedIps));
+    const candidate = { ...port, macAddress: mac, fixedIps };
+    try {
+      await ctx.records.createPort(candidate);
+      return candidate;
+    } catch (error) {
+      if (!ctx.records.database.isUniqueViolation(error)) throw error;
+      // A fixed address someone else now holds, or (rarely) a MAC collision: re-check and retry.
+      for (const request of requests) {
+        if (request.ipAddress && request.subnetId) {
+          const used = await ctx.records.allocatedAddresses(request.subnetId);
+          if (used.has(request.ipAddress)) throw ipInUse(request.ipAddress, request.subnetId);
+        }
+      }
+      if (await ctx.records.macInUse(mac)) {
+        // A MAC the caller chose is theirs to change; one we drew at random, we draw again.
+        if (requestedMac) throw macAddressInUse(port.networkId, mac);
+        mac = newMac();
+      }
+    }
+  }
+  throw new NeutronError(409, 'IpAddressGenerationFailure', `No more IP addresses available on network ${network.id}.`);
+}
+
+/** MACs are unique across all networks here (Neutron: per network), so the answer names the MAC, not the network's ports. */
+const macAddressInUse = (networkId: string, mac: string) =>
+  new NeutronError(409, 'MacAddressInUse', `Unable to complete operation for network ${networkId}. The mac address ${mac} is in use.`);
+
+const ipInUse = (ip: string, subnetId: string) =>
+  new NeutronError(409, 'IpAddressAlreadyAllocated', `IP address ${ip} already allocated in subnet ${subnetId}`);
+
+export async function allocate(ctx: NetworkContext, network: Network, subnets: Subnet[], request: IpRequest, mac: string, taken: FixedIp[]): Promise<FixedIp> {
+  const subnet = request.subnetId
+    ? subnets.find((s) => s.id === request.subnetId)
+    : subnets.find((s) => request.ipAddress !== undefined && contains(parseCidr(s.cidr), request.ipAddress));
+  if (!subnet) {
+    throw invalidInput(request.ipAddress ? `IP address ${request.ipAddress} is not a valid IP for any subnet on network ${network.id}.` : `subnet ${request.subnetId} is not on network ${network.id}.`);
+  }
+  const takenHere = taken.filter((t) => t.subnetId === subnet.id).map((t) => t.ipAddress);
+  if (request.ipAddress) {
+    if (!contains(parseCidr(subnet.cidr), request.ipAddress)) throw invalidInput(`IP address ${request.ipAddress} is not a valid IP for the specified subnet.`);
+    const inUse = await ctx.records.allocatedAmong(subnet.id, [request.ipAddress]);
+    if (inUse.size > 0 || takenHere.includes(request.ipAddress)) throw ipInUse(request.ipAddress, subnet.id);
+    return { subnetId: subnet.id, ipAddress: request.ipAddress };
+  }
+  if (subnet.ipVersion === 6 && (subnet.ipv6AddressMode === 'slaac' || subnet.ipv6AddressMode === 'dhcpv6-stateless')) {
+    return { subnetId: subnet.id, ipAddress: eui64(parseCidr(subnet.cidr), mac) };
+  }
+  // Random candidates first: one small query while the pool has room.
+  const candidates = randomCandidates(subnet, 32).filter((c) => !takenHere.includes(c));
+  const usedAmong = await ctx.records.allocatedAmong(subnet.id, candidates);
+  const free = candidates.filter((c) => !usedAmong.has(c));
+  if (free.length > 0) return { subnetId: subnet.id, ipAddress: free[Math.floor(Math.random() * free.length)] as string };
+  // Nearly full: scan every allocation, which also tells exhaustion for certain.
+  const used = await ctx.records.allocatedAddresses(subnet.id);
+  for (const t of takenHere) used.add(t);
+  const address = pickAddress(subnet, used);
+  if (!address) throw new NeutronError(409, 'IpAddressGenerationFailure', `No more IP addresses available on network ${network.id}.`);
+  return { subnetId: subnet.id, ipAddress: address };
+}
+
+/** Neutron's default: one address from the first IPv4 subnet and one from the first IPv6 subnet. */
+function readFixedIps(value: unknown, subnets: Subnet[]): IpRequest[] {
+  if (value === undefined || value === null) {
+    const v4 = subnets.filter((s) => s.ipVersion === 4).sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0];
+    const v6 = subnets.filter((s) => s.ipVersion === 6).sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0];
+    return [v4, v6].filter((s): s is Subnet => s !== undefined).map((s) => ({ subnetId: s.id }));
+  }
+  if (!Array.isArray(value)) throw invalidInput('fixed_ips must be a list.');
+  return value.map((entry) => {
+    if (!isObject(entry)) throw invalidInput('fixed_ips entries are {subnet_id, ip_address} objects.');
+    const subnetId = entry.subnet_id;
+    const ipAddress = entry.ip_address;
+    if (subnetId !== undefined && typeof subnetId !== 'string') throw invalidInput('subnet_id must be a string.');
+    if (ipAddress !== undefined && (typeof ipAddress !== 'string' || !isAddress(ipAddress))) {
+      throw invalidInput(`'${String(ipAddress).slice(0, 64)}' is not a valid IP address.`);
+    }
+    if (subnetId === undefined && ipAddress === undefined) throw invalidInput('fixed_ips entries need subnet_id or ip_address.');
+    return { ...(subnetId !== undefined ? { subnetId } : {}), ...(ipAddress !== undefined ? { ipAddress: canonicalAddress(ipAddress) } : {}) };
+  });
+}
+
+function readAddressPairs(value: unknown): AddressPair[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw invalidInput('allowed_address_pairs must be a list.');
+  const pairs = value.map((p) => {
+    if (!isObject(p) || typeof p.ip_address !== 'string') throw invalidInput('allowed_address_pairs entries need ip_address.');
+    const ip = p.ip_address;
+    if (!isAddress(ip)) parseCidr(ip);
+    const mac = p.mac_address;
+    if (mac !== undefined && (typeof mac !== 'string' || !MAC_RE.test(mac.toLowerCase()))) throw invalidInput(`'${String(mac)}' is not a valid MAC address`);
+    return { ipAddress: ip, macAddress: typeof mac === 'string' ? mac.toLowerCase() : '' };
+  });
+  if (pairs.length > 10) throw new NeutronError(400, 'AllowedAddressPairExhausted', 'The number of allowed address pair exceeds the maximum 10.');
+  return pairs;
+}
+
+async function readSecurityGroups(
+  ctx: NetworkContext,
+  caller: Caller,
+  value: unknown,
+  projectId: string,
+  portSecurity: boolean,
+  deviceOwner: string,
+): Promise<string[]> {
+  if (value === undefined || value === null) {
+    // Network-owned ports (router, DHCP) and ports without port security get no groups.
+    if (!portSecurity || deviceOwner.startsWith('network:')) return [];
+    return [await defaultSecurityGroup(ctx, projectId)];
+  }
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw invalidInput('security_groups must be a list of ids.');
+  const ids = [...new Set((value as string[]).map((id) => uuidOrThrow(id, 'security_groups')))];
+  if (ids.length > 0 && !portSecurity) {
+    throw new NeutronError(400, 'PortSecurityAndIPRequiredForSecurityGroups', 'Port security must be enabled and port must have an IP address in order to use security groups.');
+  }
+  await requireSecurityGroups(ctx, caller, ids);
+  return ids;
+}
+
+export async function updatePort(ctx: NetworkContext, caller: Caller, id: string, body: Json): Promise<Port> {
+  onlyAttributes(body, ATTRIBUTES, 'port');
+  const port = await visiblePort(ctx, caller, id);
+  const network = await ctx.records.getNetwork(port.networkId);
+  if (!network) throw notFound('Network', port.networkId);
+  const target = { project_id: port.projectId, 'network:project_id': network.projectId };
+  authorize(ctx, caller, 'update_port', target);
+  authorizeAttributes(ctx, caller, 'update_port', body, target);
+  for (const key of ['network_id', 'tenant_id', 'project_id']) {
+    if (body[key] !== undefined && body[key] !== (key === 'network_id' ? port.networkId : port.projectId)) {
+      throw invalidInput(`Cannot update read-only attribute ${key}`);
+    }
+  }
+  const portSecurity = bool(body, 'port_security_enabled') ?? port.portSecurityEnabled;
+  let securityGroups = port.securityGroups;
+  if (body.security_groups !== undefined) {
+    securityGroups = await readSecurityGroups(ctx, caller, body.security_groups ?? [], port.projectId, portSecurity, port.deviceOwner);
+  } else if (!portSecurity && port.securityGroups.length > 0) {
+    throw new NeutronError(409, 'PortSecurityPortHasSecurityGroup', 'Port has security group associated. Cannot disable port security or ip address until security group is removed');
+  }
+  const pairs = body.allowed_address_pairs !== undefined ? readAddressPairs(body.allowed_address_pairs) : port.allowedAddressPairs;
+  if (pairs.length > 0 && !portSecurity) {
+    throw new NeutronError(409, 'AddressPairAndPortSecurityRequired', 'Port Security must be enabled in order to have allowed address pairs on a port.');
+  }
+  const hostId = body['binding:host_id'] !== undefined ? (str(body, 'binding:host_id') ?? '') : port.bindingHostId;
+  const mac = str(body, 'mac_address', 32)?.toLowerCase() ?? port.macAddress;
+  if (mac !== port.macAddress) {
+    if (!MAC_RE.test(mac)) throw invalidInput(`'${mac.slice(0, 32)}' is not a valid MAC address`);
+    if (port.bindingHostId) {
+      throw new NeutronError(409, 'PortBound', `Unable to complete operation on port ${id}, port is already bound, port type: ${port.bindingVifType}, old_mac ${port.macAddress}, new_mac ${mac}.`);
+    }
+    if (await ctx.records.macInUse(mac)) throw macAddressInUse(port.networkId, mac);
+  }
+  let updated: Port = {
+    ...port,
+    macAddress: mac,
+    name: str(body, 'name') ?? port.name,
+    description: str(body, 'description') ?? port.description,
+    adminStateUp: bool(body, 'admin_state_up') ?? port.adminStateUp,
+    deviceOwner: str(body, 'device_owner') ?? port.deviceOwner,
+    deviceId: str(body, 'device_id') ?? port.deviceId,
+    ...(hostId !== port.bindingHostId ? binding(hostId) : {}),
+    portSecurityEnabled: portSecurity,
+    securityGroups,
+    allowedAddressPairs: pairs,
+    updatedAt: now(),
+    revisionNumber: port.revisionNumber + 1,
+  };
+  const fixedIpsChanged = body.fixed_ips !== undefined;
+  if (fixedIpsChanged) {
+    const subnets = await ctx.records.listSubnets({ networkIds: [port.networkId] });
+    const requests = readFixedIps(body.fixed_ips ?? [], subnets);
+    const kept: FixedIp[] = [];
+    for (const request of requests) {
+      const existing = port.fixedIps.find((f) => f.ipAddress === request.ipAddress && (!request.subnetId || f.subnetId === request.subnetId));
+      if (existing) kept.push(existing);
+      else kept.push(await allocate(ctx, network, subnets, request, port.macAddress, kept));
+    }
+    updated = { ...updated, fixedIps: kept };
+    // Neutron's prevent_internal_ip_change_for_fip: the associated address must stay on the port.
+    for (const fip of await ctx.l3.listFloatingIps({ portId: port.id })) {
+      if (fip.fixedIpAddress && !kept.some((f) => f.ipAddress === fip.fixedIpAddress)) {
+        throw new NeutronError(400, 'BadRequest', `Bad port request: Cannot update the fixed_ips of the port ${port.id}, because its original fixed_ip has been associated to a floating ip.`);
+      }
+    }
+  }
+  try {
+    await ctx.records.updatePort(updated, { fixedIps: fixedIpsChanged, securityGroups: body.security_groups !== undefined });
+  } catch (error) {
+    if (ctx.records.database.isUniqueViolation(error)) throw new NeutronError(409, 'IpAddressAlreadyAllocated', 'A requested IP address is already allocated.');
+    throw error;
+  }
+  ctx.changed([port.networkId]);
+  return updated;
+}
+
+export async function deletePort(ctx: NetworkContext, caller: Caller, id: string): Promise<void> {
+  const port = await visiblePort(ctx, caller, id);
+  const network = await ctx.records.getNetwork(port.networkId);
+  authorize(ctx, caller, 'delete_port', { project_id: port.projectId, 'network:project_id': network?.projectId ?? '' });
+  // Routers and floating IPs own these; their own APIs remove them with the checks that go with it.
+  if ([DEVICE_OWNER_ROUTER_INTERFACE, DEVICE_OWNER_ROUTER_GATEWAY, DEVICE_OWNER_FLOATINGIP].includes(port.deviceOwner) && (await ownerExists(ctx, port))) {
+    throw new NeutronError(409, 'ServicePortInUse', `Port ${id} cannot be deleted directly via the port API: has device owner ${port.deviceOwner}.`);
+  }
+  await ctx.records.deletePort(id);
+  // As Neutron's disassociate_floatingips: the floating IPs stay with the project, unassociated.
+  const released = await ctx.l3.disassociatePort(id, now());
+  if (released.length > 0) ctx.changed(released.map((f) => f.floatingNetworkId));
+  ctx.changed([port.networkId]);
+}
+
+/** As Neutron's prevent_l3_port_deletion: a port whose router or floating IP is gone (an interrupted request) may go. */
+async function ownerExists(ctx: NetworkContext, port: Port): Promise<boolean> {
+  if (port.deviceOwner === DEVICE_OWNER_FLOATINGIP) return (await ctx.l3.getFloatingIp(port.deviceId)) !== undefined;
+  return (await ctx.l3.getRouter(port.deviceId)) !== undefined;
+}
+
+/** Gives the network's DHCP port an address on `subnet`, creating the port if the network has none. */
+export async function ensureDhcpAddress(ctx: NetworkContext, network: Network, subnet: Subnet): Promise<void> {
+  const existing = (await ctx.records.listPorts({ networkIds: [network.id], deviceOwner: DEVICE_OWNER_DHCP }))[0];
+  const subnets = await ctx.records.listSubnets({ networkIds: [network.id] });
+  if (existing) {
+    if (existing.fixedIps.some((f) => f.subnetId === subnet.id)) return;
+    const address = await allocate(ctx, network, subnets, { subnetId: subnet.id }, existing.macAddress, existing.fixedIps);
+    await ctx.records.updatePort({ ...existing, fixedIps: [...existing.fixedIps, address], updatedAt: now() }, { fixedIps: true, securityGroups: false });
+    return;
+  }
+  await createServicePort(ctx, network, { projectId: network.projectId, deviceOwner: DEVICE_OWNER_DHCP, deviceId: `dhcp-${network.id}`, status: 'ACTIVE' }, [
+    { subnetId: subnet.id },
+  ]);
+}
+
+/** Takes the DHCP port's address on `subnet` back; the port goes with its last address. */
+export async function releaseDhcpAddress(ctx: NetworkContext, subnet: Subnet): Promise<void> {
+  const port = (await ctx.records.listPorts({ networkIds: [subnet.networkId], deviceOwner: DEVICE_OWNER_DHCP }))[0];
+  if (!port) return;
+  const remaining = port.fixedIps.filter((f) => f.subnetId !== subnet.id);
+  if (remaining.length === 0) await ctx.records.deletePort(port.id);
+  else await ctx.records.updatePort({ ...port, fixedIps: remaining, updatedAt: now() }, { fixedIps: true, securityGroups: false });
+}
+
+export { canSee };
+
+/**
+ * A port the router or floating IP service owns (gateway, interface, floating IP). Its
+ * addresses come from `requests`, or when there are none from the first IPv4 subnet with
+ * room (plus the first IPv6 one unless `ipv4Only`), as Neutron's IPAM does for such ports.
+ */
+export async function createServicePort(
+  ctx: NetworkContext,
+  network: Network,
+  owner: { projectId: string; deviceOwner: string; deviceId: string; status: string },
+  requests: IpRequest[] | undefined,
+  ipv4Only = false,
+): Promise<Port> {
+  const stamp = now();
+  const port: Port = {
+    id: newUuid(),
+    projectId: owner.projectId,
+    name: '',
+    description: '',
+    createdAt: stamp,
+    updatedAt: stamp,
+    revisionNumber: 1,
+    tags: [],
+    networkId: network.id,
+    macAddress: newMac(),
+    adminStateUp: true,
+    status: owner.status,
+    deviceOwner: owner.deviceOwner,
+    deviceId: owner.deviceId,
+    bindingHostId: '',
+    bindingVifType: 'unbound',
+    bindingVifDetails: {},
+    bindingVnicType: 'normal',
+    bindingProfile: {},
+    // Network-owned ports get no security groups and no port security, as the DHCP port.
+    portSecurityEnabled: false,
+    allowedAddressPairs: [],
+    fixedIps: [],
+    securityGroups: [],
+  };
+  const subnets = (await ctx.records.listSubnets({ networkIds: [network.id] })).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  if (requests !== undefined && requests.length > 0) return insertWithAddresses(ctx, port, network, subnets, requests);
+  const v4 = subnets.filter((s) => s.ipVersion === 4);
+  const v6 = ipv4Only ? [] : subnets.filter((s) => s.ipVersion === 6).slice(0, 1);
+  const extra = v6.map((s) => ({ subnetId: s.id }));
+  if (v4.length === 0) return insertWithAddresses(ctx, port, network, subnets, extra);
+  let lastError: unknown;
+  for (const subnet of v4) {
+    try {
+      return await insertWithAddresses(ctx, port, network, subnets, [{ subnetId: subnet.id }, ...extra]);
+    } catch (error) {
+      // This subnet is full: the next one may have room.
+      if (!(error instanceof NeutronError) || error.kind !== 'IpAddressGenerationFailure') throw error;
+      lastError = error;
+    }
+  }
+  throw lastError;
+}

@@ -1,0 +1,68 @@
+import type { FastifyInstance } from 'fastify';
+import type { NetworkContext } from '../context.js';
+import { createNetwork, deleteNetwork, updateNetwork, visibleNetwork } from '../networks.js';
+import { createPort, deletePort, updatePort, visiblePort } from '../ports.js';
+import { renderNetwork, renderPort, renderSubnet } from '../render.js';
+import { createSubnet, deleteSubnet, subnetsVisible, updateSubnet, visibleSubnet } from '../subnets.js';
+import { resourceRoutes } from './resource.js';
+
+/** Networks, subnets and ports. */
+export function coreRoutes(app: FastifyInstance, ctx: NetworkContext, baseUrl: () => string): void {
+  const subnetIdsOf = async (networkIds: string[]) => {
+    const map = new Map<string, string[]>();
+    for (const s of await ctx.records.listSubnets({ networkIds })) map.set(s.networkId, [...(map.get(s.networkId) ?? []), s.id]);
+    return map;
+  };
+
+  resourceRoutes(app, baseUrl, {
+    collection: 'networks',
+    member: 'network',
+    list: async (caller) => {
+      const networks = await ctx.records.listNetworks(caller.isAdmin ? {} : { visibleTo: caller.projectId });
+      const subnets = await subnetIdsOf(networks.map((n) => n.id));
+      return networks.map((n) => renderNetwork(n, subnets.get(n.id) ?? [], caller));
+    },
+    show: async (caller, id) => {
+      const n = await visibleNetwork(ctx, caller, id);
+      return renderNetwork(n, (await subnetIdsOf([n.id])).get(n.id) ?? [], caller);
+    },
+    create: async (caller, body) => renderNetwork(await createNetwork(ctx, caller, body), [], caller),
+    update: async (caller, id, body) => {
+      const n = await updateNetwork(ctx, caller, id, body);
+      return renderNetwork(n, (await subnetIdsOf([n.id])).get(n.id) ?? [], caller);
+    },
+    remove: (caller, id) => deleteNetwork(ctx, caller, id),
+  });
+
+  resourceRoutes(app, baseUrl, {
+    collection: 'subnets',
+    member: 'subnet',
+    list: async (caller) => {
+      const networks = await ctx.records.listNetworks(caller.isAdmin ? {} : { visibleTo: caller.projectId });
+      const subnets = await ctx.records.listSubnets({ networkIds: networks.filter((n) => subnetsVisible(n, caller)).map((n) => n.id) });
+      return subnets.map(renderSubnet);
+    },
+    show: async (caller, id) => renderSubnet(await visibleSubnet(ctx, caller, id)),
+    create: async (caller, body) => renderSubnet(await createSubnet(ctx, caller, body)),
+    update: async (caller, id, body) => renderSubnet(await updateSubnet(ctx, caller, id, body)),
+    remove: (caller, id) => deleteSubnet(ctx, caller, id),
+  });
+
+  resourceRoutes(app, baseUrl, {
+    collection: 'ports',
+    member: 'port',
+    list: async (caller) => {
+      if (caller.isAdmin) return (await ctx.records.listPorts()).map((p) => renderPort(p, caller));
+      // A project sees its own ports and every port on the networks it owns.
+      const owned = (await ctx.records.listNetworks({ visibleTo: caller.projectId })).filter((n) => n.projectId === caller.projectId);
+      const ports = new Map((await ctx.records.listPorts({ projectId: caller.projectId })).map((p) => [p.id, p]));
+      for (const p of await ctx.records.listPorts({ networkIds: owned.map((n) => n.id) })) ports.set(p.id, p);
+      return [...ports.values()].map((p) => renderPort(p, caller));
+    },
+    show: async (caller, id) => renderPort(await visiblePort(ctx, caller, id), caller),
+    create: async (caller, body) => renderPort(await createPort(ctx, caller, body), caller),
+    update: async (caller, id, body) => renderPort(await updatePort(ctx, caller, id, body), caller),
+    remove: (caller, id) => deletePort(ctx, caller, id),
+  });
+
+}

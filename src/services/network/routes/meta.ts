@@ -1,0 +1,164 @@
+import type { FastifyInstance } from 'fastify';
+import { isObject } from '../../../core/http/body.js';
+import { authorize, callerFrom, NeutronError, type NetworkContext } from '../context.js';
+import { tagList } from '../common.js';
+import { DEFAULT_QUOTAS, quotaLimits, quotaUsage } from '../quotas.js';
+
+/** The extensions this service implements, and only those (GET /v2.0/extensions). */
+export const EXTENSIONS: Array<{ alias: string; name: string; description: string }> = [
+  { alias: 'binding', name: 'Port Binding', description: 'Expose port bindings of a virtual port to external application' },
+  { alias: 'external-net', name: 'Neutron external network', description: 'Adds external network attribute to network resource.' },
+  { alias: 'provider', name: 'Provider Network', description: 'Expose mapping of virtual networks to physical networks' },
+  { alias: 'net-mtu', name: 'Network MTU', description: 'Provides MTU attribute for a network resource.' },
+  { alias: 'security-group', name: 'security-group', description: 'The security groups extension.' },
+  { alias: 'port-security', name: 'Port Security', description: 'Provides port security' },
+  { alias: 'allowed-address-pairs', name: 'Allowed Address Pairs', description: 'Provides allowed address pairs' },
+  { alias: 'quotas', name: 'Quota management support', description: 'Expose functions for quotas management per project' },
+  { alias: 'quota_details', name: 'Quota details management support', description: 'Expose functions for quotas usage statistics per project' },
+  { alias: 'standard-attr-description', name: 'standard-attr-description', description: 'Extension to add descriptions to standard attributes' },
+  { alias: 'standard-attr-tag', name: 'Tag support for resources with standard attribute', description: 'Enables to set tag on resources with standard attribute.' },
+  { alias: 'standard-attr-timestamp', name: 'Resource timestamps', description: 'Adds created_at and updated_at fields to all Neutron resources that have Neutron standard attributes.' },
+  { alias: 'standard-attr-revisions', name: 'Resource revision numbers', description: 'This extension will display the revision number of neutron resources.' },
+  { alias: 'project-id', name: 'project_id field enabled', description: 'Extension that indicates that project_id field is enabled.' },
+  { alias: 'fields', name: 'Fields', description: 'Selecting the fields of a resource in responses.' },
+  { alias: 'pagination', name: 'Pagination support', description: 'Extension that indicates that pagination is enabled.' },
+  { alias: 'sorting', name: 'Sorting support', description: 'Extension that indicates that sorting is enabled.' },
+  { alias: 'router', name: 'Neutron L3 Router', description: 'Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway.' },
+  { alias: 'ext-gw-mode', name: 'Neutron L3 Configurable external gateway mode', description: 'Extension of the router abstraction for specifying whether SNAT should occur on the external gateway' },
+  { alias: 'extraroute', name: 'Neutron Extra Route', description: 'Extra routes configuration for L3 router' },
+  { alias: 'extraroute-atomic', name: 'Atomically add/remove extra routes', description: 'Edit extra routes of a router on server side by atomically adding/removing extra routes' },
+  { alias: 'fip-port-details', name: 'Floating IP Port Details Extension', description: 'Add port_details attribute to Floating IP resource' },
+];
+
+/** URL segments: security groups are at `/v2.0/security-groups` (the body key is `security_groups`). */
+const TAGGABLE = new Set(['networks', 'subnets', 'ports', 'routers', 'floatingips', 'security-groups']);
+
+export function metaRoutes(app: FastifyInstance, ctx: NetworkContext, baseUrl: () => string): void {
+  const versions = () => ({
+    versions: [{ id: 'v2.0', status: 'CURRENT', links: [{ rel: 'self', href: `${baseUrl()}/v2.0/` }] }],
+  });
+  app.get('/', { config: { public: true } }, async () => versions());
+  for (const path of ['/v2.0', '/v2.0/']) {
+    app.get(path, { config: { public: true } }, async () => ({
+      resources: ['networks', 'subnets', 'ports', 'security_groups', 'security_group_rules', 'routers', 'floatingips', 'quotas'].map((name) => ({
+        name: name.replace(/s$/, ''),
+        collection: name,
+        links: [{ rel: 'self', href: `${baseUrl()}/v2.0/${name.replaceAll('_', '-')}` }],
+      })),
+    }));
+  }
+  const render = (e: (typeof EXTENSIONS)[number]) => ({ ...e, updated: '2013-01-01T10:00:00-00:00', links: [] });
+  app.get('/v2.0/extensions', async () => ({ extensions: EXTENSIONS.map(render) }));
+  app.get<{ Params: { alias: string } }>('/v2.0/extensions/:alias', async (request) => {
+    const found = EXTENSIONS.find((e) => e.alias === request.params.alias);
+    if (!found) throw new NeutronError(404, 'ExtensionNotFound', `Extension with alias ${request.params.alias} does not exist`);
+    return { extension: render(found) };
+  });
+
+  // Tags: PUT/DELETE one, PUT/DELETE/GET all, on any taggable resource the caller can see.
+  const resource = async (request: { params: { collection: string; id: string } }, caller: ReturnType<typeof callerFrom>) => {
+    const { collection, id } = request.params;
+    if (!TAGGABLE.has(collection)) throw new NeutronError(404, 'NotFound', `The resource could not be found.`);
+    const tags = await ctx.records.tagsOf([id]);
+    const owners = await ownerOf(ctx, collection, id);
+    if (owners === undefined || (!caller.isAdmin && owners !== caller.projectId)) {
+      throw new NeutronError(404, 'NotFound', `${collection.replace(/s$/, '')} ${id} could not be found.`);
+    }
+    return tags.get(id) ?? [];
+  };
+  app.get<{ Params: { collection: string; id: string } }>('/v2.0/:collection/:id/tags', async (request) => ({
+    tags: await resource(request, callerFrom(request)),
+  }));
+  app.put<{ Params: { collection: string; id: string } }>('/v2.0/:collection/:id/tags', async (request) => {
+    await resource(request, callerFrom(request));
+    if (!isObject(request.body)) throw new NeutronError(400, 'BadRequest', 'Body must be {"tags": [...]}.');
+    const tags = tagList(request.body.tags);
+    await ctx.records.writeTags(ctx.records.db, request.params.id, tags);
+    return { tags };
+  });
+  app.delete<{ Params: { collection: string; id: string } }>('/v2.0/:collection/:id/tags', async (request, reply) => {
+    await resource(request, callerFrom(request));
+    await ctx.records.writeTags(ctx.records.db, request.params.id, []);
+    reply.code(204).send();
+  });
+  app.put<{ Params: { collection: string; id: string; tag: string } }>('/v2.0/:collection/:id/tags/:tag', async (request, reply) => {
+    const current = await resource(request, callerFrom(request));
+    const tags = tagList([...current, request.params.tag]);
+    await ctx.records.writeTags(ctx.records.db, request.params.id, tags);
+    reply.code(201).send();
+  });
+  app.get<{ Params: { collection: string; id: string; tag: string } }>('/v2.0/:collection/:id/tags/:tag', async (request, reply) => {
+    const current = await resource(request, callerFrom(request));
+    if (!current.includes(request.params.tag)) throw new NeutronError(404, 'TagNotFound', `Tag ${request.params.tag} could not be found for ${request.params.id}.`);
+    reply.code(204).send();
+  });
+  app.delete<{ Params: { collection: string; id: string; tag: string } }>('/v2.0/:collection/:id/tags/:tag', async (request, reply) => {
+    const current = await resource(request, callerFrom(request));
+    if (!current.includes(request.params.tag)) throw new NeutronError(404, 'TagNotFound', `Tag ${request.params.tag} could not be found for ${request.params.id}.`);
+    await ctx.records.writeTags(ctx.records.db, request.params.id, current.filter((t) => t !== request.params.tag));
+    reply.code(204).send();
+  });
+
+  // Quotas
+  app.get('/v2.0/quotas', async (request) => {
+    const caller = callerFrom(request);
+    authorize(ctx, caller, 'get_quota', { project_id: caller.projectId });
+    const projects = caller.isAdmin ? await ctx.records.projectsWithQuotas() : [caller.projectId];
+    const quotas = [];
+    for (const projectId of projects) quotas.push({ ...(await quotaLimits(ctx, projectId)), project_id: projectId, tenant_id: projectId });
+    return { quotas };
+  });
+  app.get('/v2.0/quotas/:project/default', async () => ({ quota: { ...DEFAULT_QUOTAS } }));
+  app.get<{ Params: { project: string } }>('/v2.0/quotas/:project/details', async (request) => {
+    const caller = callerFrom(request);
+    authorize(ctx, caller, 'get_quota', { project_id: request.params.project });
+    const limits = await quotaLimits(ctx, request.params.project);
+    const used = await quotaUsage(ctx, request.params.project);
+    return { quota: Object.fromEntries(Object.entries(limits).map(([k, limit]) => [k, { limit, used: used[k] ?? 0, reserved: 0 }])) };
+  });
+  app.get<{ Params: { project: string } }>('/v2.0/quotas/:project', async (request) => {
+    const caller = callerFrom(request);
+    authorize(ctx, caller, 'get_quota', { project_id: request.params.project });
+    return { quota: await quotaLimits(ctx, request.params.project) };
+  });
+  app.put<{ Params: { project: string } }>('/v2.0/quotas/:project', async (request) => {
+    const caller = callerFrom(request);
+    authorize(ctx, caller, 'update_quota', { project_id: request.params.project });
+    const body = isObject(request.body) && isObject(request.body.quota) ? request.body.quota : undefined;
+    if (!body) throw new NeutronError(400, 'BadRequest', 'Body must be {"quota": {...}}.');
+    for (const [resource, value] of Object.entries(body)) {
+      if (!(resource in DEFAULT_QUOTAS)) throw new NeutronError(400, 'InvalidInput', `Invalid input for operation: Unrecognized quota resource ${resource}.`);
+      const limit = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
+      if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < -1) {
+        throw new NeutronError(400, 'InvalidInput', `Invalid input for operation: '${String(value)}' is not a valid quota for ${resource}.`);
+      }
+      await ctx.records.setQuota(request.params.project, resource, limit);
+    }
+    return { quota: await quotaLimits(ctx, request.params.project) };
+  });
+  app.delete<{ Params: { project: string } }>('/v2.0/quotas/:project', async (request, reply) => {
+    const caller = callerFrom(request);
+    authorize(ctx, caller, 'delete_quota', { project_id: request.params.project });
+    await ctx.records.deleteQuotas(request.params.project);
+    reply.code(204).send();
+  });
+}
+
+async function ownerOf(ctx: NetworkContext, collection: string, id: string): Promise<string | undefined> {
+  switch (collection) {
+    case 'networks':
+      return (await ctx.records.getNetwork(id))?.projectId;
+    case 'subnets':
+      return (await ctx.records.getSubnet(id))?.projectId;
+    case 'ports':
+      return (await ctx.records.getPort(id))?.projectId;
+    case 'security-groups':
+      return (await ctx.groups.get(id))?.project_id;
+    case 'routers':
+      return (await ctx.l3.getRouter(id))?.projectId;
+    case 'floatingips':
+      return (await ctx.l3.getFloatingIp(id))?.projectId;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,213 @@
+import { isObject, type Json } from '../../core/http/body.js';
+import { authorize, NeutronError, notFound, type Caller, type NetworkContext } from './context.js';
+import { bool, int, invalidInput, now, onlyAttributes, str, uuidOrThrow, newResource } from './common.js';
+import { canonicalAddress, contains, defaultGateway, defaultPools, isAddress, parseCidr, toBig, validatePools, versionOf, type ParsedCidr } from './ipam.js';
+import type { AllocationPool, HostRoute, Network, Subnet } from './model.js';
+import { visibleNetwork } from './networks.js';
+import { ensureDhcpAddress, releaseDhcpAddress } from './ports.js';
+import { checkQuota } from './quotas.js';
+
+const ATTRIBUTES = [
+  'name',
+  'network_id',
+  'ip_version',
+  'cidr',
+  'gateway_ip',
+  'enable_dhcp',
+  'ipv6_ra_mode',
+  'ipv6_address_mode',
+  'allocation_pools',
+  'dns_nameservers',
+  'host_routes',
+  'description',
+  'tenant_id',
+  'project_id',
+  'subnetpool_id',
+  'prefixlen',
+  'service_types',
+  'segment_id',
+  'use_default_subnetpool',
+  'dns_publish_fixed_ip',
+];
+const IPV6_MODES = ['slaac', 'dhcpv6-stateful', 'dhcpv6-stateless'];
+
+export async function visibleSubnet(ctx: NetworkContext, caller: Caller, id: string): Promise<Subnet> {
+  const subnet = await ctx.records.getSubnet(id);
+  const network = subnet && (await ctx.records.getNetwork(subnet.networkId));
+  if (!subnet || !network || !subnetsVisible(network, caller)) throw notFound('Subnet', id);
+  return subnet;
+}
+
+/**
+ * An external network is visible to every project, its subnets are not: as in Neutron,
+ * only the owner, admins and (for shared networks) everyone see them.
+ */
+export function subnetsVisible(network: Network, caller: Caller): boolean {
+  return caller.isAdmin || network.projectId === caller.projectId || network.shared;
+}
+
+export async function createSubnet(ctx: NetworkContext, caller: Caller, body: Json): Promise<Subnet> {
+  onlyAttributes(body, ATTRIBUTES, 'subnet');
+  const requiredNetworkId = str(body, 'network_id', 36);
+  if (!requiredNetworkId) throw invalidInput("Failed to parse request. Required attribute 'network_id' not specified");
+  const networkId = uuidOrThrow(requiredNetworkId, 'network_id');
+  const network = await visibleNetwork(ctx, caller, networkId);
+  authorize(ctx, caller, 'create_subnet', { project_id: caller.projectId, 'network:project_id': network.projectId });
+  if (network.projectId !== caller.projectId && !caller.isAdmin) {
+    throw new NeutronError(403, 'PolicyNotAuthorized', '(rule:create_subnet) is disallowed by policy');
+  }
+  // Never ignored: a subnet asked for from a pool must not quietly come from nowhere.
+  if (body.subnetpool_id || body.use_default_subnetpool) throw invalidInput('subnet pools are not supported by this cloud.');
+  const cidrText = str(body, 'cidr', 64);
+  if (!cidrText) throw invalidInput("Failed to parse request. Required attribute 'cidr' not specified");
+  const cidr = parseCidr(cidrText);
+  const ipVersion = int(body, 'ip_version') ?? cidr.version;
+  if (ipVersion !== 4 && ipVersion !== 6) throw invalidInput(`${ipVersion} is not in [4, 6].`);
+  if (ipVersion !== cidr.version) throw invalidInput(`Cannot use IPv${cidr.version} subnet ${cidr.text} with ip_version ${ipVersion}.`);
+  const projectId = str(body, 'project_id', 64) ?? str(body, 'tenant_id', 64) ?? caller.projectId;
+  await checkQuota(ctx, projectId, 'subnet');
+
+  const siblings = await ctx.records.listSubnets({ networkIds: [networkId] });
+  for (const other of siblings) {
+    const o = parseCidr(other.cidr);
+    if (o.version === cidr.version && o.first <= cidr.last && cidr.first <= o.last) {
+      throw invalidInput(`Requested subnet with cidr: ${cidr.text} for network: ${networkId} overlaps with another subnet.`);
+    }
+  }
+  const gatewayIp = readGateway(body, cidr, true) ?? null;
+  const pools = body.allocation_pools === undefined || body.allocation_pools === null ? defaultPools(cidr, gatewayIp) : readPools(body.allocation_pools);
+  validatePools(cidr, pools, gatewayIp);
+  const { raMode, addressMode } = readIpv6Modes(body, cidr.version);
+  const subnet: Subnet = {
+    ...newResource(body, projectId, 0),
+    networkId,
+    ipVersion: cidr.version,
+    cidr: cidr.text,
+    gatewayIp,
+    enableDhcp: bool(body, 'enable_dhcp') ?? true,
+    ipv6RaMode: raMode ?? null,
+    ipv6AddressMode: addressMode ?? null,
+    allocationPools: pools,
+    dnsNameservers: readNameservers(body.dns_nameservers, cidr) ?? [],
+    hostRoutes: readRoutes(body.host_routes, cidr) ?? [],
+  };
+  await ctx.records.createSubnet(subnet);
+  if (subnet.enableDhcp && needsDhcpAddress(subnet)) await ensureDhcpAddress(ctx, network, subnet);
+  ctx.changed([networkId]);
+  return subnet;
+}
+
+export async function updateSubnet(ctx: NetworkContext, caller: Caller, id: string, body: Json): Promise<Subnet> {
+  onlyAttributes(body, ATTRIBUTES, 'subnet');
+  const subnet = await visibleSubnet(ctx, caller, id);
+  const network = await visibleNetwork(ctx, caller, subnet.networkId);
+  authorize(ctx, caller, 'update_subnet', { project_id: subnet.projectId, 'network:project_id': network.projectId });
+  for (const key of ['network_id', 'ip_version', 'cidr', 'tenant_id', 'project_id', 'ipv6_ra_mode', 'ipv6_address_mode']) {
+    if (body[key] !== undefined) throw invalidInput(`Cannot update read-only attribute ${key}`);
+  }
+  const cidr = parseCidr(subnet.cidr);
+  const gatewayIp = body.gateway_ip === undefined ? subnet.gatewayIp : (readGateway(body, cidr, false) ?? null);
+  const pools = body.allocation_pools === undefined ? subnet.allocationPools : readPools(body.allocation_pools);
+  validatePools(cidr, pools, gatewayIp);
+  const updated: Subnet = {
+    ...subnet,
+    name: str(body, 'name') ?? subnet.name,
+    description: str(body, 'description') ?? subnet.description,
+    gatewayIp,
+    allocationPools: pools,
+    enableDhcp: bool(body, 'enable_dhcp') ?? subnet.enableDhcp,
+    dnsNameservers: readNameservers(body.dns_nameservers, cidr) ?? subnet.dnsNameservers,
+    hostRoutes: readRoutes(body.host_routes, cidr) ?? subnet.hostRoutes,
+    updatedAt: now(),
+    revisionNumber: subnet.revisionNumber + 1,
+  };
+  await ctx.records.updateSubnet(updated);
+  if (updated.enableDhcp && !subnet.enableDhcp && needsDhcpAddress(updated)) await ensureDhcpAddress(ctx, network, updated);
+  if (!updated.enableDhcp && subnet.enableDhcp) await releaseDhcpAddress(ctx, updated);
+  ctx.changed([subnet.networkId]);
+  return updated;
+}
+
+export async function deleteSubnet(ctx: NetworkContext, caller: Caller, id: string): Promise<void> {
+  const subnet = await visibleSubnet(ctx, caller, id);
+  const network = await visibleNetwork(ctx, caller, subnet.networkId);
+  authorize(ctx, caller, 'delete_subnet', { project_id: subnet.projectId, 'network:project_id': network.projectId });
+  if ((await ctx.records.countPortsOnSubnet(id, ['network:dhcp'])) > 0) {
+    throw new NeutronError(409, 'SubnetInUse', `Unable to complete operation on subnet ${id}: One or more ports have an IP allocation from this subnet.`);
+  }
+  await releaseDhcpAddress(ctx, subnet);
+  await ctx.records.deleteSubnet(id);
+  ctx.changed([subnet.networkId]);
+}
+
+/** DHCP serves IPv4 subnets and stateful DHCPv6 ones; SLAAC needs no server address. */
+function needsDhcpAddress(subnet: Subnet): boolean {
+  return subnet.ipVersion === 4 || subnet.ipv6AddressMode === 'dhcpv6-stateful' || subnet.ipv6AddressMode === 'dhcpv6-stateless';
+}
+
+function readGateway(body: Json, cidr: ParsedCidr, defaulting: boolean): string | null | undefined {
+  const value = body.gateway_ip;
+  if (value === undefined) return defaulting ? defaultGateway(cidr) : undefined;
+  if (value === null) return null;
+  if (typeof value !== 'string' || !isAddress(value)) throw invalidInput(`'${String(value).slice(0, 64)}' is not a valid IP address.`);
+  if (versionOf(value) !== cidr.version) throw invalidInput(`Gateway ${value} is not an IPv${cidr.version} address.`);
+  if (cidr.version === 4 && cidr.prefix < 31 && contains(cidr, value)) {
+    const gateway = toBig(value);
+    if (gateway === cidr.first || gateway === cidr.last) {
+      throw invalidInput(`Gateway is not valid on subnet: ${value} is the network or broadcast address.`);
+    }
+  }
+  return canonicalAddress(value);
+}
+
+function readPools(value: unknown): AllocationPool[] {
+  if (!Array.isArray(value)) throw invalidInput('allocation_pools must be a list of {start, end}.');
+  return value.map((p) => {
+    if (!isObject(p) || typeof p.start !== 'string' || typeof p.end !== 'string') {
+      throw invalidInput('allocation_pools must be a list of {start, end}.');
+    }
+    return { start: p.start, end: p.end };
+  });
+}
+
+function readNameservers(value: unknown, cidr: ParsedCidr): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (value === null) return [];
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || !isAddress(v))) {
+    throw invalidInput('dns_nameservers must be a list of IP addresses.');
+  }
+  if (new Set(value).size !== value.length) throw invalidInput('Duplicate nameserver in dns_nameservers.');
+  if (value.length > 5) throw new NeutronError(400, 'DNSNameServersExhausted', `Unable to complete operation for ${cidr.text}. The number of DNS nameservers exceeds the limit 5.`);
+  return value as string[];
+}
+
+function readRoutes(value: unknown, cidr: ParsedCidr): HostRoute[] | undefined {
+  if (value === undefined) return undefined;
+  if (value === null) return [];
+  if (!Array.isArray(value)) throw invalidInput('host_routes must be a list of {destination, nexthop}.');
+  const routes = value.map((r) => {
+    if (!isObject(r) || typeof r.destination !== 'string' || typeof r.nexthop !== 'string' || !isAddress(r.nexthop)) {
+      throw invalidInput('host_routes must be a list of {destination, nexthop}.');
+    }
+    const destination = parseCidr(r.destination);
+    if (destination.version !== cidr.version || versionOf(r.nexthop) !== cidr.version) {
+      throw invalidInput(`host route ${r.destination} via ${r.nexthop} is not IPv${cidr.version}.`);
+    }
+    return { destination: destination.text, nexthop: r.nexthop };
+  });
+  if (routes.length > 20) throw new NeutronError(400, 'HostRoutesExhausted', `Unable to complete operation for ${cidr.text}. The number of host routes exceeds the limit 20.`);
+  return routes;
+}
+
+function readIpv6Modes(body: Json, version: 4 | 6): { raMode?: string; addressMode?: string } {
+  const raMode = str(body, 'ipv6_ra_mode', 32);
+  const addressMode = str(body, 'ipv6_address_mode', 32);
+  if (version === 4 && (raMode || addressMode)) throw invalidInput('ipv6_ra_mode or ipv6_address_mode cannot be set when ip_version is 4');
+  for (const mode of [raMode, addressMode]) {
+    if (mode !== undefined && mode !== null && !IPV6_MODES.includes(mode)) throw invalidInput(`'${mode}' is not in ${IPV6_MODES.join(', ')}`);
+  }
+  if (raMode && addressMode && raMode !== addressMode) {
+    throw invalidInput(`ipv6_ra_mode set to '${raMode}' with ipv6_address_mode set to '${addressMode}' is not valid. If both attributes are set, they must be the same value`);
+  }
+  return { ...(raMode ? { raMode } : {}), ...(addressMode ? { addressMode } : {}) };
+}
