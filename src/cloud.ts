@@ -26,6 +26,11 @@ import { NetworkAgent } from './agents/network/agent.js';
 import { NoopDataplane } from './agents/network/dataplane/noop/noop.js';
 import { imagePlugin } from './services/image/plugin.js';
 import { createImageContext, IMAGE_DEFAULT_LIMITS } from './services/image/service.js';
+import type { ComputeContext } from './services/compute/context.js';
+import { computeMigrations } from './services/compute/migrations.js';
+import { InProcessImages } from './services/compute/peers-in-process.js';
+import { computePlugin } from './services/compute/plugin.js';
+import { createComputeContext } from './services/compute/service.js';
 
 export interface Cloud {
   config: KumoConfig;
@@ -35,6 +40,7 @@ export interface Cloud {
   identity: IdentityService;
   image: ImageContext;
   network: NetworkContext;
+  compute: ComputeContext;
   networkAgent: NetworkAgent;
   /** Passwords of bootstrap users created by this start (first start only). */
   createdCredentials: Partial<BootstrapCredentials>;
@@ -46,6 +52,7 @@ const CATALOG: CatalogEntry[] = [
   { type: 'identity', name: 'keystone', path: '/identity/v3' },
   { type: 'image', name: 'glance', path: '/image', limits: IMAGE_DEFAULT_LIMITS },
   { type: 'network', name: 'neutron', path: '/networking' },
+  { type: 'compute', name: 'nova', path: '/compute/v2.1' },
 ];
 
 /**
@@ -61,7 +68,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     }
   };
   try {
-    await migrateToLatest(database, [identityMigrations, imageMigrations, networkMigrations]);
+    await migrateToLatest(database, [identityMigrations, imageMigrations, networkMigrations, computeMigrations]);
     const bus = await openBus(config.busUrl, { logger: log });
     cleanups.push(() => bus.close());
 
@@ -81,13 +88,15 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     const networkAgent = new NetworkAgent(config.hostName, bus, new NoopDataplane(), log);
     await networkAgent.start();
     cleanups.push(() => networkAgent.stop());
-    loadPolicyOverrides(config, { identity: identityEnforcer, image: image.enforcer, network: network.enforcer });
+    const compute = createComputeContext(config, database, bus, enforcerFor(), new InProcessImages(image), undefined, log);
+    loadPolicyOverrides(config, { identity: identityEnforcer, image: image.enforcer, network: network.enforcer, compute: compute.enforcer });
 
     const metrics = new Metrics();
     const http = createHttpServer({ logger: log, metrics });
     await http.register(identityPlugin(identity), { prefix: '/identity' });
     await http.register(imagePlugin(image, identity, () => config.publicUrl), { prefix: '/image' });
     await http.register(networkPlugin(network, identity), { prefix: '/networking' });
+    await http.register(computePlugin(compute, identity), { prefix: '/compute' });
     await http.listen({ host: config.host, port: config.port });
     cleanups.push(() => http.close());
     if (config.port === 0) {
@@ -96,7 +105,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
       config.publicUrl = config.publicUrl.replace(/:0$/, `:${port}`);
     }
     const { created } = await bootstrapIdentity(identity.context, CATALOG, wanted);
-    return { config, database, bus, http, identity, image, network, networkAgent, createdCredentials: created, stop: stopAll };
+    return { config, database, bus, http, identity, image, network, compute, networkAgent, createdCredentials: created, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

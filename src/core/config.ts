@@ -22,6 +22,7 @@ export interface KumoConfig {
   logLevel: LogLevel;
   identity: IdentityConfig;
   network: NetworkConfig;
+  compute: ComputeConfig;
   /** Directory of oslo.policy-style overrides: `<service>.yaml` (identity.yaml, image.yaml, ...). */
   policyDir?: string;
 }
@@ -58,6 +59,32 @@ export interface NetworkConfig {
   physicalMtu?: number;
 }
 
+/** Nova's options as KUMO_* variables spell them; `kumo up` flags override the driver and host count. */
+export interface ComputeConfig {
+  /** KUMO_COMPUTE_DRIVER: `fake`, `qemu`, or unset to pick the best this host can run. */
+  driver?: string;
+  /** KUMO_FAKE_HOSTS: how many compute hosts the `fake` driver simulates in this process. */
+  fakeHosts: number;
+  /** KUMO_FAKE_HOST_VCPUS / _RAM_MB / _DISK_GB: what each simulated host offers. */
+  fakeHostVcpus: number;
+  fakeHostMemoryMb: number;
+  fakeHostDiskGb: number;
+  /** KUMO_CPU_ALLOCATION_RATIO etc.: overcommit, as Nova's initial_*_allocation_ratio. */
+  cpuAllocationRatio: number;
+  ramAllocationRatio: number;
+  diskAllocationRatio: number;
+  /** KUMO_RESERVED_HOST_MEMORY_MB: memory kept back for the host itself. */
+  reservedHostMemoryMb: number;
+  /** KUMO_SCHEDULER_MAX_ATTEMPTS: hosts a boot is tried on before it ends in ERROR. */
+  schedulerMaxAttempts: number;
+  /** KUMO_SCHEDULER_WEIGH: `spread` fills the emptiest host first, `stack` the fullest. */
+  weigh: 'spread' | 'stack';
+  /** KUMO_SERVICE_DOWN_TIME: seconds without a heartbeat before a compute service is down. */
+  serviceDownTimeSeconds: number;
+  /** KUMO_HEARTBEAT_INTERVAL: seconds between an agent's heartbeats. */
+  heartbeatIntervalSeconds: number;
+}
+
 export interface ConfigOverrides {
   dataDir?: string;
   host?: string;
@@ -69,6 +96,7 @@ export interface ConfigOverrides {
   logLevel?: LogLevel;
   policyDir?: string;
   identity?: Partial<IdentityConfig>;
+  compute?: Partial<ComputeConfig>;
 }
 
 export const DEFAULT_PORT = 8080;
@@ -105,6 +133,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
         overrides.identity?.uniqueLastPasswordCount ?? intFrom(env.KUMO_UNIQUE_LAST_PASSWORD_COUNT) ?? 0,
     },
     network: networkConfig(env),
+    compute: { ...computeConfig(env), ...overrides.compute },
   };
 }
 
@@ -118,6 +147,33 @@ function networkConfig(env: NodeJS.ProcessEnv): NetworkConfig {
     ...(env.KUMO_NETWORK_GRE_RANGES !== undefined ? { greRanges: env.KUMO_NETWORK_GRE_RANGES } : {}),
     ...(physicalMtu !== undefined ? { physicalMtu } : {}),
   };
+}
+
+function computeConfig(env: NodeJS.ProcessEnv): ComputeConfig {
+  const weigh = env.KUMO_SCHEDULER_WEIGH ?? 'spread';
+  if (weigh !== 'spread' && weigh !== 'stack') throw new Error(`KUMO_SCHEDULER_WEIGH=${weigh}: use spread or stack`);
+  return {
+    ...(env.KUMO_COMPUTE_DRIVER ? { driver: env.KUMO_COMPUTE_DRIVER } : {}),
+    fakeHosts: intFrom(env.KUMO_FAKE_HOSTS) ?? 1,
+    fakeHostVcpus: intFrom(env.KUMO_FAKE_HOST_VCPUS) ?? 8,
+    fakeHostMemoryMb: intFrom(env.KUMO_FAKE_HOST_RAM_MB) ?? 16_384,
+    fakeHostDiskGb: intFrom(env.KUMO_FAKE_HOST_DISK_GB) ?? 200,
+    cpuAllocationRatio: numberFrom(env.KUMO_CPU_ALLOCATION_RATIO) ?? 4.0,
+    ramAllocationRatio: numberFrom(env.KUMO_RAM_ALLOCATION_RATIO) ?? 1.0,
+    diskAllocationRatio: numberFrom(env.KUMO_DISK_ALLOCATION_RATIO) ?? 1.0,
+    reservedHostMemoryMb: intFrom(env.KUMO_RESERVED_HOST_MEMORY_MB) ?? 512,
+    schedulerMaxAttempts: intFrom(env.KUMO_SCHEDULER_MAX_ATTEMPTS) ?? 3,
+    weigh,
+    serviceDownTimeSeconds: intFrom(env.KUMO_SERVICE_DOWN_TIME) ?? 60,
+    heartbeatIntervalSeconds: intFrom(env.KUMO_HEARTBEAT_INTERVAL) ?? 10,
+  };
+}
+
+function numberFrom(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`expected a positive number, got ${JSON.stringify(value)}`);
+  return n;
 }
 
 function intFrom(value: string | undefined): number | undefined {

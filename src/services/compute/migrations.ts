@@ -1,0 +1,173 @@
+import type { Kysely } from 'kysely';
+import type { MigrationSet } from '../../core/db/migrations.js';
+
+async function initial(db: Kysely<unknown>): Promise<void> {
+  const s = db.schema;
+  await s
+    .createTable('compute_flavor')
+    .addColumn('id', 'varchar(255)', (c) => c.primaryKey())
+    .addColumn('name', 'varchar(255)', (c) => c.notNull().unique())
+    .addColumn('vcpus', 'integer', (c) => c.notNull())
+    .addColumn('memory_mb', 'integer', (c) => c.notNull())
+    .addColumn('root_gb', 'integer', (c) => c.notNull())
+    .addColumn('ephemeral_gb', 'integer', (c) => c.notNull())
+    .addColumn('swap', 'integer', (c) => c.notNull())
+    .addColumn('rxtx_factor', 'double precision', (c) => c.notNull())
+    .addColumn('is_public', 'integer', (c) => c.notNull())
+    .addColumn('disabled', 'integer', (c) => c.notNull())
+    .addColumn('description', 'text')
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .execute();
+  await s
+    .createTable('compute_flavor_extra_spec')
+    .addColumn('flavor_id', 'varchar(255)', (c) => c.notNull())
+    .addColumn('key', 'varchar(255)', (c) => c.notNull())
+    .addColumn('value', 'varchar(255)', (c) => c.notNull())
+    .addPrimaryKeyConstraint('compute_flavor_extra_spec_pk', ['flavor_id', 'key'])
+    .execute();
+  await s
+    .createTable('compute_flavor_access')
+    .addColumn('flavor_id', 'varchar(255)', (c) => c.notNull())
+    .addColumn('project_id', 'varchar(255)', (c) => c.notNull())
+    .addPrimaryKeyConstraint('compute_flavor_access_pk', ['flavor_id', 'project_id'])
+    .execute();
+  await s
+    .createTable('compute_keypair')
+    .addColumn('user_id', 'varchar(255)', (c) => c.notNull())
+    .addColumn('name', 'varchar(255)', (c) => c.notNull())
+    .addColumn('type', 'varchar(16)', (c) => c.notNull())
+    .addColumn('fingerprint', 'varchar(255)', (c) => c.notNull())
+    .addColumn('public_key', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .addPrimaryKeyConstraint('compute_keypair_pk', ['user_id', 'name'])
+    .execute();
+  await s
+    .createTable('compute_instance')
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('project_id', 'varchar(255)', (c) => c.notNull())
+    .addColumn('user_id', 'varchar(255)', (c) => c.notNull())
+    .addColumn('name', 'varchar(255)', (c) => c.notNull())
+    .addColumn('description', 'text')
+    .addColumn('flavor', 'text', (c) => c.notNull())
+    .addColumn('new_flavor', 'text')
+    .addColumn('old_flavor', 'text')
+    .addColumn('image_ref', 'varchar(255)', (c) => c.notNull())
+    .addColumn('host', 'varchar(255)')
+    .addColumn('availability_zone', 'varchar(255)')
+    .addColumn('vm_state', 'varchar(32)', (c) => c.notNull())
+    .addColumn('task_state', 'varchar(64)')
+    .addColumn('power_state', 'integer', (c) => c.notNull())
+    .addColumn('key_name', 'varchar(255)')
+    .addColumn('key_data', 'text')
+    .addColumn('user_data', 'text')
+    .addColumn('metadata', 'text', (c) => c.notNull())
+    .addColumn('tags', 'text', (c) => c.notNull())
+    .addColumn('security_groups', 'text', (c) => c.notNull())
+    .addColumn('requested_networks', 'text', (c) => c.notNull())
+    .addColumn('scheduler_hints', 'text', (c) => c.notNull())
+    .addColumn('config_drive', 'varchar(16)', (c) => c.notNull())
+    .addColumn('locked', 'integer', (c) => c.notNull())
+    .addColumn('locked_by', 'varchar(16)')
+    .addColumn('reservation_id', 'varchar(255)', (c) => c.notNull())
+    .addColumn('launch_index', 'integer', (c) => c.notNull())
+    .addColumn('fault', 'text')
+    .addColumn('attempted_hosts', 'text', (c) => c.notNull())
+    .addColumn('access_ip_v4', 'varchar(64)', (c) => c.notNull())
+    .addColumn('access_ip_v6', 'varchar(64)', (c) => c.notNull())
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .addColumn('updated_at', 'varchar(40)', (c) => c.notNull())
+    .addColumn('launched_at', 'varchar(40)')
+    .addColumn('terminated_at', 'varchar(40)')
+    .addColumn('deleted', 'integer', (c) => c.notNull())
+    .execute();
+  await s.createIndex('compute_instance_project').on('compute_instance').columns(['project_id', 'deleted']).execute();
+  await s.createIndex('compute_instance_host').on('compute_instance').columns(['host', 'deleted']).execute();
+  await s
+    .createTable('compute_host')
+    .addColumn('host', 'varchar(255)', (c) => c.primaryKey())
+    .addColumn('service_id', 'varchar(36)', (c) => c.notNull().unique())
+    .addColumn('node_id', 'varchar(36)', (c) => c.notNull().unique())
+    .addColumn('availability_zone', 'varchar(255)', (c) => c.notNull())
+    .addColumn('hypervisor_type', 'varchar(64)', (c) => c.notNull())
+    .addColumn('hypervisor_version', 'integer', (c) => c.notNull())
+    .addColumn('host_ip', 'varchar(64)', (c) => c.notNull())
+    .addColumn('vcpus', 'integer', (c) => c.notNull())
+    .addColumn('memory_mb', 'integer', (c) => c.notNull())
+    .addColumn('local_gb', 'integer', (c) => c.notNull())
+    .addColumn('vcpus_used', 'integer', (c) => c.notNull())
+    .addColumn('memory_mb_used', 'integer', (c) => c.notNull())
+    .addColumn('local_gb_used', 'integer', (c) => c.notNull())
+    .addColumn('running_vms', 'integer', (c) => c.notNull())
+    .addColumn('cpu_allocation_ratio', 'double precision', (c) => c.notNull())
+    .addColumn('ram_allocation_ratio', 'double precision', (c) => c.notNull())
+    .addColumn('disk_allocation_ratio', 'double precision', (c) => c.notNull())
+    .addColumn('reserved_host_memory_mb', 'integer', (c) => c.notNull())
+    .addColumn('disabled', 'integer', (c) => c.notNull())
+    .addColumn('disabled_reason', 'varchar(255)')
+    .addColumn('forced_down', 'integer', (c) => c.notNull())
+    .addColumn('last_heartbeat', 'varchar(40)', (c) => c.notNull())
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .addColumn('updated_at', 'varchar(40)', (c) => c.notNull())
+    .execute();
+  await s
+    .createTable('compute_allocation')
+    .addColumn('instance_id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('host', 'varchar(255)', (c) => c.notNull())
+    .addColumn('vcpus', 'integer', (c) => c.notNull())
+    .addColumn('memory_mb', 'integer', (c) => c.notNull())
+    .addColumn('disk_gb', 'integer', (c) => c.notNull())
+    .execute();
+  await s.createIndex('compute_allocation_host').on('compute_allocation').column('host').execute();
+  await s
+    .createTable('compute_instance_action')
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('instance_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('request_id', 'varchar(255)', (c) => c.notNull())
+    .addColumn('action', 'varchar(64)', (c) => c.notNull())
+    .addColumn('project_id', 'varchar(255)', (c) => c.notNull())
+    .addColumn('user_id', 'varchar(255)', (c) => c.notNull())
+    .addColumn('start_time', 'varchar(40)', (c) => c.notNull())
+    .addColumn('finish_time', 'varchar(40)')
+    .addColumn('message', 'varchar(255)')
+    .execute();
+  await s.createIndex('compute_instance_action_instance').on('compute_instance_action').column('instance_id').execute();
+  await s
+    .createTable('compute_instance_action_event')
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('action_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('event', 'varchar(255)', (c) => c.notNull())
+    .addColumn('start_time', 'varchar(40)', (c) => c.notNull())
+    .addColumn('finish_time', 'varchar(40)')
+    .addColumn('result', 'varchar(32)')
+    .addColumn('host', 'varchar(255)')
+    .addColumn('traceback', 'text')
+    .execute();
+  await s.createIndex('compute_instance_action_event_action').on('compute_instance_action_event').column('action_id').execute();
+  await s
+    .createTable('compute_server_group')
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('project_id', 'varchar(255)', (c) => c.notNull())
+    .addColumn('user_id', 'varchar(255)', (c) => c.notNull())
+    .addColumn('name', 'varchar(255)', (c) => c.notNull())
+    .addColumn('policy', 'varchar(32)', (c) => c.notNull())
+    .addColumn('rules', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .execute();
+  await s
+    .createTable('compute_server_group_member')
+    .addColumn('group_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('instance_id', 'varchar(36)', (c) => c.notNull())
+    .addPrimaryKeyConstraint('compute_server_group_member_pk', ['group_id', 'instance_id'])
+    .execute();
+  await s
+    .createTable('compute_quota')
+    .addColumn('project_id', 'varchar(255)', (c) => c.notNull())
+    .addColumn('resource', 'varchar(64)', (c) => c.notNull())
+    .addColumn('hard_limit', 'integer', (c) => c.notNull())
+    .addPrimaryKeyConstraint('compute_quota_pk', ['project_id', 'resource'])
+    .execute();
+}
+
+export const computeMigrations: MigrationSet = {
+  'compute-0001-initial': { up: initial },
+};

@@ -1,0 +1,66 @@
+import { Readable } from 'node:stream';
+import type { ImageContext, Caller as ImageCaller } from '../image/context.js';
+import { uploadImageData } from '../image/data.js';
+import { createImage, deleteImage, loadVisible } from '../image/images.js';
+import type { Image } from '../image/model.js';
+import type { ComputeImage, ImageLookup } from './peers.js';
+
+/**
+ * Glance in the same process. Compute acts for the instance's project, as Nova acts with
+ * the user's token; a snapshot is created and uploaded in that project's name.
+ */
+export class InProcessImages implements ImageLookup {
+  constructor(private readonly ctx: ImageContext) {}
+
+  private caller(projectId: string): ImageCaller {
+    return {
+      projectId,
+      isAdmin: false,
+      credentials: { user_id: 'nova', project_id: projectId, roles: ['member', 'reader'], is_admin: false },
+    };
+  }
+
+  async get(projectId: string, imageId: string): Promise<ComputeImage | undefined> {
+    try {
+      return toComputeImage(await loadVisible(this.ctx, this.caller(projectId), imageId));
+    } catch {
+      return undefined;
+    }
+  }
+
+  async createSnapshot(projectId: string, name: string, properties: Record<string, string>, like: ComputeImage | undefined): Promise<ComputeImage> {
+    const body: Record<string, unknown> = {
+      name,
+      container_format: like?.containerFormat ?? 'bare',
+      disk_format: like?.diskFormat ?? 'qcow2',
+      min_disk: like?.minDisk ?? 0,
+      min_ram: like?.minRam ?? 0,
+      visibility: 'private',
+      ...properties,
+    };
+    return toComputeImage(await createImage(this.ctx, this.caller(projectId), body));
+  }
+
+  async upload(projectId: string, imageId: string, data: AsyncIterable<Buffer> | Buffer): Promise<void> {
+    const stream = Buffer.isBuffer(data) ? Readable.from([data]) : Readable.from(data);
+    await uploadImageData(this.ctx, this.caller(projectId), imageId, stream);
+  }
+
+  async discard(projectId: string, imageId: string): Promise<void> {
+    await deleteImage(this.ctx, this.caller(projectId), imageId);
+  }
+}
+
+function toComputeImage(image: Image): ComputeImage {
+  return {
+    id: image.id,
+    name: image.name,
+    status: image.status,
+    size: image.size,
+    minDisk: image.minDisk,
+    minRam: image.minRam,
+    diskFormat: image.diskFormat,
+    containerFormat: image.containerFormat,
+    properties: image.properties,
+  };
+}

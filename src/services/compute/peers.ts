@@ -1,0 +1,53 @@
+/**
+ * What compute needs from its peer services, as narrow interfaces: in the all-in-one they
+ * are in-process adapters (peers-in-process.ts); a split deployment can put the same
+ * interfaces over HTTP without touching compute's logic.
+ */
+
+/** An image as compute sees it. */
+export interface ComputeImage {
+  id: string;
+  name: string | null;
+  status: string;
+  size: number | null;
+  minDisk: number;
+  minRam: number;
+  diskFormat: string | null;
+  containerFormat: string | null;
+  properties: Record<string, string>;
+}
+
+export interface ImageLookup {
+  /** The image when the project may use it, else undefined. */
+  get(projectId: string, imageId: string): Promise<ComputeImage | undefined>;
+  /** A snapshot record owned by the project, `queued`, ready for `upload`. */
+  createSnapshot(projectId: string, name: string, properties: Record<string, string>, like: ComputeImage | undefined): Promise<ComputeImage>;
+  upload(projectId: string, imageId: string, data: AsyncIterable<Buffer> | Buffer): Promise<void>;
+  /** Removes a snapshot that could not be completed. */
+  discard(projectId: string, imageId: string): Promise<void>;
+}
+
+/** One address of a server, as Nova's `addresses` lists it. */
+export interface ServerAddress {
+  networkName: string;
+  networkId: string;
+  portId: string;
+  address: string;
+  version: 4 | 6;
+  mac: string;
+}
+
+/** What a boot asks of the network: Nova's `networks` entries. */
+export type RequestedNetwork = { uuid?: string; port?: string; fixed_ip?: string; tag?: string };
+
+export interface NetworkPorts {
+  /** Checks a boot's request before the instance is recorded: unknown networks/ports are 400s. */
+  validate(projectId: string, requested: RequestedNetwork[] | 'auto'): Promise<void>;
+  /** Creates or binds the instance's ports on `host`; returns their ids. */
+  allocate(instance: { id: string; projectId: string; host: string; securityGroups: string[] }, requested: RequestedNetwork[] | 'auto'): Promise<string[]>;
+  /** Deletes the ports compute created, unbinds those the user passed in. */
+  deallocate(instanceId: string): Promise<void>;
+  addresses(instanceId: string): Promise<ServerAddress[]>;
+  /** Security groups by name for os-security-groups on a server. */
+  ports(instanceId: string): Promise<Array<{ id: string; networkId: string; mac: string; fixedIps: Array<{ subnetId: string; ipAddress: string }>; status: string }>>;
+}

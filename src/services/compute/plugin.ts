@@ -1,0 +1,39 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { tokenAuthHook, type TokenValidator } from '../../core/auth/context.js';
+import { toApiError } from '../../core/http/errors.js';
+import { emptyJsonIsNoBody, refuseNulInUrl } from '../../core/http/json-bodies.js';
+import { NOVA_ERROR_KEYS, type ComputeContext } from './context.js';
+import { Microversion, MIN_VERSION, negotiate, stampVersion } from './microversion.js';
+import { versionRoutes } from './routes/versions.js';
+import { registerComputeRoutes } from './routes/index.js';
+
+/** Nova v2.1 under /compute: its routes, microversions and error shape stay inside this plugin. */
+export function computePlugin(ctx: ComputeContext, tokens: TokenValidator) {
+  return async function register(app: FastifyInstance): Promise<void> {
+    const baseUrl = () => `${ctx.config.publicUrl}/compute`;
+    app.decorateRequest('computeVersion', new Microversion(MIN_VERSION.major, MIN_VERSION.minor));
+    app.addHook('onRequest', refuseNulInUrl);
+    app.addHook('onRequest', async (request) => {
+      request.computeVersion = negotiate(request);
+    });
+    app.addHook('onRequest', tokenAuthHook(tokens));
+    app.addHook('onSend', async (request, reply) => stampVersion(request, reply));
+    emptyJsonIsNoBody(app);
+    app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const apiError = toApiError(error);
+      if (apiError.status >= 500) request.log.error({ err: error }, 'compute request failed');
+      const key = NOVA_ERROR_KEYS[apiError.status] ?? (apiError.status >= 500 ? 'computeFault' : 'badRequest');
+      reply.code(apiError.status).send({ [key]: { code: apiError.status, message: apiError.message } });
+    });
+    app.setNotFoundHandler((request, reply) => {
+      reply.code(404).send({ itemNotFound: { code: 404, message: `The resource could not be found: ${request.url}` } });
+    });
+    versionRoutes(app, baseUrl);
+    await app.register(
+      async (v21) => {
+        registerComputeRoutes(v21, ctx, () => `${baseUrl()}/v2.1`);
+      },
+      { prefix: '/v2.1' },
+    );
+  };
+}
