@@ -23,8 +23,6 @@ export interface HostState {
   enabled: boolean;
   /** The agent's heartbeat is recent and the service is not forced down. */
   up: boolean;
-  /** Instances on this host, for affinity rules: instance id -> server group ids. */
-  instances: ReadonlySet<string>;
 }
 
 export interface RequestSpec {
