@@ -29,6 +29,7 @@ import { createImageContext, IMAGE_DEFAULT_LIMITS } from './services/image/servi
 import type { ComputeContext } from './services/compute/context.js';
 import { computeMigrations } from './services/compute/migrations.js';
 import { InProcessImages } from './services/compute/peers-in-process.js';
+import { ensureDefaultFlavors } from './services/compute/flavors.js';
 import { computePlugin } from './services/compute/plugin.js';
 import { createComputeContext } from './services/compute/service.js';
 
@@ -89,6 +90,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     await networkAgent.start();
     cleanups.push(() => networkAgent.stop());
     const compute = createComputeContext(config, database, bus, enforcerFor(), new InProcessImages(image), undefined, log);
+    await ensureDefaultFlavors(compute);
     loadPolicyOverrides(config, { identity: identityEnforcer, image: image.enforcer, network: network.enforcer, compute: compute.enforcer });
 
     const metrics = new Metrics();

@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ComputeContext } from '../context.js';
+import { flavorRoutes } from './flavors.js';
 
 /** Every /compute/v2.1 resource; each file registers its own routes. */
 export function registerComputeRoutes(app: FastifyInstance, ctx: ComputeContext, baseUrl: () => string): void {
-  void app;
-  void ctx;
-  void baseUrl;
+  flavorRoutes(app, ctx, baseUrl);
 }

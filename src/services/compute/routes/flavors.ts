@@ -1,0 +1,94 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { authorize, badRequest, callerFrom, type ComputeContext } from '../context.js';
+import { parseNewFlavor } from '../flavor-body.js';
+import {
+  addTenantAccess,
+  createExtraSpecs,
+  deleteExtraSpec,
+  listExtraSpecs,
+  listFlavorAccess,
+  removeTenantAccess,
+  showExtraSpec,
+  updateExtraSpec,
+} from '../flavor-extras.js';
+import { listFlavors } from '../flavor-list.js';
+import { createFlavor, deleteFlavor, renderFlavor, renderFlavorBrief, visibleFlavorRow } from '../flavors.js';
+import type { Body } from '../validate.js';
+
+type IdParams = { id: string };
+type KeyParams = { id: string; key: string };
+
+/** /flavors: the flavors themselves, their extra specs and their access lists. */
+export function flavorRoutes(app: FastifyInstance, ctx: ComputeContext, baseUrl: () => string): void {
+  const list = (detail: boolean) => async (request: FastifyRequest) => {
+    const page = await listFlavors(ctx, callerFrom(request), request.query);
+    const flavors = page.rows.map((row) => (detail ? renderFlavor(row, baseUrl()) : renderFlavorBrief(row, baseUrl())));
+    const path = detail ? 'flavors/detail' : 'flavors';
+    return page.next ? { flavors, flavors_links: [{ href: `${baseUrl()}/${path}?${page.next}`, rel: 'next' }] } : { flavors };
+  };
+  app.get('/flavors', list(false));
+  app.get('/flavors/detail', list(true));
+
+  app.get<{ Params: IdParams }>('/flavors/:id', async (request) => {
+    const row = await visibleFlavorRow(ctx, callerFrom(request), request.params.id);
+    return { flavor: renderFlavor(row, baseUrl()) };
+  });
+
+  app.post('/flavors', async (request) => {
+    authorize(ctx, callerFrom(request), 'os_compute_api:os-flavor-manage:create');
+    const row = await createFlavor(ctx, parseNewFlavor(request.body));
+    return { flavor: renderFlavor(row, baseUrl()) };
+  });
+
+  app.delete<{ Params: IdParams }>('/flavors/:id', async (request, reply) => {
+    authorize(ctx, callerFrom(request), 'os_compute_api:os-flavor-manage:delete');
+    await deleteFlavor(ctx, request.params.id);
+    return reply.code(202).send();
+  });
+
+  app.get<{ Params: IdParams }>('/flavors/:id/os-extra_specs', async (request) => ({
+    extra_specs: await listExtraSpecs(ctx, callerFrom(request), request.params.id),
+  }));
+  app.post<{ Params: IdParams }>('/flavors/:id/os-extra_specs', async (request) => {
+    const caller = callerFrom(request);
+    authorize(ctx, caller, 'os_compute_api:os-flavor-extra-specs:create');
+    return { extra_specs: await createExtraSpecs(ctx, caller, request.params.id, request.body) };
+  });
+  app.get<{ Params: KeyParams }>('/flavors/:id/os-extra_specs/:key', async (request) =>
+    showExtraSpec(ctx, callerFrom(request), request.params.id, request.params.key),
+  );
+  app.put<{ Params: KeyParams }>('/flavors/:id/os-extra_specs/:key', async (request) => {
+    const caller = callerFrom(request);
+    authorize(ctx, caller, 'os_compute_api:os-flavor-extra-specs:update');
+    return updateExtraSpec(ctx, caller, request.params.id, request.params.key, request.body);
+  });
+  app.delete<{ Params: KeyParams }>('/flavors/:id/os-extra_specs/:key', async (request, reply) => {
+    const caller = callerFrom(request);
+    authorize(ctx, caller, 'os_compute_api:os-flavor-extra-specs:delete');
+    await deleteExtraSpec(ctx, caller, request.params.id, request.params.key);
+    return reply.code(200).send();
+  });
+
+  app.get<{ Params: IdParams }>('/flavors/:id/os-flavor-access', async (request) => {
+    const caller = callerFrom(request);
+    authorize(ctx, caller, 'os_compute_api:os-flavor-access');
+    return { flavor_access: await listFlavorAccess(ctx, caller, request.params.id) };
+  });
+
+  app.post<{ Params: IdParams }>('/flavors/:id/action', async (request) => {
+    const caller = callerFrom(request);
+    const body = request.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Malformed request body');
+    const action = Object.keys(body)[0];
+    if (action === 'addTenantAccess') {
+      authorize(ctx, caller, 'os_compute_api:os-flavor-access:add_tenant_access');
+      const publicRefused = request.computeVersion.atLeast('2.7');
+      return { flavor_access: await addTenantAccess(ctx, caller, request.params.id, body as Body, publicRefused) };
+    }
+    if (action === 'removeTenantAccess') {
+      authorize(ctx, caller, 'os_compute_api:os-flavor-access:remove_tenant_access');
+      return { flavor_access: await removeTenantAccess(ctx, caller, request.params.id, body as Body) };
+    }
+    throw badRequest(`There is no such action: ${action ?? ''}`);
+  });
+}
