@@ -1,0 +1,135 @@
+import { createHash } from 'node:crypto';
+import { badRequest, conflict, notFound, nowIso, type ComputeContext } from './context.js';
+import { checkQuota } from './quotas.js';
+import { generateSshKeypair, sshFingerprint, x509Fingerprint } from './ssh-keys.js';
+import type { KeypairRow } from './tables.js';
+import { invalidInput, member, noExtraKeys, pyRepr, requireKeys } from './validate.js';
+
+/** Key pairs: a user's, by name. */
+
+const invalidKeypair = (reason: string) => badRequest(`Keypair data is invalid: ${reason}`);
+const keypairNotFound = (name: string, userId: string) => notFound(`Keypair ${name} not found for user ${userId}`);
+
+export function validKeypairName(value: unknown): string {
+  if (typeof value !== 'string' || value.length < 1 || value.length > 255) {
+    throw invalidKeypair('Keypair name must be string and between 1 and 255 characters long');
+  }
+  if (!/^[A-Za-z0-9 _.@-]+$/.test(value)) throw invalidKeypair('Keypair name contains unsafe characters');
+  return value;
+}
+
+export interface KeypairRequest {
+  name: string;
+  type: 'ssh' | 'x509';
+  publicKey?: string;
+  /** The owner, when an admin (from 2.10) creates a key pair for someone else. */
+  userId?: string;
+}
+
+/** POST /os-keypairs' body; `type` arrives with 2.2 and `user_id` with 2.10. */
+export function parseKeypairRequest(body: unknown, version: { atLeast(v: string): boolean }): KeypairRequest {
+  const keypair = member(body, 'keypair');
+  requireKeys(keypair, 'keypair', ['name']);
+  const allowed = ['name', 'public_key'];
+  if (version.atLeast('2.2')) allowed.push('type');
+  if (version.atLeast('2.10')) allowed.push('user_id');
+  noExtraKeys(keypair, 'keypair', allowed);
+  const request: KeypairRequest = { name: validKeypairName(keypair.name), type: 'ssh' };
+  if (keypair.type !== undefined) {
+    if (keypair.type !== 'ssh' && keypair.type !== 'x509') {
+      throw invalidInput('keypair/type', keypair.type, `${pyRepr(keypair.type)} is not one of ['ssh', 'x509']`);
+    }
+    request.type = keypair.type;
+  }
+  if (keypair.public_key !== undefined) {
+    if (typeof keypair.public_key !== 'string') {
+      throw invalidInput('keypair/public_key', keypair.public_key, `${pyRepr(keypair.public_key)} is not of type 'string'`);
+    }
+    request.publicKey = keypair.public_key;
+  }
+  if (keypair.user_id !== undefined) {
+    if (typeof keypair.user_id !== 'string' || keypair.user_id.length < 1 || keypair.user_id.length > 255) {
+      throw invalidInput('keypair/user_id', keypair.user_id, `${pyRepr(keypair.user_id)} is not a valid user id`);
+    }
+    request.userId = keypair.user_id;
+  }
+  return request;
+}
+
+export interface CreatedKeypair {
+  row: KeypairRow;
+  /** Only when the key was generated here: returned once, never stored. */
+  privateKey?: string;
+}
+
+export async function createKeypair(ctx: ComputeContext, projectId: string, userId: string, request: KeypairRequest): Promise<CreatedKeypair> {
+  await checkQuota(ctx, projectId, userId, { key_pairs: 1 });
+  let publicKey: string;
+  let fingerprint: string;
+  let privateKey: string | undefined;
+  if (request.publicKey !== undefined) {
+    publicKey = request.publicKey;
+    fingerprint = request.type === 'x509' ? x509Fingerprint(publicKey) : sshFingerprint(publicKey);
+  } else if (request.type === 'x509') {
+    throw invalidKeypair('generating X509 certificates is not supported; import one with public_key');
+  } else {
+    const generated = await generateSshKeypair();
+    ({ publicKey, fingerprint, privateKey } = generated);
+  }
+  const row: KeypairRow = { user_id: userId, name: request.name, type: request.type, fingerprint, public_key: publicKey, created_at: nowIso() };
+  try {
+    await ctx.db.insertInto('compute_keypair').values(row).execute();
+  } catch (error) {
+    if (!ctx.database.isUniqueViolation(error)) throw error;
+    throw conflict(`Key pair '${request.name}' already exists.`);
+  }
+  return privateKey === undefined ? { row } : { row, privateKey };
+}
+
+/** A user's key pair by name (servers boot with `key_name`), or Nova's 404. */
+export async function getKeypair(ctx: ComputeContext, userId: string, name: string): Promise<KeypairRow> {
+  const row = await ctx.db.selectFrom('compute_keypair').selectAll().where('user_id', '=', userId).where('name', '=', name).executeTakeFirst();
+  if (!row) throw keypairNotFound(name, userId);
+  return row;
+}
+
+export async function listKeypairs(ctx: ComputeContext, userId: string): Promise<KeypairRow[]> {
+  return ctx.db.selectFrom('compute_keypair').selectAll().where('user_id', '=', userId).orderBy('name').execute();
+}
+
+export async function deleteKeypair(ctx: ComputeContext, userId: string, name: string): Promise<void> {
+  const deleted = await ctx.db.deleteFrom('compute_keypair').where('user_id', '=', userId).where('name', '=', name).executeTakeFirst();
+  if (Number(deleted.numDeletedRows) === 0) throw keypairNotFound(name, userId);
+}
+
+/**
+ * Nova's keypairs carry an integer id from its own table; ours are keyed by (user, name),
+ * so a stable number is derived from that key instead.
+ */
+function keypairId(row: KeypairRow): number {
+  return createHash('sha256').update(`${row.user_id}\u0000${row.name}`).digest().readUInt32BE(0) >>> 1;
+}
+
+export function renderKeypairSummary(row: KeypairRow, withType: boolean): Record<string, unknown> {
+  return { name: row.name, public_key: row.public_key, fingerprint: row.fingerprint, ...(withType ? { type: row.type } : {}) };
+}
+
+export function renderKeypairCreated(created: CreatedKeypair, withType: boolean): Record<string, unknown> {
+  return {
+    ...renderKeypairSummary(created.row, withType),
+    user_id: created.row.user_id,
+    ...(created.privateKey !== undefined ? { private_key: created.privateKey } : {}),
+  };
+}
+
+export function renderKeypairDetail(row: KeypairRow, withType: boolean): Record<string, unknown> {
+  return {
+    ...renderKeypairSummary(row, withType),
+    user_id: row.user_id,
+    id: keypairId(row),
+    created_at: `${row.created_at.slice(0, 23)}000`,
+    deleted: false,
+    deleted_at: null,
+    updated_at: null,
+  };
+}

@@ -1,0 +1,52 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { authorize, callerFrom, type ComputeContext } from '../context.js';
+import {
+  createKeypair,
+  deleteKeypair,
+  getKeypair,
+  listKeypairs,
+  parseKeypairRequest,
+  renderKeypairCreated,
+  renderKeypairDetail,
+  renderKeypairSummary,
+} from '../keypairs.js';
+import { queryValue } from '../validate.js';
+
+type NameParams = { name: string };
+
+/** /os-keypairs: from 2.2 they have a type, from 2.10 an admin may name another user. */
+export function keypairRoutes(app: FastifyInstance, ctx: ComputeContext): void {
+  /** The user whose key pairs the request is about, once the caller is allowed to act for them. */
+  const owner = (request: FastifyRequest, action: string, wanted?: string) => {
+    const caller = callerFrom(request);
+    const fromQuery = request.computeVersion.atLeast('2.10') ? queryValue(request.query, 'user_id') : undefined;
+    const userId = wanted ?? fromQuery ?? caller.userId;
+    authorize(ctx, caller, `os_compute_api:os-keypairs:${action}`, { user_id: userId });
+    return { caller, userId };
+  };
+  const typed = (request: FastifyRequest) => request.computeVersion.atLeast('2.2');
+
+  app.get('/os-keypairs', async (request) => {
+    const { userId } = owner(request, 'index');
+    const rows = await listKeypairs(ctx, userId);
+    return { keypairs: rows.map((row) => ({ keypair: renderKeypairSummary(row, typed(request)) })) };
+  });
+
+  app.get<{ Params: NameParams }>('/os-keypairs/:name', async (request) => {
+    const { userId } = owner(request, 'show');
+    return { keypair: renderKeypairDetail(await getKeypair(ctx, userId, request.params.name), typed(request)) };
+  });
+
+  app.post('/os-keypairs', async (request, reply) => {
+    const parsed = parseKeypairRequest(request.body, request.computeVersion);
+    const { caller, userId } = owner(request, 'create', parsed.userId);
+    const created = await createKeypair(ctx, caller.projectId, userId, parsed);
+    return reply.code(typed(request) ? 201 : 200).send({ keypair: renderKeypairCreated(created, typed(request)) });
+  });
+
+  app.delete<{ Params: NameParams }>('/os-keypairs/:name', async (request, reply) => {
+    const { userId } = owner(request, 'delete');
+    await deleteKeypair(ctx, userId, request.params.name);
+    return reply.code(typed(request) ? 204 : 202).send();
+  });
+}
