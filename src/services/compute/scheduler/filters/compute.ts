@@ -1,4 +1,4 @@
-import type { HostState } from '../types.js';
+import type { HostState, RequestSpec } from '../types.js';
 import type { HostFilter, HostPredicate } from './filter.js';
 
 const isUsable: HostPredicate = (host) => host.enabled && host.up;
@@ -7,7 +7,8 @@ const isUsable: HostPredicate = (host) => host.enabled && host.up;
 export class ComputeFilter implements HostFilter {
   readonly name = 'ComputeFilter';
 
-  passes(host: HostState): boolean {
+  // The request is irrelevant: a disabled or dead host takes nothing.
+  passes(host: HostState, _spec?: RequestSpec): boolean {
     return isUsable(host);
   }
 
