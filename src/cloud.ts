@@ -32,6 +32,14 @@ import { InProcessImages } from './services/compute/peers-in-process.js';
 import { ensureDefaultFlavors } from './services/compute/flavors.js';
 import { computePlugin } from './services/compute/plugin.js';
 import { createComputeContext } from './services/compute/service.js';
+import { InProcessNetworkPorts } from './services/compute/network-in-process.js';
+import { Conductor } from './services/compute/conductor.js';
+import { ComputeHosts } from './services/compute/hosts.js';
+import { InstanceActions } from './services/compute/instances/actions.js';
+import { InstanceRecords } from './services/compute/instances/store.js';
+import { FilterScheduler } from './services/compute/scheduler/filter-scheduler.js';
+import { startComputeAgents } from './agents/compute/start.js';
+import type { ComputeAgent } from './agents/compute/agent.js';
 
 export interface Cloud {
   config: KumoConfig;
@@ -42,6 +50,8 @@ export interface Cloud {
   image: ImageContext;
   network: NetworkContext;
   compute: ComputeContext;
+  conductor: Conductor;
+  computeAgents: ComputeAgent[];
   networkAgent: NetworkAgent;
   /** Passwords of bootstrap users created by this start (first start only). */
   createdCredentials: Partial<BootstrapCredentials>;
@@ -89,8 +99,28 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     const networkAgent = new NetworkAgent(config.hostName, bus, new NoopDataplane(), log);
     await networkAgent.start();
     cleanups.push(() => networkAgent.stop());
-    const compute = createComputeContext(config, database, bus, enforcerFor(), new InProcessImages(image), undefined, log);
+    const compute = createComputeContext(config, database, bus, enforcerFor(), new InProcessImages(image), new InProcessNetworkPorts(network), log);
     await ensureDefaultFlavors(compute);
+    const conductor = new Conductor({
+      db: compute.db,
+      bus,
+      instances: new InstanceRecords(compute.db),
+      hosts: new ComputeHosts(compute.db),
+      actions: new InstanceActions(compute.db),
+      images: compute.images,
+      scheduler: new FilterScheduler({ weigh: config.compute.weigh }),
+      log,
+      maxAttempts: config.compute.schedulerMaxAttempts,
+      serviceDownTimeSeconds: config.compute.serviceDownTimeSeconds,
+    });
+    // Agents first: after a restart they settle their own instances before the conductor
+    // places the ones that were never placed.
+    const computeAgents = await startComputeAgents(config, compute, bus, log);
+    cleanups.push(async () => {
+      for (const agent of computeAgents) await agent.stop();
+    });
+    await conductor.start(config.hostName);
+    cleanups.push(() => conductor.stop());
     loadPolicyOverrides(config, { identity: identityEnforcer, image: image.enforcer, network: network.enforcer, compute: compute.enforcer });
 
     const metrics = new Metrics();
@@ -107,7 +137,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
       config.publicUrl = config.publicUrl.replace(/:0$/, `:${port}`);
     }
     const { created } = await bootstrapIdentity(identity.context, CATALOG, wanted);
-    return { config, database, bus, http, identity, image, network, compute, networkAgent, createdCredentials: created, stop: stopAll };
+    return { config, database, bus, http, identity, image, network, compute, conductor, computeAgents, networkAgent, createdCredentials: created, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

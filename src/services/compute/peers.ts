@@ -45,8 +45,8 @@ export interface NetworkPorts {
   validate(projectId: string, requested: RequestedNetwork[] | 'auto'): Promise<void>;
   /** Creates or binds the instance's ports on `host`; returns their ids. */
   allocate(instance: { id: string; projectId: string; host: string; securityGroups: string[] }, requested: RequestedNetwork[] | 'auto'): Promise<string[]>;
-  /** Deletes the ports compute created, unbinds those the user passed in. */
-  deallocate(instanceId: string): Promise<void>;
+  /** Deletes the ports compute created; unbinds those the user passed in (`preserve`). */
+  deallocate(instanceId: string, preserve: string[]): Promise<void>;
   addresses(instanceId: string): Promise<ServerAddress[]>;
   /** Security groups by name for os-security-groups on a server. */
   ports(instanceId: string): Promise<Array<{ id: string; networkId: string; mac: string; fixedIps: Array<{ subnetId: string; ipAddress: string }>; status: string }>>;

@@ -1,16 +1,22 @@
 import type { FastifyInstance } from 'fastify';
 import type { ComputeContext } from '../context.js';
+import { ServerServices } from '../servers/services.js';
 import { flavorRoutes } from './flavors.js';
+import { hostRoutes } from './hosts.js';
 import { keypairRoutes } from './keypairs.js';
 import { quotaRoutes } from './quotas.js';
 import { serverGroupRoutes } from './server-groups.js';
+import { serverRoutes } from './servers.js';
 import { zoneAndLimitRoutes } from './zones-and-limits.js';
 
 /** Every /compute/v2.1 resource; each file registers its own routes. */
 export function registerComputeRoutes(app: FastifyInstance, ctx: ComputeContext, baseUrl: () => string): void {
+  const services = new ServerServices(ctx);
   flavorRoutes(app, ctx, baseUrl);
   keypairRoutes(app, ctx);
   quotaRoutes(app, ctx);
   serverGroupRoutes(app, ctx);
   zoneAndLimitRoutes(app, ctx);
+  serverRoutes(app, ctx, services, baseUrl);
+  hostRoutes(app, ctx, services.hosts);
 }

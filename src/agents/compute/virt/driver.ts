@@ -1,0 +1,92 @@
+/**
+ * The hypervisor interface, modelled on Nova's nova/virt/driver.py: the compute agent
+ * speaks only this, and each driver (fake, qemu) is a folder behind it.
+ */
+
+/** Nova's power states (nova/compute/power_state.py). */
+export const PowerState = {
+  NOSTATE: 0,
+  RUNNING: 1,
+  PAUSED: 3,
+  SHUTDOWN: 4,
+  CRASHED: 6,
+  SUSPENDED: 7,
+} as const;
+export type PowerStateValue = (typeof PowerState)[keyof typeof PowerState];
+
+/** What a driver needs to know about an instance to run it. */
+export interface InstanceSpec {
+  id: string;
+  name: string;
+  vcpus: number;
+  memoryMb: number;
+  rootGb: number;
+  ephemeralGb: number;
+  swapMb: number;
+  imageId: string;
+  /** Local path of the cached base image, when the driver needs image data. */
+  imagePath?: string;
+  userData?: string;
+  keyData?: string;
+  metadata: Record<string, string>;
+  /** Virtual NICs, one per port. */
+  nics: Array<{ portId: string; mac: string }>;
+  configDrive: boolean;
+}
+
+export interface InstanceInfo {
+  id: string;
+  powerState: PowerStateValue;
+}
+
+export interface HostResources {
+  hypervisorType: string;
+  hypervisorVersion: number;
+  hostIp: string;
+  vcpus: number;
+  memoryMb: number;
+  localGb: number;
+}
+
+export interface ConsoleAccess {
+  protocol: 'vnc' | 'serial' | 'spice';
+  type: string;
+  url: string;
+}
+
+export interface VirtDriver {
+  readonly name: string;
+  /** Whether spawning needs the image's data in the host cache (the fake driver does not). */
+  readonly needsImageData: boolean;
+  hostResources(): Promise<HostResources>;
+  listInstances(): Promise<InstanceInfo[]>;
+  instanceInfo(id: string): Promise<InstanceInfo | undefined>;
+  spawn(instance: InstanceSpec): Promise<void>;
+  destroy(id: string): Promise<void>;
+  reboot(id: string, kind: 'SOFT' | 'HARD'): Promise<void>;
+  powerOn(id: string): Promise<void>;
+  powerOff(id: string): Promise<void>;
+  pause(id: string): Promise<void>;
+  unpause(id: string): Promise<void>;
+  suspend(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  /** Moves the instance to a new flavor (resize on the same host); revertable until confirmed. */
+  resize(instance: InstanceSpec): Promise<void>;
+  /** The root disk's content as a stream of qcow2 (or the image's format) bytes. */
+  snapshot(id: string): Promise<{ diskFormat: string; data: AsyncIterable<Buffer> }>;
+  consoleOutput(id: string, lines?: number): Promise<string>;
+  console(id: string, protocol: ConsoleAccess['protocol']): Promise<ConsoleAccess>;
+  /**
+   * Brings an instance the database says runs here back after the host (or agent) restarted
+   * (Nova's resume_state_on_host_boot).
+   */
+  resumeStateOnHostBoot(instance: InstanceSpec, powerState: PowerStateValue): Promise<void>;
+}
+
+/** A driver failure a user sees in the instance's fault. */
+export class VirtError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'VirtError';
+  }
+}

@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import {
+  PowerState,
+  VirtError,
+  type ConsoleAccess,
+  type HostResources,
+  type InstanceInfo,
+  type InstanceSpec,
+  type PowerStateValue,
+  type VirtDriver,
+} from '../driver.js';
+
+export interface FakeHostOptions {
+  vcpus: number;
+  memoryMb: number;
+  localGb: number;
+  hostIp?: string;
+  /** Names of instances whose spawn fails, to exercise reschedules and faults (tests). */
+  failSpawnFor?: (instance: InstanceSpec) => boolean;
+}
+
+interface FakeDomain {
+  spec: InstanceSpec;
+  powerState: PowerStateValue;
+  log: string[];
+}
+
+/**
+ * Nova's fake driver: instances live in memory and are running as soon as they are spawned.
+ * It checks what a real hypervisor would (unknown instance, wrong state) so the agent's
+ * state machine is exercised honestly, and it reports as hypervisor type `fake`.
+ */
+export class FakeDriver implements VirtDriver {
+  readonly name = 'fake';
+  readonly needsImageData = false;
+  private readonly domains = new Map<string, FakeDomain>();
+
+  constructor(private readonly options: FakeHostOptions) {}
+
+  async hostResources(): Promise<HostResources> {
+    return {
+      hypervisorType: 'fake',
+      hypervisorVersion: 1000,
+      hostIp: this.options.hostIp ?? '127.0.0.1',
+      vcpus: this.options.vcpus,
+      memoryMb: this.options.memoryMb,
+      localGb: this.options.localGb,
+    };
+  }
+
+  async listInstances(): Promise<InstanceInfo[]> {
+    return [...this.domains.entries()].map(([id, d]) => ({ id, powerState: d.powerState }));
+  }
+
+  async instanceInfo(id: string): Promise<InstanceInfo | undefined> {
+    const domain = this.domains.get(id);
+    return domain ? { id, powerState: domain.powerState } : undefined;
+  }
+
+  async spawn(instance: InstanceSpec): Promise<void> {
+    if (this.domains.has(instance.id)) throw new VirtError(`Instance ${instance.id} already exists on this host.`);
+    if (this.options.failSpawnFor?.(instance)) throw new VirtError(`Fake driver was told to fail spawning ${instance.name}.`);
+    this.domains.set(instance.id, { spec: instance, powerState: PowerState.RUNNING, log: [`${instance.name} login:`] });
+  }
+
+  async destroy(id: string): Promise<void> {
+    // Destroying what is not there succeeds, as in Nova: a delete must finish even after a failed spawn.
+    this.domains.delete(id);
+  }
+
+  async reboot(id: string): Promise<void> {
+    const domain = this.get(id);
+    domain.powerState = PowerState.RUNNING;
+    domain.log.push('reboot: Restarting system', `${domain.spec.name} login:`);
+  }
+
+  async powerOn(id: string): Promise<void> {
+    this.get(id).powerState = PowerState.RUNNING;
+  }
+
+  async powerOff(id: string): Promise<void> {
+    this.get(id).powerState = PowerState.SHUTDOWN;
+  }
+
+  async pause(id: string): Promise<void> {
+    this.expect(id, PowerState.RUNNING, 'pause').powerState = PowerState.PAUSED;
+  }
+
+  async unpause(id: string): Promise<void> {
+    this.expect(id, PowerState.PAUSED, 'unpause').powerState = PowerState.RUNNING;
+  }
+
+  async suspend(id: string): Promise<void> {
+    this.expect(id, PowerState.RUNNING, 'suspend').powerState = PowerState.SUSPENDED;
+  }
+
+  async resume(id: string): Promise<void> {
+    this.expect(id, PowerState.SUSPENDED, 'resume').powerState = PowerState.RUNNING;
+  }
+
+  async resize(instance: InstanceSpec): Promise<void> {
+    const domain = this.get(instance.id);
+    domain.spec = instance;
+    domain.powerState = PowerState.RUNNING;
+  }
+
+  async snapshot(id: string): Promise<{ diskFormat: string; data: AsyncIterable<Buffer> }> {
+    const domain = this.get(id);
+    // A small, deterministic stand-in for the disk, so the snapshot's checksum is checkable.
+    const content = Buffer.from(`fake disk of ${domain.spec.id} from image ${domain.spec.imageId}\n`);
+    return { diskFormat: 'raw', data: (async function* () { yield content; })() };
+  }
+
+  async consoleOutput(id: string, lines?: number): Promise<string> {
+    const log = this.get(id).log;
+    return (lines === undefined ? log : log.slice(-lines)).join('\n') + '\n';
+  }
+
+  async console(id: string, protocol: ConsoleAccess['protocol']): Promise<ConsoleAccess> {
+    this.get(id);
+    const token = createHash('sha256').update(id).digest('hex').slice(0, 32);
+    return { protocol, type: protocol === 'vnc' ? 'novnc' : protocol, url: `fake://${protocol}/${id}?token=${token}` };
+  }
+
+  async resumeStateOnHostBoot(instance: InstanceSpec, powerState: PowerStateValue): Promise<void> {
+    this.domains.set(instance.id, { spec: instance, powerState, log: [`${instance.name} login:`] });
+  }
+
+  private get(id: string): FakeDomain {
+    const domain = this.domains.get(id);
+    if (!domain) throw new VirtError(`Instance ${id} could not be found on this host.`);
+    return domain;
+  }
+
+  private expect(id: string, state: PowerStateValue, action: string): FakeDomain {
+    const domain = this.get(id);
+    if (domain.powerState !== state) throw new VirtError(`Cannot ${action} instance ${id} in power state ${domain.powerState}.`);
+    return domain;
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Bus contracts of the boot workflow: API -> conductor -> compute agent, as Nova's
+ * compute_task and compute RPC APIs. Messages carry ids only; each side reads the
+ * instance from the database, so a late or repeated message acts on the current state.
+ */
+
+/** The conductor serves this topic (any one conductor may take a message). */
+export const CONDUCTOR_TOPIC = 'compute-conductor';
+/** Each compute agent serves this topic under its host name. */
+export const COMPUTE_TOPIC = 'compute';
+
+export interface BuildInstancesArgs {
+  instanceIds: string[];
+}
+
+/** Sent by an agent whose spawn failed: try another host (the failed one is in attempted_hosts). */
+export interface RescheduleArgs {
+  instanceId: string;
+  reason: string;
+}
+
+export const ConductorMethods = {
+  buildInstances: 'build_instances',
+  reschedule: 'reschedule_instance',
+} as const;
+
+export interface InstanceArgs {
+  instanceId: string;
+}
+
+export interface RebootArgs extends InstanceArgs {
+  kind: 'SOFT' | 'HARD';
+}
+
+export interface SnapshotArgs extends InstanceArgs {
+  imageId: string;
+}
+
+export interface ConsoleOutputArgs extends InstanceArgs {
+  lines?: number;
+}
+
+export interface ConsoleArgs extends InstanceArgs {
+  protocol: 'vnc' | 'serial' | 'spice';
+}
+
+/** Methods an agent serves; casts unless noted. */
+export const ComputeMethods = {
+  buildAndRun: 'build_and_run_instance',
+  terminate: 'terminate_instance',
+  start: 'start_instance',
+  stop: 'stop_instance',
+  reboot: 'reboot_instance',
+  pause: 'pause_instance',
+  unpause: 'unpause_instance',
+  suspend: 'suspend_instance',
+  resume: 'resume_instance',
+  resize: 'resize_instance',
+  confirmResize: 'confirm_resize',
+  revertResize: 'revert_resize',
+  rebuild: 'rebuild_instance',
+  snapshot: 'snapshot_instance',
+  /** call: returns the console log text. */
+  consoleOutput: 'get_console_output',
+  /** call: returns {protocol, type, url}. */
+  console: 'get_console',
+} as const;

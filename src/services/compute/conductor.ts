@@ -1,0 +1,258 @@
+import type { Bus, ListenHandle } from '../../core/bus/bus.js';
+import type { Logger } from '../../core/log.js';
+import {
+  COMPUTE_TOPIC,
+  ComputeMethods,
+  CONDUCTOR_TOPIC,
+  ConductorMethods,
+  type BuildInstancesArgs,
+  type RescheduleArgs,
+} from '../../contracts/compute.js';
+import type { ComputeHosts } from './hosts.js';
+import type { InstanceActions } from './instances/actions.js';
+import { resourcesOf, type Fault, type Instance } from './instances/model.js';
+import type { InstanceRecords } from './instances/store.js';
+import type { ImageLookup } from './peers.js';
+import type { HostState, RequestSpec, Scheduler } from './scheduler/types.js';
+import type { ComputeTables } from './tables.js';
+import type { Kysely } from 'kysely';
+
+export interface ConductorDeps {
+  db: Kysely<ComputeTables>;
+  bus: Bus;
+  instances: InstanceRecords;
+  hosts: ComputeHosts;
+  actions: InstanceActions;
+  images: ImageLookup;
+  scheduler: Scheduler;
+  log: Logger;
+  maxAttempts: number;
+  serviceDownTimeSeconds: number;
+  /** How long a snapshot of the hosts may serve decisions before it is read again. */
+  hostCacheMs?: number;
+}
+
+export const NO_VALID_HOST = 'No valid host was found. There are not enough hosts available.';
+
+/**
+ * Nova's conductor for the boot workflow: schedules each instance (filters, weighers), claims
+ * its resources on the chosen host, and hands it to that host's agent; a failed spawn comes
+ * back here to be tried on another host until the attempts run out.
+ */
+export class Conductor {
+  private listener: ListenHandle | undefined;
+  private cached: { at: number; states: HostState[] } | undefined;
+  private refreshing: Promise<HostState[]> | undefined;
+
+  constructor(private readonly deps: ConductorDeps) {}
+
+  async start(server: string): Promise<void> {
+    this.listener = await this.deps.bus.listen(CONDUCTOR_TOPIC, server, async (method, args) => {
+      if (method === ConductorMethods.buildInstances) {
+        await Promise.all((args as BuildInstancesArgs).instanceIds.map((id) => this.build(id)));
+        return;
+      }
+      if (method === ConductorMethods.reschedule) return this.build((args as RescheduleArgs).instanceId, (args as RescheduleArgs).reason);
+      throw new Error(`unknown conductor method ${method}`);
+    });
+    await this.recover();
+  }
+
+  async stop(): Promise<void> {
+    await this.listener?.close();
+  }
+
+  /**
+   * After a restart: instances recorded but never placed lost their message with the process;
+   * schedule them now. Those already placed are their agent's to finish.
+   */
+  async recover(): Promise<void> {
+    const stranded = await this.deps.db
+      .selectFrom('compute_instance')
+      .select('id')
+      .where('deleted', '=', 0)
+      .where('vm_state', '=', 'building')
+      .where('host', 'is', null)
+      .execute();
+    if (stranded.length > 0) this.deps.log.info({ count: stranded.length }, 'scheduling instances left unplaced by a restart');
+    await Promise.all(stranded.map((row) => this.build(row.id)));
+  }
+
+  /** Places one instance; safe to call twice (only an unplaced, building instance is touched). */
+  async build(instanceId: string, previousFailure?: string): Promise<void> {
+    const instance = await this.deps.instances.get(instanceId);
+    if (!instance || instance.deleted || instance.vmState !== 'building' || instance.host !== null) return;
+    const finish = await this.deps.actions.event(instanceId, 'conductor_schedule_and_build_instances', null);
+    try {
+      if (instance.attemptedHosts.length >= this.deps.maxAttempts) {
+        await this.fail(instance, {
+          code: 500,
+          message: `Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for instance ${instance.id}.`,
+          ...(previousFailure ? { details: previousFailure } : {}),
+          created: new Date().toISOString(),
+        });
+        await finish(new Error('MaxRetriesExceeded'));
+        return;
+      }
+      // A claim without a placement is a decision lost to a restart: start from a clean slate.
+      await this.deps.hosts.release(instance.id);
+      const spec = await this.requestSpec(instance);
+      const host = await this.placeAndClaim(instance, spec);
+      if (!host) {
+        await this.fail(instance, { code: 500, message: NO_VALID_HOST, details: NO_VALID_HOST, created: new Date().toISOString() });
+        await finish(new Error('NoValidHost'));
+        return;
+      }
+      const placed = await this.deps.instances.transition(
+        instance.id,
+        { vmState: ['building'], host: null },
+        { host: host.host, availability_zone: host.availabilityZone, task_state: 'scheduling' },
+      );
+      if (!placed) {
+        // Deleted (or placed by a duplicate message) while we scheduled: give the claim back.
+        await this.deps.hosts.release(instance.id);
+        await finish();
+        return;
+      }
+      await finish();
+      await this.deps.bus.cast({ topic: COMPUTE_TOPIC, server: host.host }, ComputeMethods.buildAndRun, { instanceId: instance.id });
+    } catch (error) {
+      this.deps.log.error({ err: error, instanceId }, 'scheduling failed');
+      await this.deps.hosts.release(instanceId).catch(() => undefined);
+      await this.fail(instance, { code: 500, message: 'Build of instance failed while scheduling.', details: String(error), created: new Date().toISOString() });
+      await finish(error);
+    }
+  }
+
+  private async fail(instance: Instance, fault: Fault): Promise<void> {
+    await this.deps.instances.transition(
+      instance.id,
+      { vmState: ['building'] },
+      { vm_state: 'error', task_state: null, fault: JSON.stringify(fault), host: null },
+    );
+  }
+
+  /** Tries the scheduler's candidates best first; a lost race on a claim moves on to the next. */
+  private async placeAndClaim(instance: Instance, spec: RequestSpec): Promise<HostState | undefined> {
+    const wanted = resourcesOf(instance.flavor);
+    for (let pass = 0; pass < 2; pass++) {
+      const states = pass === 0 ? await this.hostStates() : await this.refreshHosts();
+      const candidates = this.deps.scheduler.select(spec, states);
+      for (const candidate of candidates) {
+        if (!(await this.deps.hosts.claim(candidate.host, instance.id, wanted))) continue;
+        if (spec.group && !(await this.groupStillHolds(instance, spec, candidate.host))) {
+          await this.deps.hosts.release(instance.id);
+          continue;
+        }
+        this.noteClaim(candidate.host, wanted);
+        return candidate;
+      }
+      // Every candidate was taken by a faster boot, or the snapshot missed a release: decide
+      // once more on fresh numbers.
+    }
+    return undefined;
+  }
+
+  /**
+   * Two members of an anti-affinity group scheduled at once can both pick the same host; the
+   * later check (Nova's late affinity check on the compute host) sends one elsewhere.
+   */
+  private async groupStillHolds(instance: Instance, spec: RequestSpec, host: string): Promise<boolean> {
+    const group = spec.group;
+    if (!group || group.policy.startsWith('soft-')) return true;
+    const others = await this.memberHosts(group.id, instance.id, true);
+    if (group.policy === 'anti-affinity') return !others.includes(host);
+    return others.every((h) => h === host);
+  }
+
+  private async memberHosts(groupId: string, exceptInstance: string, includeClaims: boolean): Promise<string[]> {
+    const rows = await this.deps.db
+      .selectFrom('compute_server_group_member as m')
+      .innerJoin('compute_instance as i', 'i.id', 'm.instance_id')
+      .leftJoin('compute_allocation as a', 'a.instance_id', 'i.id')
+      .select(['i.host as host', 'a.host as claimed'])
+      .where('m.group_id', '=', groupId)
+      .where('i.deleted', '=', 0)
+      .where('i.id', '!=', exceptInstance)
+      .execute();
+    return rows.map((r) => r.host ?? (includeClaims ? r.claimed : null)).filter((h): h is string => h !== null);
+  }
+
+  private async requestSpec(instance: Instance): Promise<RequestSpec> {
+    const resources = resourcesOf(instance.flavor);
+    const image = await this.deps.images.get(instance.projectId, instance.imageRef);
+    const hints = instance.schedulerHints;
+    const spec: RequestSpec = {
+      instanceId: instance.id,
+      projectId: instance.projectId,
+      vcpus: resources.vcpus,
+      memoryMb: resources.memoryMb,
+      diskGb: resources.diskGb,
+      imageProperties: image?.properties ?? {},
+      ignoreHosts: new Set(instance.attemptedHosts),
+    };
+    const { zone, host } = parseZone(instance.availabilityZone);
+    if (zone) spec.availabilityZone = zone;
+    if (host) spec.forceHost = host;
+    if (hints.group) {
+      const group = await this.deps.db.selectFrom('compute_server_group').select(['id', 'policy', 'rules']).where('id', '=', hints.group).executeTakeFirst();
+      if (group) {
+        const rules = JSON.parse(group.rules) as { max_server_per_host?: number };
+        spec.group = {
+          id: group.id,
+          policy: group.policy as NonNullable<RequestSpec['group']>['policy'],
+          memberHosts: await this.memberHosts(group.id, instance.id, true),
+          ...(rules.max_server_per_host !== undefined ? { maxServerPerHost: rules.max_server_per_host } : {}),
+        };
+      }
+    }
+    if (hints.same_host?.length) spec.sameHost = await this.hostsOf(hints.same_host);
+    if (hints.different_host?.length) spec.differentHost = await this.hostsOf(hints.different_host);
+    return spec;
+  }
+
+  private async hostsOf(instanceIds: string[]): Promise<string[]> {
+    const rows = await this.deps.db.selectFrom('compute_instance').select('host').where('id', 'in', instanceIds).where('deleted', '=', 0).execute();
+    return rows.map((r) => r.host).filter((h): h is string => h !== null);
+  }
+
+  private isStale(): boolean {
+    return !this.cached || Date.now() - this.cached.at > (this.deps.hostCacheMs ?? 1000);
+  }
+
+  private async hostStates(): Promise<HostState[]> {
+    if (this.cached && !this.isStale()) return this.cached.states;
+    return this.refreshHosts();
+  }
+
+  /** One database read serves every decision waiting on it. */
+  private async refreshHosts(): Promise<HostState[]> {
+    this.refreshing ??= this.deps.hosts
+      .states(this.deps.serviceDownTimeSeconds)
+      .then((states) => {
+        this.cached = { at: Date.now(), states };
+        return states;
+      })
+      .finally(() => {
+        this.refreshing = undefined;
+      });
+    return this.refreshing;
+  }
+
+  /** Keeps the snapshot close to the truth between reads, so concurrent boots spread out. */
+  private noteClaim(host: string, wanted: { vcpus: number; memoryMb: number; diskGb: number }): void {
+    const state = this.cached?.states.find((s) => s.host === host);
+    if (!state) return;
+    state.vcpusUsed += wanted.vcpus;
+    state.memoryMbUsed += wanted.memoryMb;
+    state.localGbUsed += wanted.diskGb;
+    state.runningVms += 1;
+  }
+}
+
+/** Nova's `zone`, `zone:host` or `zone::node` availability_zone forms. */
+export function parseZone(value: string | null): { zone?: string; host?: string } {
+  if (!value) return {};
+  const [zone, host] = value.split(':', 2);
+  return { ...(zone ? { zone } : {}), ...(host ? { host } : {}) };
+}

@@ -1,0 +1,241 @@
+import { sql, type Kysely } from 'kysely';
+import { newUuid } from '../../core/ids.js';
+import type { HostState } from './scheduler/types.js';
+import type { ComputeHostRow, ComputeTables } from './tables.js';
+
+export interface HostRegistration {
+  host: string;
+  availabilityZone: string;
+  hypervisorType: string;
+  hypervisorVersion: number;
+  hostIp: string;
+  vcpus: number;
+  memoryMb: number;
+  localGb: number;
+  cpuAllocationRatio: number;
+  ramAllocationRatio: number;
+  diskAllocationRatio: number;
+  reservedHostMemoryMb: number;
+}
+
+export interface Resources {
+  vcpus: number;
+  memoryMb: number;
+  diskGb: number;
+}
+
+/**
+ * Compute hosts (Nova's services and compute nodes) and what instances hold on them. A claim
+ * is one conditional UPDATE that only succeeds while the host has room, so concurrent boots,
+ * whichever scheduler decided them, can never overcommit a host; the allocation row that goes
+ * with it is written in the same transaction.
+ */
+export class ComputeHosts {
+  constructor(private readonly db: Kysely<ComputeTables>) {}
+
+  /** Creates the host's row on its agent's first start, refreshes its inventory on later ones. */
+  async register(reg: HostRegistration): Promise<ComputeHostRow> {
+    const now = new Date().toISOString();
+    const inventory = {
+      availability_zone: reg.availabilityZone,
+      hypervisor_type: reg.hypervisorType,
+      hypervisor_version: reg.hypervisorVersion,
+      host_ip: reg.hostIp,
+      vcpus: reg.vcpus,
+      memory_mb: reg.memoryMb,
+      local_gb: reg.localGb,
+      cpu_allocation_ratio: reg.cpuAllocationRatio,
+      ram_allocation_ratio: reg.ramAllocationRatio,
+      disk_allocation_ratio: reg.diskAllocationRatio,
+      reserved_host_memory_mb: reg.reservedHostMemoryMb,
+      last_heartbeat: now,
+      updated_at: now,
+    };
+    await this.db
+      .insertInto('compute_host')
+      .values({
+        host: reg.host,
+        service_id: newUuid(),
+        node_id: newUuid(),
+        ...inventory,
+        vcpus_used: 0,
+        memory_mb_used: 0,
+        local_gb_used: 0,
+        running_vms: 0,
+        disabled: 0,
+        disabled_reason: null,
+        forced_down: 0,
+        created_at: now,
+      })
+      .onConflict((oc) => oc.column('host').doUpdateSet(inventory))
+      .execute();
+    return (await this.get(reg.host)) as ComputeHostRow;
+  }
+
+  async get(host: string): Promise<ComputeHostRow | undefined> {
+    return this.db.selectFrom('compute_host').selectAll().where('host', '=', host).executeTakeFirst();
+  }
+
+  async list(): Promise<ComputeHostRow[]> {
+    return this.db.selectFrom('compute_host').selectAll().orderBy('host').execute();
+  }
+
+  async heartbeat(host: string): Promise<void> {
+    await this.db.updateTable('compute_host').set({ last_heartbeat: new Date().toISOString() }).where('host', '=', host).execute();
+  }
+
+  async setEnabled(host: string, enabled: boolean, reason: string | null): Promise<boolean> {
+    const result = await this.db
+      .updateTable('compute_host')
+      .set({ disabled: enabled ? 0 : 1, disabled_reason: enabled ? null : reason, updated_at: new Date().toISOString() })
+      .where('host', '=', host)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async setForcedDown(host: string, down: boolean): Promise<boolean> {
+    const result = await this.db.updateTable('compute_host').set({ forced_down: down ? 1 : 0 }).where('host', '=', host).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async remove(host: string): Promise<void> {
+    await this.db.deleteFrom('compute_host').where('host', '=', host).execute();
+  }
+
+  /** Takes `wanted` on `host` for the instance; false, with nothing changed, when it does not fit. */
+  async claim(host: string, instanceId: string, wanted: Resources): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .updateTable('compute_host')
+        .set({
+          vcpus_used: sql`vcpus_used + ${wanted.vcpus}`,
+          memory_mb_used: sql`memory_mb_used + ${wanted.memoryMb}`,
+          local_gb_used: sql`local_gb_used + ${wanted.diskGb}`,
+          running_vms: sql`running_vms + 1`,
+        })
+        .where('host', '=', host)
+        .where(sql<boolean>`vcpus_used + ${wanted.vcpus} <= vcpus * cpu_allocation_ratio`)
+        .where(sql<boolean>`memory_mb_used + ${wanted.memoryMb} <= memory_mb * ram_allocation_ratio - reserved_host_memory_mb`)
+        .where(sql<boolean>`local_gb_used + ${wanted.diskGb} <= local_gb * disk_allocation_ratio`)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) !== 1) return false;
+      await trx
+        .insertInto('compute_allocation')
+        .values({ instance_id: instanceId, host, vcpus: wanted.vcpus, memory_mb: wanted.memoryMb, disk_gb: wanted.diskGb })
+        .execute();
+      return true;
+    });
+  }
+
+  /**
+   * Changes an instance's claim on its host to `wanted` (resize). Growing must fit; shrinking
+   * always succeeds. False, with nothing changed, when the growth does not fit.
+   */
+  async reclaim(instanceId: string, wanted: Resources): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const held = await trx.selectFrom('compute_allocation').selectAll().where('instance_id', '=', instanceId).executeTakeFirst();
+      if (!held) return false;
+      const dv = wanted.vcpus - held.vcpus;
+      const dm = wanted.memoryMb - held.memory_mb;
+      const dd = wanted.diskGb - held.disk_gb;
+      let update = trx
+        .updateTable('compute_host')
+        .set({
+          vcpus_used: sql`vcpus_used + ${dv}`,
+          memory_mb_used: sql`memory_mb_used + ${dm}`,
+          local_gb_used: sql`local_gb_used + ${dd}`,
+        })
+        .where('host', '=', held.host);
+      if (dv > 0) update = update.where(sql<boolean>`vcpus_used + ${dv} <= vcpus * cpu_allocation_ratio`);
+      if (dm > 0) update = update.where(sql<boolean>`memory_mb_used + ${dm} <= memory_mb * ram_allocation_ratio - reserved_host_memory_mb`);
+      if (dd > 0) update = update.where(sql<boolean>`local_gb_used + ${dd} <= local_gb * disk_allocation_ratio`);
+      const result = await update.executeTakeFirst();
+      if (Number(result.numUpdatedRows) !== 1) return false;
+      await trx
+        .updateTable('compute_allocation')
+        .set({ vcpus: wanted.vcpus, memory_mb: wanted.memoryMb, disk_gb: wanted.diskGb })
+        .where('instance_id', '=', instanceId)
+        .execute();
+      return true;
+    });
+  }
+
+  /** Gives back what the instance holds; a second release finds nothing and changes nothing. */
+  async release(instanceId: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const held = await trx.deleteFrom('compute_allocation').where('instance_id', '=', instanceId).returningAll().executeTakeFirst();
+      if (!held) return;
+      await trx
+        .updateTable('compute_host')
+        .set({
+          vcpus_used: sql`vcpus_used - ${held.vcpus}`,
+          memory_mb_used: sql`memory_mb_used - ${held.memory_mb}`,
+          local_gb_used: sql`local_gb_used - ${held.disk_gb}`,
+          running_vms: sql`running_vms - 1`,
+        })
+        .where('host', '=', held.host)
+        .execute();
+    });
+  }
+
+  async allocationOf(instanceId: string) {
+    return this.db.selectFrom('compute_allocation').selectAll().where('instance_id', '=', instanceId).executeTakeFirst();
+  }
+
+  /** Recomputes a host's counters from its allocations (Nova's update_available_resource). */
+  async reconcile(host: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const sums = await trx
+        .selectFrom('compute_allocation')
+        .select((eb) => [
+          eb.fn.coalesce(eb.fn.sum<number>('vcpus'), eb.lit(0)).as('vcpus'),
+          eb.fn.coalesce(eb.fn.sum<number>('memory_mb'), eb.lit(0)).as('memory_mb'),
+          eb.fn.coalesce(eb.fn.sum<number>('disk_gb'), eb.lit(0)).as('disk_gb'),
+          eb.fn.countAll<number>().as('count'),
+        ])
+        .where('host', '=', host)
+        .executeTakeFirstOrThrow();
+      await trx
+        .updateTable('compute_host')
+        .set({
+          vcpus_used: Number(sums.vcpus),
+          memory_mb_used: Number(sums.memory_mb),
+          local_gb_used: Number(sums.disk_gb),
+          running_vms: Number(sums.count),
+        })
+        .where('host', '=', host)
+        .execute();
+    });
+  }
+
+  /** Every host as the scheduler sees it; `up` from the heartbeat's age. */
+  async states(serviceDownTimeSeconds: number, now = Date.now()): Promise<HostState[]> {
+    const rows = await this.list();
+    return rows.map((row) => hostStateOf(row, serviceDownTimeSeconds, now));
+  }
+}
+
+export function isUp(row: Pick<ComputeHostRow, 'last_heartbeat' | 'forced_down'>, serviceDownTimeSeconds: number, now = Date.now()): boolean {
+  return row.forced_down === 0 && now - Date.parse(row.last_heartbeat) <= serviceDownTimeSeconds * 1000;
+}
+
+export function hostStateOf(row: ComputeHostRow, serviceDownTimeSeconds: number, now = Date.now()): HostState {
+  return {
+    host: row.host,
+    availabilityZone: row.availability_zone,
+    hypervisorType: row.hypervisor_type,
+    vcpus: row.vcpus,
+    memoryMb: row.memory_mb,
+    localGb: row.local_gb,
+    vcpusUsed: row.vcpus_used,
+    memoryMbUsed: row.memory_mb_used,
+    localGbUsed: row.local_gb_used,
+    runningVms: row.running_vms,
+    cpuAllocationRatio: Number(row.cpu_allocation_ratio),
+    ramAllocationRatio: Number(row.ram_allocation_ratio),
+    diskAllocationRatio: Number(row.disk_allocation_ratio),
+    reservedHostMemoryMb: row.reserved_host_memory_mb,
+    enabled: row.disabled === 0,
+    up: isUp(row, serviceDownTimeSeconds, now),
+  };
+}

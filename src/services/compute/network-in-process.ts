@@ -1,0 +1,120 @@
+import { badRequest, conflict } from './context.js';
+import type { NetworkPorts, RequestedNetwork, ServerAddress } from './peers.js';
+import type { Caller as NetworkCaller, NetworkContext } from '../network/context.js';
+import { createPort, deletePort, updatePort } from '../network/ports.js';
+import { defaultSecurityGroup } from '../network/security-groups.js';
+import type { Network } from '../network/model.js';
+
+/**
+ * Neutron in the same process, used as Nova uses it: ports are created in the instance's
+ * project and bound to the instance's host with admin rights (binding:host_id is admin-only),
+ * named by device_id = instance id and device_owner `compute:<zone>`.
+ */
+export class InProcessNetworkPorts implements NetworkPorts {
+  constructor(private readonly ctx: NetworkContext) {}
+
+  private caller(projectId: string): NetworkCaller {
+    return { projectId, isAdmin: true, credentials: { user_id: 'nova', project_id: projectId, roles: ['admin', 'member', 'reader'] } };
+  }
+
+  async validate(projectId: string, requested: RequestedNetwork[] | 'auto'): Promise<void> {
+    if (requested === 'auto') {
+      await this.autoNetwork(projectId);
+      return;
+    }
+    for (const entry of requested) {
+      if (entry.port) {
+        const port = await this.ctx.records.getPort(entry.port);
+        if (!port || port.projectId !== projectId) throw badRequest(`Port ${entry.port} could not be found.`);
+        if (port.deviceId) throw conflict(`Port ${entry.port} is still in use.`);
+      } else if (entry.uuid) {
+        const network = await this.ctx.records.getNetwork(entry.uuid);
+        if (!network || !(network.projectId === projectId || network.shared || network.external)) throw badRequest(`Network ${entry.uuid} could not be found.`);
+      }
+    }
+  }
+
+  /** Nova's choice without a `networks` request: the project's only network, or none at all. */
+  private async autoNetwork(projectId: string): Promise<Network | undefined> {
+    const candidates = (await this.ctx.records.listNetworks({ visibleTo: projectId })).filter((n) => !n.external && (n.projectId === projectId || n.shared));
+    if (candidates.length > 1) throw conflict('Multiple possible networks found, use a Network ID to be more specific.');
+    return candidates[0];
+  }
+
+  async allocate(instance: { id: string; projectId: string; host: string; securityGroups: string[] }, requested: RequestedNetwork[] | 'auto'): Promise<string[]> {
+    const caller = this.caller(instance.projectId);
+    const groups = await this.securityGroupIds(instance.projectId, instance.securityGroups);
+    const entries: RequestedNetwork[] = requested === 'auto' ? await this.autoNetwork(instance.projectId).then((n) => (n ? [{ uuid: n.id }] : [])) : requested;
+    const binding = { device_id: instance.id, device_owner: 'compute:nova', 'binding:host_id': instance.host };
+    const ids: string[] = [];
+    try {
+      for (const entry of entries) {
+        if (entry.port) {
+          const port = await updatePort(this.ctx, caller, entry.port, binding);
+          ids.push(port.id);
+          continue;
+        }
+        const port = await createPort(this.ctx, caller, {
+          network_id: entry.uuid,
+          ...binding,
+          security_groups: groups,
+          ...(entry.fixed_ip ? { fixed_ips: [{ ip_address: entry.fixed_ip }] } : {}),
+        });
+        ids.push(port.id);
+      }
+    } catch (error) {
+      const preserve = entries.flatMap((e) => (e.port ? [e.port] : []));
+      await this.deallocate(instance.id, preserve);
+      throw error;
+    }
+    return ids;
+  }
+
+  async deallocate(instanceId: string, preserve: string[]): Promise<void> {
+    for (const port of await this.ctx.records.listPorts({ deviceId: instanceId })) {
+      const caller = this.caller(port.projectId);
+      if (preserve.includes(port.id)) await updatePort(this.ctx, caller, port.id, { device_id: '', device_owner: '', 'binding:host_id': '' });
+      else await deletePort(this.ctx, caller, port.id);
+    }
+  }
+
+  async addresses(instanceId: string): Promise<ServerAddress[]> {
+    const ports = await this.ctx.records.listPorts({ deviceId: instanceId });
+    const out: ServerAddress[] = [];
+    for (const port of ports) {
+      const network = await this.ctx.records.getNetwork(port.networkId);
+      for (const ip of port.fixedIps) {
+        out.push({
+          networkName: network?.name ?? port.networkId,
+          networkId: port.networkId,
+          portId: port.id,
+          address: ip.ipAddress,
+          version: ip.ipAddress.includes(':') ? 6 : 4,
+          mac: port.macAddress,
+        });
+      }
+    }
+    return out;
+  }
+
+  async ports(instanceId: string) {
+    const ports = await this.ctx.records.listPorts({ deviceId: instanceId });
+    return ports.map((p) => ({ id: p.id, networkId: p.networkId, mac: p.macAddress, fixedIps: p.fixedIps, status: p.status }));
+  }
+
+  private async securityGroupIds(projectId: string, names: string[]): Promise<string[]> {
+    const ids: string[] = [];
+    for (const name of names) {
+      if (name === 'default') {
+        ids.push(await defaultSecurityGroup(this.ctx, projectId));
+        continue;
+      }
+      const found = await this.ctx.groups.list({ projectId, name });
+      const byId = found.length === 0 ? await this.ctx.groups.get(name) : undefined;
+      const id = found[0]?.id ?? (byId?.project_id === projectId ? byId.id : undefined);
+      if (!id) throw badRequest(`Security group ${name} not found for project ${projectId}.`);
+      ids.push(id);
+    }
+    return ids;
+  }
+}

@@ -1,0 +1,144 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { authorize, badRequest, callerFrom, notFound, type ComputeContext } from '../context.js';
+import { isUp, type ComputeHosts } from '../hosts.js';
+import type { ComputeHostRow } from '../tables.js';
+import { boolean, string, type Body } from '../validate.js';
+
+const apiTime = (iso: string) => `${iso.slice(0, 19)}.${iso.slice(20, 23)}000`;
+
+/** os-services (the compute service of each host) and os-hypervisors (its compute node). */
+export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: ComputeHosts): void {
+  const downTime = () => ctx.config.compute.serviceDownTimeSeconds;
+  const useUuids = (version: { atLeast(v: string): boolean }) => version.atLeast('2.53');
+
+  const renderService = (row: ComputeHostRow, uuids: boolean, forcedDown: boolean) => ({
+    id: uuids ? row.service_id : serviceNumber(row),
+    binary: 'nova-compute',
+    host: row.host,
+    zone: row.availability_zone,
+    status: row.disabled ? 'disabled' : 'enabled',
+    state: isUp(row, downTime()) ? 'up' : 'down',
+    updated_at: apiTime(row.last_heartbeat),
+    disabled_reason: row.disabled_reason,
+    ...(forcedDown ? { forced_down: row.forced_down === 1 } : {}),
+  });
+
+  app.get('/os-services', async (request) => {
+    const caller = callerFrom(request);
+    authorize(ctx, caller, 'os_compute_api:os-services:list');
+    const q = request.query as Record<string, string | undefined>;
+    let rows = await hosts.list();
+    if (q.host) rows = rows.filter((r) => r.host === q.host);
+    if (q.binary && q.binary !== 'nova-compute') rows = [];
+    const v = request.computeVersion;
+    return { services: rows.map((r) => renderService(r, useUuids(v), v.atLeast('2.11'))) };
+  });
+
+  // Before 2.53 services are enabled and disabled by host and binary.
+  const setStatus = (enable: boolean, withReason: boolean) => async (request: FastifyRequest) => {
+    const caller = callerFrom(request);
+    authorize(ctx, caller, 'os_compute_api:os-services:update');
+    const body = (request.body ?? {}) as Body;
+    const host = string(body.host, 'host', 1, 255);
+    const binary = string(body.binary, 'binary', 1, 255);
+    if (binary !== 'nova-compute') throw notFound(`Service ${binary} on host ${host} could not be found.`);
+    const reason = withReason && body.disabled_reason !== undefined ? string(body.disabled_reason, 'disabled_reason', 0, 255) : null;
+    if (!(await hosts.setEnabled(host, enable, reason))) throw notFound(`Compute host ${host} could not be found.`);
+    return { service: { host, binary, status: enable ? 'enabled' : 'disabled', ...(reason !== null ? { disabled_reason: reason } : {}) } };
+  };
+  app.put('/os-services/enable', setStatus(true, false));
+  app.put('/os-services/disable', setStatus(false, false));
+  app.put('/os-services/disable-log-reason', setStatus(false, true));
+  app.put('/os-services/force-down', async (request) => {
+    const caller = callerFrom(request);
+    authorize(ctx, caller, 'os_compute_api:os-services:update');
+    if (!request.computeVersion.atLeast('2.11')) throw notFound('The resource could not be found.');
+    const body = (request.body ?? {}) as Body;
+    const host = string(body.host, 'host', 1, 255);
+    const down = boolean(body.forced_down, 'forced_down');
+    if (!(await hosts.setForcedDown(host, down))) throw notFound(`Compute host ${host} could not be found.`);
+    return { service: { host, binary: 'nova-compute', forced_down: down } };
+  });
+
+  app.delete<{ Params: { id: string } }>('/os-services/:id', async (request, reply) => {
+    const caller = callerFrom(request);
+    authorize(ctx, caller, 'os_compute_api:os-services:delete');
+    const row = (await hosts.list()).find((r) => r.service_id === request.params.id || String(serviceNumber(r)) === request.params.id);
+    if (!row) throw notFound(`Service ${request.params.id} could not be found.`);
+    const used = await ctx.db.selectFrom('compute_instance').select('id').where('host', '=', row.host).where('deleted', '=', 0).executeTakeFirst();
+    if (used) throw badRequest(`Unable to delete compute service that is hosting instances. Migrate or delete the instances first.`);
+    await hosts.remove(row.host);
+    reply.code(204).send();
+  });
+
+  const renderHypervisor = (row: ComputeHostRow, detail: boolean, uuids: boolean) => ({
+    id: uuids ? row.node_id : serviceNumber(row),
+    hypervisor_hostname: row.host,
+    state: isUp(row, downTime()) ? 'up' : 'down',
+    status: row.disabled ? 'disabled' : 'enabled',
+    ...(detail
+      ? {
+          hypervisor_type: row.hypervisor_type,
+          hypervisor_version: row.hypervisor_version,
+          host_ip: row.host_ip,
+          vcpus: row.vcpus,
+          memory_mb: row.memory_mb,
+          local_gb: row.local_gb,
+          vcpus_used: row.vcpus_used,
+          memory_mb_used: row.memory_mb_used + row.reserved_host_memory_mb,
+          local_gb_used: row.local_gb_used,
+          free_ram_mb: row.memory_mb - row.memory_mb_used - row.reserved_host_memory_mb,
+          free_disk_gb: row.local_gb - row.local_gb_used,
+          current_workload: 0,
+          running_vms: row.running_vms,
+          disk_available_least: row.local_gb - row.local_gb_used,
+          cpu_info: '{}',
+          service: { host: row.host, id: uuids ? row.service_id : serviceNumber(row), disabled_reason: row.disabled_reason },
+        }
+      : {}),
+  });
+
+  app.get('/os-hypervisors', async (request) => {
+    authorize(ctx, callerFrom(request), 'os_compute_api:os-hypervisors:list');
+    return { hypervisors: (await hosts.list()).map((r) => renderHypervisor(r, false, useUuids(request.computeVersion))) };
+  });
+  app.get('/os-hypervisors/detail', async (request) => {
+    authorize(ctx, callerFrom(request), 'os_compute_api:os-hypervisors:list-detail');
+    return { hypervisors: (await hosts.list()).map((r) => renderHypervisor(r, true, useUuids(request.computeVersion))) };
+  });
+  app.get('/os-hypervisors/statistics', async (request) => {
+    authorize(ctx, callerFrom(request), 'os_compute_api:os-hypervisors:statistics');
+    const rows = await hosts.list();
+    const sum = (f: (r: ComputeHostRow) => number) => rows.reduce((total, r) => total + f(r), 0);
+    return {
+      hypervisor_statistics: {
+        count: rows.length,
+        vcpus: sum((r) => r.vcpus),
+        vcpus_used: sum((r) => r.vcpus_used),
+        memory_mb: sum((r) => r.memory_mb),
+        memory_mb_used: sum((r) => r.memory_mb_used + r.reserved_host_memory_mb),
+        free_ram_mb: sum((r) => r.memory_mb - r.memory_mb_used - r.reserved_host_memory_mb),
+        local_gb: sum((r) => r.local_gb),
+        local_gb_used: sum((r) => r.local_gb_used),
+        free_disk_gb: sum((r) => r.local_gb - r.local_gb_used),
+        disk_available_least: sum((r) => r.local_gb - r.local_gb_used),
+        running_vms: sum((r) => r.running_vms),
+        current_workload: 0,
+      },
+    };
+  });
+  app.get<{ Params: { id: string } }>('/os-hypervisors/:id', async (request) => {
+    authorize(ctx, callerFrom(request), 'os_compute_api:os-hypervisors:show');
+    const row = (await hosts.list()).find((r) => r.node_id === request.params.id || String(serviceNumber(r)) === request.params.id);
+    if (!row) throw notFound(`Hypervisor with ID '${request.params.id}' could not be found.`);
+    return { hypervisor: renderHypervisor(row, true, useUuids(request.computeVersion)) };
+  });
+}
+
+/**
+ * Before 2.53 services and hypervisors have integer ids; ours are UUIDs, so the integer is
+ * derived from the UUID (stable, and unique enough for the handful of hosts of a cloud).
+ */
+function serviceNumber(row: ComputeHostRow): number {
+  return Number.parseInt(row.service_id.replace(/-/g, '').slice(0, 7), 16);
+}

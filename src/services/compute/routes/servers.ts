@@ -1,0 +1,233 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { authorize, badRequest, callerFrom, conflict, forbidden, notFound, type Caller, type ComputeContext } from '../context.js';
+import type { Instance } from '../instances/model.js';
+import { runAction, deleteInstance } from '../servers/actions.js';
+import { visibleInstance } from '../servers/access.js';
+import { createServers } from '../servers/create.js';
+import { listServers } from '../servers/list.js';
+import { renderAddresses, renderBrief, renderServer } from '../servers/render.js';
+import type { ServerServices } from '../servers/services.js';
+import { invalidInput, member, name as validName, noExtraKeys, string } from '../validate.js';
+
+type IdParams = { id: string };
+
+/** /servers: create, list, show, update, delete, actions, metadata, addresses and instance actions. */
+export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: ServerServices, baseUrl: () => string): void {
+  const render = async (request: FastifyRequest, caller: Caller, instance: Instance) =>
+    renderServer(instance, {
+      baseUrl: baseUrl(),
+      version: request.computeVersion,
+      isAdmin: caller.isAdmin,
+      addresses: ctx.network ? await ctx.network.addresses(instance.id) : [],
+    });
+  const load = (request: FastifyRequest<{ Params: IdParams }>, caller: Caller) => visibleInstance(ctx, svc.instances, caller, request.params.id);
+
+  app.post('/servers', async (request, reply) => {
+    const caller = callerFrom(request);
+    const result = await createServers(ctx, svc, caller, request.body);
+    const first = result.instances[0] as Instance;
+    reply.code(202);
+    if (result.returnReservationId) return { reservation_id: result.reservationId };
+    reply.header('location', `${baseUrl()}/servers/${first.id}`);
+    return {
+      server: {
+        id: first.id,
+        links: renderBrief(first, baseUrl()).links,
+        adminPass: result.adminPass,
+        'OS-DCF:diskConfig': 'MANUAL',
+        security_groups: first.securityGroups.map((name) => ({ name })),
+      },
+    };
+  });
+
+  app.get('/servers', async (request) => {
+    const caller = callerFrom(request);
+    const listed = await listServers(ctx, svc.instances, caller, request.query, false);
+    return {
+      servers: listed.instances.map((i) => renderBrief(i, baseUrl())),
+      ...(listed.nextMarker ? { servers_links: [{ rel: 'next', href: nextHref(request, `${baseUrl()}/servers`, listed.nextMarker) }] } : {}),
+    };
+  });
+
+  app.get('/servers/detail', async (request) => {
+    const caller = callerFrom(request);
+    const listed = await listServers(ctx, svc.instances, caller, request.query, true);
+    const servers = await Promise.all(listed.instances.map((i) => render(request, caller, i)));
+    return {
+      servers,
+      ...(listed.nextMarker ? { servers_links: [{ rel: 'next', href: nextHref(request, `${baseUrl()}/servers/detail`, listed.nextMarker) }] } : {}),
+    };
+  });
+
+  app.get<{ Params: IdParams }>('/servers/:id', async (request) => {
+    const caller = callerFrom(request);
+    return { server: await render(request, caller, await load(request, caller)) };
+  });
+
+  app.put<{ Params: IdParams }>('/servers/:id', async (request) => {
+    const caller = callerFrom(request);
+    const instance = await visibleInstance(ctx, svc.instances, caller, request.params.id, 'os_compute_api:servers:update');
+    const server = member(request.body, 'server');
+    noExtraKeys(server, 'server', ['name', 'accessIPv4', 'accessIPv6', 'OS-DCF:diskConfig']);
+    const changes: Record<string, string> = {};
+    if (server.name !== undefined) changes.name = validName(server.name);
+    if (server.accessIPv4 !== undefined) changes.access_ip_v4 = string(server.accessIPv4, 'accessIPv4', 0, 64);
+    if (server.accessIPv6 !== undefined) changes.access_ip_v6 = string(server.accessIPv6, 'accessIPv6', 0, 64);
+    if (Object.keys(changes).length > 0) await svc.instances.update(instance.id, changes);
+    return { server: await render(request, caller, (await svc.instances.get(instance.id)) as Instance) };
+  });
+
+  app.delete<{ Params: IdParams }>('/servers/:id', async (request, reply) => {
+    const caller = callerFrom(request);
+    const instance = await visibleInstance(ctx, svc.instances, caller, request.params.id, 'os_compute_api:servers:delete');
+    await deleteInstance(ctx, svc, caller, instance);
+    reply.code(204).send();
+  });
+
+  app.post<{ Params: IdParams }>('/servers/:id/action', async (request, reply) => {
+    const caller = callerFrom(request);
+    const result = await runAction(ctx, svc, caller, request.params.id, request.body);
+    for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);
+    reply.code(result.status);
+    // Before 2.45 createImage answers with only the Location header.
+    if (result.body === undefined || (result.headers?.location && !request.computeVersion.atLeast('2.45'))) return reply.send();
+    return result.body;
+  });
+
+  metadataRoutes(app, ctx, svc);
+
+  app.get<{ Params: IdParams }>('/servers/:id/ips', async (request) => {
+    const caller = callerFrom(request);
+    const instance = await load(request, caller);
+    return { addresses: renderAddresses(ctx.network ? await ctx.network.addresses(instance.id) : []) };
+  });
+
+  app.get<{ Params: IdParams & { network: string } }>('/servers/:id/ips/:network', async (request) => {
+    const caller = callerFrom(request);
+    const instance = await load(request, caller);
+    const all = renderAddresses(ctx.network ? await ctx.network.addresses(instance.id) : []);
+    const found = all[request.params.network];
+    if (!found) throw notFound('Network could not be found in the instance addresses.');
+    return { [request.params.network]: found };
+  });
+
+  app.get<{ Params: IdParams }>('/servers/:id/os-security-groups', async (request) => {
+    const caller = callerFrom(request);
+    const instance = await load(request, caller);
+    return { security_groups: instance.securityGroups.map((name) => ({ name })) };
+  });
+
+  app.get<{ Params: IdParams }>('/servers/:id/os-instance-actions', async (request) => {
+    const caller = callerFrom(request);
+    const instance = await load(request, caller);
+    const actions = await svc.actions.list(instance.id);
+    return { instanceActions: actions.map((a) => renderAction(a)) };
+  });
+
+  app.get<{ Params: IdParams & { requestId: string } }>('/servers/:id/os-instance-actions/:requestId', async (request) => {
+    const caller = callerFrom(request);
+    const instance = await load(request, caller);
+    const action = await svc.actions.byRequest(instance.id, request.params.requestId);
+    if (!action) throw notFound(`Action for request_id ${request.params.requestId} on instance ${instance.id} not found`);
+    const body: Record<string, unknown> = renderAction(action);
+    if (ctx.enforcer.enforce('os_compute_api:os-instance-actions:events', { project_id: instance.projectId }, caller.credentials)) {
+      body.events = (await svc.actions.events(action.id)).map((e) => ({
+        event: e.event,
+        start_time: timeOf(e.start_time),
+        finish_time: timeOf(e.finish_time),
+        result: e.result,
+        traceback: e.traceback,
+      }));
+    } else {
+      body.events = (await svc.actions.events(action.id)).map((e) => ({ event: e.event, start_time: timeOf(e.start_time), finish_time: timeOf(e.finish_time), result: e.result }));
+    }
+    return { instanceAction: body };
+  });
+}
+
+const timeOf = (iso: string | null) => (iso ? `${iso.slice(0, 19)}.${iso.slice(20, 23)}000` : null);
+
+function renderAction(a: { action: string; instance_id: string; request_id: string; user_id: string; project_id: string; start_time: string; message: string | null }) {
+  return { action: a.action, instance_uuid: a.instance_id, request_id: a.request_id, user_id: a.user_id, project_id: a.project_id, start_time: timeOf(a.start_time), message: a.message };
+}
+
+function nextHref(request: FastifyRequest, base: string, marker: string): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(request.query as Record<string, string | string[]>)) {
+    if (key === 'marker') continue;
+    for (const v of Array.isArray(value) ? value : [value]) params.append(key, v);
+  }
+  params.set('marker', marker);
+  return `${base}?${params.toString()}`;
+}
+
+/** /servers/{id}/metadata: the instance's key/value pairs (Nova's server metadata API). */
+function metadataRoutes(app: FastifyInstance, ctx: ComputeContext, svc: ServerServices): void {
+  type KeyParams = IdParams & { key: string };
+  const load = (request: FastifyRequest<{ Params: IdParams }>, caller: Caller) => visibleInstance(ctx, svc.instances, caller, request.params.id);
+  const parse = (body: unknown, key: 'metadata' | 'meta'): Record<string, string> => {
+    const obj = member(body, key);
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(obj)) {
+      if (k.length < 1 || k.length > 255) throw invalidInput(key, obj, `'${k}' does not match any of the regexes`);
+      out[k] = string(v, `${key}/${k}`, 0, 255);
+    }
+    return out;
+  };
+  const save = async (instance: Instance, metadata: Record<string, string>) => {
+    if (Object.keys(metadata).length > 128) throw forbidden('Quota exceeded for metadata items');
+    await svc.instances.update(instance.id, { metadata: JSON.stringify(metadata) });
+  };
+  const writable = (instance: Instance, caller: Caller) => {
+    authorize(ctx, caller, 'os_compute_api:servers:update', { project_id: instance.projectId });
+    if (instance.locked && !caller.isAdmin) throw conflict(`Instance ${instance.id} is locked`);
+  };
+
+  app.get<{ Params: IdParams }>('/servers/:id/metadata', async (request) => {
+    const instance = await load(request, callerFrom(request));
+    return { metadata: instance.metadata };
+  });
+  app.post<{ Params: IdParams }>('/servers/:id/metadata', async (request) => {
+    const caller = callerFrom(request);
+    const instance = await load(request, caller);
+    writable(instance, caller);
+    const merged = { ...instance.metadata, ...parse(request.body, 'metadata') };
+    await save(instance, merged);
+    return { metadata: merged };
+  });
+  app.put<{ Params: IdParams }>('/servers/:id/metadata', async (request) => {
+    const caller = callerFrom(request);
+    const instance = await load(request, caller);
+    writable(instance, caller);
+    const replaced = parse(request.body, 'metadata');
+    await save(instance, replaced);
+    return { metadata: replaced };
+  });
+  app.get<{ Params: KeyParams }>('/servers/:id/metadata/:key', async (request) => {
+    const instance = await load(request, callerFrom(request));
+    const value = instance.metadata[request.params.key];
+    if (value === undefined) throw notFound('Metadata item was not found');
+    return { meta: { [request.params.key]: value } };
+  });
+  app.put<{ Params: KeyParams }>('/servers/:id/metadata/:key', async (request) => {
+    const caller = callerFrom(request);
+    const instance = await load(request, caller);
+    writable(instance, caller);
+    const meta = parse(request.body, 'meta');
+    const keys = Object.keys(meta);
+    if (keys.length !== 1) throw badRequest('Request body contains too many items');
+    if (keys[0] !== request.params.key) throw badRequest('Request body and URI mismatch');
+    await save(instance, { ...instance.metadata, ...meta });
+    return { meta };
+  });
+  app.delete<{ Params: KeyParams }>('/servers/:id/metadata/:key', async (request, reply: FastifyReply) => {
+    const caller = callerFrom(request);
+    const instance = await load(request, caller);
+    writable(instance, caller);
+    if (instance.metadata[request.params.key] === undefined) throw notFound('Metadata item was not found');
+    const rest = { ...instance.metadata };
+    delete rest[request.params.key];
+    await save(instance, rest);
+    reply.code(204).send();
+  });
+}

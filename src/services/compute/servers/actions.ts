@@ -1,0 +1,229 @@
+import { isUuidLike } from '../../../core/ids.js';
+import { ComputeMethods, COMPUTE_TOPIC } from '../../../contracts/compute.js';
+import { badRequest, conflict, forbidden, type Caller, type ComputeContext } from '../context.js';
+import { findFlavorForBoot } from '../flavors.js';
+import { isUp } from '../hosts.js';
+import { preservedPorts, type Instance } from '../instances/model.js';
+import type { ALLOWED_FROM } from '../instances/states.js';
+import { checkQuota } from '../quotas.js';
+import { invalidInput, name as validName, pyRepr, string, type Body } from '../validate.js';
+import { checkActionAllowed, visibleInstance } from './access.js';
+import { toInstanceFlavor } from './create.js';
+import type { ServerServices } from './services.js';
+
+export interface ActionResult {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+type Handler = (ctx: ComputeContext, svc: ServerServices, caller: Caller, instance: Instance, args: unknown) => Promise<ActionResult>;
+
+const ACCEPTED: ActionResult = { status: 202 };
+
+/**
+ * An action that runs on the instance's host: checked against the instance's state here,
+ * marked with its task (so a second action waits its turn), recorded, and sent to the agent.
+ */
+function hostAction(action: keyof typeof ALLOWED_FROM, actionName: string, task: string, method: string, extra: (args: unknown) => Record<string, unknown> = () => ({})): Handler {
+  return async (ctx, svc, caller, instance, args) => {
+    checkActionAllowed(instance, caller, action);
+    const payload = extra(args);
+    await sendToHost(ctx, svc, caller, instance, action, actionName, task, method, payload);
+    return ACCEPTED;
+  };
+}
+
+async function sendToHost(
+  ctx: ComputeContext,
+  svc: ServerServices,
+  caller: Caller,
+  instance: Instance,
+  action: string,
+  actionName: string,
+  task: string,
+  method: string,
+  payload: Record<string, unknown>,
+  changes: Record<string, string | null> = {},
+): Promise<void> {
+  if (!instance.host) throw conflict(`Cannot '${action}' instance ${instance.id}: it is not on any host.`);
+  const marked = await svc.instances.transition(instance.id, { vmState: [instance.vmState], taskState: [null] }, { task_state: task, ...changes });
+  if (!marked) throw conflict(`Cannot '${action}' instance ${instance.id} while it is in task_state ${instance.taskState ?? 'changing'}`);
+  await svc.actions.start(instance.id, actionName, caller);
+  await ctx.bus.cast({ topic: COMPUTE_TOPIC, server: instance.host }, method, { instanceId: instance.id, ...payload });
+}
+
+const reboot: Handler = async (ctx, svc, caller, instance, args) => {
+  const body = args as Body | null;
+  const kind = typeof body === 'object' && body !== null ? body.type : undefined;
+  if (kind !== 'SOFT' && kind !== 'HARD') throw invalidInput('reboot/type', kind, `${pyRepr(kind)} is not one of ['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft']`);
+  checkActionAllowed(instance, caller, 'reboot');
+  await sendToHost(ctx, svc, caller, instance, 'reboot', 'reboot', kind === 'HARD' ? 'rebooting_hard' : 'rebooting', ComputeMethods.reboot, { kind });
+  return ACCEPTED;
+};
+
+const resize: Handler = async (ctx, svc, caller, instance, args) => {
+  const body = args as Body | null;
+  if (typeof body !== 'object' || body === null || body.flavorRef === undefined) {
+    throw invalidInput('resize', body, "'flavorRef' is a required property");
+  }
+  checkActionAllowed(instance, caller, 'resize');
+  const target = await findFlavorForBoot(ctx, caller, String(body.flavorRef));
+  if (target.id === instance.flavor.id) throw badRequest('When resizing, instances must change flavor!');
+  if (target.rootGb < instance.flavor.rootGb) throw badRequest('Resize error: Unable to resize disk down.');
+  const grow = {
+    cores: Math.max(0, target.vcpus - instance.flavor.vcpus),
+    ram: Math.max(0, target.memoryMb - instance.flavor.memoryMb),
+  };
+  if (grow.cores > 0 || grow.ram > 0) await checkQuota(ctx, instance.projectId, instance.userId, grow);
+  await sendToHost(ctx, svc, caller, instance, 'resize', 'resize', 'resize_prep', ComputeMethods.resize, {}, {
+    new_flavor: JSON.stringify(toInstanceFlavor(target)),
+  });
+  return ACCEPTED;
+};
+
+const rebuild: Handler = async (ctx, svc, caller, instance, args) => {
+  const body = args as Body | null;
+  if (typeof body !== 'object' || body === null || typeof body.imageRef !== 'string') {
+    throw invalidInput('rebuild', body, "'imageRef' is a required property");
+  }
+  checkActionAllowed(instance, caller, 'rebuild');
+  const id = body.imageRef.split('/').pop() ?? '';
+  if (!isUuidLike(id)) throw badRequest('Invalid imageRef provided.');
+  const image = await ctx.images.get(instance.projectId, id);
+  if (!image || image.status !== 'active') throw badRequest(`Image ${id} could not be found.`);
+  if (body.name !== undefined) await svc.instances.update(instance.id, { name: validName(body.name) });
+  await sendToHost(ctx, svc, caller, instance, 'rebuild', 'rebuild', 'rebuilding', ComputeMethods.rebuild, {}, { image_ref: image.id });
+  return ACCEPTED;
+};
+
+const createImage: Handler = async (ctx, svc, caller, instance, args) => {
+  const body = args as Body | null;
+  if (typeof body !== 'object' || body === null || body.name === undefined) throw invalidInput('createImage', body, "'name' is a required property");
+  const imageName = string(body.name, 'createImage/name', 1, 255);
+  const metadata: Record<string, string> = {};
+  if (body.metadata !== undefined) {
+    if (typeof body.metadata !== 'object' || body.metadata === null || Array.isArray(body.metadata)) throw invalidInput('createImage/metadata', body.metadata, "is not of type 'object'");
+    for (const [k, v] of Object.entries(body.metadata)) metadata[k] = String(v);
+  }
+  checkActionAllowed(instance, caller, 'createImage');
+  const base = await ctx.images.get(instance.projectId, instance.imageRef);
+  const image = await ctx.images.createSnapshot(
+    instance.projectId,
+    imageName,
+    { ...metadata, instance_uuid: instance.id, image_type: 'snapshot', base_image_ref: instance.imageRef, owner_user_name: caller.userId },
+    base,
+  );
+  await sendToHost(ctx, svc, caller, instance, 'createImage', 'createImage', 'image_snapshot', ComputeMethods.snapshot, { imageId: image.id });
+  return { status: 202, headers: { location: `${ctx.config.publicUrl}/image/v2/images/${image.id}` }, body: { image_id: image.id } };
+};
+
+const lock: Handler = async (_ctx, svc, caller, instance) => {
+  checkActionAllowed(instance, caller, 'lock');
+  await svc.instances.update(instance.id, { locked: 1, locked_by: caller.isAdmin && caller.projectId !== instance.projectId ? 'admin' : 'owner' });
+  await svc.actions.start(instance.id, 'lock', caller);
+  return ACCEPTED;
+};
+
+const unlock: Handler = async (_ctx, svc, caller, instance) => {
+  if (instance.locked && instance.lockedBy === 'admin' && !caller.isAdmin) throw forbidden("Policy doesn't allow os_compute_api:os-lock-server:unlock:unlock_override to be performed.");
+  await svc.instances.update(instance.id, { locked: 0, locked_by: null });
+  await svc.actions.start(instance.id, 'unlock', caller);
+  return ACCEPTED;
+};
+
+const consoleOutput: Handler = async (ctx, _svc, _caller, instance, args) => {
+  const body = (args ?? {}) as Body;
+  let lines: number | undefined;
+  if (body.length !== undefined && body.length !== null) {
+    const n = Number(body.length);
+    if (!Number.isInteger(n) || n < -1) throw invalidInput('os-getConsoleOutput/length', body.length, "is not of type 'integer'");
+    if (n >= 0) lines = n;
+  }
+  if (!instance.host || instance.vmState === 'building') throw conflict(`Instance ${instance.id} is not ready`);
+  const output = await ctx.bus.call({ topic: COMPUTE_TOPIC, server: instance.host }, ComputeMethods.consoleOutput, { instanceId: instance.id, ...(lines !== undefined ? { lines } : {}) }, { timeoutMs: 30_000 });
+  return { status: 200, body: { output } };
+};
+
+function remoteConsole(protocol: 'vnc' | 'serial' | 'spice', types: string[]): Handler {
+  return async (ctx, _svc, _caller, instance, args) => {
+    const type = ((args ?? {}) as Body).type;
+    if (typeof type !== 'string' || !types.includes(type)) throw badRequest(`Invalid console type ${pyRepr(type)}`);
+    if (!instance.host || instance.vmState !== 'active') throw conflict(`Instance ${instance.id} is not ready`);
+    const access = (await ctx.bus.call({ topic: COMPUTE_TOPIC, server: instance.host }, ComputeMethods.console, { instanceId: instance.id, protocol }, { timeoutMs: 30_000 })) as { url: string };
+    return { status: 200, body: { console: { type, url: access.url } } };
+  };
+}
+
+const securityGroupChange = (adding: boolean): Handler => async (_ctx, svc, caller, instance, args) => {
+  const body = args as Body | null;
+  const name = typeof body === 'object' && body !== null ? body.name : undefined;
+  if (typeof name !== 'string' || name === '') throw badRequest('Security group name cannot be empty');
+  checkActionAllowed(instance, caller, 'other');
+  const groups = new Set(instance.securityGroups);
+  if (adding && groups.has(name)) throw badRequest(`Security group ${name} is already associated with the instance ${instance.id}`);
+  if (!adding && !groups.has(name)) throw badRequest(`Security group ${name} not associated with the instance ${instance.id}`);
+  if (adding) groups.add(name);
+  else groups.delete(name);
+  await svc.instances.update(instance.id, { security_groups: JSON.stringify([...groups]) });
+  return ACCEPTED;
+};
+
+const forceDelete: Handler = async (ctx, svc, caller, instance) => {
+  await deleteInstance(ctx, svc, caller, instance);
+  return ACCEPTED;
+};
+
+export const ACTIONS: Record<string, Handler> = {
+  'os-start': hostAction('start', 'start', 'powering-on', ComputeMethods.start),
+  'os-stop': hostAction('stop', 'stop', 'powering-off', ComputeMethods.stop),
+  reboot,
+  pause: hostAction('pause', 'pause', 'pausing', ComputeMethods.pause),
+  unpause: hostAction('unpause', 'unpause', 'unpausing', ComputeMethods.unpause),
+  suspend: hostAction('suspend', 'suspend', 'suspending', ComputeMethods.suspend),
+  resume: hostAction('resume', 'resume', 'resuming', ComputeMethods.resume),
+  resize,
+  confirmResize: hostAction('confirmResize', 'confirmResize', 'resize_confirming', ComputeMethods.confirmResize),
+  revertResize: hostAction('revertResize', 'revertResize', 'resize_reverting', ComputeMethods.revertResize),
+  rebuild,
+  createImage,
+  lock,
+  unlock,
+  'os-getConsoleOutput': consoleOutput,
+  'os-getVNCConsole': remoteConsole('vnc', ['novnc', 'xvpvnc']),
+  'os-getSerialConsole': remoteConsole('serial', ['serial']),
+  addSecurityGroup: securityGroupChange(true),
+  removeSecurityGroup: securityGroupChange(false),
+  forceDelete,
+};
+
+/** POST /servers/{id}/action: exactly one action per body, as Nova dispatches them. */
+export async function runAction(ctx: ComputeContext, svc: ServerServices, caller: Caller, id: string, body: unknown): Promise<ActionResult> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Malformed request body');
+  const keys = Object.keys(body);
+  if (keys.length !== 1) throw badRequest('Malformed request body: expected exactly one action.');
+  const name = keys[0] as string;
+  const handler = ACTIONS[name];
+  if (!handler) throw badRequest(`There is no such action: ${name}`);
+  const instance = await visibleInstance(ctx, svc.instances, caller, id);
+  return handler(ctx, svc, caller, instance, (body as Body)[name]);
+}
+
+/**
+ * DELETE /servers/{id}: on a live host the agent tears the guest down; an instance never
+ * placed, or on a host whose agent is down, is deleted here (Nova's local delete).
+ */
+export async function deleteInstance(ctx: ComputeContext, svc: ServerServices, caller: Caller, instance: Instance): Promise<void> {
+  checkActionAllowed(instance, caller, 'delete');
+  await svc.actions.start(instance.id, 'delete', caller);
+  const hostRow = instance.host ? await svc.hosts.get(instance.host) : undefined;
+  if (!instance.host || !hostRow || !isUp(hostRow, ctx.config.compute.serviceDownTimeSeconds)) {
+    await ctx.network?.deallocate(instance.id, preservedPorts(instance));
+    await svc.hosts.release(instance.id);
+    await svc.instances.markDeleted(instance.id);
+    return;
+  }
+  await svc.instances.update(instance.id, { task_state: 'deleting' });
+  await ctx.bus.cast({ topic: COMPUTE_TOPIC, server: instance.host }, ComputeMethods.terminate, { instanceId: instance.id });
+}
+

@@ -1,0 +1,94 @@
+import { authorize, badRequest, type Caller, type ComputeContext } from '../context.js';
+import type { Instance } from '../instances/model.js';
+import { apiStatus } from '../instances/states.js';
+import type { InstanceRecords } from '../instances/store.js';
+import { queryValue } from '../validate.js';
+
+export interface ListedServers {
+  instances: Instance[];
+  /** The marker of the next page, when the page is full. */
+  nextMarker?: string;
+}
+
+const TRUTHY = new Set(['', '1', 'true', 'yes', 'on', 't', 'y']);
+
+/**
+ * GET /servers and /servers/detail: the caller's project (all projects for an admin asking
+ * all_tenants), filtered as Nova filters (name is a regex, status is the API status), newest
+ * first, paged by limit and marker.
+ */
+export async function listServers(ctx: ComputeContext, records: InstanceRecords, caller: Caller, query: unknown, detail: boolean): Promise<ListedServers> {
+  authorize(ctx, caller, detail ? 'os_compute_api:servers:detail' : 'os_compute_api:servers:index');
+  const q = (key: string) => queryValue(query, key);
+  const allTenantsRaw = q('all_tenants');
+  const allTenants = allTenantsRaw !== undefined && TRUTHY.has(allTenantsRaw.toLowerCase());
+  if (allTenants) authorize(ctx, caller, detail ? 'os_compute_api:servers:detail:get_all_tenants' : 'os_compute_api:servers:index:get_all_tenants');
+  const projectFilter = allTenants ? (caller.isAdmin ? q('project_id') ?? q('tenant_id') : undefined) : caller.projectId;
+  const deletedRaw = q('deleted');
+  const wantDeleted = caller.isAdmin && deletedRaw !== undefined && TRUTHY.has(deletedRaw.toLowerCase());
+  let instances = await records.list({ ...(projectFilter ? { projectId: projectFilter } : {}), ...(wantDeleted ? {} : { deleted: false }) });
+  if (wantDeleted) instances = instances.filter((i) => i.deleted);
+
+  const name = q('name');
+  if (name !== undefined) {
+    let pattern: RegExp;
+    try {
+      pattern = new RegExp(name);
+    } catch {
+      throw badRequest(`Invalid regular expression in the name filter: ${name}`);
+    }
+    instances = instances.filter((i) => pattern.test(i.name));
+  }
+  const status = q('status');
+  if (status !== undefined) instances = instances.filter((i) => apiStatus(i.vmState, i.taskState) === status.toUpperCase());
+  const image = q('image');
+  if (image !== undefined) instances = instances.filter((i) => i.imageRef === image.split('/').pop());
+  const flavor = q('flavor');
+  if (flavor !== undefined) instances = instances.filter((i) => i.flavor.id === flavor.split('/').pop());
+  const reservation = q('reservation_id');
+  if (reservation !== undefined) instances = instances.filter((i) => i.reservationId === reservation);
+  const since = q('changes-since') ?? q('changes_since');
+  if (since !== undefined) {
+    const at = Date.parse(since);
+    if (Number.isNaN(at)) throw badRequest(`Invalid filter field: changes-since. Value ${since} is not a valid date-time.`);
+    // changes-since also lists deleted instances, so a poller sees deletions.
+    const withDeleted = await records.list({ ...(projectFilter ? { projectId: projectFilter } : {}) });
+    instances = withDeleted.filter((i) => Date.parse(i.updatedAt) >= at);
+  }
+  if (caller.isAdmin) {
+    const host = q('host');
+    if (host !== undefined) instances = instances.filter((i) => i.host === host);
+  }
+  const ip = q('ip');
+  if (ip !== undefined && ctx.network) {
+    let pattern: RegExp;
+    try {
+      pattern = new RegExp(ip);
+    } catch {
+      throw badRequest(`Invalid regular expression in the ip filter: ${ip}`);
+    }
+    const matching: Instance[] = [];
+    for (const instance of instances) {
+      const addresses = await ctx.network.addresses(instance.id);
+      if (addresses.some((a) => pattern.test(a.address))) matching.push(instance);
+    }
+    instances = matching;
+  }
+
+  const marker = q('marker');
+  if (marker !== undefined) {
+    const at = instances.findIndex((i) => i.id === marker);
+    if (at < 0) throw badRequest(`marker [${marker}] not found`);
+    instances = instances.slice(at + 1);
+  }
+  const limitRaw = q('limit');
+  if (limitRaw !== undefined) {
+    const limit = Number(limitRaw);
+    if (!Number.isInteger(limit) || limit < 0) throw badRequest(`Invalid input for field/attribute limit. Value: ${limitRaw}. '${limitRaw}' does not match '^[0-9]*$'`);
+    if (instances.length > limit) {
+      const page = instances.slice(0, limit);
+      return { instances: page, ...(page.length > 0 ? { nextMarker: page[page.length - 1]?.id as string } : {}) };
+    }
+  }
+  return { instances };
+}
