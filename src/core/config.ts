@@ -69,6 +69,8 @@ export interface ComputeConfig {
   fakeHostVcpus: number;
   fakeHostMemoryMb: number;
   fakeHostDiskGb: number;
+  /** KUMO_FAKE_SPAWN_DELAY_MS: how long a simulated boot takes (default 0). */
+  fakeSpawnDelayMs: number;
   /** KUMO_CPU_ALLOCATION_RATIO etc.: overcommit, as Nova's initial_*_allocation_ratio. */
   cpuAllocationRatio: number;
   ramAllocationRatio: number;
@@ -158,6 +160,7 @@ function computeConfig(env: NodeJS.ProcessEnv): ComputeConfig {
     fakeHostVcpus: intFrom(env.KUMO_FAKE_HOST_VCPUS) ?? 8,
     fakeHostMemoryMb: intFrom(env.KUMO_FAKE_HOST_RAM_MB) ?? 16_384,
     fakeHostDiskGb: intFrom(env.KUMO_FAKE_HOST_DISK_GB) ?? 200,
+    fakeSpawnDelayMs: intFrom(env.KUMO_FAKE_SPAWN_DELAY_MS) ?? 0,
     cpuAllocationRatio: numberFrom(env.KUMO_CPU_ALLOCATION_RATIO) ?? 4.0,
     ramAllocationRatio: numberFrom(env.KUMO_RAM_ALLOCATION_RATIO) ?? 1.0,
     diskAllocationRatio: numberFrom(env.KUMO_DISK_ALLOCATION_RATIO) ?? 1.0,

@@ -55,7 +55,7 @@ export async function startComputeAgents(config: KumoConfig, compute: ComputeCon
         },
         {
           bus,
-          driver: new FakeDriver({ vcpus: config.compute.fakeHostVcpus, memoryMb: config.compute.fakeHostMemoryMb, localGb: config.compute.fakeHostDiskGb }),
+          driver: new FakeDriver({ vcpus: config.compute.fakeHostVcpus, memoryMb: config.compute.fakeHostMemoryMb, localGb: config.compute.fakeHostDiskGb, spawnDelayMs: config.compute.fakeSpawnDelayMs }),
           instances: new InstanceRecords(compute.db),
           hosts: new ComputeHosts(compute.db),
           actions: new InstanceActions(compute.db),

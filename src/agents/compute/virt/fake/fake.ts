@@ -15,6 +15,8 @@ export interface FakeHostOptions {
   memoryMb: number;
   localGb: number;
   hostIp?: string;
+  /** How long a spawn takes, to simulate real boot times (a crash mid-boot needs a boot to be in). */
+  spawnDelayMs?: number;
   /** Names of instances whose spawn fails, to exercise reschedules and faults (tests). */
   failSpawnFor?: (instance: InstanceSpec) => boolean;
 }
@@ -60,6 +62,8 @@ export class FakeDriver implements VirtDriver {
   async spawn(instance: InstanceSpec): Promise<void> {
     if (this.domains.has(instance.id)) throw new VirtError(`Instance ${instance.id} already exists on this host.`);
     if (this.options.failSpawnFor?.(instance)) throw new VirtError(`Fake driver was told to fail spawning ${instance.name}.`);
+    if (this.options.spawnDelayMs) await new Promise((resolve) => setTimeout(resolve, this.options.spawnDelayMs));
+    if (this.domains.has(instance.id)) throw new VirtError(`Instance ${instance.id} already exists on this host.`);
     this.domains.set(instance.id, { spec: instance, powerState: PowerState.RUNNING, log: [`${instance.name} login:`] });
   }
 
