@@ -38,7 +38,7 @@ import { ComputeHosts } from './services/compute/hosts.js';
 import { InstanceActions } from './services/compute/instances/actions.js';
 import { InstanceRecords } from './services/compute/instances/store.js';
 import { FilterScheduler } from './services/compute/scheduler/filter-scheduler.js';
-import { startComputeAgents } from './agents/compute/start.js';
+import { chooseDriver, startComputeAgents, type DriverChoice } from './agents/compute/start.js';
 import type { ComputeAgent } from './agents/compute/agent.js';
 
 export interface Cloud {
@@ -52,6 +52,7 @@ export interface Cloud {
   compute: ComputeContext;
   conductor: Conductor;
   computeAgents: ComputeAgent[];
+  computeDriver: DriverChoice;
   networkAgent: NetworkAgent;
   /** Passwords of bootstrap users created by this start (first start only). */
   createdCredentials: Partial<BootstrapCredentials>;
@@ -115,6 +116,8 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     });
     // Agents first: after a restart they settle their own instances before the conductor
     // places the ones that were never placed.
+    const computeDriver = chooseDriver(config);
+    if (config.compute.driver === undefined) log.warn({ driver: computeDriver.name }, computeDriver.reason);
     const computeAgents = await startComputeAgents(config, compute, bus, log);
     cleanups.push(async () => {
       for (const agent of computeAgents) await agent.stop();
@@ -137,7 +140,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
       config.publicUrl = config.publicUrl.replace(/:0$/, `:${port}`);
     }
     const { created } = await bootstrapIdentity(identity.context, CATALOG, wanted);
-    return { config, database, bus, http, identity, image, network, compute, conductor, computeAgents, networkAgent, createdCredentials: created, stop: stopAll };
+    return { config, database, bus, http, identity, image, network, compute, conductor, computeAgents, computeDriver, networkAgent, createdCredentials: created, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

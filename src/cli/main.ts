@@ -12,12 +12,20 @@ function port(value: string): number {
   return n;
 }
 
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new InvalidArgumentError('expected an integer 1-100000');
+  return n;
+}
+
 interface CommonOptions {
   dataDir?: string;
   port?: number;
   host?: string;
   logLevel?: LogLevel;
   policyDir?: string;
+  computeDriver?: string;
+  fakeHosts?: number;
 }
 
 function overrides(options: CommonOptions): ConfigOverrides {
@@ -27,6 +35,14 @@ function overrides(options: CommonOptions): ConfigOverrides {
     ...(options.host !== undefined ? { host: options.host } : {}),
     ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}),
     ...(options.policyDir !== undefined ? { policyDir: options.policyDir } : {}),
+    ...(options.computeDriver !== undefined || options.fakeHosts !== undefined
+      ? {
+          compute: {
+            ...(options.computeDriver !== undefined ? { driver: options.computeDriver } : {}),
+            ...(options.fakeHosts !== undefined ? { fakeHosts: options.fakeHosts } : {}),
+          },
+        }
+      : {}),
   };
 }
 
@@ -40,6 +56,8 @@ program
   .option('--host <address>', 'address to bind (default: 127.0.0.1)')
   .option('--policy-dir <dir>', 'oslo.policy-style overrides, one file per service: identity.yaml, image.yaml, ...')
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+  .addOption(new Option('--compute-driver <driver>', 'what runs instances (default: the best this host can run)').choices(['fake', 'qemu']))
+  .option('--fake-hosts <n>', 'with the fake driver: how many compute hosts to simulate (default: 1)', positive)
   .action(async (options: CommonOptions) => {
     await up(loadConfig(overrides(options)));
   });
