@@ -2,7 +2,7 @@
 // whole cloud in this process, on SQLite and, when KUMO_TEST_DATABASE_URL is set, PostgreSQL:
 // the shapes at 2.1 and the later microversions, then every refusal with Nova's error body.
 import assert from 'node:assert/strict';
-import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { api, type TestCloud } from '../../helpers/cloud.js';
 import { projectId } from '../image/helpers.js';
@@ -338,6 +338,22 @@ for (const engine of ENGINES) {
         assert.equal(ecMade.type, 'ssh');
         const row = await getKeypair(tc.cloud.compute, demoUser, 'ed key');
         assert.equal(row.public_key, ed.line);
+      });
+
+      it('generates and imports x509 key pairs from 2.2', async () => {
+        const made = (await ok(tc, 'POST', '/os-keypairs', demo, { keypair: { name: 'cert', type: 'x509' } }, 201, '2.2')).keypair;
+        assert.equal(made.type, 'x509');
+        const cert = new X509Certificate(made.public_key);
+        assert.ok(cert.verify(cert.publicKey), 'self-signed');
+        assert.ok(cert.checkPrivateKey(createPrivateKey(made.private_key)));
+        assert.match(cert.subject, /O=OpenStack/);
+        const sha1 = createHash('sha1').update(cert.raw).digest('hex').match(/../g)?.join(':');
+        assert.equal(made.fingerprint, sha1);
+        const imported = (await ok(tc, 'POST', '/os-keypairs', demo, { keypair: { name: 'cert-copy', type: 'x509', public_key: made.public_key } }, 201, '2.2')).keypair;
+        assert.equal(imported.fingerprint, sha1);
+        assert.equal(imported.private_key, undefined);
+        assert.equal((await ok(tc, 'GET', '/os-keypairs/cert-copy', demo, undefined, 200, '2.2')).keypair.type, 'x509');
+        for (const name of ['cert', 'cert-copy']) await ok(tc, 'DELETE', `/os-keypairs/${name}`, demo, undefined, 204, '2.2');
       });
 
       it('lists key pairs wrapped as Nova does, with type from 2.2', async () => {
