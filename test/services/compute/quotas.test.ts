@@ -132,6 +132,8 @@ for (const engine of ENGINES) {
           await refused(tc, 'PUT', `/os-quota-sets/${demoProject}`, admin, body, 400);
         }
         await refused(tc, 'PUT', `/os-quota-sets/${demoProject}`, demo, { quota_set: { instances: 50 } }, 403);
+        await refused(tc, 'PUT', `/os-quota-sets/${'p'.repeat(300)}`, admin, { quota_set: { instances: 1 } }, 400);
+        await refused(tc, 'PUT', `/os-quota-class-sets/${'c'.repeat(300)}`, admin, { quota_class_set: { instances: 1 } }, 400);
       });
 
       it('refuses a limit below usage unless forced', async () => {
