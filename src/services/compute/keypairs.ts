@@ -3,6 +3,7 @@ import { badRequest, conflict, notFound, nowIso, type ComputeContext } from './c
 import { checkQuota } from './quotas.js';
 import { generateSshKeypair, sshFingerprint, x509Fingerprint } from './ssh-keys.js';
 import type { KeypairRow } from './tables.js';
+import { generateX509Keypair } from './x509.js';
 import { invalidInput, member, noExtraKeys, pyRepr, requireKeys } from './validate.js';
 
 /** Key pairs: a user's, by name. */
@@ -71,7 +72,8 @@ export async function createKeypair(ctx: ComputeContext, projectId: string, user
     publicKey = request.publicKey;
     fingerprint = request.type === 'x509' ? x509Fingerprint(publicKey) : sshFingerprint(publicKey);
   } else if (request.type === 'x509') {
-    throw invalidKeypair('generating X509 certificates is not supported; import one with public_key');
+    const generated = await generateX509Keypair(userId, projectId);
+    ({ certificate: publicKey, fingerprint, privateKey } = generated);
   } else {
     const generated = await generateSshKeypair();
     ({ publicKey, fingerprint, privateKey } = generated);

@@ -3,7 +3,7 @@ import { tokenAuthHook, type TokenValidator } from '../../core/auth/context.js';
 import { toApiError } from '../../core/http/errors.js';
 import { emptyJsonIsNoBody, refuseNulInUrl } from '../../core/http/json-bodies.js';
 import { NOVA_ERROR_KEYS, type ComputeContext } from './context.js';
-import { type Microversion, negotiate, stampVersion } from './microversion.js';
+import { Microversion, MIN_VERSION, negotiate, stampVersion } from './microversion.js';
 import { versionRoutes } from './routes/versions.js';
 import { registerComputeRoutes } from './routes/index.js';
 
@@ -11,7 +11,16 @@ import { registerComputeRoutes } from './routes/index.js';
 export function computePlugin(ctx: ComputeContext, tokens: TokenValidator) {
   return async function register(app: FastifyInstance): Promise<void> {
     const baseUrl = () => `${ctx.config.publicUrl}/compute`;
-    app.decorateRequest('computeVersion', null as unknown as Microversion);
+    // Fastify 5 refuses an object as a decorator's default (it would be shared by every
+    // request); the onRequest hook below sets each request's own.
+    app.decorateRequest('computeVersion', {
+      getter(this: FastifyRequest & { _computeVersion?: Microversion }) {
+        return this._computeVersion ?? new Microversion(MIN_VERSION.major, MIN_VERSION.minor);
+      },
+      setter(this: FastifyRequest & { _computeVersion?: Microversion }, value: Microversion) {
+        this._computeVersion = value;
+      },
+    });
     app.addHook('onRequest', refuseNulInUrl);
     app.addHook('onRequest', async (request) => {
       request.computeVersion = negotiate(request);

@@ -38,6 +38,8 @@ function parseLimits(body: unknown, key: string, allowForce: boolean): { limits:
 
 /** PUT /os-quota-sets/{id}: a new limit below what is in use is refused unless `force`d. */
 export async function updateQuotaSet(ctx: ComputeContext, projectId: string, body: unknown): Promise<Record<string, number>> {
+  // The id is stored; longer than the column would be PostgreSQL's error (a 500), not a 400.
+  if (projectId.length > 255) throw badRequest(`Project ID ${projectId} is not a valid project.`);
   const { limits, force } = parseLimits(body, 'quota_set', true);
   if (!force) {
     const used: Partial<Record<string, number>> = { ...(await usage(ctx, projectId)), key_pairs: 0 };
@@ -61,6 +63,7 @@ export async function showQuotaClass(ctx: ComputeContext, name: string): Promise
 }
 
 export async function updateQuotaClass(ctx: ComputeContext, name: string, body: unknown): Promise<Record<string, number>> {
+  if (name.length > 200) throw badRequest(`Quota class ${name} is not valid.`);
   const { limits } = parseLimits(body, 'quota_class_set', false);
   await setLimits(ctx, classOwner(name), limits);
   const { id: _id, ...rest } = await showQuotaClass(ctx, name);
