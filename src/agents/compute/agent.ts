@@ -13,7 +13,7 @@ import {
 } from '../../contracts/compute.js';
 import type { ComputeHosts } from '../../services/compute/hosts.js';
 import type { InstanceActions } from '../../services/compute/instances/actions.js';
-import { preservedPorts, resourcesOf, type Instance } from '../../services/compute/instances/model.js';
+import { flavorColumns, preservedPorts, resourcesOf, type Instance } from '../../services/compute/instances/model.js';
 import type { InstanceRecords } from '../../services/compute/instances/store.js';
 import type { ImageLookup, NetworkPorts } from '../../services/compute/peers.js';
 import { instanceSpec } from './instance-spec.js';
@@ -250,7 +250,7 @@ export class ComputeAgent {
       return {
         vm_state: 'resized',
         power_state: PowerState.RUNNING,
-        flavor: JSON.stringify(target),
+        ...flavorColumns(target),
         old_flavor: JSON.stringify(instance.flavor),
         new_flavor: null,
       };
@@ -265,7 +265,7 @@ export class ComputeAgent {
       if (!confirm) await this.deps.driver.resize(instanceSpec(instance, [], old));
       // Shrinking to one flavor always fits: the claim held both.
       await this.deps.hosts.reclaim(instanceId, resourcesOf(kept));
-      return { vm_state: 'active', power_state: PowerState.RUNNING, flavor: JSON.stringify(kept), old_flavor: null };
+      return { vm_state: 'active', power_state: PowerState.RUNNING, ...flavorColumns(kept), old_flavor: null };
     });
   }
 

@@ -49,6 +49,8 @@ async function initial(db: Kysely<unknown>): Promise<void> {
     .addColumn('name', 'varchar(255)', (c) => c.notNull())
     .addColumn('description', 'text')
     .addColumn('flavor', 'text', (c) => c.notNull())
+    .addColumn('vcpus', 'integer', (c) => c.notNull())
+    .addColumn('memory_mb', 'integer', (c) => c.notNull())
     .addColumn('new_flavor', 'text')
     .addColumn('old_flavor', 'text')
     .addColumn('image_ref', 'varchar(255)', (c) => c.notNull())

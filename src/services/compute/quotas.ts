@@ -72,14 +72,16 @@ export interface Usage {
  * JSON, so cores and RAM are summed here rather than in SQL.
  */
 export async function usage(ctx: ComputeContext, projectId: string, userId?: string): Promise<Usage> {
-  const instances = await ctx.db.selectFrom('compute_instance').select('flavor').where('project_id', '=', projectId).where('deleted', '=', 0).execute();
-  let cores = 0;
-  let ram = 0;
-  for (const row of instances) {
-    const flavor = parseFlavor(row.flavor);
-    cores += flavor.vcpus;
-    ram += flavor.memoryMb;
-  }
+  const instances = await ctx.db
+    .selectFrom('compute_instance')
+    .select((eb) => [
+      eb.fn.countAll<number>().as('n'),
+      eb.fn.coalesce(eb.fn.sum<number>('vcpus'), eb.lit(0)).as('cores'),
+      eb.fn.coalesce(eb.fn.sum<number>('memory_mb'), eb.lit(0)).as('ram'),
+    ])
+    .where('project_id', '=', projectId)
+    .where('deleted', '=', 0)
+    .executeTakeFirstOrThrow();
   const keyPairs = userId
     ? await ctx.db.selectFrom('compute_keypair').select(sql<number>`count(*)`.as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow()
     : { n: 0 };
@@ -88,17 +90,15 @@ export async function usage(ctx: ComputeContext, projectId: string, userId?: str
     .select(sql<number>`count(*)`.as('n'))
     .where('project_id', '=', projectId)
     .executeTakeFirstOrThrow();
-  return { instances: instances.length, cores, ram, key_pairs: Number(keyPairs.n), server_groups: Number(groups.n) };
+  return {
+    instances: Number(instances.n),
+    cores: Number(instances.cores),
+    ram: Number(instances.ram),
+    key_pairs: Number(keyPairs.n),
+    server_groups: Number(groups.n),
+  };
 }
 
-function parseFlavor(text: string): { vcpus: number; memoryMb: number } {
-  try {
-    const parsed = JSON.parse(text) as { vcpus?: unknown; memoryMb?: unknown };
-    return { vcpus: Number(parsed.vcpus) || 0, memoryMb: Number(parsed.memoryMb) || 0 };
-  } catch {
-    return { vcpus: 0, memoryMb: 0 };
-  }
-}
 
 export interface QuotaRequest {
   instances?: number;
@@ -122,6 +122,9 @@ export async function checkQuota(
   options: { serverGroupId?: string } = {},
 ): Promise<void> {
   const limits = await projectLimits(ctx, projectId);
+  // Unlimited for everything asked: nothing to count (this keeps boots cheap for such projects).
+  const limited = Object.entries(requested).some(([resource, adding]) => adding !== undefined && adding > 0 && (limits[resource] ?? -1) >= 0);
+  if (!limited) return;
   const used = await usage(ctx, projectId, userId);
   const over = (resource: keyof Usage, adding: number | undefined) => {
     const limit = limits[resource] ?? -1;

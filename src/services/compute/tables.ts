@@ -48,6 +48,9 @@ export interface InstanceRow {
   description: string | null;
   /** The flavor as it was at boot (JSON Flavor), so later flavor edits or deletes do not change it. */
   flavor: string;
+  /** The flavor's vCPUs and RAM, as columns so quota usage is one SQL sum. */
+  vcpus: number;
+  memory_mb: number;
   /** During a resize: the flavor being moved to / the one to go back to (JSON Flavor). */
   new_flavor: string | null;
   old_flavor: string | null;

@@ -24,7 +24,7 @@ async function addInstance(ctx: ComputeContext, project: string, user: string, v
     .insertInto('compute_instance')
     .values({
       id, project_id: project, user_id: user, name: `vm-${id.slice(0, 4)}`, description: null,
-      flavor: JSON.stringify({ id: 'x', vcpus, memoryMb }), new_flavor: null, old_flavor: null, image_ref: 'img', host: null,
+      flavor: JSON.stringify({ id: 'x', vcpus, memoryMb }), vcpus, memory_mb: memoryMb, new_flavor: null, old_flavor: null, image_ref: 'img', host: null,
       availability_zone: null, vm_state: 'active', task_state: null, power_state: 1, key_name: null, key_data: null, user_data: null,
       metadata: '{}', tags: '[]', security_groups: '[]', requested_networks: '"auto"', scheduler_hints: '{}', config_drive: '',
       locked: 0, locked_by: null, reservation_id: 'r-1', launch_index: 0, fault: null, attempted_hosts: '[]',

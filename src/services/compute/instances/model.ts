@@ -119,7 +119,7 @@ export function instanceToRow(instance: Instance): InstanceRow {
     user_id: instance.userId,
     name: instance.name,
     description: instance.description,
-    flavor: JSON.stringify(instance.flavor),
+    ...flavorColumns(instance.flavor),
     new_flavor: instance.newFlavor ? JSON.stringify(instance.newFlavor) : null,
     old_flavor: instance.oldFlavor ? JSON.stringify(instance.oldFlavor) : null,
     image_ref: instance.imageRef,
@@ -156,4 +156,9 @@ export function instanceToRow(instance: Instance): InstanceRow {
 /** Ports the user passed in at boot: unbound, not deleted, when the instance goes. */
 export function preservedPorts(instance: Instance): string[] {
   return Array.isArray(instance.requestedNetworks) ? instance.requestedNetworks.flatMap((n) => (n.port ? [n.port] : [])) : [];
+}
+
+/** The row's columns that describe its flavor; every change of flavor writes all of them. */
+export function flavorColumns(flavor: InstanceFlavor): { flavor: string; vcpus: number; memory_mb: number } {
+  return { flavor: JSON.stringify(flavor), vcpus: flavor.vcpus, memory_mb: flavor.memoryMb };
 }
