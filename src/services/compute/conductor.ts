@@ -139,7 +139,8 @@ export class Conductor {
       const states = pass === 0 ? await this.hostStates() : await this.refreshHosts();
       const candidates = this.deps.scheduler.select(spec, states);
       for (const candidate of candidates) {
-        if (!(await this.deps.hosts.claim(candidate.host, instance.id, wanted))) continue;
+        const aliveSince = new Date(Date.now() - this.deps.serviceDownTimeSeconds * 1000);
+        if (!(await this.deps.hosts.claim(candidate.host, instance.id, wanted, spec.forceHost ? undefined : aliveSince))) continue;
         if (spec.group && !(await this.groupStillHolds(instance, spec, candidate.host))) {
           await this.deps.hosts.release(instance.id);
           continue;

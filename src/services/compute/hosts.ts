@@ -102,8 +102,13 @@ export class ComputeHosts {
     await this.db.deleteFrom('compute_host').where('host', '=', host).execute();
   }
 
-  /** Takes `wanted` on `host` for the instance; false, with nothing changed, when it does not fit. */
-  async claim(host: string, instanceId: string, wanted: Resources): Promise<boolean> {
+  /**
+   * Takes `wanted` on `host` for the instance; false, with nothing changed, when it does not
+   * fit, or when the host is disabled or its heartbeat is older than `aliveSince` (so a
+   * scheduler deciding on a slightly old view of the hosts never places on a host that has
+   * since been disabled or gone down).
+   */
+  async claim(host: string, instanceId: string, wanted: Resources, aliveSince?: Date): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       const result = await trx
         .updateTable('compute_host')
@@ -117,6 +122,9 @@ export class ComputeHosts {
         .where(sql<boolean>`vcpus_used + ${wanted.vcpus} <= vcpus * cpu_allocation_ratio`)
         .where(sql<boolean>`memory_mb_used + ${wanted.memoryMb} <= memory_mb * ram_allocation_ratio - reserved_host_memory_mb`)
         .where(sql<boolean>`local_gb_used + ${wanted.diskGb} <= local_gb * disk_allocation_ratio`)
+        .where('disabled', '=', 0)
+        .where('forced_down', '=', 0)
+        .$if(aliveSince !== undefined, (q) => q.where('last_heartbeat', '>=', (aliveSince as Date).toISOString()))
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) !== 1) return false;
       await trx

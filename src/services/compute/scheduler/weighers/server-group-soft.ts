@@ -5,6 +5,14 @@ import type { HostWeigher, HostWeight } from './weigher.js';
 type SoftPolicy = 'soft-affinity' | 'soft-anti-affinity';
 
 /**
+ * Nova's default multiplier for the soft policies is 1.0, where the RAM, CPU and disk weighers
+ * (each normalised to 0..1) together weigh up to 3: on hosts of unequal load the policy is then
+ * silently ignored, and operators are told to raise it. Kumo raises it by default, so a soft
+ * policy is honoured whenever a host allows it.
+ */
+export const SOFT_POLICY_MULTIPLIER = 10;
+
+/**
  * The members of the request's group on each host, when the group has `policy`; undefined
  * otherwise, or when no member is placed yet (every host then weighs 0).
  */
@@ -18,8 +26,8 @@ function membersOnHostFor(spec: RequestSpec, policy: SoftPolicy): HostWeight | u
 /** Nova's ServerGroupSoftAffinityWeigher: prefer hosts running more of the group's members. */
 export class ServerGroupSoftAffinityWeigher implements HostWeigher {
   readonly name = 'ServerGroupSoftAffinityWeigher';
-  /** Nova's soft_affinity_weight_multiplier default. */
-  readonly multiplier = 1;
+  /** See SOFT_POLICY_MULTIPLIER. */
+  readonly multiplier = SOFT_POLICY_MULTIPLIER;
 
   weigh(host: HostState, spec: RequestSpec): number {
     return this.forRequest(spec)?.(host) ?? 0;
@@ -36,8 +44,8 @@ export class ServerGroupSoftAffinityWeigher implements HostWeigher {
  */
 export class ServerGroupSoftAntiAffinityWeigher implements HostWeigher {
   readonly name = 'ServerGroupSoftAntiAffinityWeigher';
-  /** Nova's soft_anti_affinity_weight_multiplier default. */
-  readonly multiplier = 1;
+  /** See SOFT_POLICY_MULTIPLIER. */
+  readonly multiplier = SOFT_POLICY_MULTIPLIER;
 
   weigh(host: HostState, spec: RequestSpec): number {
     return this.forRequest(spec)?.(host) ?? 0;
