@@ -288,6 +288,8 @@ describe('FilterScheduler', () => {
       assert.deepEqual(names(scheduler.select(spec(), hosts, limit)), all.slice(0, limit), `limit ${limit}`);
     }
     assert.deepEqual(scheduler.select(spec(), hosts, 0), []);
+    assert.deepEqual(names(scheduler.select(spec(), hosts, 2.7)), all.slice(0, 2));
+    assert.throws(() => scheduler.select(spec(), hosts, Number.NaN), RangeError);
   });
 });
 

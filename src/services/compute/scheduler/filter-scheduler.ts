@@ -67,6 +67,7 @@ export class FilterScheduler implements Scheduler {
    * A forced host skips the filters, as in Nova, but not ignoreHosts, which Nova strips first.
    */
   select(spec: RequestSpec, hosts: readonly HostState[], limit?: number): HostState[] {
+    if (limit !== undefined && Number.isNaN(limit)) throw new RangeError('select(): limit is NaN');
     const wanted = limit === undefined ? hosts.length : Math.max(0, Math.floor(limit));
     if (wanted === 0) return [];
     if (spec.forceHost !== undefined) return forcedHost(spec, hosts);
@@ -104,6 +105,8 @@ export class FilterScheduler implements Scheduler {
         candidates[count++] = index;
       }
     }
+    // Let go of this request's checks (and the Sets they hold) rather than keep them until the next call.
+    slots.fill(passEverything);
     return count;
   }
 
@@ -157,6 +160,7 @@ export class FilterScheduler implements Scheduler {
         totalWeights[candidates[c]!]! += multiplier * ((rawWeights[row + c]! - min) / range);
       }
     }
+    slots.fill(weighNothing);
   }
 
   /** The best `wanted` candidates, best first. */
@@ -215,6 +219,7 @@ function forcedHost(spec: RequestSpec, hosts: readonly HostState[]): HostState[]
   const forcedLower = forced.toLowerCase();
   for (const host of hosts) {
     const name = host.host;
+    // The length check first spares lower-casing (which allocates) nearly every host.
     if (name.length !== forced.length) continue;
     if (name === forced || name.toLowerCase() === forcedLower) {
       return spec.ignoreHosts.has(name) ? [] : [host];
