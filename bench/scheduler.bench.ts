@@ -3,9 +3,12 @@
  * random hosts with 2,000 varied requests each (flavors, zones, image hypervisor types,
  * server groups of every policy, same/different host hints, reschedules, a few forced hosts),
  * returning every candidate and only the best 3 (a host and Nova's two alternates). Prints a
- * table; asserts nothing. BENCH_SCHEDULER_CALLS changes the number of calls per row.
+ * table, then the same requests' fastest of three timings (the machine is shared, so single
+ * timings include other processes' pauses); asserts nothing. BENCH_SCHEDULER_CALLS changes
+ * the number of calls per row.
  * Deterministic: the hosts and requests come from a seeded generator.
  */
+import { loadavg } from 'node:os';
 import { table } from './lib/load.js';
 import { FilterScheduler } from '../src/services/compute/scheduler/filter-scheduler.js';
 import type { HostState, RequestSpec, SchedulerOptions } from '../src/services/compute/scheduler/types.js';
@@ -125,7 +128,11 @@ for (const hosts of HOST_COUNTS) {
   rows.push({ hosts, weigh: 'stack', limit: 3 });
 }
 
+/** Extra rounds over the same requests for the second table. */
+const ROUNDS = 3;
+
 const output: Array<Array<string | number>> = [];
+const intrinsic: Array<Array<string | number>> = [];
 for (const row of rows) {
   const random = seededRandom(0x5c4ed + row.hosts);
   const hosts = randomHosts(random, row.hosts);
@@ -138,6 +145,7 @@ for (const row of rows) {
   const durations = new Float64Array(CALLS);
   let candidatesReturned = 0;
   let emptyResults = 0;
+  const cpuBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   for (let i = 0; i < CALLS; i++) {
     const callStarted = process.hrtime.bigint();
@@ -147,11 +155,27 @@ for (const row of rows) {
     if (selected.length === 0) emptyResults++;
   }
   const totalMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuMsPerCall = (cpu.user + cpu.system) / 1000 / CALLS;
+
+  // The same requests again: each one's fastest time leaves out the pauses other processes on
+  // the shared machine cause, and shows what the request itself costs.
+  const fastest = Float64Array.from(durations);
+  for (let round = 1; round < ROUNDS; round++) {
+    for (let i = 0; i < CALLS; i++) {
+      const callStarted = process.hrtime.bigint();
+      scheduler.select(specs[i]!, hosts, row.limit);
+      fastest[i] = Math.min(fastest[i]!, Number(process.hrtime.bigint() - callStarted) / 1e6);
+    }
+  }
+
   durations.sort();
+  fastest.sort();
+  const limit = row.limit === undefined ? 'all' : String(row.limit);
   output.push([
     row.hosts,
     row.weigh,
-    row.limit === undefined ? 'all' : String(row.limit),
+    limit,
     CALLS,
     ms(percentile(durations, 0.5)),
     ms(percentile(durations, 0.95)),
@@ -161,12 +185,26 @@ for (const row of rows) {
     Math.round(candidatesReturned / CALLS),
     emptyResults,
   ]);
+  intrinsic.push([
+    row.hosts,
+    row.weigh,
+    limit,
+    ms(percentile(fastest, 0.5)),
+    ms(percentile(fastest, 0.99)),
+    ms(fastest[fastest.length - 1]!),
+    ms(cpuMsPerCall),
+  ]);
 }
 
 console.log(`## Compute scheduler (FilterScheduler.select in process, ${CALLS.toLocaleString('en-US')} calls per row after ${WARMUP_CALLS} warm-up)\n`);
 console.log(
   table(['hosts', 'weigh', 'limit', 'calls', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'decisions/s', 'mean hosts returned', 'empty results'], output),
 );
+console.log(`\nThe same requests, each timed ${ROUNDS} times with its fastest kept (what the request costs, without other processes' interference), and CPU time per call in the first round:\n`);
+console.log(table(['hosts', 'weigh', 'limit', 'p50 ms', 'p99 ms', 'max ms', 'CPU ms/call'], intrinsic));
 console.log('\n| figure | value | target |\n| --- | --- | --- |');
 const worstP99 = Math.max(...output.filter((r) => r[0] === 10_000).map((r) => Number(r[6])));
-console.log(`| worst p99 with 10,000 hosts | ${ms(worstP99)} ms | < 5 ms |`);
+const worstIntrinsicP99 = Math.max(...intrinsic.filter((r) => r[0] === 10_000).map((r) => Number(r[4])));
+console.log(`| worst p99 with 10,000 hosts, as measured | ${ms(worstP99)} ms | < 5 ms |`);
+console.log(`| worst p99 with 10,000 hosts, fastest of ${ROUNDS} per request | ${ms(worstIntrinsicP99)} ms | < 5 ms |`);
+console.log(`| load average (1/5/15 min) at the end | ${loadavg().map((l) => l.toFixed(2)).join(' / ')} | |`);
