@@ -26,6 +26,7 @@ import {
   type RequestSpec,
   type SchedulerOptions,
 } from '../../../src/services/compute/scheduler/index.js';
+import { RADIX_SORT_MIN, sortBestFirst } from '../../../src/services/compute/scheduler/ranking.js';
 
 function host(overrides: Partial<HostState> = {}): HostState {
   return {
@@ -287,6 +288,8 @@ describe('FilterScheduler', () => {
       assert.deepEqual(names(scheduler.select(spec(), hosts, limit)), all.slice(0, limit), `limit ${limit}`);
     }
     assert.deepEqual(scheduler.select(spec(), hosts, 0), []);
+    assert.deepEqual(names(scheduler.select(spec(), hosts, 2.7)), all.slice(0, 2));
+    assert.throws(() => scheduler.select(spec(), hosts, Number.NaN), RangeError);
   });
 });
 
@@ -391,4 +394,37 @@ describe('FilterScheduler, randomized', () => {
     // Guards the generators: if most requests fitted nowhere, the property would prove little.
     assert.ok(runsWithSeveralHosts >= 100, `only ${runsWithSeveralHosts} of 500 runs selected more than one host`);
   });
+});
+
+describe('sortBestFirst', () => {
+  /** Orders by the rule directly: heavier first, then name, then index. */
+  function referenceOrder(weights: Float64Array, hosts: readonly HostState[]): number[] {
+    return hosts
+      .map((_, index) => index)
+      .sort((a, b) => weights[b]! - weights[a]! || (hosts[a]!.host < hosts[b]!.host ? -1 : hosts[a]!.host > hosts[b]!.host ? 1 : a - b));
+  }
+
+  // Sizes on both sides of the radix threshold; weights distinct, on few levels (long tie
+  // runs), all equal, negative and positive (the sign handling of the radix keys), and duplicate
+  // host names (the index decides).
+  const sizes = [0, 1, 2, 17, 1000, RADIX_SORT_MIN, RADIX_SORT_MIN + 777];
+  const weightings: Record<string, (random: () => number) => number> = {
+    distinct: (random) => random() * 6 - 3,
+    'five levels': (random) => Math.floor(random() * 5) - 2,
+    'all equal': () => 0,
+    'tiny and huge': (random) => (random() < 0.5 ? -1 : 1) * (random() < 0.5 ? Number.MIN_VALUE * Math.floor(random() * 4) : 1e300 * random()),
+  };
+  for (const size of sizes) {
+    for (const [label, weighting] of Object.entries(weightings)) {
+      it(`${size} candidates, ${label}`, () => {
+        let seed = size + 1;
+        const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+        const hosts = Array.from({ length: size }, () => host({ host: `h${Math.floor(random() * size * 0.8)}` }));
+        const weights = Float64Array.from(hosts, () => weighting(random));
+        const indexes = Int32Array.from(hosts, (_, index) => index);
+        sortBestFirst(indexes, size, weights, hosts);
+        assert.deepEqual(Array.from(indexes), referenceOrder(weights, hosts));
+      });
+    }
+  }
 });
