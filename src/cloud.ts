@@ -81,7 +81,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
   };
   try {
     await migrateToLatest(database, [identityMigrations, imageMigrations, networkMigrations, computeMigrations]);
-    const bus = await openBus(config.busUrl, { logger: log });
+    const bus = await openBus(config.busUrl, { logger: log, ...(config.busNamespace ? { namespace: config.busNamespace } : {}) });
     cleanups.push(() => bus.close());
 
     // Each service has its own rules, as each OpenStack service has its own policy file.

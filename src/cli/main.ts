@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, type ConfigOverrides } from '../core/config.js';
 import type { LogLevel } from '../core/log.js';
 import { FernetKeyRepository } from '../services/identity/fernet/key-repository.js';
+import { agent } from './agent.js';
 import { up } from './up.js';
 
 function port(value: string): number {
@@ -60,6 +61,19 @@ program
   .option('--fake-hosts <n>', 'with the fake driver: how many compute hosts to simulate (default: 1)', positive)
   .action(async (options: CommonOptions) => {
     await up(loadConfig(overrides(options)));
+  });
+
+program
+  .command('agent')
+  .description('run one compute host of a split deployment, on the database and bus of a running cloud')
+  .requiredOption('--host <name>', 'this compute host\'s name (as os-services and hypervisors list it)')
+  .option('--data-dir <dir>', 'the data directory of the cloud (default: ./data)')
+  .addOption(new Option('--compute-driver <driver>', 'what runs instances').choices(['fake', 'qemu']))
+  .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+  .action(async (options: CommonOptions & { host: string }) => {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(options.host)) throw new InvalidArgumentError('--host: letters, digits, dot, dash, underscore');
+    const { host, ...common } = options;
+    await agent(loadConfig(overrides(common)), host);
   });
 
 const identity = program.command('identity').description('identity administration');

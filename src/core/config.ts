@@ -16,6 +16,8 @@ export interface KumoConfig {
   databaseSchema?: string;
   /** `memory:` for the in-process bus, `amqp://` for RabbitMQ. */
   busUrl: string;
+  /** RabbitMQ only: prefix of every exchange and queue, so several clouds can share a broker (KUMO_BUS_NAMESPACE). */
+  busNamespace?: string;
   region: string;
   /** This host's name as agents and port bindings know it (`binding:host_id`). */
   hostName: string;
@@ -118,6 +120,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     publicUrl: stripSlash(overrides.publicUrl ?? env.KUMO_PUBLIC_URL ?? `http://${urlHost}:${port}`),
     databaseUrl: overrides.databaseUrl ?? env.KUMO_DATABASE_URL ?? `sqlite:${resolve(dataDir, 'kumo.sqlite')}`,
     busUrl: overrides.busUrl ?? env.KUMO_BUS_URL ?? 'memory:',
+    ...(env.KUMO_BUS_NAMESPACE ? { busNamespace: env.KUMO_BUS_NAMESPACE } : {}),
     region: env.KUMO_REGION ?? 'RegionOne',
     hostName: env.KUMO_HOST_NAME ?? hostname(),
     logLevel: overrides.logLevel ?? (env.KUMO_LOG_LEVEL as LogLevel | undefined) ?? 'info',

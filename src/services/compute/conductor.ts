@@ -32,6 +32,9 @@ export interface ConductorDeps {
   hostCacheMs?: number;
 }
 
+/** How many hosts one decision offers, best first (Nova's host_subset_size plus alternates). */
+const CANDIDATES = 16;
+
 export const NO_VALID_HOST = 'No valid host was found. There are not enough hosts available.';
 
 /**
@@ -137,7 +140,8 @@ export class Conductor {
     const wanted = resourcesOf(instance.flavor);
     for (let pass = 0; pass < 2; pass++) {
       const states = pass === 0 ? await this.hostStates() : await this.refreshHosts();
-      const candidates = this.deps.scheduler.select(spec, states);
+      // Like Nova's alternates: the best few are enough to survive lost claim races.
+      const candidates = this.deps.scheduler.select(spec, states, CANDIDATES);
       for (const candidate of candidates) {
         const aliveSince = new Date(Date.now() - this.deps.serviceDownTimeSeconds * 1000);
         if (!(await this.deps.hosts.claim(candidate.host, instance.id, wanted, spec.forceHost ? undefined : aliveSince))) continue;

@@ -54,5 +54,5 @@ export interface SchedulerOptions {
 
 export interface Scheduler {
   /** Candidate hosts for the request, best first; empty when no host passes every filter. */
-  select(spec: RequestSpec, hosts: readonly HostState[]): HostState[];
+  select(spec: RequestSpec, hosts: readonly HostState[], limit?: number): HostState[];
 }

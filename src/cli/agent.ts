@@ -1,0 +1,49 @@
+import { openBus } from '../core/bus/index.js';
+import type { KumoConfig } from '../core/config.js';
+import { openDatabase } from '../core/db/database.js';
+import { createLogger } from '../core/log.js';
+import { Enforcer } from '../core/policy/index.js';
+import { startComputeAgents } from '../agents/compute/start.js';
+import { InProcessIdentityClient } from '../services/identity/client.js';
+import { IdentityService } from '../services/identity/service.js';
+import { createImageContext } from '../services/image/service.js';
+import { createNetworkContext } from '../services/network/service.js';
+import { InProcessNetworkPorts } from '../services/compute/network-in-process.js';
+import { InProcessImages } from '../services/compute/peers-in-process.js';
+import { createComputeContext } from '../services/compute/service.js';
+
+/**
+ * `kumo agent --host NAME`: one compute host of a split deployment, on the database and bus
+ * of a running cloud (KUMO_DATABASE_URL, KUMO_BUS_URL). It reaches images and ports through
+ * the same service libraries over that database, so it needs the cloud's data directory for
+ * image data (a shared filesystem, or the same machine).
+ */
+export async function agent(config: KumoConfig, host: string): Promise<void> {
+  if (config.databaseUrl.startsWith('sqlite:') || config.busUrl === 'memory:') {
+    throw new Error('kumo agent joins a running cloud: set KUMO_DATABASE_URL (postgres://...) and KUMO_BUS_URL (amqp://...) to the ones `kumo up` uses');
+  }
+  const log = createLogger(config.logLevel);
+  const database = await openDatabase(config.databaseUrl, config.databaseSchema ? { schema: config.databaseSchema } : {});
+  const bus = await openBus(config.busUrl, { logger: log, ...(config.busNamespace ? { namespace: config.busNamespace } : {}) });
+  const enforcer = () => new Enforcer({}, { onWarning: (w) => log.warn({ policy: w }, 'policy rule problem') });
+  const identity = new IdentityService(config, database, enforcer(), undefined, log);
+  const image = createImageContext(config, database, enforcer(), new InProcessIdentityClient(identity.context), log);
+  const network = createNetworkContext(config, database, enforcer(), log);
+  const compute = createComputeContext(config, database, bus, enforcer(), new InProcessImages(image), new InProcessNetworkPorts(network), log);
+  const agents = await startComputeAgents(config, compute, bus, log, [host]);
+  process.stdout.write(`Kumo compute agent ${host} is up (driver fake, bus ${bus.kind}, database ${database.kind}).\n`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    for (const a of agents) await a.stop();
+    await bus.close();
+    await database.close();
+    log.flush();
+    process.stdout.write(`Kumo compute agent ${host} stopped (${signal}).\n`);
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
