@@ -1,4 +1,4 @@
-import { badRequest, conflict } from './context.js';
+import { badRequest, conflict, notFound } from './context.js';
 import type { NetworkPorts, RequestedNetwork, ServerAddress } from './peers.js';
 import type { Caller as NetworkCaller, NetworkContext } from '../network/context.js';
 import { createPort, deletePort, updatePort } from '../network/ports.js';
@@ -10,6 +10,8 @@ import type { Network } from '../network/model.js';
  * project and bound to the instance's host with admin rights (binding:host_id is admin-only),
  * named by device_id = instance id and device_owner `compute:<zone>`.
  */
+const UNBOUND = { device_id: '', device_owner: '', 'binding:host_id': '' };
+
 export class InProcessNetworkPorts implements NetworkPorts {
   constructor(private readonly ctx: NetworkContext) {}
 
@@ -46,12 +48,12 @@ export class InProcessNetworkPorts implements NetworkPorts {
     const groups = await this.securityGroupIds(instance.projectId, instance.securityGroups);
     const entries: RequestedNetwork[] = requested === 'auto' ? await this.autoNetwork(instance.projectId).then((n) => (n ? [{ uuid: n.id }] : [])) : requested;
     const binding = { device_id: instance.id, device_owner: 'compute:nova', 'binding:host_id': instance.host };
-    const ids: string[] = [];
+    const created: string[] = [];
+    const bound: string[] = [];
     try {
       for (const entry of entries) {
         if (entry.port) {
-          const port = await updatePort(this.ctx, caller, entry.port, binding);
-          ids.push(port.id);
+          bound.push((await updatePort(this.ctx, caller, entry.port, binding)).id);
           continue;
         }
         const port = await createPort(this.ctx, caller, {
@@ -60,22 +62,32 @@ export class InProcessNetworkPorts implements NetworkPorts {
           security_groups: groups,
           ...(entry.fixed_ip ? { fixed_ips: [{ ip_address: entry.fixed_ip }] } : {}),
         });
-        ids.push(port.id);
+        created.push(port.id);
       }
     } catch (error) {
-      const preserve = entries.flatMap((e) => (e.port ? [e.port] : []));
-      await this.deallocate(instance.id, preserve);
+      // Undo this call only: ports the instance had before it stay as they were.
+      for (const id of created) await deletePort(this.ctx, caller, id).catch(() => undefined);
+      for (const id of bound) await updatePort(this.ctx, caller, id, UNBOUND).catch(() => undefined);
       throw error;
     }
+    const ids = [...bound, ...created];
     return ids;
   }
 
   async deallocate(instanceId: string, preserve: string[]): Promise<void> {
     for (const port of await this.ctx.records.listPorts({ deviceId: instanceId })) {
       const caller = this.caller(port.projectId);
-      if (preserve.includes(port.id)) await updatePort(this.ctx, caller, port.id, { device_id: '', device_owner: '', 'binding:host_id': '' });
+      if (preserve.includes(port.id)) await updatePort(this.ctx, caller, port.id, UNBOUND);
       else await deletePort(this.ctx, caller, port.id);
     }
+  }
+
+  async detach(instanceId: string, portId: string, preserve: boolean): Promise<void> {
+    const port = await this.ctx.records.getPort(portId);
+    if (!port || port.deviceId !== instanceId) throw notFound(`Port ${portId} is not attached`);
+    const caller = this.caller(port.projectId);
+    if (preserve) await updatePort(this.ctx, caller, portId, UNBOUND);
+    else await deletePort(this.ctx, caller, portId);
   }
 
   async addresses(instanceId: string): Promise<ServerAddress[]> {

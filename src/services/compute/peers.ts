@@ -47,6 +47,8 @@ export interface NetworkPorts {
   allocate(instance: { id: string; projectId: string; host: string; securityGroups: string[] }, requested: RequestedNetwork[] | 'auto'): Promise<string[]>;
   /** Deletes the ports compute created; unbinds those the user passed in (`preserve`). */
   deallocate(instanceId: string, preserve: string[]): Promise<void>;
+  /** Takes one port off the instance: deleted when compute made it, unbound when `preserve`. */
+  detach(instanceId: string, portId: string, preserve: boolean): Promise<void>;
   addresses(instanceId: string): Promise<ServerAddress[]>;
   /** Security groups by name for os-security-groups on a server. */
   ports(instanceId: string): Promise<Array<{ id: string; networkId: string; mac: string; fixedIps: Array<{ subnetId: string; ipAddress: string }>; status: string }>>;

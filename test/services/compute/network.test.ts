@@ -92,4 +92,22 @@ describe('servers on Neutron networks', () => {
     await waitForServer(cloud.url, demo, none.json.server.id, ['ACTIVE']);
     assert.deepEqual(await portsOf(none.json.server.id), []);
   });
+
+  it('attaches and detaches interfaces on a running server', async () => {
+    const created = await boot(cloud.url, demo, { name: 'hotplug', imageRef: image, flavorRef: '42', networks: 'none' });
+    const id = created.json.server.id as string;
+    await waitForServer(cloud.url, demo, id, ['ACTIVE']);
+    const attached = await nova(cloud.url, 'POST', `/servers/${id}/os-interface`, demo, { interfaceAttachment: { net_id: networkId } });
+    assert.equal(attached.status, 200, JSON.stringify(attached.body));
+    const portId = attached.json.interfaceAttachment.port_id as string;
+    assert.equal(attached.json.interfaceAttachment.net_id, networkId);
+    assert.match(attached.json.interfaceAttachment.fixed_ips[0].ip_address, /^10\.20\.0\./);
+    const listed = await nova(cloud.url, 'GET', `/servers/${id}/os-interface`, demo);
+    assert.deepEqual(listed.json.interfaceAttachments.map((a: { port_id: string }) => a.port_id), [portId]);
+    assert.equal((await nova(cloud.url, 'POST', `/servers/${id}/os-interface`, demo, { interfaceAttachment: { net_id: 'nope' } })).status, 400);
+    assert.equal((await nova(cloud.url, 'POST', `/servers/${id}/os-interface`, demo, { interfaceAttachment: {} })).status, 400);
+    assert.equal((await nova(cloud.url, 'DELETE', `/servers/${id}/os-interface/${portId}`, demo)).status, 202);
+    assert.deepEqual(await portsOf(id), [], 'a port compute made is deleted on detach');
+    assert.equal((await nova(cloud.url, 'DELETE', `/servers/${id}/os-interface/${portId}`, demo)).status, 404);
+  });
 });

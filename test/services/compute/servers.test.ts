@@ -56,6 +56,14 @@ describe('servers on fake hosts', () => {
     await waitForServer(cloud.url, demo, id, ['ACTIVE']);
     assert.equal((await act({ reboot: { type: 'HARD' } })).status, 202);
     await waitForServer(cloud.url, demo, id, ['ACTIVE']);
+    const vnc = await nova(cloud.url, 'POST', `/servers/${id}/remote-consoles`, demo, { remote_console: { protocol: 'vnc', type: 'novnc' } }, '2.6');
+    assert.equal(vnc.status, 200, JSON.stringify(vnc.body));
+    assert.equal(vnc.json.remote_console.protocol, 'vnc');
+    assert.match(vnc.json.remote_console.url, /token=/);
+    assert.equal((await nova(cloud.url, 'POST', `/servers/${id}/remote-consoles`, demo, { remote_console: { protocol: 'vnc', type: 'novnc' } })).status, 404, 'not before 2.6');
+    const output = await act({ 'os-getConsoleOutput': { length: 1 } });
+    assert.equal(output.status, 200);
+    assert.match(output.json.output, /login:/);
     const actions = await nova(cloud.url, 'GET', `/servers/${id}/os-instance-actions`, demo);
     assert.deepEqual(
       actions.json.instanceActions.map((a: { action: string }) => a.action).sort(),

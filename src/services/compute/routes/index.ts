@@ -3,6 +3,7 @@ import type { ComputeContext } from '../context.js';
 import { ServerServices } from '../servers/services.js';
 import { flavorRoutes } from './flavors.js';
 import { hostRoutes } from './hosts.js';
+import { interfaceRoutes } from './interfaces.js';
 import { keypairRoutes } from './keypairs.js';
 import { quotaRoutes } from './quotas.js';
 import { serverGroupRoutes } from './server-groups.js';
@@ -19,4 +20,5 @@ export function registerComputeRoutes(app: FastifyInstance, ctx: ComputeContext,
   zoneAndLimitRoutes(app, ctx);
   serverRoutes(app, ctx, services, baseUrl);
   hostRoutes(app, ctx, services.hosts);
+  interfaceRoutes(app, ctx, services);
 }

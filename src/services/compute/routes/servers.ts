@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { authorize, badRequest, callerFrom, conflict, forbidden, notFound, type Caller, type ComputeContext } from '../context.js';
 import type { Instance } from '../instances/model.js';
+import { COMPUTE_TOPIC, ComputeMethods } from '../../../contracts/compute.js';
 import { runAction, deleteInstance } from '../servers/actions.js';
 import { visibleInstance } from '../servers/access.js';
 import { createServers } from '../servers/create.js';
@@ -95,6 +96,22 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
   });
 
   metadataRoutes(app, ctx, svc);
+
+  // From 2.6 one route serves every console protocol (the os-get*Console actions before it).
+  app.post<{ Params: IdParams }>('/servers/:id/remote-consoles', async (request) => {
+    if (!request.computeVersion.atLeast('2.6')) throw notFound('The resource could not be found.');
+    const caller = callerFrom(request);
+    const instance = await load(request, caller);
+    const body = member(request.body, 'remote_console');
+    const protocol = body.protocol;
+    const type = body.type;
+    const allowed: Record<string, string[]> = { vnc: ['novnc', 'xvpvnc'], serial: ['serial'], spice: ['spice-html5'] };
+    if (typeof protocol !== 'string' || !allowed[protocol]) throw badRequest(`Invalid input for field/attribute protocol. Value: ${String(protocol)}.`);
+    if (typeof type !== 'string' || !allowed[protocol]?.includes(type)) throw badRequest(`Invalid input for field/attribute type. Value: ${String(type)}.`);
+    if (!instance.host || instance.vmState !== 'active') throw conflict(`Instance ${instance.id} is not ready`);
+    const access = (await ctx.bus.call({ topic: COMPUTE_TOPIC, server: instance.host }, ComputeMethods.console, { instanceId: instance.id, protocol }, { timeoutMs: 30_000 })) as { url: string };
+    return { remote_console: { protocol, type, url: access.url } };
+  });
 
   app.get<{ Params: IdParams }>('/servers/:id/ips', async (request) => {
     const caller = callerFrom(request);

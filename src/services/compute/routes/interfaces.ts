@@ -1,0 +1,97 @@
+import type { FastifyInstance } from 'fastify';
+import { isUuidLike } from '../../../core/ids.js';
+import { badRequest, callerFrom, conflict, notFound, type ComputeContext } from '../context.js';
+import type { Instance } from '../instances/model.js';
+import { checkActionAllowed, visibleInstance } from '../servers/access.js';
+import type { ServerServices } from '../servers/services.js';
+import { member, noExtraKeys, type Body } from '../validate.js';
+
+type IdParams = { id: string };
+type PortParams = IdParams & { portId: string };
+
+const ATTACHABLE = new Set(['active', 'paused', 'stopped']);
+
+/** os-interface: a server's ports, and attaching or detaching one while it runs. */
+export function interfaceRoutes(app: FastifyInstance, ctx: ComputeContext, svc: ServerServices): void {
+  const network = () => {
+    if (!ctx.network) throw badRequest('Network service is not available.');
+    return ctx.network;
+  };
+  const render = (p: { id: string; networkId: string; mac: string; fixedIps: Array<{ subnetId: string; ipAddress: string }>; status: string }) => ({
+    port_state: p.status,
+    fixed_ips: p.fixedIps.map((ip) => ({ subnet_id: ip.subnetId, ip_address: ip.ipAddress })),
+    port_id: p.id,
+    net_id: p.networkId,
+    mac_addr: p.mac,
+  });
+  const portsOf = async (instance: Instance) => (ctx.network ? await ctx.network.ports(instance.id) : []);
+
+  app.get<{ Params: IdParams }>('/servers/:id/os-interface', async (request) => {
+    const instance = await visibleInstance(ctx, svc.instances, callerFrom(request), request.params.id);
+    return { interfaceAttachments: (await portsOf(instance)).map(render) };
+  });
+
+  app.get<{ Params: PortParams }>('/servers/:id/os-interface/:portId', async (request) => {
+    const instance = await visibleInstance(ctx, svc.instances, callerFrom(request), request.params.id);
+    const port = (await portsOf(instance)).find((p) => p.id === request.params.portId);
+    if (!port) throw notFound(`Port ${request.params.portId} is not attached`);
+    return { interfaceAttachment: render(port) };
+  });
+
+  app.post<{ Params: IdParams }>('/servers/:id/os-interface', async (request) => {
+    const caller = callerFrom(request);
+    const instance = await visibleInstance(ctx, svc.instances, caller, request.params.id);
+    const body = member(request.body, 'interfaceAttachment');
+    noExtraKeys(body, 'interfaceAttachment', ['net_id', 'port_id', 'fixed_ips', 'tag']);
+    const entry = parseAttachment(body);
+    checkActionAllowed(instance, caller, 'other');
+    if (!ATTACHABLE.has(instance.vmState) || !instance.host) {
+      throw conflict(`Cannot 'attach_interface' instance ${instance.id} while it is in vm_state ${instance.vmState}`);
+    }
+    if (instance.taskState !== null) throw conflict(`Cannot 'attach_interface' instance ${instance.id} while it is in task_state ${instance.taskState}`);
+    await network().validate(instance.projectId, [entry]);
+    await svc.actions.start(instance.id, 'attach_interface', caller);
+    const [portId] = await network().allocate(
+      { id: instance.id, projectId: instance.projectId, host: instance.host, securityGroups: instance.securityGroups },
+      [entry],
+    );
+    if (entry.port) {
+      // A port the user brought stays theirs: unbound, not deleted, when the server goes.
+      const requested = Array.isArray(instance.requestedNetworks) ? instance.requestedNetworks : [];
+      await svc.instances.update(instance.id, { requested_networks: JSON.stringify([...requested, { port: entry.port }]) });
+    }
+    const port = (await portsOf(instance)).find((p) => p.id === portId);
+    if (!port) throw conflict('The interface was detached while it was being attached.');
+    return { interfaceAttachment: render(port) };
+  });
+
+  app.delete<{ Params: PortParams }>('/servers/:id/os-interface/:portId', async (request, reply) => {
+    const caller = callerFrom(request);
+    const instance = await visibleInstance(ctx, svc.instances, caller, request.params.id);
+    checkActionAllowed(instance, caller, 'other');
+    if (!isUuidLike(request.params.portId)) throw notFound(`Port ${request.params.portId} is not attached`);
+    if (!ctx.network) throw notFound(`Port ${request.params.portId} is not attached`);
+    if (instance.taskState !== null) throw conflict(`Cannot 'detach_interface' instance ${instance.id} while it is in task_state ${instance.taskState}`);
+    const preserve = Array.isArray(instance.requestedNetworks) && instance.requestedNetworks.some((n) => n.port === request.params.portId);
+    await network().detach(instance.id, request.params.portId, preserve);
+    await svc.actions.start(instance.id, 'detach_interface', caller);
+    reply.code(202).send();
+  });
+}
+
+function parseAttachment(body: Body): { uuid?: string; port?: string; fixed_ip?: string } {
+  const netId = body.net_id;
+  const portId = body.port_id;
+  if (netId !== undefined && portId !== undefined) throw badRequest('Must not input both network_id and port_id');
+  if (portId !== undefined) {
+    if (typeof portId !== 'string' || !isUuidLike(portId)) throw badRequest(`Invalid input for field/attribute port_id. Value: ${String(portId)}.`);
+    return { port: portId };
+  }
+  if (typeof netId !== 'string' || !isUuidLike(netId)) throw badRequest('Must input network_id or port_id');
+  const fixed = body.fixed_ips;
+  if (fixed === undefined) return { uuid: netId };
+  if (!Array.isArray(fixed) || fixed.length !== 1 || typeof fixed[0] !== 'object' || fixed[0] === null || typeof (fixed[0] as Body).ip_address !== 'string') {
+    throw badRequest('Invalid input for field/attribute fixed_ips: a list of one {"ip_address": ...}.');
+  }
+  return { uuid: netId, fixed_ip: (fixed[0] as Body).ip_address as string };
+}
