@@ -239,7 +239,7 @@ describe('compute through the openstack CLI', { skip: cliSkip, timeout: 600_000 
     const mine = await cli.json<unknown[]>([...DEMO, 'server', 'list']);
     await cli.ok([...ADMIN, 'quota', 'set', '--instances', String(mine.length), 'demo']);
     const refused = await cli.fails([...DEMO, 'server', 'create', '--flavor', 'm1.nano', '--image', 'tiny', 'over']);
-    assertRefused(refused, 403, /Quota exceeded for instances/);
+    assertRefused(refused, 403, new RegExp(`Quota exceeded for instances: Requested 1, but already used ${mine.length} of ${mine.length} instances`));
     await cli.ok([...ADMIN, 'quota', 'set', '--instances', '10', 'demo']);
     const quota = await cli.json<Shown>([...ADMIN, 'quota', 'show', 'demo']);
     assert.equal(quota.instances, 10);
