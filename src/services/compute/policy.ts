@@ -34,6 +34,8 @@ export const computePolicyDefaults: Record<string, string> = {
   'os_compute_api:os-hypervisors:list-detail': 'rule:admin_api',
   'os_compute_api:os-hypervisors:show': 'rule:admin_api',
   'os_compute_api:os-hypervisors:statistics': 'rule:admin_api',
+  'os_compute_api:os-hypervisors:uptime': 'rule:admin_api',
+  'os_compute_api:os-aggregates:index': 'rule:admin_api',
   'os_compute_api:os-services:list': 'rule:admin_api',
   'os_compute_api:os-services:update': 'rule:admin_api',
   'os_compute_api:os-services:delete': 'rule:admin_api',

@@ -1,3 +1,4 @@
+import { loadavg, uptime as osUptime } from 'node:os';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authorize, badRequest, callerFrom, notFound, type ComputeContext } from '../context.js';
 import { isUp, type ComputeHosts } from '../hosts.js';
@@ -127,12 +128,40 @@ export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: Com
       },
     };
   });
+  const findHypervisor = async (id: string) => {
+    const row = (await hosts.list()).find((r) => r.node_id === id || String(serviceNumber(r)) === id);
+    if (!row) throw notFound(`Hypervisor with ID '${id}' could not be found.`);
+    return row;
+  };
   app.get<{ Params: { id: string } }>('/os-hypervisors/:id', async (request) => {
     authorize(ctx, callerFrom(request), 'os_compute_api:os-hypervisors:show');
-    const row = (await hosts.list()).find((r) => r.node_id === request.params.id || String(serviceNumber(r)) === request.params.id);
-    if (!row) throw notFound(`Hypervisor with ID '${request.params.id}' could not be found.`);
+    const row = await findHypervisor(request.params.id);
     return { hypervisor: renderHypervisor(row, true, useUuids(request.computeVersion)) };
   });
+  // Before 2.88 the uptime is its own resource; `openstack hypervisor show` asks for it.
+  app.get<{ Params: { id: string } }>('/os-hypervisors/:id/uptime', async (request) => {
+    authorize(ctx, callerFrom(request), 'os_compute_api:os-hypervisors:uptime');
+    const row = await findHypervisor(request.params.id);
+    return { hypervisor: { ...renderHypervisor(row, false, useUuids(request.computeVersion)), uptime: uptimeLine() } };
+  });
+
+  // Kumo has no host aggregates: the list is empty (`openstack hypervisor show` reads it).
+  app.get('/os-aggregates', async (request) => {
+    authorize(ctx, callerFrom(request), 'os_compute_api:os-aggregates:index');
+    return { aggregates: [] };
+  });
+}
+
+/** What `uptime` prints, e.g. ` 17:37:14 up  2:33,  0 users,  load average: 0.33, 0.36, 0.34`, as Nova's libvirt driver reports it. */
+function uptimeLine(now = new Date()): string {
+  const seconds = Math.floor(osUptime());
+  const days = Math.floor(seconds / 86_400);
+  const hours = Math.floor((seconds % 86_400) / 3600);
+  const minutes = Math.floor((seconds % 3600) / 60);
+  const clock = `${hours}:${String(minutes).padStart(2, '0')}`;
+  const up = days > 0 ? `${days} day${days === 1 ? '' : 's'}, ${clock}` : clock;
+  const load = loadavg().map((l) => l.toFixed(2)).join(', ');
+  return ` ${now.toTimeString().slice(0, 8)} up ${up},  0 users,  load average: ${load}`;
 }
 
 /**
