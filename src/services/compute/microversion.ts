@@ -3,11 +3,16 @@ import { ApiError } from '../../core/http/errors.js';
 
 /**
  * Nova's microversions this API speaks. The maximum is the newest whose shape changes are
- * all implemented: 2.15 (soft-affinity server groups; 2.9 `locked`, 2.13 group owners,
- * 2.10 keypair user_id, 2.11 forced_down, 2.3 extended server attributes).
+ * all implemented for the resources Kumo has: 2.37, where a boot must name its networks
+ * ('auto' or 'none' allowed), which `openstack server create --nic none` needs. Among the
+ * steps: 2.3 extended server attributes, 2.9 `locked`, 2.10 keypair user_id, 2.11
+ * forced_down, 2.13 group owners, 2.15 soft-affinity groups, 2.16 host_status, 2.17 crash
+ * dumps, 2.19 descriptions, 2.26 tags, 2.28 cpu_info as an object, 2.33 and 2.35 paging of
+ * hypervisors and keypairs, 2.36 no Neutron quotas in Nova's bodies. Steps about features
+ * Kumo lacks (migrations, volumes, shelve) change nothing: those routes do not exist.
  */
 export const MIN_VERSION = { major: 2, minor: 1 } as const;
-export const MAX_VERSION = { major: 2, minor: 15 } as const;
+export const MAX_VERSION = { major: 2, minor: 37 } as const;
 export const versionString = (v: { major: number; minor: number }) => `${v.major}.${v.minor}`;
 
 export class Microversion {

@@ -72,7 +72,7 @@ export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: Com
     reply.code(204).send();
   });
 
-  const renderHypervisor = (row: ComputeHostRow, detail: boolean, uuids: boolean) => ({
+  const renderHypervisor = (row: ComputeHostRow, detail: boolean, uuids: boolean, cpuInfoObject = false) => ({
     id: uuids ? row.node_id : serviceNumber(row),
     hypervisor_hostname: row.host,
     state: isUp(row, downTime()) ? 'up' : 'down',
@@ -93,19 +93,49 @@ export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: Com
           current_workload: 0,
           running_vms: row.running_vms,
           disk_available_least: row.local_gb - row.local_gb_used,
-          cpu_info: '{}',
+          // A JSON string before 2.28, the object itself from 2.28.
+          cpu_info: cpuInfoObject ? {} : '{}',
           service: { host: row.host, id: uuids ? row.service_id : serviceNumber(row), disabled_reason: row.disabled_reason },
         }
       : {}),
   });
 
+  /** From 2.33 the lists page with limit and marker (a hypervisor id). */
+  const page = async (request: FastifyRequest, detail: boolean) => {
+    const v = request.computeVersion;
+    let rows = await hosts.list();
+    const q = request.query as Record<string, string | undefined>;
+    let next: string | undefined;
+    if (v.atLeast('2.33')) {
+      const idOf = (r: ComputeHostRow) => String(useUuids(v) ? r.node_id : serviceNumber(r));
+      if (q.marker !== undefined) {
+        const at = rows.findIndex((r) => idOf(r) === q.marker);
+        if (at < 0) throw badRequest(`marker [${q.marker}] not found`);
+        rows = rows.slice(at + 1);
+      }
+      if (q.limit !== undefined) {
+        const limit = Number(q.limit);
+        if (!Number.isInteger(limit) || limit < 0) throw badRequest(`Invalid input for query parameters limit. Value: ${q.limit}.`);
+        if (rows.length > limit) {
+          rows = rows.slice(0, limit);
+          const last = rows.at(-1);
+          if (last) next = idOf(last);
+        }
+      }
+    }
+    const base = `${ctx.config.publicUrl}/compute/v2.1/os-hypervisors${detail ? '/detail' : ''}`;
+    return {
+      hypervisors: rows.map((r) => renderHypervisor(r, detail, useUuids(v), v.atLeast('2.28'))),
+      ...(next ? { hypervisors_links: [{ rel: 'next', href: `${base}?limit=${q.limit}&marker=${next}` }] } : {}),
+    };
+  };
   app.get('/os-hypervisors', async (request) => {
     authorize(ctx, callerFrom(request), 'os_compute_api:os-hypervisors:list');
-    return { hypervisors: (await hosts.list()).map((r) => renderHypervisor(r, false, useUuids(request.computeVersion))) };
+    return page(request, false);
   });
   app.get('/os-hypervisors/detail', async (request) => {
     authorize(ctx, callerFrom(request), 'os_compute_api:os-hypervisors:list-detail');
-    return { hypervisors: (await hosts.list()).map((r) => renderHypervisor(r, true, useUuids(request.computeVersion))) };
+    return page(request, true);
   });
   app.get('/os-hypervisors/statistics', async (request) => {
     authorize(ctx, callerFrom(request), 'os_compute_api:os-hypervisors:statistics');
@@ -136,7 +166,7 @@ export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: Com
   app.get<{ Params: { id: string } }>('/os-hypervisors/:id', async (request) => {
     authorize(ctx, callerFrom(request), 'os_compute_api:os-hypervisors:show');
     const row = await findHypervisor(request.params.id);
-    return { hypervisor: renderHypervisor(row, true, useUuids(request.computeVersion)) };
+    return { hypervisor: renderHypervisor(row, true, useUuids(request.computeVersion), request.computeVersion.atLeast('2.28')) };
   });
   // Before 2.88 the uptime is its own resource; `openstack hypervisor show` asks for it.
   app.get<{ Params: { id: string } }>('/os-hypervisors/:id/uptime', async (request) => {

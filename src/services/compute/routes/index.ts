@@ -4,6 +4,7 @@ import { ServerServices } from '../servers/services.js';
 import { flavorRoutes } from './flavors.js';
 import { hostRoutes } from './hosts.js';
 import { interfaceRoutes } from './interfaces.js';
+import { tagRoutes } from './tags.js';
 import { keypairRoutes } from './keypairs.js';
 import { quotaRoutes } from './quotas.js';
 import { serverGroupRoutes } from './server-groups.js';
@@ -21,4 +22,5 @@ export function registerComputeRoutes(app: FastifyInstance, ctx: ComputeContext,
   serverRoutes(app, ctx, services, baseUrl);
   hostRoutes(app, ctx, services.hosts);
   interfaceRoutes(app, ctx, services);
+  tagRoutes(app, ctx, services);
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { authorize, callerFrom, type ComputeContext } from '../context.js';
+import { authorize, badRequest, callerFrom, type ComputeContext } from '../context.js';
 import {
   createKeypair,
   deleteKeypair,
@@ -28,8 +28,30 @@ export function keypairRoutes(app: FastifyInstance, ctx: ComputeContext): void {
 
   app.get('/os-keypairs', async (request) => {
     const { userId } = owner(request, 'index');
-    const rows = await listKeypairs(ctx, userId);
-    return { keypairs: rows.map((row) => ({ keypair: renderKeypairSummary(row, typed(request)) })) };
+    let rows = await listKeypairs(ctx, userId);
+    // From 2.35 the list pages with limit and marker (a keypair name).
+    let next: string | undefined;
+    const limitRaw = queryValue(request.query, 'limit');
+    const marker = queryValue(request.query, 'marker');
+    if (request.computeVersion.atLeast('2.35')) {
+      if (marker !== undefined) {
+        const at = rows.findIndex((r) => r.name === marker);
+        if (at < 0) throw badRequest(`Marker ${marker} could not be found.`);
+        rows = rows.slice(at + 1);
+      }
+      if (limitRaw !== undefined) {
+        const limit = Number(limitRaw);
+        if (!Number.isInteger(limit) || limit < 0) throw badRequest(`Invalid input for query parameters limit. Value: ${limitRaw}.`);
+        if (rows.length > limit) {
+          rows = rows.slice(0, limit);
+          next = rows.at(-1)?.name;
+        }
+      }
+    }
+    return {
+      keypairs: rows.map((row) => ({ keypair: renderKeypairSummary(row, typed(request)) })),
+      ...(next !== undefined ? { keypairs_links: [{ rel: 'next', href: `${ctx.config.publicUrl}/compute/v2.1/os-keypairs?limit=${limitRaw}&marker=${encodeURIComponent(next)}` }] } : {}),
+    };
   });
 
   app.get<{ Params: NameParams }>('/os-keypairs/:name', async (request) => {

@@ -8,6 +8,7 @@ import { createServers } from '../servers/create.js';
 import { listServers } from '../servers/list.js';
 import { renderAddresses, renderBrief, renderServer } from '../servers/render.js';
 import type { ServerServices } from '../servers/services.js';
+import { isUp } from '../hosts.js';
 import { invalidInput, member, name as validName, noExtraKeys, string } from '../validate.js';
 
 type IdParams = { id: string };
@@ -20,12 +21,15 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
       version: request.computeVersion,
       isAdmin: caller.isAdmin,
       addresses: ctx.network ? await ctx.network.addresses(instance.id) : [],
+      ...(request.computeVersion.atLeast('2.16') && ctx.enforcer.enforce('os_compute_api:servers:show:host_status', { project_id: instance.projectId }, caller.credentials)
+        ? { hostStatus: await hostStatus(svc, ctx, instance) }
+        : {}),
     });
   const load = (request: FastifyRequest<{ Params: IdParams }>, caller: Caller) => visibleInstance(ctx, svc.instances, caller, request.params.id);
 
   app.post('/servers', async (request, reply) => {
     const caller = callerFrom(request);
-    const result = await createServers(ctx, svc, caller, request.body);
+    const result = await createServers(ctx, svc, caller, request.body, request.computeVersion);
     const first = result.instances[0] as Instance;
     reply.code(202);
     if (result.returnReservationId) return { reservation_id: result.reservationId };
@@ -69,8 +73,10 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
     const caller = callerFrom(request);
     const instance = await visibleInstance(ctx, svc.instances, caller, request.params.id, 'os_compute_api:servers:update');
     const server = member(request.body, 'server');
-    noExtraKeys(server, 'server', ['name', 'accessIPv4', 'accessIPv6', 'OS-DCF:diskConfig']);
-    const changes: Record<string, string> = {};
+    const editable = ['name', 'accessIPv4', 'accessIPv6', 'OS-DCF:diskConfig'];
+    noExtraKeys(server, 'server', request.computeVersion.atLeast('2.19') ? [...editable, 'description'] : editable);
+    const changes: Record<string, string | null> = {};
+    if (server.description !== undefined) changes.description = server.description === null ? null : string(server.description, 'description', 0, 255);
     if (server.name !== undefined) changes.name = validName(server.name);
     if (server.accessIPv4 !== undefined) changes.access_ip_v4 = string(server.accessIPv4, 'accessIPv4', 0, 64);
     if (server.accessIPv6 !== undefined) changes.access_ip_v6 = string(server.accessIPv6, 'accessIPv6', 0, 64);
@@ -87,7 +93,7 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
 
   app.post<{ Params: IdParams }>('/servers/:id/action', async (request, reply) => {
     const caller = callerFrom(request);
-    const result = await runAction(ctx, svc, caller, request.params.id, request.body);
+    const result = await runAction(ctx, svc, caller, request.params.id, request.body, request.computeVersion);
     for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);
     reply.code(result.status);
     // Before 2.45 createImage answers with only the Location header.
@@ -160,6 +166,15 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
     }
     return { instanceAction: body };
   });
+}
+
+/** Nova's host_status (2.16): UP, DOWN, MAINTENANCE (service disabled), UNKNOWN, or '' without a host. */
+async function hostStatus(svc: ServerServices, ctx: ComputeContext, instance: Instance): Promise<string> {
+  if (!instance.host) return '';
+  const row = await svc.hosts.get(instance.host);
+  if (!row) return 'UNKNOWN';
+  if (!isUp(row, ctx.config.compute.serviceDownTimeSeconds)) return 'DOWN';
+  return row.disabled ? 'MAINTENANCE' : 'UP';
 }
 
 const timeOf = (iso: string | null) => (iso ? `${iso.slice(0, 19)}.${iso.slice(20, 23)}000` : null);

@@ -23,6 +23,11 @@ export function zoneAndLimitRoutes(app: FastifyInstance, ctx: ComputeContext): v
       authorize(ctx, caller, 'os_compute_api:limits:other_project', { project_id: other });
       projectId = other;
     }
-    return { limits: { rate: [], absolute: await absoluteLimits(ctx, projectId, caller.userId) } };
+    const absolute = await absoluteLimits(ctx, projectId, caller.userId);
+    // From 2.36 the limits Neutron enforces are no longer shown by Nova.
+    if (request.computeVersion.atLeast('2.36')) {
+      for (const key of ['maxSecurityGroupRules', 'maxSecurityGroups', 'maxTotalFloatingIps', 'totalFloatingIpsUsed', 'totalSecurityGroupsUsed']) delete absolute[key];
+    }
+    return { limits: { rate: [], absolute } };
   });
 }

@@ -8,6 +8,7 @@ import type { ALLOWED_FROM } from '../instances/states.js';
 import { checkQuota } from '../quotas.js';
 import { invalidInput, name as validName, pyRepr, string, type Body } from '../validate.js';
 import { checkActionAllowed, visibleInstance } from './access.js';
+import type { Microversion } from '../microversion.js';
 import { toInstanceFlavor } from './create.js';
 import type { ServerServices } from './services.js';
 
@@ -17,7 +18,7 @@ export interface ActionResult {
   headers?: Record<string, string>;
 }
 
-type Handler = (ctx: ComputeContext, svc: ServerServices, caller: Caller, instance: Instance, args: unknown) => Promise<ActionResult>;
+type Handler = (ctx: ComputeContext, svc: ServerServices, caller: Caller, instance: Instance, args: unknown, version: Microversion) => Promise<ActionResult>;
 
 const ACCEPTED: ActionResult = { status: 202 };
 
@@ -82,7 +83,7 @@ const resize: Handler = async (ctx, svc, caller, instance, args) => {
   return ACCEPTED;
 };
 
-const rebuild: Handler = async (ctx, svc, caller, instance, args) => {
+const rebuild: Handler = async (ctx, svc, caller, instance, args, version) => {
   const body = args as Body | null;
   if (typeof body !== 'object' || body === null || typeof body.imageRef !== 'string') {
     throw invalidInput('rebuild', body, "'imageRef' is a required property");
@@ -92,7 +93,10 @@ const rebuild: Handler = async (ctx, svc, caller, instance, args) => {
   if (!isUuidLike(id)) throw badRequest('Invalid imageRef provided.');
   const image = await ctx.images.get(instance.projectId, id);
   if (!image || image.status !== 'active') throw badRequest(`Image ${id} could not be found.`);
+  if (body.description !== undefined && !version.atLeast('2.19')) throw invalidInput('rebuild', body, "Additional properties are not allowed ('description' was unexpected)");
+  const description = body.description === undefined ? undefined : body.description === null ? null : string(body.description, 'rebuild/description', 0, 255);
   if (body.name !== undefined) await svc.instances.update(instance.id, { name: validName(body.name) });
+  if (description !== undefined) await svc.instances.update(instance.id, { description });
   await sendToHost(ctx, svc, caller, instance, 'rebuild', 'rebuild', 'rebuilding', ComputeMethods.rebuild, {}, { image_ref: image.id });
   return ACCEPTED;
 };
@@ -169,6 +173,16 @@ const securityGroupChange = (adding: boolean): Handler => async (_ctx, svc, call
   return ACCEPTED;
 };
 
+/** 2.17: asks the guest's kernel to dump (an NMI); the fake driver has no kernel, so it only records the action. */
+const triggerCrashDump: Handler = async (_ctx, svc, caller, instance) => {
+  checkActionAllowed(instance, caller, 'other');
+  if (!['active', 'paused', 'resized', 'error'].includes(instance.vmState) || !instance.host) {
+    throw conflict(`Cannot 'trigger_crash_dump' instance ${instance.id} while it is in vm_state ${instance.vmState}`);
+  }
+  await svc.actions.start(instance.id, 'trigger_crash_dump', caller);
+  return ACCEPTED;
+};
+
 const forceDelete: Handler = async (ctx, svc, caller, instance) => {
   await deleteInstance(ctx, svc, caller, instance);
   return ACCEPTED;
@@ -195,18 +209,23 @@ export const ACTIONS: Record<string, Handler> = {
   addSecurityGroup: securityGroupChange(true),
   removeSecurityGroup: securityGroupChange(false),
   forceDelete,
+  trigger_crash_dump: triggerCrashDump,
 };
 
+/** Actions that exist only from a microversion on. */
+const SINCE: Readonly<Record<string, string>> = { trigger_crash_dump: '2.17' };
+
 /** POST /servers/{id}/action: exactly one action per body, as Nova dispatches them. */
-export async function runAction(ctx: ComputeContext, svc: ServerServices, caller: Caller, id: string, body: unknown): Promise<ActionResult> {
+export async function runAction(ctx: ComputeContext, svc: ServerServices, caller: Caller, id: string, body: unknown, version: Microversion): Promise<ActionResult> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Malformed request body');
   const keys = Object.keys(body);
   if (keys.length !== 1) throw badRequest('Malformed request body: expected exactly one action.');
   const name = keys[0] as string;
   const handler = ACTIONS[name];
-  if (!handler) throw badRequest(`There is no such action: ${name}`);
+  const since = SINCE[name];
+  if (!handler || (since !== undefined && !version.atLeast(since))) throw badRequest(`There is no such action: ${name}`);
   const instance = await visibleInstance(ctx, svc.instances, caller, id);
-  return handler(ctx, svc, caller, instance, (body as Body)[name]);
+  return handler(ctx, svc, caller, instance, (body as Body)[name], version);
 }
 
 /**

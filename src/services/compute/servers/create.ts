@@ -3,6 +3,7 @@ import { ConductorMethods, CONDUCTOR_TOPIC } from '../../../contracts/compute.js
 import { badRequest, forbidden, nowIso, authorize, type Caller, type ComputeContext } from '../context.js';
 import { findFlavorForBoot } from '../flavors.js';
 import { resourcesOf, type Instance, type InstanceFlavor, type SchedulerHints } from '../instances/model.js';
+import type { Microversion } from '../microversion.js';
 import type { RequestedNetwork } from '../peers.js';
 import { boolean, integer, invalidInput, member, name as validName, noExtraKeys, pyRepr, string, type Body } from '../validate.js';
 import type { ServerServices } from './services.js';
@@ -10,8 +11,8 @@ import type { ServerServices } from './services.js';
 const SERVER_KEYS = [
   'name', 'imageRef', 'flavorRef', 'adminPass', 'metadata', 'networks', 'key_name', 'security_groups', 'user_data',
   'availability_zone', 'min_count', 'max_count', 'return_reservation_id', 'config_drive', 'accessIPv4', 'accessIPv6',
-  'OS-DCF:diskConfig', 'block_device_mapping', 'block_device_mapping_v2', 'personality', 'description',
-] as const;
+  'OS-DCF:diskConfig', 'block_device_mapping', 'block_device_mapping_v2', 'personality',
+];
 
 export interface CreateResult {
   instances: Instance[];
@@ -24,10 +25,12 @@ export interface CreateResult {
  * POST /servers: checks everything a boot needs before anything is recorded, records the
  * instances as BUILD/scheduling, and hands them to the conductor.
  */
-export async function createServers(ctx: ComputeContext, svc: ServerServices, caller: Caller, body: unknown): Promise<CreateResult> {
+export async function createServers(ctx: ComputeContext, svc: ServerServices, caller: Caller, body: unknown, version: Microversion): Promise<CreateResult> {
   authorize(ctx, caller, 'os_compute_api:servers:create');
   const server = member(body, 'server');
-  noExtraKeys(server, 'server', SERVER_KEYS);
+  noExtraKeys(server, 'server', version.atLeast('2.19') ? [...SERVER_KEYS, 'description'] : SERVER_KEYS);
+  // From 2.37 a boot must say what network it wants: a list, 'auto' or 'none'.
+  if (version.atLeast('2.37') && server.networks === undefined) throw invalidInput('server', server, "'networks' is a required property");
   const bodyObj = body as Body;
   const hints = parseHints(bodyObj['os:scheduler_hints'] ?? bodyObj['OS-SCH-HNT:scheduler_hints']);
   if (!('name' in server)) throw invalidInput('server', server, "'name' is a required property");

@@ -55,6 +55,16 @@ export async function listServers(ctx: ComputeContext, records: InstanceRecords,
     const withDeleted = await records.list({ ...(projectFilter ? { projectId: projectFilter } : {}) });
     instances = withDeleted.filter((i) => Date.parse(i.updatedAt) >= at);
   }
+  // Tag filters (2.26): all of / any of / none of all / none of any, comma-separated.
+  const tagSets = (key: string) => q(key)?.split(',').filter(Boolean);
+  const allTags = tagSets('tags');
+  if (allTags) instances = instances.filter((i) => allTags.every((t) => i.tags.includes(t)));
+  const anyTags = tagSets('tags-any');
+  if (anyTags) instances = instances.filter((i) => anyTags.some((t) => i.tags.includes(t)));
+  const notAll = tagSets('not-tags');
+  if (notAll) instances = instances.filter((i) => !notAll.every((t) => i.tags.includes(t)));
+  const notAny = tagSets('not-tags-any');
+  if (notAny) instances = instances.filter((i) => !notAny.some((t) => i.tags.includes(t)));
   if (caller.isAdmin) {
     const host = q('host');
     if (host !== undefined) instances = instances.filter((i) => i.host === host);

@@ -15,6 +15,8 @@ export interface RenderOptions {
   version: Microversion;
   isAdmin: boolean;
   addresses: ServerAddress[];
+  /** 2.16 host_status, when the caller may see it. */
+  hostStatus?: string;
 }
 
 /** Nova's hostId: the host hashed with the project, so projects cannot map the cloud's hosts. */
@@ -97,6 +99,9 @@ export function renderServer(instance: Instance, options: RenderOptions): Record
     }
   }
   if (version.atLeast('2.9')) server.locked = instance.locked;
+  if (options.hostStatus !== undefined) server.host_status = options.hostStatus;
+  if (version.atLeast('2.19')) server.description = instance.description;
+  if (version.atLeast('2.26')) server.tags = instance.tags;
   return server;
 }
 
