@@ -3,7 +3,7 @@
 // of the tenant type with a subnet and a port (demo), security groups and rules, the
 // attributes a project may not set, and demo's router r1 between int and ext with a floating
 // IP on the port (the seeds' scenario), taken apart again in the order Neutron requires.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -266,6 +266,28 @@ describe('networking through the openstack CLI', { skip: cliSkip, timeout: 600_0
     // The gateway, interface and floating IP ports went with them.
     const left = await cli.json<Array<{ ID: string }>>([...ADMIN, 'port', 'list', '--device-id', r1]);
     assert.deepEqual(left, []);
+  });
+
+  it('demo boots a server on int: a bound port with a fixed IP, deleted with the server', SLOW, async () => {
+    const file = join(root, 'tiny.img');
+    writeFileSync(file, 'not really a disk');
+    await cli.ok([...ADMIN, 'image', 'create', '--file', file, '--disk-format', 'qcow2', '--container-format', 'bare', '--public', 'tiny']);
+    const server = await cli.json<Shown>([...DEMO, 'server', 'create', '--flavor', 'm1.nano', '--image', 'tiny', '--network', 'int', '--wait', 'vm1']);
+    assert.equal(server.status, 'ACTIVE');
+    const shown = await show(DEMO, 'server', 'vm1');
+    const addresses = JSON.stringify(shown.addresses);
+    const address = /10\.0\.0\.\d+/.exec(addresses)?.[0];
+    assert.ok(address && addresses.includes('int'), `addresses on int: ${addresses}`);
+    const ports = await cli.json<Array<Record<string, any>>>([...ADMIN, 'port', 'list', '--device-id', server.id as string, '--long']);
+    assert.equal(ports.length, 1);
+    const port = await show(ADMIN, 'port', ports[0]?.ID as string);
+    assert.equal(port.device_owner, 'compute:nova');
+    assert.notEqual(port.binding_host_id, '', 'bound to the compute host');
+    assert.equal(port.status, 'ACTIVE');
+    assert.match(JSON.stringify(port.fixed_ips), new RegExp(address.replace(/\./g, '\\.')));
+    await cli.ok([...DEMO, 'server', 'delete', '--wait', 'vm1']);
+    const left = await cli.json<unknown[]>([...ADMIN, 'port', 'list', '--device-id', server.id as string]);
+    assert.deepEqual(left, [], 'the port went with the server');
   });
 
   it('shows what was set: network, subnet and port, and tags', SLOW, async () => {
