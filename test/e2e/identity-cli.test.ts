@@ -431,34 +431,34 @@ describe('identity through the openstack CLI', { skip: cliSkip }, () => {
     const region = await cli.json([...ADMIN, 'region', 'create', '--description', 'the second region', 'RegionTwo']);
     assert.equal(region.region, 'RegionTwo');
     assert.equal(region.description, 'the second region');
-    const service = await cli.json([...ADMIN, 'service', 'create', '--name', 'nova', '--description', 'compute service', 'compute']);
+    const service = await cli.json([...ADMIN, 'service', 'create', '--name', 'placement', '--description', 'placement service', 'placement']);
     assert.match(service.id, HEX_ID);
-    assert.equal(service.name, 'nova');
-    assert.equal(service.type, 'compute');
+    assert.equal(service.name, 'placement');
+    assert.equal(service.type, 'placement');
     assert.equal(service.enabled, true);
-    const url = 'http://compute.example:8774/v2.1';
-    const endpoint = await cli.json([...ADMIN, 'endpoint', 'create', '--region', 'RegionTwo', 'nova', 'public', url]);
+    const url = 'http://placement.example:8778/placement';
+    const endpoint = await cli.json([...ADMIN, 'endpoint', 'create', '--region', 'RegionTwo', 'placement', 'public', url]);
     assert.match(endpoint.id, HEX_ID);
     assert.equal(endpoint.interface, 'public');
     assert.equal(endpoint.region, 'RegionTwo');
     assert.equal(endpoint.service_id, service.id);
-    assert.equal(endpoint.service_name, 'nova');
-    assert.equal(endpoint.service_type, 'compute');
+    assert.equal(endpoint.service_name, 'placement');
+    assert.equal(endpoint.service_type, 'placement');
     assert.equal(endpoint.url, url);
     assert.equal(endpoint.enabled, true);
 
     const [regions, services, endpoints, catalog] = await Promise.all([
       cli.json<Array<Record<string, unknown>>>([...ADMIN, 'region', 'list']),
       cli.json<Array<Record<string, unknown>>>([...ADMIN, 'service', 'list']),
-      cli.json<Array<Record<string, unknown>>>([...ADMIN, 'endpoint', 'list', '--service', 'nova']),
-      cli.json([...ADMIN, 'catalog', 'show', 'compute']),
+      cli.json<Array<Record<string, unknown>>>([...ADMIN, 'endpoint', 'list', '--service', 'placement']),
+      cli.json([...ADMIN, 'catalog', 'show', 'placement']),
     ]);
     assert.ok(regions.some((r) => r.Region === 'RegionOne'));
     assert.deepEqual(regions.filter((r) => r.Region === 'RegionTwo'), [{ Region: 'RegionTwo', 'Parent Region': null, Description: 'the second region' }]);
-    assert.deepEqual(services.filter((s) => s.Name === 'nova'), [{ ID: service.id, Name: 'nova', Type: 'compute' }]);
+    assert.deepEqual(services.filter((s) => s.Name === 'placement'), [{ ID: service.id, Name: 'placement', Type: 'placement' }]);
     assert.ok(services.some((s) => s.Name === 'keystone' && s.Type === 'identity'));
     assert.deepEqual(endpoints, [
-      { ID: endpoint.id, Region: 'RegionTwo', 'Service Name': 'nova', 'Service Type': 'compute', Enabled: true, Interface: 'public', URL: url },
+      { ID: endpoint.id, Region: 'RegionTwo', 'Service Name': 'placement', 'Service Type': 'placement', Enabled: true, Interface: 'public', URL: url },
     ]);
     assert.equal(catalog.id, service.id);
     assert.deepEqual(
@@ -467,7 +467,7 @@ describe('identity through the openstack CLI', { skip: cliSkip }, () => {
     );
 
     await cli.ok([...ADMIN, 'endpoint', 'delete', endpoint.id]);
-    await cli.ok([...ADMIN, 'service', 'delete', 'nova']);
+    await cli.ok([...ADMIN, 'service', 'delete', 'placement']);
     await cli.ok([...ADMIN, 'region', 'delete', 'RegionTwo']);
     assert.deepEqual(await catalogRecords(), catalogBefore, 'the catalog is as it was before the test');
   });
