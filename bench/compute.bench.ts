@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
+import { adminToken } from './lib/auth.js';
 import { table } from './lib/load.js';
 import { startKumo } from './lib/kumo-process.js';
 
@@ -23,21 +24,6 @@ async function call(url: string, token: string, method: string, body?: unknown):
   return { status: response.status, json: text ? (JSON.parse(text) as Record<string, any>) : {} };
 }
 
-async function token(url: string, password: string): Promise<{ token: string; projectId: string }> {
-  const response = await fetch(`${url}/identity/v3/auth/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      auth: {
-        identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password } } },
-        scope: { project: { name: 'admin', domain: { id: 'default' } } },
-      },
-    }),
-  });
-  const body = (await response.json()) as { token: { project: { id: string } } };
-  return { token: response.headers.get('x-subject-token') as string, projectId: body.token.project.id };
-}
-
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
 }
@@ -51,7 +37,7 @@ async function main(): Promise<void> {
     KUMO_FAKE_HOST_DISK_GB: '1000000',
   });
   try {
-    const { token: admin, projectId } = await token(kumo.url, kumo.adminPassword);
+    const { token: admin, projectId } = await adminToken(kumo.url, kumo.adminPassword);
     const nova = `${kumo.url}/compute/v2.1`;
     await call(`${nova}/os-quota-sets/${projectId}`, admin, 'PUT', { quota_set: { instances: -1, cores: -1, ram: -1 } });
     const image = await call(`${kumo.url}/image/v2/images`, admin, 'POST', { name: 'bench', disk_format: 'qcow2', container_format: 'bare' });

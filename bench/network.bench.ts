@@ -4,6 +4,7 @@
  * latency of `GET /v2.0/ports` with all of them on one network. Prints tables; asserts nothing.
  * BENCH_PORTS (default 10,000) and BENCH_LIST_REQUESTS (default 50) scale it.
  */
+import { adminToken } from './lib/auth.js';
 import { table } from './lib/load.js';
 import { startKumo } from './lib/kumo-process.js';
 
@@ -27,23 +28,6 @@ async function request(url: string, token: string, method: string, body?: unknow
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   return { status: response.status, text: await response.text() };
-}
-
-async function adminToken(url: string, password: string): Promise<string> {
-  const response = await fetch(`${url}/identity/v3/auth/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      auth: {
-        identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password } } },
-        scope: { project: { name: 'admin', domain: { id: 'default' } } },
-      },
-    }),
-  });
-  await response.arrayBuffer();
-  const token = response.headers.get('x-subject-token');
-  if (response.status !== 201 || !token) throw new Error(`admin token: HTTP ${response.status}`);
-  return token;
 }
 
 /** Runs `count` calls of `task`, `concurrency` at a time, timing each. */
@@ -96,7 +80,7 @@ function summarise(what: string, concurrency: number, results: Timed[], okStatus
 async function main(): Promise<void> {
   const kumo = await startKumo();
   try {
-    const token = await adminToken(kumo.url, kumo.adminPassword);
+    const { token } = await adminToken(kumo.url, kumo.adminPassword);
     const v2 = `${kumo.url}/networking/v2.0`;
     const network = await request(`${v2}/networks`, token, 'POST', { network: { name: 'bench' } });
     if (network.status !== 201) throw new Error(`network: HTTP ${network.status} ${network.text}`);

@@ -115,17 +115,8 @@ export function renderFlavor(row: FlavorRow, baseUrl: string): Record<string, un
   };
 }
 
-export interface NewFlavor {
-  id?: string;
-  name: string;
-  vcpus: number;
-  memoryMb: number;
-  rootGb: number;
-  ephemeralGb: number;
-  swapMb: number;
-  rxtxFactor: number;
-  isPublic: boolean;
-}
+/** What a flavor create names; the id is generated when it is left out. */
+export type NewFlavor = Pick<Flavor, 'name' | 'vcpus' | 'memoryMb' | 'rootGb' | 'ephemeralGb' | 'swapMb' | 'rxtxFactor' | 'isPublic'> & { id?: string };
 
 export async function createFlavor(ctx: ComputeContext, input: NewFlavor): Promise<FlavorRow> {
   const row: FlavorRow = {

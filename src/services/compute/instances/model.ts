@@ -1,18 +1,10 @@
+import type { Flavor } from '../flavors.js';
 import type { InstanceRow } from '../tables.js';
 import type { RequestedNetwork } from '../peers.js';
 import type { VmState } from './states.js';
 
 /** The flavor an instance was booted with, copied into the instance (Nova's instance.flavor). */
-export interface InstanceFlavor {
-  id: string;
-  name: string;
-  vcpus: number;
-  memoryMb: number;
-  rootGb: number;
-  ephemeralGb: number;
-  swapMb: number;
-  extraSpecs: Record<string, string>;
-}
+export type InstanceFlavor = Pick<Flavor, 'id' | 'name' | 'vcpus' | 'memoryMb' | 'rootGb' | 'ephemeralGb' | 'swapMb' | 'extraSpecs'>;
 
 export interface Fault {
   code: number;

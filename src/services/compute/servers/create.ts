@@ -113,7 +113,7 @@ export async function createServers(ctx: ComputeContext, svc: ServerServices, ca
   return { instances, adminPass, reservationId, returnReservationId };
 }
 
-export function toInstanceFlavor(flavor: { id: string; name: string; vcpus: number; memoryMb: number; rootGb: number; ephemeralGb: number; swapMb: number; extraSpecs: Record<string, string> }): InstanceFlavor {
+export function toInstanceFlavor(flavor: InstanceFlavor): InstanceFlavor {
   return {
     id: flavor.id,
     name: flavor.name,
