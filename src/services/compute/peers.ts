@@ -15,6 +15,9 @@ export interface ComputeImage {
   diskFormat: string | null;
   containerFormat: string | null;
   properties: Record<string, string>;
+  /** Glance's times (ISO 8601), for the compute images proxy (GET /images/{id}, before 2.36). */
+  createdAt?: string;
+  updatedAt?: string;
 }
 
 export interface ImageLookup {

@@ -3,6 +3,7 @@ import type { ComputeContext } from '../context.js';
 import { ServerServices } from '../servers/services.js';
 import { flavorRoutes } from './flavors.js';
 import { hostRoutes } from './hosts.js';
+import { imageRoutes } from './images.js';
 import { interfaceRoutes } from './interfaces.js';
 import { keypairRoutes } from './keypairs.js';
 import { quotaRoutes } from './quotas.js';
@@ -21,4 +22,5 @@ export function registerComputeRoutes(app: FastifyInstance, ctx: ComputeContext,
   serverRoutes(app, ctx, services, baseUrl);
   hostRoutes(app, ctx, services.hosts);
   interfaceRoutes(app, ctx, services);
+  imageRoutes(app, ctx, baseUrl);
 }
