@@ -6,9 +6,9 @@ import { runAction, deleteInstance } from '../servers/actions.js';
 import { visibleInstance } from '../servers/access.js';
 import { createServers } from '../servers/create.js';
 import { listServers } from '../servers/list.js';
-import { renderAddresses, renderBrief, renderServer } from '../servers/render.js';
+import { renderAddresses, renderBrief, renderServer, renderUpdatedServer } from '../servers/render.js';
 import type { ServerServices } from '../servers/services.js';
-import { invalidInput, member, name as validName, noExtraKeys, string } from '../validate.js';
+import { accessIp, invalidInput, member, name as validName, noExtraKeys, string } from '../validate.js';
 
 type IdParams = { id: string };
 
@@ -16,6 +16,14 @@ type IdParams = { id: string };
 export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: ServerServices, baseUrl: () => string): void {
   const render = async (request: FastifyRequest, caller: Caller, instance: Instance) =>
     renderServer(instance, {
+      baseUrl: baseUrl(),
+      version: request.computeVersion,
+      isAdmin: caller.isAdmin,
+      addresses: ctx.network ? await ctx.network.addresses(instance.id) : [],
+    });
+  // PUT /servers/{id} and rebuild answer with Nova's update view (no extension attributes).
+  const renderUpdated = async (request: FastifyRequest, caller: Caller, instance: Instance) =>
+    renderUpdatedServer(instance, {
       baseUrl: baseUrl(),
       version: request.computeVersion,
       isAdmin: caller.isAdmin,
@@ -72,10 +80,10 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
     noExtraKeys(server, 'server', ['name', 'accessIPv4', 'accessIPv6', 'OS-DCF:diskConfig']);
     const changes: Record<string, string> = {};
     if (server.name !== undefined) changes.name = validName(server.name);
-    if (server.accessIPv4 !== undefined) changes.access_ip_v4 = string(server.accessIPv4, 'accessIPv4', 0, 64);
-    if (server.accessIPv6 !== undefined) changes.access_ip_v6 = string(server.accessIPv6, 'accessIPv6', 0, 64);
+    if (server.accessIPv4 !== undefined) changes.access_ip_v4 = accessIp(server.accessIPv4, 'accessIPv4');
+    if (server.accessIPv6 !== undefined) changes.access_ip_v6 = accessIp(server.accessIPv6, 'accessIPv6');
     if (Object.keys(changes).length > 0) await svc.instances.update(instance.id, changes);
-    return { server: await render(request, caller, (await svc.instances.get(instance.id)) as Instance) };
+    return { server: await renderUpdated(request, caller, (await svc.instances.get(instance.id)) as Instance) };
   });
 
   app.delete<{ Params: IdParams }>('/servers/:id', async (request, reply) => {
@@ -90,6 +98,10 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
     const result = await runAction(ctx, svc, caller, request.params.id, request.body);
     for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);
     reply.code(result.status);
+    if (result.server) {
+      const instance = (await svc.instances.get(request.params.id)) as Instance;
+      return { server: { ...(await renderUpdated(request, caller, instance)), ...result.server } };
+    }
     // Before 2.45 createImage answers with only the Location header.
     if (result.body === undefined || (result.headers?.location && !request.computeVersion.atLeast('2.45'))) return reply.send();
     return result.body;

@@ -6,15 +6,17 @@ import { isUp } from '../hosts.js';
 import { preservedPorts, type Instance } from '../instances/model.js';
 import type { ALLOWED_FROM } from '../instances/states.js';
 import { checkQuota } from '../quotas.js';
-import { invalidInput, name as validName, pyRepr, string, type Body } from '../validate.js';
+import { accessIp, invalidInput, name as validName, pyRepr, string, type Body } from '../validate.js';
 import { checkActionAllowed, visibleInstance } from './access.js';
-import { toInstanceFlavor } from './create.js';
+import { parseMetadata, randomPassword, toInstanceFlavor } from './create.js';
 import type { ServerServices } from './services.js';
 
 export interface ActionResult {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** Answer with the server (Nova's update view), plus these members: rebuild's answer. */
+  server?: Record<string, unknown>;
 }
 
 type Handler = (ctx: ComputeContext, svc: ServerServices, caller: Caller, instance: Instance, args: unknown) => Promise<ActionResult>;
@@ -92,9 +94,16 @@ const rebuild: Handler = async (ctx, svc, caller, instance, args) => {
   if (!isUuidLike(id)) throw badRequest('Invalid imageRef provided.');
   const image = await ctx.images.get(instance.projectId, id);
   if (!image || image.status !== 'active') throw badRequest(`Image ${id} could not be found.`);
-  if (body.name !== undefined) await svc.instances.update(instance.id, { name: validName(body.name) });
-  await sendToHost(ctx, svc, caller, instance, 'rebuild', 'rebuild', 'rebuilding', ComputeMethods.rebuild, {}, { image_ref: image.id });
-  return ACCEPTED;
+  // Nova's rebuild also takes a new name, metadata (replacing the old), access IPs and password.
+  const changes: Record<string, string> = {};
+  if (body.name !== undefined) changes.name = validName(body.name);
+  if (body.metadata !== undefined) changes.metadata = JSON.stringify(parseMetadata(body.metadata));
+  if (body.accessIPv4 !== undefined && body.accessIPv4 !== null) changes.access_ip_v4 = accessIp(body.accessIPv4, 'accessIPv4');
+  if (body.accessIPv6 !== undefined && body.accessIPv6 !== null) changes.access_ip_v6 = accessIp(body.accessIPv6, 'accessIPv6');
+  const adminPass = body.adminPass === undefined ? randomPassword() : string(body.adminPass, 'adminPass', 0, 255);
+  await sendToHost(ctx, svc, caller, instance, 'rebuild', 'rebuild', 'rebuilding', ComputeMethods.rebuild, {}, { ...changes, image_ref: image.id });
+  // 202 with the server as rebuilt (Nova's update view) and its admin password.
+  return { status: 202, server: { adminPass } };
 };
 
 const createImage: Handler = async (ctx, svc, caller, instance, args) => {
@@ -183,7 +192,8 @@ export const ACTIONS: Record<string, Handler> = {
   suspend: hostAction('suspend', 'suspend', 'suspending', ComputeMethods.suspend),
   resume: hostAction('resume', 'resume', 'resuming', ComputeMethods.resume),
   resize,
-  confirmResize: hostAction('confirmResize', 'confirmResize', 'resize_confirming', ComputeMethods.confirmResize),
+  // Nova answers confirmResize with 204 (revertResize with 202).
+  confirmResize: async (...args) => ({ ...(await hostAction('confirmResize', 'confirmResize', 'resize_confirming', ComputeMethods.confirmResize)(...args)), status: 204 }),
   revertResize: hostAction('revertResize', 'revertResize', 'resize_reverting', ComputeMethods.revertResize),
   rebuild,
   createImage,
