@@ -120,7 +120,8 @@ const createImage: Handler = async (ctx, svc, caller, instance, args) => {
   const image = await ctx.images.createSnapshot(
     instance.projectId,
     imageName,
-    { ...metadata, instance_uuid: instance.id, image_type: 'snapshot', base_image_ref: instance.imageRef, owner_user_name: caller.userId },
+    // As Nova's create_image: the request's metadata is applied last, so it may set image_type.
+    { instance_uuid: instance.id, image_type: 'snapshot', base_image_ref: instance.imageRef, owner_user_name: caller.userId, ...metadata },
     base,
   );
   await sendToHost(ctx, svc, caller, instance, 'createImage', 'createImage', 'image_snapshot', ComputeMethods.snapshot, { imageId: image.id });
