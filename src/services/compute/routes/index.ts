@@ -7,6 +7,7 @@ import { imageRoutes } from './images.js';
 import { interfaceRoutes } from './interfaces.js';
 import { keypairRoutes } from './keypairs.js';
 import { quotaRoutes } from './quotas.js';
+import { securityGroupRoutes } from './security-groups.js';
 import { serverGroupRoutes } from './server-groups.js';
 import { serverRoutes } from './servers.js';
 import { zoneAndLimitRoutes } from './zones-and-limits.js';
@@ -23,4 +24,5 @@ export function registerComputeRoutes(app: FastifyInstance, ctx: ComputeContext,
   hostRoutes(app, ctx, services.hosts);
   interfaceRoutes(app, ctx, services);
   imageRoutes(app, ctx, baseUrl);
+  securityGroupRoutes(app, ctx, services);
 }

@@ -5,6 +5,7 @@ import { COMPUTE_TOPIC, ComputeMethods } from '../../../contracts/compute.js';
 import { runAction, deleteInstance } from '../servers/actions.js';
 import { visibleInstance } from '../servers/access.js';
 import { createServers } from '../servers/create.js';
+import { renderSecurityGroup } from './security-groups.js';
 import { listServers } from '../servers/list.js';
 import { renderAddresses, renderBrief, renderServer, renderUpdatedServer } from '../servers/render.js';
 import type { ServerServices } from '../servers/services.js';
@@ -143,7 +144,12 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
   app.get<{ Params: IdParams }>('/servers/:id/os-security-groups', async (request) => {
     const caller = callerFrom(request);
     const instance = await load(request, caller);
-    return { security_groups: instance.securityGroups.map((name) => ({ name })) };
+    // With the network service, the whole groups as os-security-groups shows them (Nova's shape).
+    const proxy = request.computeVersion.atLeast('2.36') ? undefined : ctx.network?.securityGroups;
+    if (!proxy) return { security_groups: instance.securityGroups.map((name) => ({ name })) };
+    const all = await proxy.list({ ...caller, projectId: instance.projectId }, false);
+    const mine = all.filter((g) => instance.securityGroups.includes(g.name) || instance.securityGroups.includes(g.id));
+    return { security_groups: mine.map((g) => renderSecurityGroup(g, all)) };
   });
 
   app.get<{ Params: IdParams }>('/servers/:id/os-instance-actions', async (request) => {
