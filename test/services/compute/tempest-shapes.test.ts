@@ -46,6 +46,12 @@ describe('compute shapes tempest checks', () => {
     await waitForServer(cloud.url, demo, id, ['ACTIVE']);
   });
 
+  it('sends the request id as x-compute-request-id too', async () => {
+    const shown = await nova(cloud.url, 'GET', `/servers/${id}`, demo);
+    assert.match(shown.headers.get('x-compute-request-id') ?? '', /^req-/);
+    assert.equal(shown.headers.get('x-compute-request-id'), shown.headers.get('x-openstack-request-id'));
+  });
+
   it('refuses a changes-since that is not ISO 8601', async () => {
     assert.equal((await nova(cloud.url, 'GET', '/servers?changes-since=2011/01/01', demo)).status, 400);
     assert.equal((await nova(cloud.url, 'GET', '/servers?changes-since=2011-01-01T00:00:00Z', demo)).status, 200);
