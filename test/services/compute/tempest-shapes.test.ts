@@ -50,6 +50,13 @@ describe('compute shapes tempest checks', () => {
     const shown = await nova(cloud.url, 'GET', `/servers/${id}`, demo);
     assert.match(shown.headers.get('x-compute-request-id') ?? '', /^req-/);
     assert.equal(shown.headers.get('x-compute-request-id'), shown.headers.get('x-openstack-request-id'));
+    const rebooted = await nova(cloud.url, 'POST', `/servers/${id}/action`, demo, { reboot: { type: 'HARD' } });
+    assert.equal(rebooted.status, 202);
+    const requestId = rebooted.headers.get('x-compute-request-id') ?? '';
+    const action = await nova(cloud.url, 'GET', `/servers/${id}/os-instance-actions/${requestId}`, demo);
+    assert.equal(action.status, 200, 'the action is found by the id the response carried');
+    assert.equal(action.json.instanceAction.request_id, requestId);
+    await waitForServer(cloud.url, demo, id, ['ACTIVE']);
   });
 
   it('refuses a changes-since that is not ISO 8601', async () => {
