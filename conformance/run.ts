@@ -65,7 +65,7 @@ function selection(list: string[]): Selection {
   return { label: list.join(', '), include };
 }
 
-async function adminToken(url: string, password: string): Promise<{ token: string; types: Set<string> }> {
+async function adminToken(url: string, password: string): Promise<{ token: string; types: Set<string>; endpoints: Map<string, string> }> {
   const response = await fetch(`${url}/identity/v3/auth/tokens`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -76,8 +76,56 @@ async function adminToken(url: string, password: string): Promise<{ token: strin
       },
     }),
   });
-  const body = (await response.json()) as { token: { catalog: Array<{ type: string }> } };
-  return { token: response.headers.get('x-subject-token') ?? '', types: new Set(body.token.catalog.map((s) => s.type)) };
+  const body = (await response.json()) as { token: { catalog: Array<{ type: string; endpoints: Array<{ interface: string; url: string }> }> } };
+  const endpoints = new Map<string, string>();
+  for (const s of body.token.catalog) {
+    const endpoint = s.endpoints.find((e) => e.interface === 'public') ?? s.endpoints[0];
+    if (endpoint) endpoints.set(s.type, endpoint.url.replace(/\/+$/, ''));
+  }
+  return { token: response.headers.get('x-subject-token') ?? '', types: new Set(body.token.catalog.map((s) => s.type)), endpoints };
+}
+
+async function call(method: string, url: string, token: string, body?: unknown, contentType = 'application/json'): Promise<Response> {
+  const response = await fetch(url, {
+    method,
+    headers: { 'content-type': contentType, 'x-auth-token': token },
+    ...(body === undefined ? {} : { body: body instanceof Uint8Array ? body : JSON.stringify(body) }),
+  });
+  if (response.status >= 300) throw new Error(`${method} ${url} answered ${response.status} ${await response.text()}`);
+  return response;
+}
+
+/**
+ * What tempest's compute tests need: two public images (a few bytes declared qcow2: the fake
+ * driver never reads them), the microversion range from GET /compute, and default quotas large
+ * enough for parallel workers (tempest's dynamic projects get the `default` quota class).
+ */
+async function prepareCompute(endpoints: Map<string, string>, token: string): Promise<Record<string, string>> {
+  const image = endpoints.get('image');
+  const compute = endpoints.get('compute');
+  if (!image || !compute) throw new Error('compute needs the image service in the catalog');
+  const upload = async (name: string) => {
+    const created = (await (await call('POST', `${image}/v2/images`, token, { name, disk_format: 'qcow2', container_format: 'bare', visibility: 'public' })).json()) as { id: string };
+    await call('PUT', `${image}/v2/images/${created.id}/file`, token, new TextEncoder().encode('QFI\xfb kumo conformance image'), 'application/octet-stream');
+    return created.id;
+  };
+  const imageRef = await upload('conformance-image');
+  const imageRefAlt = await upload('conformance-image-alt');
+  // The versioned endpoint is …/compute/v2.1[/PROJECT]; GET on its root lists the versions.
+  const root = compute.replace(/\/v2(\.1)?(\/.*)?$/, '');
+  const versions = (await (await call('GET', root, token)).json()) as { versions: Array<{ id: string; version: string; min_version: string }> };
+  const v21 = versions.versions.find((v) => v.id === 'v2.1') ?? versions.versions[0];
+  await call('PUT', `${root}/v2.1/os-quota-class-sets/default`, token, {
+    quota_class_set: { instances: 1000, cores: 4000, ram: 4096000, key_pairs: 1000, server_groups: 1000, server_group_members: 1000 },
+  });
+  return {
+    IMAGE_REF: imageRef,
+    IMAGE_REF_ALT: imageRefAlt,
+    FLAVOR_REF: '42',
+    FLAVOR_REF_ALT: '84',
+    COMPUTE_MIN_MICROVERSION: v21?.min_version ?? '',
+    COMPUTE_MAX_MICROVERSION: v21?.version ?? '',
+  };
 }
 
 /** The cloud's own extension list, as DevStack gives tempest, so tests of absent extensions skip. */
@@ -255,10 +303,17 @@ async function main(): Promise<void> {
     KUMO_LOCKOUT_FAILURE_ATTEMPTS: '2',
     KUMO_LOCKOUT_DURATION: '5',
     KUMO_UNIQUE_LAST_PASSWORD_COUNT: '2',
+    // Compute on the fake driver (instances ACTIVE at once), with room for tempest's workers.
+    KUMO_COMPUTE_DRIVER: 'fake',
+    KUMO_FAKE_HOSTS: '2',
+    KUMO_FAKE_HOST_VCPUS: '64',
+    KUMO_FAKE_HOST_RAM_MB: '65536',
+    KUMO_FAKE_HOST_DISK_GB: '2000',
   });
   try {
-    const { token, types } = await adminToken(kumo.url, kumo.adminPassword);
+    const { token, types, endpoints } = await adminToken(kumo.url, kumo.adminPassword);
     const publicNetwork = types.has('network') ? await createPublicNetwork(kumo.url, token) : undefined;
+    const compute = types.has('compute') ? await prepareCompute(endpoints, token) : {};
     execFileSync('/usr/bin/tempest', ['init', workspace], { stdio: 'ignore' });
     const has = (t: string) => String(types.has(t));
     const conf = renderTempestConf(join(SOURCE, 'tempest.conf.template'), {
@@ -285,6 +340,7 @@ async function main(): Promise<void> {
       PUBLIC_NETWORK_ID: publicNetwork?.id ?? '',
       FLOATING_NETWORK_NAME: publicNetwork?.name ?? '',
       NETWORK_IPV6: 'true',
+      ...compute,
     });
     writeFileSync(join(workspace, 'etc', 'tempest.conf'), conf);
     writeFileSync(join(workspace, 'include-list.txt'), chosen.include.join('\n') + '\n');

@@ -41,7 +41,8 @@ export function callerFrom(request: FastifyRequest): Caller {
     userId: auth.userId,
     isAdmin: auth.roles.includes('admin'),
     credentials: policyCredentials(auth),
-    requestId: `req-${request.id}`,
+    // The HTTP layer's ids already read `req-<uuid>`, the id x-openstack-request-id carries.
+    requestId: request.id.startsWith('req-') ? request.id : `req-${request.id}`,
   };
 }
 

@@ -1,5 +1,6 @@
 import { badRequest, conflict, notFound } from './context.js';
-import type { NetworkPorts, RequestedNetwork, ServerAddress } from './peers.js';
+import type { NetworkPorts, RequestedNetwork, SecurityGroupProxy, ServerAddress } from './peers.js';
+import { InProcessSecurityGroups } from './security-groups-in-process.js';
 import type { Caller as NetworkCaller, NetworkContext } from '../network/context.js';
 import { createPort, deletePort, updatePort } from '../network/ports.js';
 import { defaultSecurityGroup } from '../network/security-groups.js';
@@ -13,7 +14,11 @@ import type { Network } from '../network/model.js';
 const UNBOUND = { device_id: '', device_owner: '', 'binding:host_id': '' };
 
 export class InProcessNetworkPorts implements NetworkPorts {
-  constructor(private readonly ctx: NetworkContext) {}
+  readonly securityGroups: SecurityGroupProxy;
+
+  constructor(private readonly ctx: NetworkContext) {
+    this.securityGroups = new InProcessSecurityGroups(ctx);
+  }
 
   private caller(projectId: string): NetworkCaller {
     return { projectId, isAdmin: true, credentials: { user_id: 'nova', project_id: projectId, roles: ['admin', 'member', 'reader'] } };

@@ -62,5 +62,7 @@ function toComputeImage(image: Image): ComputeImage {
     diskFormat: image.diskFormat,
     containerFormat: image.containerFormat,
     properties: image.properties,
+    createdAt: image.createdAt,
+    updatedAt: image.updatedAt,
   };
 }

@@ -1,3 +1,5 @@
+import type { Credentials } from '../../core/policy/index.js';
+
 /**
  * What compute needs from its peer services, as narrow interfaces: in the all-in-one they
  * are in-process adapters (peers-in-process.ts); a split deployment can put the same
@@ -15,6 +17,9 @@ export interface ComputeImage {
   diskFormat: string | null;
   containerFormat: string | null;
   properties: Record<string, string>;
+  /** Glance's times (ISO 8601), for the compute images proxy (GET /images/{id}, before 2.36). */
+  createdAt?: string;
+  updatedAt?: string;
 }
 
 export interface ImageLookup {
@@ -40,7 +45,30 @@ export interface ServerAddress {
 /** What a boot asks of the network: Nova's `networks` entries. */
 export type RequestedNetwork = { uuid?: string; port?: string; fixed_ip?: string; tag?: string };
 
+/** A Neutron security group as Nova's os-security-groups proxy shows it (ingress rules only). */
+export interface ComputeSecurityGroup {
+  id: string;
+  name: string;
+  description: string;
+  projectId: string;
+  rules: Array<{ id: string; protocol: string | null; portMin: number | null; portMax: number | null; remoteIpPrefix: string | null; remoteGroupId: string | null }>;
+}
+
+/** The caller Neutron checks a proxied security-group request against. */
+export type SecurityGroupCaller = { projectId: string; isAdmin: boolean; credentials: Credentials };
+
+/** Nova's os-security-groups (before 2.36): Neutron's security groups, as the user. */
+export interface SecurityGroupProxy {
+  list(caller: SecurityGroupCaller, allProjects: boolean): Promise<ComputeSecurityGroup[]>;
+  get(caller: SecurityGroupCaller, id: string): Promise<ComputeSecurityGroup>;
+  create(caller: SecurityGroupCaller, name: string, description: string): Promise<ComputeSecurityGroup>;
+  update(caller: SecurityGroupCaller, id: string, name: string, description: string): Promise<ComputeSecurityGroup>;
+  delete(caller: SecurityGroupCaller, id: string): Promise<void>;
+}
+
 export interface NetworkPorts {
+  /** Security groups for the os-security-groups proxy, when the network service offers them. */
+  readonly securityGroups?: SecurityGroupProxy;
   /** Checks a boot's request before the instance is recorded: unknown networks/ports are 400s. */
   validate(projectId: string, requested: RequestedNetwork[] | 'auto'): Promise<void>;
   /** Creates or binds the instance's ports on `host`; returns their ids. */

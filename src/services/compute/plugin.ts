@@ -21,6 +21,10 @@ export function computePlugin(ctx: ComputeContext, tokens: TokenValidator) {
         this._computeVersion = value;
       },
     });
+    // Nova sends the request id under its legacy name too; tempest reads x-compute-request-id.
+    app.addHook('onRequest', async (request, reply) => {
+      reply.header('x-compute-request-id', request.id);
+    });
     app.addHook('onRequest', refuseNulInUrl);
     app.addHook('onRequest', async (request) => {
       request.computeVersion = negotiate(request);

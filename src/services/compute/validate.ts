@@ -1,3 +1,4 @@
+import { isIPv4, isIPv6 } from 'node:net';
 import { badRequest } from './context.js';
 
 /**
@@ -62,6 +63,22 @@ export function string(value: unknown, path: string, minLength = 0, maxLength = 
   if (value.length < minLength) throw invalidInput(path, value, `${pyRepr(value)} is too short`);
   if (value.length > maxLength) throw invalidInput(path, value, `${pyRepr(value)} is too long`);
   return value;
+}
+
+/**
+ * accessIPv4 / accessIPv6: Nova's schema formats `ipv4` / `ipv6`; Nova stores the address
+ * as netaddr prints it, so an IPv6 address comes back compressed (`::babe:dc0c:1602`).
+ * An empty string stays empty (no address).
+ */
+export function accessIp(value: unknown, path: 'accessIPv4' | 'accessIPv6'): string {
+  const text = string(value, path, 0, 64);
+  if (text === '') return text;
+  if (path === 'accessIPv4') {
+    if (!isIPv4(text)) throw invalidInput(path, value, `${pyRepr(value)} is not a 'ipv4'`);
+    return text;
+  }
+  if (!isIPv6(text)) throw invalidInput(path, value, `${pyRepr(value)} is not a 'ipv6'`);
+  return new URL(`http://[${text}]/`).hostname.slice(1, -1);
 }
 
 const MAX_INT = 2147483647;

@@ -132,7 +132,8 @@ describe('servers API refuses bad input', () => {
     assert.equal(legacy.headers.get('x-openstack-nova-api-version'), '2.10');
     const discovery = await api(cloud.url, 'GET', '/compute/');
     assert.equal(discovery.status, 200);
-    assert.equal(discovery.json.versions[0].version, '2.37');
-    assert.equal(discovery.json.versions[0].min_version, '2.1');
+    assert.equal(discovery.json.versions[0].id, 'v2.0', 'Nova lists the legacy v2.0 first');
+    assert.equal(discovery.json.versions[1].version, '2.37');
+    assert.equal(discovery.json.versions[1].min_version, '2.1');
   });
 });

@@ -86,7 +86,7 @@ describe('servers on fake hosts', () => {
     assert.equal(server.flavor.id, '42');
     assert.equal((await act({ resize: { flavorRef: '84' } })).status, 202);
     await waitForServer(cloud.url, demo, id, ['VERIFY_RESIZE']);
-    assert.equal((await act({ confirmResize: null })).status, 202);
+    assert.equal((await act({ confirmResize: null })).status, 204, 'Nova answers confirmResize with 204');
     server = await waitForServer(cloud.url, demo, id, ['ACTIVE']);
     assert.equal(server.flavor.id, '84');
   });

@@ -3,10 +3,12 @@ import type { ComputeContext } from '../context.js';
 import { ServerServices } from '../servers/services.js';
 import { flavorRoutes } from './flavors.js';
 import { hostRoutes } from './hosts.js';
+import { imageRoutes } from './images.js';
 import { interfaceRoutes } from './interfaces.js';
 import { tagRoutes } from './tags.js';
 import { keypairRoutes } from './keypairs.js';
 import { quotaRoutes } from './quotas.js';
+import { securityGroupRoutes } from './security-groups.js';
 import { serverGroupRoutes } from './server-groups.js';
 import { serverRoutes } from './servers.js';
 import { zoneAndLimitRoutes } from './zones-and-limits.js';
@@ -23,4 +25,6 @@ export function registerComputeRoutes(app: FastifyInstance, ctx: ComputeContext,
   hostRoutes(app, ctx, services.hosts);
   interfaceRoutes(app, ctx, services);
   tagRoutes(app, ctx, services);
+  imageRoutes(app, ctx, baseUrl);
+  securityGroupRoutes(app, ctx, services);
 }

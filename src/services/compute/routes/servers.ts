@@ -5,11 +5,12 @@ import { COMPUTE_TOPIC, ComputeMethods } from '../../../contracts/compute.js';
 import { runAction, deleteInstance } from '../servers/actions.js';
 import { visibleInstance } from '../servers/access.js';
 import { createServers } from '../servers/create.js';
+import { renderSecurityGroup } from './security-groups.js';
 import { listServers } from '../servers/list.js';
-import { renderAddresses, renderBrief, renderServer } from '../servers/render.js';
+import { renderAddresses, renderBrief, renderServer, renderUpdatedServer } from '../servers/render.js';
 import type { ServerServices } from '../servers/services.js';
 import { isUp } from '../hosts.js';
-import { invalidInput, member, name as validName, noExtraKeys, string } from '../validate.js';
+import { accessIp, invalidInput, member, name as validName, noExtraKeys, string } from '../validate.js';
 
 type IdParams = { id: string };
 
@@ -24,6 +25,14 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
       ...(request.computeVersion.atLeast('2.16') && ctx.enforcer.enforce('os_compute_api:servers:show:host_status', { project_id: instance.projectId }, caller.credentials)
         ? { hostStatus: await hostStatus(svc, ctx, instance) }
         : {}),
+    });
+  // PUT /servers/{id} and rebuild answer with Nova's update view (no extension attributes).
+  const renderUpdated = async (request: FastifyRequest, caller: Caller, instance: Instance) =>
+    renderUpdatedServer(instance, {
+      baseUrl: baseUrl(),
+      version: request.computeVersion,
+      isAdmin: caller.isAdmin,
+      addresses: ctx.network ? await ctx.network.addresses(instance.id) : [],
     });
   const load = (request: FastifyRequest<{ Params: IdParams }>, caller: Caller) => visibleInstance(ctx, svc.instances, caller, request.params.id);
 
@@ -78,10 +87,10 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
     const changes: Record<string, string | null> = {};
     if (server.description !== undefined) changes.description = server.description === null ? null : string(server.description, 'description', 0, 255);
     if (server.name !== undefined) changes.name = validName(server.name);
-    if (server.accessIPv4 !== undefined) changes.access_ip_v4 = string(server.accessIPv4, 'accessIPv4', 0, 64);
-    if (server.accessIPv6 !== undefined) changes.access_ip_v6 = string(server.accessIPv6, 'accessIPv6', 0, 64);
+    if (server.accessIPv4 !== undefined) changes.access_ip_v4 = accessIp(server.accessIPv4, 'accessIPv4');
+    if (server.accessIPv6 !== undefined) changes.access_ip_v6 = accessIp(server.accessIPv6, 'accessIPv6');
     if (Object.keys(changes).length > 0) await svc.instances.update(instance.id, changes);
-    return { server: await render(request, caller, (await svc.instances.get(instance.id)) as Instance) };
+    return { server: await renderUpdated(request, caller, (await svc.instances.get(instance.id)) as Instance) };
   });
 
   app.delete<{ Params: IdParams }>('/servers/:id', async (request, reply) => {
@@ -96,6 +105,10 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
     const result = await runAction(ctx, svc, caller, request.params.id, request.body, request.computeVersion);
     for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);
     reply.code(result.status);
+    if (result.server) {
+      const instance = (await svc.instances.get(request.params.id)) as Instance;
+      return { server: { ...(await renderUpdated(request, caller, instance)), ...result.server } };
+    }
     // Before 2.45 createImage answers with only the Location header.
     if (result.body === undefined || (result.headers?.location && !request.computeVersion.atLeast('2.45'))) return reply.send();
     return result.body;
@@ -137,7 +150,12 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
   app.get<{ Params: IdParams }>('/servers/:id/os-security-groups', async (request) => {
     const caller = callerFrom(request);
     const instance = await load(request, caller);
-    return { security_groups: instance.securityGroups.map((name) => ({ name })) };
+    // With the network service, the whole groups as os-security-groups shows them (Nova's shape).
+    const proxy = request.computeVersion.atLeast('2.36') ? undefined : ctx.network?.securityGroups;
+    if (!proxy) return { security_groups: instance.securityGroups.map((name) => ({ name })) };
+    const all = await proxy.list({ ...caller, projectId: instance.projectId }, false);
+    const mine = all.filter((g) => instance.securityGroups.includes(g.name) || instance.securityGroups.includes(g.id));
+    return { security_groups: mine.map((g) => renderSecurityGroup(g, all)) };
   });
 
   app.get<{ Params: IdParams }>('/servers/:id/os-instance-actions', async (request) => {

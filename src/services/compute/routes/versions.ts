@@ -15,7 +15,16 @@ export function versionRoutes(app: FastifyInstance, baseUrl: () => string): void
     ],
     'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.compute+json;version=2.1' }],
   });
-  app.get('/', { config: { public: true } }, async () => ({ versions: [v21()] }));
+  // Nova lists the legacy v2.0 API first (SUPPORTED, no microversions); tempest checks the order.
+  const v20 = () => ({
+    id: 'v2.0',
+    status: 'SUPPORTED',
+    version: '',
+    min_version: '',
+    updated: '2011-01-21T11:33:21Z',
+    links: [{ rel: 'self', href: `${baseUrl()}/v2/` }],
+  });
+  app.get('/', { config: { public: true } }, async () => ({ versions: [v20(), v21()] }));
   app.get('/v2.1', { config: { public: true } }, async () => ({ version: v21() }));
   app.get('/v2.1/', { config: { public: true } }, async () => ({ version: v21() }));
 }

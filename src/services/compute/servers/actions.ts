@@ -6,16 +6,18 @@ import { isUp } from '../hosts.js';
 import { preservedPorts, type Instance } from '../instances/model.js';
 import type { ALLOWED_FROM } from '../instances/states.js';
 import { checkQuota } from '../quotas.js';
-import { invalidInput, name as validName, pyRepr, string, type Body } from '../validate.js';
+import { accessIp, invalidInput, name as validName, pyRepr, string, type Body } from '../validate.js';
 import { checkActionAllowed, visibleInstance } from './access.js';
 import type { Microversion } from '../microversion.js';
-import { toInstanceFlavor } from './create.js';
+import { parseMetadata, randomPassword, toInstanceFlavor } from './create.js';
 import type { ServerServices } from './services.js';
 
 export interface ActionResult {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** Answer with the server (Nova's update view), plus these members: rebuild's answer. */
+  server?: Record<string, unknown>;
 }
 
 type Handler = (ctx: ComputeContext, svc: ServerServices, caller: Caller, instance: Instance, args: unknown, version: Microversion) => Promise<ActionResult>;
@@ -93,12 +95,18 @@ const rebuild: Handler = async (ctx, svc, caller, instance, args, version) => {
   if (!isUuidLike(id)) throw badRequest('Invalid imageRef provided.');
   const image = await ctx.images.get(instance.projectId, id);
   if (!image || image.status !== 'active') throw badRequest(`Image ${id} could not be found.`);
+  // Nova's rebuild also takes a new name, metadata (replacing the old), access IPs, password and (2.19) description.
   if (body.description !== undefined && !version.atLeast('2.19')) throw invalidInput('rebuild', body, "Additional properties are not allowed ('description' was unexpected)");
-  const description = body.description === undefined ? undefined : body.description === null ? null : string(body.description, 'rebuild/description', 0, 255);
-  if (body.name !== undefined) await svc.instances.update(instance.id, { name: validName(body.name) });
-  if (description !== undefined) await svc.instances.update(instance.id, { description });
-  await sendToHost(ctx, svc, caller, instance, 'rebuild', 'rebuild', 'rebuilding', ComputeMethods.rebuild, {}, { image_ref: image.id });
-  return ACCEPTED;
+  const changes: Record<string, string | null> = {};
+  if (body.description !== undefined) changes.description = body.description === null ? null : string(body.description, 'rebuild/description', 0, 255);
+  if (body.name !== undefined) changes.name = validName(body.name);
+  if (body.metadata !== undefined) changes.metadata = JSON.stringify(parseMetadata(body.metadata));
+  if (body.accessIPv4 !== undefined && body.accessIPv4 !== null) changes.access_ip_v4 = accessIp(body.accessIPv4, 'accessIPv4');
+  if (body.accessIPv6 !== undefined && body.accessIPv6 !== null) changes.access_ip_v6 = accessIp(body.accessIPv6, 'accessIPv6');
+  const adminPass = body.adminPass === undefined ? randomPassword() : string(body.adminPass, 'adminPass', 0, 255);
+  await sendToHost(ctx, svc, caller, instance, 'rebuild', 'rebuild', 'rebuilding', ComputeMethods.rebuild, {}, { ...changes, image_ref: image.id });
+  // 202 with the server as rebuilt (Nova's update view) and its admin password.
+  return { status: 202, server: { adminPass } };
 };
 
 const createImage: Handler = async (ctx, svc, caller, instance, args) => {
@@ -115,7 +123,8 @@ const createImage: Handler = async (ctx, svc, caller, instance, args) => {
   const image = await ctx.images.createSnapshot(
     instance.projectId,
     imageName,
-    { ...metadata, instance_uuid: instance.id, image_type: 'snapshot', base_image_ref: instance.imageRef, owner_user_name: caller.userId },
+    // As Nova's create_image: the request's metadata is applied last, so it may set image_type.
+    { instance_uuid: instance.id, image_type: 'snapshot', base_image_ref: instance.imageRef, owner_user_name: caller.userId, ...metadata },
     base,
   );
   await sendToHost(ctx, svc, caller, instance, 'createImage', 'createImage', 'image_snapshot', ComputeMethods.snapshot, { imageId: image.id });
@@ -197,7 +206,8 @@ export const ACTIONS: Record<string, Handler> = {
   suspend: hostAction('suspend', 'suspend', 'suspending', ComputeMethods.suspend),
   resume: hostAction('resume', 'resume', 'resuming', ComputeMethods.resume),
   resize,
-  confirmResize: hostAction('confirmResize', 'confirmResize', 'resize_confirming', ComputeMethods.confirmResize),
+  // Nova answers confirmResize with 204 (revertResize with 202).
+  confirmResize: async (...args) => ({ ...(await hostAction('confirmResize', 'confirmResize', 'resize_confirming', ComputeMethods.confirmResize)(...args)), status: 204 }),
   revertResize: hostAction('revertResize', 'revertResize', 'resize_reverting', ComputeMethods.revertResize),
   rebuild,
   createImage,

@@ -5,7 +5,7 @@ import { findFlavorForBoot } from '../flavors.js';
 import { resourcesOf, type Instance, type InstanceFlavor, type SchedulerHints } from '../instances/model.js';
 import type { Microversion } from '../microversion.js';
 import type { RequestedNetwork } from '../peers.js';
-import { boolean, integer, invalidInput, member, name as validName, noExtraKeys, pyRepr, string, type Body } from '../validate.js';
+import { accessIp, boolean, integer, invalidInput, member, name as validName, noExtraKeys, pyRepr, string, type Body } from '../validate.js';
 import type { ServerServices } from './services.js';
 
 const SERVER_KEYS = [
@@ -54,8 +54,8 @@ export async function createServers(ctx: ComputeContext, svc: ServerServices, ca
   if (availabilityZone?.includes(':')) authorize(ctx, caller, 'os_compute_api:servers:create:forced_host');
   const configDrive = server.config_drive === undefined || server.config_drive === null || server.config_drive === '' ? '' : boolean(server.config_drive, 'config_drive') ? 'True' : '';
   const adminPass = server.adminPass === undefined ? randomPassword() : string(server.adminPass, 'adminPass', 0, 255);
-  const accessIpV4 = server.accessIPv4 === undefined || server.accessIPv4 === null ? '' : string(server.accessIPv4, 'accessIPv4', 0, 64);
-  const accessIpV6 = server.accessIPv6 === undefined || server.accessIPv6 === null ? '' : string(server.accessIPv6, 'accessIPv6', 0, 64);
+  const accessIpV4 = server.accessIPv4 === undefined || server.accessIPv4 === null ? '' : accessIp(server.accessIPv4, 'accessIPv4');
+  const accessIpV6 = server.accessIPv6 === undefined || server.accessIPv6 === null ? '' : accessIp(server.accessIPv6, 'accessIPv6');
   const returnReservationId = server.return_reservation_id === undefined ? false : boolean(server.return_reservation_id, 'return_reservation_id');
   const description = server.description === undefined || server.description === null ? null : string(server.description, 'description', 0, 255);
 
@@ -142,7 +142,7 @@ async function resolveImage(ctx: ComputeContext, caller: Caller, server: Body): 
   return image.id;
 }
 
-function parseMetadata(value: unknown): Record<string, string> {
+export function parseMetadata(value: unknown): Record<string, string> {
   if (value === undefined) return {};
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidInput('metadata', value, `${pyRepr(value)} is not of type 'object'`);
   const out: Record<string, string> = {};
@@ -225,7 +225,7 @@ function parseHints(value: unknown): SchedulerHints {
   return out;
 }
 
-function randomPassword(): string {
+export function randomPassword(): string {
   const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
   const bytes = crypto.getRandomValues(new Uint8Array(12));
   return [...bytes].map((b) => alphabet[b % alphabet.length]).join('');

@@ -49,7 +49,9 @@ export async function listServers(ctx: ComputeContext, records: InstanceRecords,
   if (reservation !== undefined) instances = instances.filter((i) => i.reservationId === reservation);
   const since = q('changes-since') ?? q('changes_since');
   if (since !== undefined) {
-    const at = Date.parse(since);
+    // Nova's schema wants an ISO 8601 date-time: '2011/01/01' is refused though JavaScript parses it.
+    const iso = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$/i.test(since);
+    const at = iso ? Date.parse(since) : NaN;
     if (Number.isNaN(at)) throw badRequest(`Invalid filter field: changes-since. Value ${since} is not a valid date-time.`);
     // changes-since also lists deleted instances, so a poller sees deletions.
     const withDeleted = await records.list({ ...(projectFilter ? { projectId: projectFilter } : {}) });

@@ -110,3 +110,20 @@ export function hostnameOf(name: string): string {
   const cleaned = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63);
   return cleaned || 'server';
 }
+
+/** What Nova's show leaves out of the PUT /servers/{id} and rebuild answers (before 2.75). */
+const NOT_IN_UPDATE_VIEW = new Set(['config_drive', 'key_name', 'security_groups', 'os-extended-volumes:volumes_attached', 'host_status']);
+
+/**
+ * The server body of PUT /servers/{id} and the rebuild action: Nova's show without the
+ * extension attributes (OS-EXT-*, OS-SRV-USG:*, key_name, ...) and with plain addresses
+ * (no OS-EXT-IPS keys); tempest's schemas refuse anything more.
+ */
+export function renderUpdatedServer(instance: Instance, options: RenderOptions): Record<string, unknown> {
+  const server = renderServer(instance, options);
+  for (const key of Object.keys(server)) if (key.startsWith('OS-EXT-') || key.startsWith('OS-SRV-USG:') || NOT_IN_UPDATE_VIEW.has(key)) delete server[key];
+  const plain: Record<string, unknown[]> = {};
+  for (const a of options.addresses) (plain[a.networkName] ??= []).push({ version: a.version, addr: a.address });
+  server.addresses = plain;
+  return server;
+}

@@ -1,0 +1,66 @@
+import type { FastifyInstance } from 'fastify';
+import { callerFrom, notFound, type ComputeContext } from '../context.js';
+import { resourceLinks } from '../flavors.js';
+import type { ComputeImage } from '../peers.js';
+
+type IdParams = { id: string };
+
+/** Glance's status as Nova's image proxy shows it, with its progress. */
+const STATUS: Record<string, [string, number]> = {
+  queued: ['SAVING', 25],
+  saving: ['SAVING', 50],
+  uploading: ['SAVING', 50],
+  importing: ['SAVING', 50],
+  active: ['ACTIVE', 100],
+  killed: ['ERROR', 0],
+  deleted: ['DELETED', 0],
+  pending_delete: ['DELETED', 0],
+};
+
+const apiTime = (iso: string | undefined) => `${(iso ?? new Date(0).toISOString()).slice(0, 19)}Z`;
+
+function renderImage(image: ComputeImage, baseUrl: string): Record<string, unknown> {
+  const [status, progress] = STATUS[image.status] ?? ['UNKNOWN', 0];
+  const links: Array<Record<string, string>> = resourceLinks(baseUrl, 'images', image.id);
+  links.push({ rel: 'alternate', type: 'application/vnd.openstack.image', href: `${baseUrl.replace(/\/compute\/v2(\.1)?$/, '/image')}/images/${image.id}` });
+  const body: Record<string, unknown> = {
+    id: image.id,
+    name: image.name,
+    minRam: image.minRam,
+    minDisk: image.minDisk,
+    metadata: image.properties,
+    created: apiTime(image.createdAt),
+    updated: apiTime(image.updatedAt),
+    status,
+    progress,
+    links,
+    'OS-EXT-IMG-SIZE:size': image.size,
+  };
+  const server = image.properties.instance_uuid;
+  if (server) body.server = { id: server, links: resourceLinks(baseUrl, 'servers', server) };
+  return body;
+}
+
+/**
+ * Nova's image proxy (deprecated in 2.36, so 404 from there on): show and delete a Glance
+ * image in the caller's project, which tempest's compute image tests use before 2.36.
+ */
+export function imageRoutes(app: FastifyInstance, ctx: ComputeContext, baseUrl: () => string): void {
+  const proxied = (version: { atLeast(v: string): boolean }) => {
+    if (version.atLeast('2.36')) throw notFound('The resource could not be found.');
+  };
+  app.get<{ Params: IdParams }>('/images/:id', async (request) => {
+    proxied(request.computeVersion);
+    const image = await ctx.images.get(callerFrom(request).projectId, request.params.id);
+    if (!image || image.status === 'deleted' || image.status === 'pending_delete') throw notFound('Image not found.');
+    return { image: renderImage(image, baseUrl()) };
+  });
+  app.delete<{ Params: IdParams }>('/images/:id', async (request, reply) => {
+    proxied(request.computeVersion);
+    const caller = callerFrom(request);
+    const image = await ctx.images.get(caller.projectId, request.params.id);
+    if (!image) throw notFound('Image not found.');
+    await ctx.images.discard(caller.projectId, image.id);
+    reply.code(204).send();
+  });
+}

@@ -1,0 +1,95 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { badRequest, callerFrom, notFound, type ComputeContext } from '../context.js';
+import type { ComputeSecurityGroup, SecurityGroupProxy } from '../peers.js';
+import type { ServerServices } from '../servers/services.js';
+import { queryValue } from '../validate.js';
+
+type IdParams = { id: string };
+
+/** A group as Nova's os-security-groups shows it; a rule naming a group shows that group. */
+export function renderSecurityGroup(group: ComputeSecurityGroup, all: ComputeSecurityGroup[]): Record<string, unknown> {
+  return {
+    id: group.id,
+    name: group.name,
+    description: group.description,
+    tenant_id: group.projectId,
+    rules: group.rules.map((r) => {
+      const remote = r.remoteGroupId ? all.find((g) => g.id === r.remoteGroupId) : undefined;
+      return {
+        id: r.id,
+        parent_group_id: group.id,
+        ip_protocol: r.protocol,
+        from_port: r.portMin,
+        to_port: r.portMax,
+        group: remote ? { name: remote.name, tenant_id: remote.projectId } : {},
+        ip_range: !r.remoteGroupId && r.remoteIpPrefix ? { cidr: r.remoteIpPrefix } : {},
+      };
+    }),
+  };
+}
+
+/** Nova's checks of a group's name and description: strings, not blank, at most 255 characters. */
+function property(value: unknown, what: 'name' | 'description'): string {
+  if (typeof value !== 'string') throw badRequest(`Security group ${what} is not a string or unicode`);
+  if (value.trim() === '') throw badRequest(`Security group ${what} cannot be empty.`);
+  if (value.length > 255) throw badRequest(`Security group ${what} should not be greater than 255 characters.`);
+  return value;
+}
+
+function groupBody(body: unknown): { name: string; description: string } {
+  const group = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).security_group : undefined;
+  if (typeof group !== 'object' || group === null) throw badRequest('security_group not specified');
+  const g = group as Record<string, unknown>;
+  return { name: property(g.name, 'name'), description: property(g.description, 'description') };
+}
+
+/**
+ * /os-security-groups: Nova's proxy to Neutron's security groups (removed in 2.36), for
+ * clouds that run the network service.
+ */
+export function securityGroupRoutes(app: FastifyInstance, ctx: ComputeContext, svc: ServerServices): void {
+  const proxy = (request: FastifyRequest): SecurityGroupProxy => {
+    if (request.computeVersion.atLeast('2.36') || !ctx.network?.securityGroups) throw notFound('The resource could not be found.');
+    return ctx.network.securityGroups;
+  };
+
+  app.get('/os-security-groups', async (request) => {
+    const groups = proxy(request);
+    const caller = callerFrom(request);
+    const all = await groups.list(caller, ['1', 'true', 'True'].includes(queryValue(request.query, 'all_tenants') ?? ''));
+    return { security_groups: all.map((g) => renderSecurityGroup(g, all)) };
+  });
+  app.post('/os-security-groups', async (request) => {
+    const groups = proxy(request);
+    const caller = callerFrom(request);
+    const { name, description } = groupBody(request.body);
+    const created = await groups.create(caller, name, description);
+    return { security_group: renderSecurityGroup(created, [created]) };
+  });
+  app.get<{ Params: IdParams }>('/os-security-groups/:id', async (request) => {
+    const groups = proxy(request);
+    const caller = callerFrom(request);
+    const group = await groups.get(caller, request.params.id);
+    return { security_group: renderSecurityGroup(group, await groups.list(caller, caller.isAdmin)) };
+  });
+  app.put<{ Params: IdParams }>('/os-security-groups/:id', async (request) => {
+    const groups = proxy(request);
+    const caller = callerFrom(request);
+    const { name, description } = groupBody(request.body);
+    const updated = await groups.update(caller, request.params.id, name, description);
+    return { security_group: renderSecurityGroup(updated, await groups.list(caller, caller.isAdmin)) };
+  });
+  app.delete<{ Params: IdParams }>('/os-security-groups/:id', async (request, reply) => {
+    const groups = proxy(request);
+    const caller = callerFrom(request);
+    const group = await groups.get(caller, request.params.id);
+    // addSecurityGroup records the group on the instance (its ports keep the boot-time groups),
+    // so a group an instance names is in use here as Neutron would find it on the port.
+    const users = await svc.instances.list({ projectId: group.projectId, deleted: false });
+    if (users.some((i) => i.securityGroups.includes(group.name) || i.securityGroups.includes(group.id))) {
+      throw badRequest(`Security Group ${group.id} in use.`);
+    }
+    await groups.delete(caller, group.id);
+    reply.code(202).send();
+  });
+}
