@@ -139,14 +139,17 @@ describe('networking through the openstack CLI', { skip: cliSkip, timeout: 600_0
     assert.equal(shown.status, 'DOWN');
     assert.equal(shown.port_security_enabled, true);
 
-    // A chosen address, then gone again.
-    const p2 = await cli.json<Shown>([...DEMO, 'port', 'create', '--network', 'int', '--fixed-ip', 'subnet=int-subnet,ip-address=10.0.0.50', 'p2']);
-    assert.deepEqual(p2.fixed_ips, [{ subnet_id: ids.intSubnet, ip_address: '10.0.0.50' }]);
-    const taken = await cli.fails([...DEMO, 'port', 'create', '--network', 'int', '--fixed-ip', 'subnet=int-subnet,ip-address=10.0.0.50', 'p3']);
+    // A chosen address, then gone again. Addresses are handed out at random, as Neutron's IPAM
+    // does, so choose one neither p1 nor the DHCP port happened to get.
+    const inUse = JSON.stringify(await cli.json([...ADMIN, 'port', 'list', '--network', 'int', '--long']));
+    const chosen = ['10.0.0.50', '10.0.0.51', '10.0.0.52'].find((a) => !new RegExp(`${a.replace(/\./g, '\\.')}(?![0-9])`).test(inUse)) as string;
+    const p2 = await cli.json<Shown>([...DEMO, 'port', 'create', '--network', 'int', '--fixed-ip', `subnet=int-subnet,ip-address=${chosen}`, 'p2']);
+    assert.deepEqual(p2.fixed_ips, [{ subnet_id: ids.intSubnet, ip_address: chosen }]);
+    const taken = await cli.fails([...DEMO, 'port', 'create', '--network', 'int', '--fixed-ip', `subnet=int-subnet,ip-address=${chosen}`, 'p3']);
     assertRefused(taken, 409);
     await cli.ok([...DEMO, 'port', 'delete', 'p2']);
-    const p3 = await cli.json<Shown>([...DEMO, 'port', 'create', '--network', 'int', '--fixed-ip', 'ip-address=10.0.0.50', 'p3']);
-    assert.deepEqual(p3.fixed_ips, [{ subnet_id: ids.intSubnet, ip_address: '10.0.0.50' }]);
+    const p3 = await cli.json<Shown>([...DEMO, 'port', 'create', '--network', 'int', '--fixed-ip', `ip-address=${chosen}`, 'p3']);
+    assert.deepEqual(p3.fixed_ips, [{ subnet_id: ids.intSubnet, ip_address: chosen }]);
     const ports = await cli.json<Array<{ Name: string; 'Fixed IP Addresses': unknown }>>([...DEMO, 'port', 'list', '--network', 'int']);
     assert.deepEqual(ports.map((p) => p.Name).filter(Boolean).sort(), ['p1', 'p3']);
   });
