@@ -64,6 +64,20 @@ describe('compute shapes tempest checks', () => {
     assert.equal((await nova(cloud.url, 'GET', '/servers?changes-since=2011-01-01T00:00:00Z', demo)).status, 200);
   });
 
+  it('lists deleted servers under changes-since, and keeps the other filters', async () => {
+    const start = new Date(Date.now() - 1000).toISOString();
+    const made = await boot(cloud.url, demo, { name: 'since-gone', imageRef: image, flavorRef: '42', networks: 'none' });
+    const goneId = made.json.server.id as string;
+    await waitForServer(cloud.url, demo, goneId, ['ACTIVE']);
+    assert.equal((await nova(cloud.url, 'DELETE', `/servers/${goneId}`, demo)).status, 204);
+    await waitForServer(cloud.url, demo, goneId, ['DELETED']);
+    const since = await nova(cloud.url, 'GET', `/servers/detail?changes-since=${encodeURIComponent(start)}`, demo);
+    const gone = (since.json.servers as Array<Record<string, any>>).find((s) => s.id === goneId);
+    assert.equal(gone?.status, 'DELETED', 'a poller sees the deletion');
+    const named = await nova(cloud.url, 'GET', `/servers?changes-since=${encodeURIComponent(start)}&name=^nothing-like-this$`, demo);
+    assert.deepEqual(named.json.servers, [], 'the name filter still applies');
+  });
+
   it('shows and deletes snapshots through the image proxy', async () => {
     const snap = await nova(cloud.url, 'POST', `/servers/${id}/action`, demo, { createImage: { name: 'snap', metadata: { image_type: 'test' } } });
     assert.equal(snap.status, 202, JSON.stringify(snap.body));

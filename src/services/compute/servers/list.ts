@@ -26,8 +26,12 @@ export async function listServers(ctx: ComputeContext, records: InstanceRecords,
   const projectFilter = allTenants ? (caller.isAdmin ? q('project_id') ?? q('tenant_id') : undefined) : caller.projectId;
   const deletedRaw = q('deleted');
   const wantDeleted = caller.isAdmin && deletedRaw !== undefined && TRUTHY.has(deletedRaw.toLowerCase());
-  let instances = await records.list({ ...(projectFilter ? { projectId: projectFilter } : {}), ...(wantDeleted ? {} : { deleted: false }) });
+  const since = changesSince(q('changes-since') ?? q('changes_since'));
+  // changes-since also lists deleted instances, so a poller sees deletions.
+  const withDeleted = wantDeleted || since !== undefined;
+  let instances = await records.list({ ...(projectFilter ? { projectId: projectFilter } : {}), ...(withDeleted ? {} : { deleted: false }) });
   if (wantDeleted) instances = instances.filter((i) => i.deleted);
+  if (since !== undefined) instances = instances.filter((i) => Date.parse(i.updatedAt) >= since);
 
   const name = q('name');
   if (name !== undefined) {
@@ -47,16 +51,6 @@ export async function listServers(ctx: ComputeContext, records: InstanceRecords,
   if (flavor !== undefined) instances = instances.filter((i) => i.flavor.id === flavor.split('/').pop());
   const reservation = q('reservation_id');
   if (reservation !== undefined) instances = instances.filter((i) => i.reservationId === reservation);
-  const since = q('changes-since') ?? q('changes_since');
-  if (since !== undefined) {
-    // Nova's schema wants an ISO 8601 date-time: '2011/01/01' is refused though JavaScript parses it.
-    const iso = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$/i.test(since);
-    const at = iso ? Date.parse(since) : NaN;
-    if (Number.isNaN(at)) throw badRequest(`Invalid filter field: changes-since. Value ${since} is not a valid date-time.`);
-    // changes-since also lists deleted instances, so a poller sees deletions.
-    const withDeleted = await records.list({ ...(projectFilter ? { projectId: projectFilter } : {}) });
-    instances = withDeleted.filter((i) => Date.parse(i.updatedAt) >= at);
-  }
   // Tag filters (2.26): all of / any of / none of all / none of any, comma-separated.
   const tagSets = (key: string) => q(key)?.split(',').filter(Boolean);
   const allTags = tagSets('tags');
@@ -103,4 +97,13 @@ export async function listServers(ctx: ComputeContext, records: InstanceRecords,
     }
   }
   return { instances };
+}
+
+/** The changes-since time in ms; Nova's schema wants ISO 8601, so '2011/01/01' is refused though JavaScript parses it. */
+function changesSince(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const iso = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$/i.test(value);
+  const at = iso ? Date.parse(value) : NaN;
+  if (Number.isNaN(at)) throw badRequest(`Invalid filter field: changes-since. Value ${value} is not a valid date-time.`);
+  return at;
 }
