@@ -8,8 +8,7 @@ import { api, type TestCloud } from '../../helpers/cloud.js';
 import { projectId } from '../image/helpers.js';
 import { ensureDefaultFlavors, findFlavorForBoot, renderFlavorForServer } from '../../../src/services/compute/flavors.js';
 import { getKeypair } from '../../../src/services/compute/keypairs.js';
-import type { Caller } from '../../../src/services/compute/context.js';
-import { cloudOn, ENGINES, nova, ok, refused, type Body } from './resource-helpers.js';
+import { cloudOn, ENGINES, nova, ok, refused, type Body, memberCaller } from './resource-helpers.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -58,13 +57,7 @@ for (const engine of ENGINES) {
     });
     after(async () => stop?.());
 
-    const demoCaller = (): Caller => ({
-      projectId: demoProject,
-      userId: demoUser,
-      isAdmin: false,
-      credentials: { user_id: demoUser, project_id: demoProject, roles: ['member'] },
-      requestId: 'req-test',
-    });
+    const demoCaller = () => memberCaller(demoProject, demoUser);
 
     describe('flavors', () => {
       it('seeds DevStack flavors, listed in Nova order with the 2.1 detail shape', async () => {

@@ -7,10 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { api, type TestCloud } from '../../helpers/cloud.js';
 import { projectId } from '../image/helpers.js';
-import type { Caller, ComputeContext } from '../../../src/services/compute/context.js';
+import type { ComputeContext } from '../../../src/services/compute/context.js';
 import { checkQuota } from '../../../src/services/compute/quotas.js';
 import { getServerGroup } from '../../../src/services/compute/server-groups.js';
-import { cloudOn, ENGINES, nova, ok, refused, type Body } from './resource-helpers.js';
+import { cloudOn, ENGINES, nova, ok, refused, type Body, memberCaller } from './resource-helpers.js';
 
 const RESOURCES = [
   'cores', 'fixed_ips', 'floating_ips', 'injected_file_content_bytes', 'injected_file_path_bytes', 'injected_files',
@@ -69,13 +69,7 @@ for (const engine of ENGINES) {
     });
     after(async () => stop?.());
 
-    const demoCaller = (): Caller => ({
-      projectId: demoProject,
-      userId: demoUser,
-      isAdmin: false,
-      credentials: { user_id: demoUser, project_id: demoProject, roles: ['member'] },
-      requestId: 'req-test',
-    });
+    const demoCaller = () => memberCaller(demoProject, demoUser);
 
     describe('quota sets', () => {
       it("shows a project's quotas, Nova's defaults until changed", async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { api, startTestCloud, TEST_DATABASE_URL, type ApiResponse, type TestCloud } from '../../helpers/cloud.js';
 import { dropSchema } from '../../helpers/databases.js';
+import type { Caller } from '../../../src/services/compute/context.js';
 
 export type Body = Record<string, any>;
 
@@ -49,4 +50,9 @@ export async function refused(tc: TestCloud, method: string, path: string, token
   assert.equal(error.code, status, label);
   assert.equal(typeof error.message, 'string', label);
   return error.message as string;
+}
+
+/** A project member as compute's logic sees one, for calling it directly. */
+export function memberCaller(projectId: string, userId: string): Caller {
+  return { projectId, userId, isAdmin: false, credentials: { user_id: userId, project_id: projectId, roles: ['member'] }, requestId: 'req-test' };
 }

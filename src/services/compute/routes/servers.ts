@@ -16,24 +16,22 @@ type IdParams = { id: string };
 
 /** /servers: create, list, show, update, delete, actions, metadata, addresses and instance actions. */
 export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: ServerServices, baseUrl: () => string): void {
+  const viewOptions = async (request: FastifyRequest, caller: Caller, instance: Instance) => ({
+    baseUrl: baseUrl(),
+    version: request.computeVersion,
+    isAdmin: caller.isAdmin,
+    addresses: ctx.network ? await ctx.network.addresses(instance.id) : [],
+  });
   const render = async (request: FastifyRequest, caller: Caller, instance: Instance) =>
     renderServer(instance, {
-      baseUrl: baseUrl(),
-      version: request.computeVersion,
-      isAdmin: caller.isAdmin,
-      addresses: ctx.network ? await ctx.network.addresses(instance.id) : [],
+      ...(await viewOptions(request, caller, instance)),
       ...(request.computeVersion.atLeast('2.16') && ctx.enforcer.enforce('os_compute_api:servers:show:host_status', { project_id: instance.projectId }, caller.credentials)
         ? { hostStatus: await hostStatus(svc, ctx, instance) }
         : {}),
     });
   // PUT /servers/{id} and rebuild answer with Nova's update view (no extension attributes).
   const renderUpdated = async (request: FastifyRequest, caller: Caller, instance: Instance) =>
-    renderUpdatedServer(instance, {
-      baseUrl: baseUrl(),
-      version: request.computeVersion,
-      isAdmin: caller.isAdmin,
-      addresses: ctx.network ? await ctx.network.addresses(instance.id) : [],
-    });
+    renderUpdatedServer(instance, await viewOptions(request, caller, instance));
   const load = (request: FastifyRequest<{ Params: IdParams }>, caller: Caller) => visibleInstance(ctx, svc.instances, caller, request.params.id);
 
   app.post('/servers', async (request, reply) => {
