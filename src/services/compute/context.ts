@@ -79,9 +79,3 @@ export function authorize(ctx: ComputeContext, caller: Caller, action: string, t
 }
 
 export const nowIso = () => new Date().toISOString();
-
-/** Nova prints times without fractions or zone: `2026-11-23T10:00:00Z`. */
-export function novaTime(iso: string | null | undefined): string | null {
-  if (!iso) return null;
-  return `${iso.slice(0, 19)}Z`;
-}

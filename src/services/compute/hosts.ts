@@ -186,10 +186,6 @@ export class ComputeHosts {
     });
   }
 
-  async allocationOf(instanceId: string) {
-    return this.db.selectFrom('compute_allocation').selectAll().where('instance_id', '=', instanceId).executeTakeFirst();
-  }
-
   /** Recomputes a host's counters from its allocations (Nova's update_available_resource). */
   async reconcile(host: string): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
