@@ -101,7 +101,8 @@ for (const engine of ENGINES) {
         demoProject = int.project_id;
         const asAdmin = (await ok('GET', `/networks/${int.id}`, admin, undefined, 200)).network;
         assert.equal(asAdmin['provider:network_type'], 'vxlan');
-        intSubnet = await subnet(demo, { network_id: int.id, name: 'int-subnet', cidr: '10.0.0.0/24' });
+        // Hand-picked addresses below lie outside the pools: IPAM hands out pool addresses at random.
+        intSubnet = await subnet(demo, { network_id: int.id, name: 'int-subnet', cidr: '10.0.0.0/24', allocation_pools: [{ start: '10.0.0.100', end: '10.0.0.200' }] });
         assert.equal(intSubnet.gateway_ip, '10.0.0.1');
       });
 
@@ -270,15 +271,15 @@ for (const engine of ENGINES) {
         );
         assert.match(message, /External IP 203\.0\.113\.1 is the same as the gateway IP/);
         const r = (
-          await ok('POST', '/routers', admin, { router: { name: 'gw', external_gateway_info: { network_id: ext.id, external_fixed_ips: [{ ip_address: '203.0.113.150' }] } } }, 201)
+          await ok('POST', '/routers', admin, { router: { name: 'gw', external_gateway_info: { network_id: ext.id, external_fixed_ips: [{ ip_address: '203.0.113.210' }] } } }, 201)
         ).router;
-        assert.deepEqual(r.external_gateway_info.external_fixed_ips, [{ subnet_id: extSubnet.id, ip_address: '203.0.113.150' }]);
+        assert.deepEqual(r.external_gateway_info.external_fixed_ips, [{ subnet_id: extSubnet.id, ip_address: '203.0.113.210' }]);
         // Same network, another address: the gateway port is re-addressed in place.
         const gwPort = (await portsOf(r.id))[0];
         const moved = (
-          await ok('PUT', `/routers/${r.id}`, admin, { router: { external_gateway_info: { network_id: ext.id, external_fixed_ips: [{ ip_address: '203.0.113.151' }] } } }, 200)
+          await ok('PUT', `/routers/${r.id}`, admin, { router: { external_gateway_info: { network_id: ext.id, external_fixed_ips: [{ ip_address: '203.0.113.211' }] } } }, 200)
         ).router;
-        assert.deepEqual(moved.external_gateway_info.external_fixed_ips, [{ subnet_id: extSubnet.id, ip_address: '203.0.113.151' }]);
+        assert.deepEqual(moved.external_gateway_info.external_fixed_ips, [{ subnet_id: extSubnet.id, ip_address: '203.0.113.211' }]);
         assert.equal((await portsOf(r.id))[0]?.id, gwPort?.id);
         // A project cannot see an admin's router.
         await refused('GET', `/routers/${r.id}`, demo, undefined, 404, 'RouterNotFound');
@@ -362,7 +363,7 @@ for (const engine of ENGINES) {
       let routerPort: Body;
       it('attaches an existing port with one fixed IP; a bound or multi-address port is refused', async () => {
         int3 = await network(demo, { name: 'int3' });
-        int3Subnet = await subnet(demo, { network_id: int3.id, cidr: '10.3.0.0/24' });
+        int3Subnet = await subnet(demo, { network_id: int3.id, cidr: '10.3.0.0/24', allocation_pools: [{ start: '10.3.0.100', end: '10.3.0.200' }] });
         await subnet(demo, { network_id: int3.id, cidr: '10.4.0.0/24' });
         const used = await port(demo, { network_id: int3.id, device_id: 'some-server', fixed_ips: [{ subnet_id: int3Subnet.id }] });
         await refused('PUT', `/routers/${router.id}/add_router_interface`, demo, { port_id: used.id }, 409, 'PortInUse');
@@ -451,11 +452,11 @@ for (const engine of ENGINES) {
       });
 
       it('lets only admins choose the address', async () => {
-        await refused('POST', '/floatingips', demo, { floatingip: { floating_network_id: ext.id, floating_ip_address: '203.0.113.180' } }, 403, 'PolicyNotAuthorized');
-        const fip = (await ok('POST', '/floatingips', admin, { floatingip: { floating_network_id: ext.id, floating_ip_address: '203.0.113.180', subnet_id: extSubnet.id } }, 201))
+        await refused('POST', '/floatingips', demo, { floatingip: { floating_network_id: ext.id, floating_ip_address: '203.0.113.220' } }, 403, 'PolicyNotAuthorized');
+        const fip = (await ok('POST', '/floatingips', admin, { floatingip: { floating_network_id: ext.id, floating_ip_address: '203.0.113.220', subnet_id: extSubnet.id } }, 201))
           .floatingip;
-        assert.equal(fip.floating_ip_address, '203.0.113.180');
-        await refused('POST', '/floatingips', admin, { floatingip: { floating_network_id: ext.id, floating_ip_address: '203.0.113.180' } }, 409, 'IpAddressAlreadyAllocated');
+        assert.equal(fip.floating_ip_address, '203.0.113.220');
+        await refused('POST', '/floatingips', admin, { floatingip: { floating_network_id: ext.id, floating_ip_address: '203.0.113.220' } }, 409, 'IpAddressAlreadyAllocated');
         await refused('GET', `/floatingips/${fip.id}`, demo, undefined, 404, 'FloatingIPNotFound');
         await ok('DELETE', `/floatingips/${fip.id}`, admin, undefined, 204);
       });
