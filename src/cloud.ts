@@ -22,8 +22,8 @@ import { networkMigrations } from './services/network/migrations.js';
 import { networkPlugin } from './services/network/plugin.js';
 import { createNetworkContext } from './services/network/service.js';
 import { DesiredStatePublisher } from './services/network/desired-state.js';
-import { NetworkAgent } from './agents/network/agent.js';
-import { NoopDataplane } from './agents/network/dataplane/noop/noop.js';
+import type { NetworkAgent } from './agents/network/agent.js';
+import { chooseDataplane, startNetworkAgent, type DataplaneChoice } from './agents/network/start.js';
 import { imagePlugin } from './services/image/plugin.js';
 import { createImageContext, IMAGE_DEFAULT_LIMITS } from './services/image/service.js';
 import type { ComputeContext } from './services/compute/context.js';
@@ -40,6 +40,10 @@ import { InstanceRecords } from './services/compute/instances/store.js';
 import { FilterScheduler } from './services/compute/scheduler/filter-scheduler.js';
 import { chooseDriver, startComputeAgents, type DriverChoice } from './agents/compute/start.js';
 import type { ComputeAgent } from './agents/compute/agent.js';
+import { ComputeInstanceSource } from './services/metadata/compute-records.js';
+import { InProcessInstanceNetwork } from './services/metadata/network-in-process.js';
+import { metadataSecret } from './services/metadata/secret.js';
+import { startMetadataServer } from './services/metadata/server.js';
 
 export interface Cloud {
   config: KumoConfig;
@@ -54,6 +58,9 @@ export interface Cloud {
   computeAgents: ComputeAgent[];
   computeDriver: DriverChoice;
   networkAgent: NetworkAgent;
+  dataplane: DataplaneChoice;
+  /** Nova's metadata API (its own port), where the network agents' relays send guests' requests. */
+  metadataUrl: string;
   /** Passwords of bootstrap users created by this start (first start only). */
   createdCredentials: Partial<BootstrapCredentials>;
   stop(): Promise<void>;
@@ -96,10 +103,6 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     network.changed = () => publisher.changed();
     await publisher.start();
     cleanups.push(() => publisher.stop());
-    // The all-in-one host runs its own network agent; `noop` until the Linux dataplane lands.
-    const networkAgent = new NetworkAgent(config.hostName, bus, new NoopDataplane(), log);
-    await networkAgent.start();
-    cleanups.push(() => networkAgent.stop());
     const compute = createComputeContext(config, database, bus, enforcerFor(), new InProcessImages(image), new InProcessNetworkPorts(network), log);
     await ensureDefaultFlavors(compute);
     const conductor = new Conductor({
@@ -139,8 +142,46 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
       config.port = port;
       config.publicUrl = config.publicUrl.replace(/:0$/, `:${port}`);
     }
+
+    // The relays sign with the same secret: from the environment, or the data directory's file.
+    config.metadata.sharedSecret = metadataSecret(config.metadata.sharedSecret, config.dataDir);
+    const metadata = await startMetadataServer({
+      host: config.metadata.host,
+      port: config.metadata.port,
+      sharedSecret: config.metadata.sharedSecret,
+      instances: new ComputeInstanceSource(compute),
+      network: new InProcessInstanceNetwork(network),
+      log,
+    });
+    cleanups.push(() => metadata.close());
+    config.metadata.port = metadata.port;
+
+    // The all-in-one host runs its own network agent (and is the network node); it comes
+    // last because its relay forwards guests' metadata requests to the service above.
+    const dataplane = chooseDataplane(config);
+    if (config.dataplane.driver === undefined) log.warn({ dataplane: dataplane.name }, dataplane.reason);
+    const networkAgent = await startNetworkAgent(config, bus, log, dataplane, { url: metadata.url, sharedSecret: config.metadata.sharedSecret });
+    cleanups.push(() => networkAgent.stop());
+
     const { created } = await bootstrapIdentity(identity.context, CATALOG, wanted);
-    return { config, database, bus, http, identity, image, network, compute, conductor, computeAgents, computeDriver, networkAgent, createdCredentials: created, stop: stopAll };
+    return {
+      config,
+      database,
+      bus,
+      http,
+      identity,
+      image,
+      network,
+      compute,
+      conductor,
+      computeAgents,
+      computeDriver,
+      networkAgent,
+      dataplane,
+      metadataUrl: metadata.url,
+      createdCredentials: created,
+      stop: stopAll,
+    };
   } catch (error) {
     await stopAll();
     throw error;

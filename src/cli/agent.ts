@@ -4,6 +4,7 @@ import { openDatabase } from '../core/db/database.js';
 import { createLogger } from '../core/log.js';
 import { Enforcer } from '../core/policy/index.js';
 import { startComputeAgents } from '../agents/compute/start.js';
+import { chooseDataplane, startNetworkAgent } from '../agents/network/start.js';
 import { InProcessIdentityClient } from '../services/identity/client.js';
 import { IdentityService } from '../services/identity/service.js';
 import { createImageContext } from '../services/image/service.js';
@@ -13,7 +14,8 @@ import { InProcessImages } from '../services/compute/peers-in-process.js';
 import { createComputeContext } from '../services/compute/service.js';
 
 /**
- * `kumo agent --host NAME`: one compute host of a split deployment, on the database and bus
+ * `kumo agent --host NAME`: one compute host of a split deployment (its compute and network
+ * agents), on the database and bus
  * of a running cloud (KUMO_DATABASE_URL, KUMO_BUS_URL). It reaches images and ports through
  * the same service libraries over that database, so it needs the cloud's data directory for
  * image data (a shared filesystem, or the same machine).
@@ -31,13 +33,19 @@ export async function agent(config: KumoConfig, host: string): Promise<void> {
   const network = createNetworkContext(config, database, enforcer(), log);
   const compute = createComputeContext(config, database, bus, enforcer(), new InProcessImages(image), new InProcessNetworkPorts(network), log);
   const agents = await startComputeAgents(config, compute, bus, log, [host]);
-  process.stdout.write(`Kumo compute agent ${host} is up (driver fake, bus ${bus.kind}, database ${database.kind}).\n`);
+  // The host's network agent plugs its instances' taps into their networks; DHCP, routers
+  // and the metadata relay stay on the network node (the `kumo up` host).
+  const dataplane = chooseDataplane(config);
+  if (config.dataplane.driver === undefined) log.warn({ dataplane: dataplane.name }, dataplane.reason);
+  const networkAgent = await startNetworkAgent({ ...config, hostName: host }, bus, log, dataplane);
+  process.stdout.write(`Kumo compute agent ${host} is up (driver fake, dataplane ${dataplane.name}, bus ${bus.kind}, database ${database.kind}).\n`);
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     for (const a of agents) await a.stop();
+    await networkAgent.stop();
     await bus.close();
     await database.close();
     log.flush();

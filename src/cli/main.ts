@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig, type ConfigOverrides } from '../core/config.js';
+import { loadConfig, parsePhysnets, type ConfigOverrides } from '../core/config.js';
 import type { LogLevel } from '../core/log.js';
 import { FernetKeyRepository } from '../services/identity/fernet/key-repository.js';
 import { agent } from './agent.js';
@@ -27,6 +27,35 @@ interface CommonOptions {
   policyDir?: string;
   computeDriver?: string;
   fakeHosts?: number;
+  dataplane?: string;
+  physnet?: string[];
+  tunnelIp?: string;
+}
+
+function physnet(value: string, previous: string[] = []): string[] {
+  try {
+    parsePhysnets(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+  return [...previous, value];
+}
+
+function ipv4(value: string): string {
+  if (!/^(\d{1,3})(\.\d{1,3}){3}$/.test(value) || value.split('.').some((o) => Number(o) > 255)) throw new InvalidArgumentError('an IPv4 address');
+  return value;
+}
+
+function dataplaneOverrides(options: CommonOptions): ConfigOverrides['dataplane'] {
+  const env = process.env;
+  return {
+    ...(options.dataplane !== undefined ? { driver: options.dataplane } : {}),
+    // Flags add to (and override) the KUMO_PHYSNETS mappings.
+    ...(options.physnet !== undefined
+      ? { physicalInterfaceMappings: { ...parsePhysnets(env.KUMO_PHYSNETS ?? ''), ...parsePhysnets(options.physnet.join(',')) } }
+      : {}),
+    ...(options.tunnelIp !== undefined ? { tunnelIp: options.tunnelIp } : {}),
+  };
 }
 
 function overrides(options: CommonOptions): ConfigOverrides {
@@ -36,6 +65,7 @@ function overrides(options: CommonOptions): ConfigOverrides {
     ...(options.host !== undefined ? { host: options.host } : {}),
     ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}),
     ...(options.policyDir !== undefined ? { policyDir: options.policyDir } : {}),
+    dataplane: dataplaneOverrides(options),
     ...(options.computeDriver !== undefined || options.fakeHosts !== undefined
       ? {
           compute: {
@@ -59,6 +89,9 @@ program
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
   .addOption(new Option('--compute-driver <driver>', 'what runs instances (default: the best this host can run)').choices(['fake', 'qemu']))
   .option('--fake-hosts <n>', 'with the fake driver: how many compute hosts to simulate (default: 1)', positive)
+  .addOption(new Option('--dataplane <driver>', 'what carries network traffic (default: linuxbridge when root with the tools, else noop)').choices(['linuxbridge', 'noop']))
+  .option('--physnet <physnet:interface>', 'map a physical network to a host interface (repeatable)', physnet)
+  .option('--tunnel-ip <address>', "this host's VXLAN/GRE endpoint address", ipv4)
   .action(async (options: CommonOptions) => {
     await up(loadConfig(overrides(options)));
   });
@@ -69,6 +102,9 @@ program
   .requiredOption('--host <name>', 'this compute host\'s name (as os-services and hypervisors list it)')
   .option('--data-dir <dir>', 'the data directory of the cloud (default: ./data)')
   .addOption(new Option('--compute-driver <driver>', 'what runs instances').choices(['fake', 'qemu']))
+  .addOption(new Option('--dataplane <driver>', 'what carries network traffic (default: linuxbridge when root with the tools, else noop)').choices(['linuxbridge', 'noop']))
+  .option('--physnet <physnet:interface>', 'map a physical network to a host interface (repeatable)', physnet)
+  .option('--tunnel-ip <address>', "this host's VXLAN/GRE endpoint address", ipv4)
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
   .action(async (options: CommonOptions & { host: string }) => {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(options.host)) throw new InvalidArgumentError('--host: letters, digits, dot, dash, underscore');

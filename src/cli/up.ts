@@ -37,6 +37,8 @@ export async function up(config: KumoConfig): Promise<void> {
     `            image    ${config.publicUrl}/image`,
     `            network  ${config.publicUrl}/networking`,
     `            compute  ${config.publicUrl}/compute/v2.1`,
+    `            metadata ${cloud.metadataUrl} (for the network agents' relays)`,
+    `  network:  dataplane ${cloud.dataplane.name}: ${cloud.dataplane.reason}`,
     `  compute:  ${cloud.computeAgents.length} host(s), driver ${cloud.computeDriver.name}: ${cloud.computeDriver.reason}`,
     guestLine,
     '',

@@ -25,6 +25,11 @@ export interface NetworkState {
   physicalNetwork: string | null;
   segmentationId: number | null;
   mtu: number;
+  /**
+   * vxlan and gre: the tunnel addresses of the other hosts that have a port on this network
+   * (l2population), so flooding reaches exactly them without multicast.
+   */
+  peers: string[];
 }
 
 export interface PortState {
@@ -85,6 +90,32 @@ export interface SecurityGroupState {
   memberIps: string[];
 }
 
+/** What an agent says about itself when it asks for its state. */
+export interface HostStateRequest {
+  host: string;
+  /** Its tunnel endpoint for vxlan and gre, if it has one. */
+  tunnelIp?: string;
+}
+
 /** Bus names shared by the control plane and the agents (they meet only on the bus). */
 export const NETWORK_AGENT_TOPIC = 'network_agent';
 export const NETWORK_SERVER_TOPIC = 'network';
+
+/**
+ * `metadata_lookup` on NETWORK_SERVER_TOPIC: which instance owns `ip` behind a router (its
+ * interface networks) or on a network, as the metadata relay asks before it forwards a guest's
+ * request. Exactly one of routerId and networkId. The answer is null when no single compute
+ * port holds the address there.
+ */
+export const METADATA_LOOKUP = 'metadata_lookup';
+
+export interface MetadataLookupArgs {
+  routerId?: string;
+  networkId?: string;
+  ip: string;
+}
+
+export interface MetadataLookupResult {
+  instanceId: string;
+  projectId: string;
+}

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { LogLevel } from './log.js';
@@ -24,7 +25,9 @@ export interface KumoConfig {
   logLevel: LogLevel;
   identity: IdentityConfig;
   network: NetworkConfig;
+  dataplane: DataplaneConfig;
   compute: ComputeConfig;
+  metadata: MetadataConfig;
   /** Directory of oslo.policy-style overrides: `<service>.yaml` (identity.yaml, image.yaml, ...). */
   policyDir?: string;
 }
@@ -40,6 +43,29 @@ export interface IdentityConfig {
   lockoutDurationSeconds: number;
   /** How many recent passwords (the new one included) must differ; 0 or 1 disables the check. */
   uniqueLastPasswordCount: number;
+}
+
+/** This host's network agent: which dataplane it drives and how the host is wired. */
+export interface DataplaneConfig {
+  /** `noop` or `linuxbridge` (KUMO_DATAPLANE); unset: linuxbridge when root with the tools, else noop. */
+  driver?: string;
+  /** physnet -> interface, Neutron's physical_interface_mappings (KUMO_PHYSNETS=physnet1:eth1,...). */
+  physicalInterfaceMappings: Record<string, string>;
+  /** This host's VXLAN/GRE endpoint (KUMO_TUNNEL_IP). */
+  tunnelIp?: string;
+  /** Tests only: the agent treats this named namespace as its host (KUMO_DATAPLANE_HOST_NAMESPACE). */
+  hostNamespace?: string;
+  /** Tests only: prefix of the qdhcp-/qrouter- namespaces (KUMO_DATAPLANE_NAMESPACE_PREFIX). */
+  namespacePrefix?: string;
+  /**
+   * Where dnsmasq and haproxy files and pid files live (KUMO_DATAPLANE_STATE_DIR). Default:
+   * `/run/kumo/<hash of the data directory>`: runtime state that, like the namespaces it
+   * serves, does not outlive a reboot, in a place dnsmasq can still read once it has dropped
+   * to `nobody` (a data directory under /root is not).
+   */
+  stateDir: string;
+  /** Full resync period in seconds, which mends drift (KUMO_DATAPLANE_RESYNC_INTERVAL); 0 turns it off. */
+  resyncIntervalSeconds: number;
 }
 
 /**
@@ -89,6 +115,19 @@ export interface ComputeConfig {
   heartbeatIntervalSeconds: number;
 }
 
+/** Nova's metadata API: its own port, reached by the network agents' relays, never by users. */
+export interface MetadataConfig {
+  /** KUMO_METADATA_HOST (default 127.0.0.1). */
+  host: string;
+  /** KUMO_METADATA_PORT (default 8775, Nova's); 0 picks a free port, read back after listening. */
+  port: number;
+  /**
+   * KUMO_METADATA_SECRET: what the relay signs instance ids with. Unset: one is made and kept
+   * in `<dataDir>/metadata-secret`, and startCloud fills this in.
+   */
+  sharedSecret?: string;
+}
+
 export interface ConfigOverrides {
   dataDir?: string;
   host?: string;
@@ -101,9 +140,12 @@ export interface ConfigOverrides {
   policyDir?: string;
   identity?: Partial<IdentityConfig>;
   compute?: Partial<ComputeConfig>;
+  dataplane?: Partial<DataplaneConfig>;
+  metadata?: Partial<MetadataConfig>;
 }
 
 export const DEFAULT_PORT = 8080;
+export const DEFAULT_METADATA_PORT = 8775;
 
 /** Builds the configuration from explicit overrides, then KUMO_* environment variables, then defaults. */
 export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): KumoConfig {
@@ -138,7 +180,17 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
         overrides.identity?.uniqueLastPasswordCount ?? intFrom(env.KUMO_UNIQUE_LAST_PASSWORD_COUNT) ?? 0,
     },
     network: networkConfig(env),
+    dataplane: { ...dataplaneConfig(env, dataDir), ...overrides.dataplane },
     compute: { ...computeConfig(env), ...overrides.compute },
+    metadata: { ...metadataConfig(env), ...overrides.metadata },
+  };
+}
+
+function metadataConfig(env: NodeJS.ProcessEnv): MetadataConfig {
+  return {
+    host: env.KUMO_METADATA_HOST || '127.0.0.1',
+    port: intFrom(env.KUMO_METADATA_PORT) ?? DEFAULT_METADATA_PORT,
+    ...(env.KUMO_METADATA_SECRET ? { sharedSecret: env.KUMO_METADATA_SECRET } : {}),
   };
 }
 
@@ -152,6 +204,31 @@ function networkConfig(env: NodeJS.ProcessEnv): NetworkConfig {
     ...(env.KUMO_NETWORK_GRE_RANGES !== undefined ? { greRanges: env.KUMO_NETWORK_GRE_RANGES } : {}),
     ...(physicalMtu !== undefined ? { physicalMtu } : {}),
   };
+}
+
+function dataplaneConfig(env: NodeJS.ProcessEnv, dataDir: string): DataplaneConfig {
+  return {
+    stateDir: resolve(env.KUMO_DATAPLANE_STATE_DIR ?? `/run/kumo/${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`),
+    ...(env.KUMO_DATAPLANE ? { driver: env.KUMO_DATAPLANE } : {}),
+    physicalInterfaceMappings: parsePhysnets(env.KUMO_PHYSNETS ?? ''),
+    ...(env.KUMO_TUNNEL_IP ? { tunnelIp: env.KUMO_TUNNEL_IP } : {}),
+    ...(env.KUMO_DATAPLANE_HOST_NAMESPACE ? { hostNamespace: env.KUMO_DATAPLANE_HOST_NAMESPACE } : {}),
+    ...(env.KUMO_DATAPLANE_NAMESPACE_PREFIX ? { namespacePrefix: env.KUMO_DATAPLANE_NAMESPACE_PREFIX } : {}),
+    resyncIntervalSeconds: intFrom(env.KUMO_DATAPLANE_RESYNC_INTERVAL) ?? 30,
+  };
+}
+
+/** `physnet1:eth1,physnet2:eth2` (or repeated `--physnet` values joined by commas). */
+export function parsePhysnets(text: string): Record<string, string> {
+  const mappings: Record<string, string> = {};
+  for (const item of text.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+    const match = /^([A-Za-z0-9_.-]{1,64}):([A-Za-z0-9_.-]{1,15})$/.exec(item);
+    if (!match) throw new Error(`physical network mapping ${JSON.stringify(item)}: use physnet:interface`);
+    const [, physnet, iface] = match as unknown as [string, string, string];
+    if (mappings[physnet]) throw new Error(`physical network ${physnet} is mapped twice`);
+    mappings[physnet] = iface;
+  }
+  return mappings;
 }
 
 function computeConfig(env: NodeJS.ProcessEnv): ComputeConfig {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCloud, type Cloud } from '../../src/cloud.js';
-import { loadConfig } from '../../src/core/config.js';
+import { loadConfig, type DataplaneConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/log.js';
 
 export const ADMIN_PASSWORD = 'admin-secret';
@@ -23,7 +23,7 @@ export interface TestCloud {
  * and a cheap bcrypt cost. `databaseUrl` lets a suite run against PostgreSQL.
  */
 export async function startTestCloud(
-  options: { databaseUrl?: string; databaseSchema?: string; busUrl?: string; dataDir?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { databaseUrl?: string; databaseSchema?: string; busUrl?: string; dataDir?: string; env?: NodeJS.ProcessEnv; dataplane?: Partial<DataplaneConfig> } = {},
 ): Promise<TestCloud> {
   // A cloud given someone else's data directory shares it (keys, SQLite file) and leaves it in place.
   const ownsDataDir = options.dataDir === undefined;
@@ -34,6 +34,10 @@ export async function startTestCloud(
       port: 0,
       logLevel: 'silent',
       identity: { passwordHashRounds: 4 },
+      // Tests run as root in CI: only a suite that builds its own host namespace gets linuxbridge.
+      dataplane: options.dataplane ?? { driver: 'noop' },
+      // Clouds run side by side in tests: each takes a free metadata port.
+      metadata: { port: 0 },
       ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
       ...(options.databaseSchema ? { databaseSchema: options.databaseSchema } : {}),
       ...(options.busUrl ? { busUrl: options.busUrl } : {}),

@@ -90,9 +90,14 @@ export async function createKeypair(ctx: ComputeContext, projectId: string, user
 
 /** A user's key pair by name (servers boot with `key_name`), or Nova's 404. */
 export async function getKeypair(ctx: ComputeContext, userId: string, name: string): Promise<KeypairRow> {
-  const row = await ctx.db.selectFrom('compute_keypair').selectAll().where('user_id', '=', userId).where('name', '=', name).executeTakeFirst();
+  const row = await findKeypair(ctx, userId, name);
   if (!row) throw keypairNotFound(name, userId);
   return row;
+}
+
+/** A user's key pair by name, when it exists. */
+export async function findKeypair(ctx: ComputeContext, userId: string, name: string): Promise<KeypairRow | undefined> {
+  return ctx.db.selectFrom('compute_keypair').selectAll().where('user_id', '=', userId).where('name', '=', name).executeTakeFirst();
 }
 
 export async function listKeypairs(ctx: ComputeContext, userId: string): Promise<KeypairRow[]> {

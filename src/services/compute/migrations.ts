@@ -170,6 +170,20 @@ async function initial(db: Kysely<unknown>): Promise<void> {
     .execute();
 }
 
+/**
+ * The password a guest posts to the metadata service (Nova keeps it in system_metadata as
+ * password_0..3): one row per instance, written once, so "set only once" is the primary key.
+ */
+async function instancePassword(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('compute_instance_password')
+    .addColumn('instance_id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('password', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .execute();
+}
+
 export const computeMigrations: MigrationSet = {
   'compute-0001-initial': { up: initial },
+  'compute-0002-instance-password': { up: instancePassword },
 };

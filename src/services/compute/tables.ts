@@ -180,6 +180,13 @@ export interface ComputeQuotaRow {
   hard_limit: number;
 }
 
+/** The password the guest posted to the metadata service (encrypted by the guest with its key). */
+export interface InstancePasswordRow {
+  instance_id: string;
+  password: string;
+  created_at: string;
+}
+
 export interface ComputeTables {
   compute_flavor: FlavorRow;
   compute_flavor_extra_spec: FlavorExtraSpecRow;
@@ -193,4 +200,5 @@ export interface ComputeTables {
   compute_server_group: ServerGroupRow;
   compute_server_group_member: ServerGroupMemberRow;
   compute_quota: ComputeQuotaRow;
+  compute_instance_password: InstancePasswordRow;
 }

@@ -1,22 +1,28 @@
+import ipaddr from 'ipaddr.js';
 import { randomBytes } from 'node:crypto';
 import type { Bus, ListenHandle } from '../../core/bus/index.js';
 import type { Logger } from '../../core/log.js';
 import {
+  METADATA_LOOKUP,
   NETWORK_AGENT_TOPIC,
   NETWORK_SERVER_TOPIC,
   type DhcpState,
   type HostState,
+  type HostStateRequest,
   type RouterState,
   type SecurityGroupState,
   type SubnetState,
 } from '../../contracts/network-agent.js';
 import type { NetworkContext } from './context.js';
+import { metadataLookup, parseMetadataLookup } from './metadata-lookup.js';
 import { DEVICE_OWNER_DHCP, DEVICE_OWNER_ROUTER_GATEWAY, DEVICE_OWNER_ROUTER_INTERFACE, type Port } from './model.js';
 
 /**
  * Computes each host's desired dataplane state from the database and sends it to the
  * host's network agent over the bus. Agents make themselves known by asking for their
  * state; from then on every change is pushed to them, coalesced over a short window.
+ * Being the control plane's one server on the topic, it also answers the metadata relays'
+ * `metadata_lookup` (see metadata-lookup.ts).
  */
 export class DesiredStatePublisher {
   private readonly hosts = new Set<string>();
@@ -34,18 +40,38 @@ export class DesiredStatePublisher {
   ) {}
 
   async start(): Promise<void> {
+    // One listener serves every method of the topic: a call to the topic goes to any one of its
+    // servers, so a second listener with other methods would get requests it cannot answer.
     this.listener = await this.bus.listen(NETWORK_SERVER_TOPIC, `server-${process.pid}-${randomBytes(4).toString('hex')}`, async (method, args) => {
+      if (method === METADATA_LOOKUP) return metadataLookup(this.ctx, parseMetadataLookup(args));
       if (method !== 'host_state') throw new Error(`unknown method ${method}`);
-      const host = (args as { host?: unknown }).host;
-      if (typeof host !== 'string' || host.length === 0 || host.length > 255) throw new Error('host_state needs a host name');
-      this.hosts.add(host);
-      return this.compute(host);
+      const request = hostStateRequest(args);
+      this.hosts.add(request.host);
+      if (await this.register(request)) this.changed();
+      return this.compute(request.host);
     });
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     await this.listener?.close();
+  }
+
+  /**
+   * Records the agent's tunnel endpoint; true when it is new or moved, since the other hosts'
+   * flooding lists then change.
+   */
+  private async register(request: HostStateRequest): Promise<boolean> {
+    const db = this.ctx.records.db;
+    const tunnelIp = request.tunnelIp ?? null;
+    const row = await db.selectFrom('network_agent').selectAll().where('host', '=', request.host).executeTakeFirst();
+    const now = new Date().toISOString();
+    if (!row) {
+      await db.insertInto('network_agent').values({ host: request.host, tunnel_ip: tunnelIp, updated_at: now }).onConflict((oc) => oc.column('host').doUpdateSet({ tunnel_ip: tunnelIp, updated_at: now })).execute();
+      return tunnelIp !== null;
+    }
+    await db.updateTable('network_agent').set({ tunnel_ip: tunnelIp, updated_at: now }).where('host', '=', request.host).execute();
+    return row.tunnel_ip !== tunnelIp;
   }
 
   /** Something changed: push fresh state to every known host after a short quiet period. */
@@ -75,6 +101,7 @@ export class DesiredStatePublisher {
     const networkIds = new Set(ports.map((p) => p.networkId));
     const networks = await records.listNetworks({ ids: [...networkIds] });
     const subnets = await records.listSubnets({ networkIds: [...networkIds] });
+    const peersOf = await this.tunnelPeers(host, allPorts);
     const routerSubnets = new Set(allPorts.filter((p) => p.deviceOwner === DEVICE_OWNER_ROUTER_INTERFACE).flatMap((p) => p.fixedIps.map((f) => f.subnetId)));
 
     const subnetState = (id: string): SubnetState | undefined => {
@@ -107,7 +134,10 @@ export class DesiredStatePublisher {
     }
 
     const routers: RouterState[] = isNetworkNode ? await this.routers(allPorts) : [];
-    const groupIds = [...new Set(ports.flatMap((p) => p.securityGroups))];
+    const portGroupIds = [...new Set(ports.flatMap((p) => p.securityGroups))];
+    // A rule's remote group may have no port on this host; the firewall still needs its members.
+    const remoteGroupIds = (await groups.rules({ groupIds: portGroupIds })).map((r) => r.remote_group_id).filter((id): id is string => id !== null);
+    const groupIds = [...new Set([...portGroupIds, ...remoteGroupIds])];
     const groupRows = await groups.list({ ids: groupIds });
     const rules = await groups.rules({ groupIds });
     const securityGroups: SecurityGroupState[] = groupRows.map((g) => ({
@@ -138,6 +168,7 @@ export class DesiredStatePublisher {
         physicalNetwork: n.segment.physicalNetwork,
         segmentationId: n.segment.segmentationId,
         mtu: n.mtu,
+        peers: n.segment.networkType === 'vxlan' || n.segment.networkType === 'gre' ? peersOf(n.id) : [],
       })),
       ports: ports.map((p) => ({
         id: p.id,
@@ -155,6 +186,26 @@ export class DesiredStatePublisher {
       routers,
       securityGroups,
     };
+  }
+
+  /**
+   * l2population: for each network, the tunnel addresses of the other hosts that have a port
+   * on it (the network node counts for its DHCP and router ports).
+   */
+  private async tunnelPeers(host: string, allPorts: Port[]): Promise<(networkId: string) => string[]> {
+    const agents = await this.ctx.records.db.selectFrom('network_agent').selectAll().where('tunnel_ip', 'is not', null).execute();
+    const tunnelIp = new Map(agents.map((a) => [a.host, a.tunnel_ip as string]));
+    const hostsOn = new Map<string, Set<string>>();
+    for (const port of allPorts) {
+      const portHost = port.bindingHostId || (port.deviceOwner.startsWith('network:') ? this.networkNode : '');
+      if (!portHost || portHost === host) continue;
+      let set = hostsOn.get(port.networkId);
+      if (!set) hostsOn.set(port.networkId, (set = new Set()));
+      set.add(portHost);
+    }
+    const own = tunnelIp.get(host);
+    return (networkId) =>
+      [...new Set([...(hostsOn.get(networkId) ?? [])].map((h) => tunnelIp.get(h)).filter((ip): ip is string => ip !== undefined && ip !== own))].sort();
   }
 
   private async routers(allPorts: Port[]): Promise<RouterState[]> {
@@ -187,4 +238,12 @@ export class DesiredStatePublisher {
       };
     });
   }
+}
+
+function hostStateRequest(args: unknown): HostStateRequest {
+  const { host, tunnelIp } = (args ?? {}) as { host?: unknown; tunnelIp?: unknown };
+  if (typeof host !== 'string' || host.length === 0 || host.length > 255) throw new Error('host_state needs a host name');
+  if (tunnelIp === undefined || tunnelIp === null) return { host };
+  if (typeof tunnelIp !== 'string' || !ipaddr.IPv4.isValidFourPartDecimal(tunnelIp)) throw new Error('host_state: tunnelIp must be an IPv4 address');
+  return { host, tunnelIp };
 }

@@ -165,8 +165,19 @@ async function defaultSecurityGroup(db: Kysely<unknown>): Promise<void> {
     .execute();
 }
 
+/** Network agents and their tunnel endpoints, which l2population hands to the other hosts. */
+async function agents(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('network_agent')
+    .addColumn('host', 'varchar(255)', (c) => c.primaryKey())
+    .addColumn('tunnel_ip', 'varchar(64)')
+    .addColumn('updated_at', 'varchar(40)', (c) => c.notNull())
+    .execute();
+}
+
 export const networkMigrations: MigrationSet = {
   'network-0001-initial': { up: initial },
   'network-0002-floatingip-association': { up: floatingIpAssociation },
   'network-0003-default-security-group': { up: defaultSecurityGroup },
+  'network-0004-agents': { up: agents },
 };

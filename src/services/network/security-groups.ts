@@ -251,6 +251,8 @@ export async function createRule(ctx: NetworkContext, caller: Caller, body: Json
     }
   }
   await ctx.groups.addRule(rule);
+  // Rules reach the hosts whose ports are in the group: push fresh state to the agents.
+  ctx.changed([]);
   return rule;
 }
 
@@ -259,6 +261,7 @@ export async function deleteRule(ctx: NetworkContext, caller: Caller, id: string
   if (!rule || (!caller.isAdmin && rule.project_id !== caller.projectId)) throw notFound('SecurityGroupRule', id);
   authorize(ctx, caller, 'delete_security_group_rule', { project_id: rule.project_id });
   await ctx.groups.deleteRule(id);
+  ctx.changed([]);
 }
 
 function normaliseProtocol(value: unknown): string | null {

@@ -252,6 +252,18 @@ export class NetworkRecords {
     }));
   }
 
+  /** Ports on these networks that hold `ipAddress` (canonical form) among their fixed IPs. */
+  async portsWithAddress(networkIds: string[], ipAddress: string): Promise<Port[]> {
+    if (networkIds.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('network_ip_allocation')
+      .select('port_id')
+      .where('network_id', 'in', networkIds)
+      .where('ip_address', '=', ipAddress)
+      .execute();
+    return rows.length === 0 ? [] : this.listPorts({ ids: [...new Set(rows.map((r) => r.port_id))] });
+  }
+
   /** Whether any port (on any network: the column is unique) has this MAC. */
   async macInUse(mac: string): Promise<boolean> {
     return (await this.db.selectFrom('network_port').select('id').where('mac_address', '=', mac).executeTakeFirst()) !== undefined;

@@ -137,6 +137,13 @@ export interface DefaultSecurityGroupRow {
   security_group_id: string;
 }
 
+/** A network agent that has asked for its state: where its host's tunnels end. */
+export interface AgentRow {
+  host: string;
+  tunnel_ip: string | null;
+  updated_at: string;
+}
+
 export interface NetworkTables {
   network_network: NetworkRow;
   network_segment: SegmentRow;
@@ -151,4 +158,5 @@ export interface NetworkTables {
   network_default_security_group: DefaultSecurityGroupRow;
   network_tag: TagRow;
   network_quota: QuotaRow;
+  network_agent: AgentRow;
 }

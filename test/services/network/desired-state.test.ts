@@ -52,9 +52,12 @@ describe('desired dataplane state, from the control plane to each host agent', (
     const mine = await portOn(localHost);
     const theirs = await portOn('compute-2');
 
-    const localState = await until('the local port in the local state', () => {
+    // Both ports were made before the wait, but a push may have left between the two creates:
+    // wait for a state that has seen the second one (in the DHCP entries).
+    const localState = await until('both ports in the local state', () => {
       const s = local.current();
-      return s?.ports.some((p) => p.id === mine.id) ? s : undefined;
+      const seenTheirs = s?.dhcp.some((d) => d.hosts.some((h) => h.macAddress === theirs.mac_address));
+      return s?.ports.some((p) => p.id === mine.id) && seenTheirs ? s : undefined;
     });
     assert.ok(!localState.ports.some((p) => p.id === theirs.id), 'a host gets only its own instance ports');
     assert.ok(localState.networks.some((n) => n.id === networkId && n.networkType === 'vxlan' && n.segmentationId !== null));
@@ -79,6 +82,31 @@ describe('desired dataplane state, from the control plane to each host agent', (
     await until('the deleted port gone from the remote state', () =>
       secondDataplane.current()?.ports.some((p) => p.id === theirs.id) === false ? true : undefined,
     );
+  });
+
+  it('describes a remote group with its members even when no port of this host is in it', async () => {
+    const localHost = cloud.cloud.config.hostName;
+    const local = cloud.cloud.networkAgent.dataplane as NoopDataplane;
+    const network = await api(cloud.url, 'POST', net('/networks'), admin, { network: { name: 'remote-group-net' } });
+    const networkId = network.json.network.id as string;
+    assert.equal((await api(cloud.url, 'POST', net('/subnets'), admin, { subnet: { network_id: networkId, cidr: '10.21.0.0/24', ip_version: 4 } })).status, 201);
+    const groupNamed = async (name: string) => (await api(cloud.url, 'POST', net('/security-groups'), admin, { security_group: { name } })).json.security_group.id as string;
+    const web = await groupNamed('web');
+    const admins = await groupNamed('admins');
+    const rule = await api(cloud.url, 'POST', net('/security-group-rules'), admin, {
+      security_group_rule: { security_group_id: web, direction: 'ingress', protocol: 'tcp', port_range_min: 22, port_range_max: 22, remote_group_id: admins },
+    });
+    assert.equal(rule.status, 201);
+    const portIn = async (host: string, group: string) =>
+      (await api(cloud.url, 'POST', net('/ports'), admin, { port: { network_id: networkId, 'binding:host_id': host, security_groups: [group] } })).json.port as { id: string; fixed_ips: Array<{ ip_address: string }> };
+    const server = await portIn(localHost, web);
+    const bastion = await portIn('compute-2', admins);
+    const state = await until('the admins group in the local state', () => {
+      const s = local.current();
+      return s?.ports.some((p) => p.id === server.id) && s.securityGroups.some((g) => g.id === admins && g.memberIps.length > 0) ? s : undefined;
+    });
+    assert.deepEqual(state.securityGroups.find((g) => g.id === admins)?.memberIps, [bastion.fixed_ips[0]?.ip_address]);
+    assert.ok(state.securityGroups.find((g) => g.id === web)?.rules.some((r) => r.remoteGroupId === admins));
   });
 
   it('gives a restarted agent its whole state at once', async () => {

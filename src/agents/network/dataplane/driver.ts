@@ -16,6 +16,11 @@ export interface ReconcileReport {
 export interface Dataplane {
   readonly name: string;
   reconcile(desired: HostState): Promise<ReconcileReport>;
+  /**
+   * Cheap check between reconciles: has the host changed under the state it was given (a
+   * tap the virt driver created after its port was bound)? True asks for a reconcile.
+   */
+  pending?(desired: HostState): Promise<boolean>;
   /** Removes everything the driver owns on this host (tests, decommissioning). */
   teardown(): Promise<void>;
 }

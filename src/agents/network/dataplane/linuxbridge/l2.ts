@@ -1,0 +1,193 @@
+import type { NetworkState } from '../../../../contracts/network-agent.js';
+import type { CommandRunner } from './command.js';
+import { kindOf, isUp, listLinks, type Link } from './links.js';
+import { bridgeName, greName, PREFIX, tapName, vlanName, vxlanName } from './names.js';
+import type { DataplaneUnit, ReconcileContext } from './unit.js';
+
+const VXLAN_PORT = '4789';
+const FLOOD_MAC = '00:00:00:00:00:00';
+
+/**
+ * Layer 2, as Neutron's linuxbridge agent builds it: a bridge per network on each host that
+ * has a port on it, joined to the network's segment (the mapped interface for flat, an
+ * 802.1Q sub-interface for vlan, a VXLAN device with unicast head-end replication toward the
+ * other hosts' tunnel addresses for vxlan, gretap devices toward them for gre, nothing for
+ * local), and every port's tap plugged into its network's bridge.
+ */
+export class L2Unit implements DataplaneUnit {
+  readonly name = 'l2';
+
+  async reconcile(ctx: ReconcileContext): Promise<void> {
+    const { desired, run, report } = ctx;
+    const links = ctx.links;
+    const wanted = new Set<string>();
+    for (const network of desired.networks) {
+      const bridge = bridgeName(network.id);
+      wanted.add(bridge);
+      await ensureBridge(run, links, bridge, network.mtu, report.applied);
+      for (const device of await this.ensureSegment(ctx, network, bridge)) wanted.add(device);
+    }
+    // Taps are the many: their plugs go in one `ip -batch` instead of a command each.
+    const plugs: string[] = [];
+    for (const port of desired.ports) {
+      const tap = tapName(port.id);
+      const link = links.get(tap);
+      if (!link) continue; // not there yet: the virt driver (or the DHCP/L3 units) create taps
+      const bridge = bridgeName(port.networkId);
+      if (link.master !== bridge) {
+        plugs.push(`link set dev ${tap} master ${bridge}`);
+        report.applied.push(`plug ${tap} -> ${bridge}`);
+      }
+      if (!isUp(link)) plugs.push(`link set dev ${tap} up`);
+    }
+    if (plugs.length > 0) await run.run(['ip', '-batch', '-'], { input: plugs.join('\n') + '\n' });
+    await this.removeOrphans(ctx, wanted, new Set(desired.ports.map((p) => tapName(p.id))));
+  }
+
+  async teardown(ctx: ReconcileContext): Promise<void> {
+    await this.removeOrphans(ctx, new Set(), new Set());
+  }
+
+  /** Joins the network's segment to its bridge; returns the devices that make it. */
+  private async ensureSegment(ctx: ReconcileContext, network: NetworkState, bridge: string): Promise<string[]> {
+    const { run, links, config, report } = ctx;
+    const physical = network.physicalNetwork ? config.physicalInterfaceMappings[network.physicalNetwork] : undefined;
+    switch (network.networkType) {
+      case 'local':
+        return [];
+      case 'flat': {
+        if (!physical) return this.unmapped(ctx, network);
+        const link = links.get(physical);
+        if (!link) throw new Error(`physical interface ${physical} of ${network.physicalNetwork} is missing`);
+        await plugIntoBridge(run, link, bridge, report.applied);
+        return [];
+      }
+      case 'vlan': {
+        if (!physical) return this.unmapped(ctx, network);
+        const vid = segmentId(network);
+        const name = vlanName(physical, vid);
+        if (kindOf(links.get(name)) !== 'vlan') {
+          await run.run(['ip', 'link', 'add', 'link', physical, 'name', name, 'type', 'vlan', 'id', String(vid)]);
+          report.applied.push(`vlan ${name}`);
+        }
+        await plugIntoBridge(run, links.get(name) ?? (await reread(run, name)), bridge, report.applied);
+        return [name];
+      }
+      case 'vxlan': {
+        const local = requireTunnelIp(ctx);
+        const vni = segmentId(network);
+        const name = vxlanName(vni);
+        const existing = links.get(name);
+        if (kindOf(existing) !== 'vxlan' || existing?.linkinfo?.info_data?.local !== local) {
+          if (existing) await run.run(['ip', 'link', 'del', name]);
+          await run.run(['ip', 'link', 'add', name, 'type', 'vxlan', 'id', String(vni), 'local', local, 'dstport', VXLAN_PORT, 'nolearning']);
+          await run.run(['ip', 'link', 'set', name, 'mtu', String(network.mtu)]);
+          report.applied.push(`vxlan ${name}`);
+        }
+        await plugIntoBridge(run, links.get(name) ?? (await reread(run, name)), bridge, report.applied);
+        await syncFloodEntries(run, name, network.peers, report.applied);
+        return [name];
+      }
+      case 'gre': {
+        const local = requireTunnelIp(ctx);
+        const key = segmentId(network);
+        const names: string[] = [];
+        for (const peer of network.peers) {
+          const name = greName(key, peer);
+          names.push(name);
+          if (kindOf(links.get(name)) !== 'gretap') {
+            await run.run(['ip', 'link', 'add', name, 'type', 'gretap', 'local', local, 'remote', peer, 'key', String(key)]);
+            await run.run(['ip', 'link', 'set', name, 'mtu', String(network.mtu)]);
+            report.applied.push(`gretap ${name}`);
+          }
+          await plugIntoBridge(run, links.get(name) ?? (await reread(run, name)), bridge, report.applied);
+        }
+        return names;
+      }
+      default:
+        throw new Error(`network type ${network.networkType} is not supported by linuxbridge`);
+    }
+  }
+
+  private unmapped(ctx: ReconcileContext, network: NetworkState): [] {
+    ctx.log.warn({ network: network.id, physicalNetwork: network.physicalNetwork }, 'no interface mapped for this physical network (--physnet); its bridge stays local');
+    return [];
+  }
+
+  /**
+   * Removes bridges and segment devices of networks this host no longer has, and unplugs
+   * taps of ports that are gone, so a stale tap never stays on a live network. Only what
+   * carries one of the driver's prefixes *and* is of the kind it creates is touched.
+   */
+  private async removeOrphans(ctx: ReconcileContext, wanted: Set<string>, wantedTaps: Set<string>): Promise<void> {
+    const { run, report } = ctx;
+    const links = await listLinks(run);
+    for (const link of links.values()) {
+      const name = link.ifname;
+      const kind = kindOf(link);
+      const owned =
+        (name.startsWith(PREFIX.bridge) && kind === 'bridge') ||
+        (name.startsWith(PREFIX.vxlan) && kind === 'vxlan') ||
+        (name.startsWith(PREFIX.gre) && kind === 'gretap') ||
+        (name.startsWith(PREFIX.vlan) && kind === 'vlan');
+      if (owned && !wanted.has(name)) {
+        await run.tryRun(['ip', 'link', 'del', name]);
+        report.removed.push(`${kind} ${name}`);
+      } else if (name.startsWith(PREFIX.tap) && link.master?.startsWith(PREFIX.bridge) && !wantedTaps.has(name)) {
+        await run.tryRun(['ip', 'link', 'set', name, 'nomaster']);
+        report.removed.push(`plug ${name}`);
+      }
+    }
+  }
+}
+
+function segmentId(network: NetworkState): number {
+  if (network.segmentationId === null) throw new Error(`${network.networkType} network ${network.id} has no segmentation id`);
+  return network.segmentationId;
+}
+
+function requireTunnelIp(ctx: ReconcileContext): string {
+  if (!ctx.config.tunnelIp) throw new Error('overlay networks need this host\'s tunnel address (--tunnel-ip)');
+  return ctx.config.tunnelIp;
+}
+
+async function reread(run: CommandRunner, name: string): Promise<Link> {
+  const link = (await listLinks(run)).get(name);
+  if (!link) throw new Error(`interface ${name} vanished`);
+  return link;
+}
+
+export async function ensureBridge(run: CommandRunner, links: Map<string, Link>, bridge: string, mtu: number, applied: string[]): Promise<void> {
+  const link = links.get(bridge);
+  if (kindOf(link) !== 'bridge') {
+    // Forward delay 0: a port is forwarding as soon as it is plugged, as in Neutron.
+    await run.run(['ip', 'link', 'add', bridge, 'mtu', String(mtu), 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0']);
+    applied.push(`bridge ${bridge}`);
+  }
+  if (!isUp(link)) await run.run(['ip', 'link', 'set', bridge, 'up']);
+}
+
+/** Enslaves a device to a bridge (moving it if it sits on another) and brings it up. */
+export async function plugIntoBridge(run: CommandRunner, link: Link, bridge: string, applied: string[]): Promise<void> {
+  if (link.master !== bridge) {
+    await run.run(['ip', 'link', 'set', link.ifname, 'master', bridge]);
+    applied.push(`plug ${link.ifname} -> ${bridge}`);
+  }
+  if (!isUp(link)) await run.run(['ip', 'link', 'set', link.ifname, 'up']);
+}
+
+/** Head-end replication: one all-zero FDB entry per peer, so BUM traffic reaches each. */
+async function syncFloodEntries(run: CommandRunner, device: string, peers: string[], applied: string[]): Promise<void> {
+  const entries = JSON.parse((await run.run(['bridge', '-j', 'fdb', 'show', 'dev', device])) || '[]') as Array<{ mac: string; dst?: string }>;
+  const have = new Set(entries.filter((e) => e.mac === FLOOD_MAC && e.dst).map((e) => e.dst as string));
+  for (const peer of peers) {
+    if (have.has(peer)) continue;
+    await run.run(['bridge', 'fdb', 'append', FLOOD_MAC, 'dev', device, 'dst', peer]);
+    applied.push(`flood ${device} -> ${peer}`);
+  }
+  for (const stale of have) {
+    if (peers.includes(stale)) continue;
+    await run.tryRun(['bridge', 'fdb', 'del', FLOOD_MAC, 'dev', device, 'dst', stale]);
+    applied.push(`unflood ${device} -> ${stale}`);
+  }
+}

@@ -1,0 +1,88 @@
+import { mkdirSync } from 'node:fs';
+import type { HostState } from '../../../../contracts/network-agent.js';
+import type { Logger } from '../../../../core/log.js';
+import type { Dataplane, ReconcileReport } from '../driver.js';
+import { CommandRunner } from './command.js';
+import { listLinks, listNamespaces } from './links.js';
+import { bridgeName, Namespaces, tapName } from './names.js';
+import type { DataplaneUnit, LinuxBridgeConfig, ReconcileContext } from './unit.js';
+import { L2Unit } from './l2.js';
+import { DhcpUnit } from './dhcp.js';
+import { L3Unit } from './l3.js';
+import { FirewallUnit } from './firewall.js';
+import { MetadataProxies } from './metadata-proxy.js';
+
+const EMPTY_STATE = (host: string): HostState => ({ host, generation: 0, networks: [], ports: [], dhcp: [], routers: [], securityGroups: [] });
+
+/**
+ * The real dataplane: Linux bridges, VXLAN/VLAN/GRE segments, DHCP in qdhcp namespaces,
+ * routers in qrouter namespaces, security groups in iptables. Each concern is a unit of its
+ * own; a reconcile runs them in dependency order (a DHCP leg needs its bridge, a router leg
+ * too, and filtering needs the taps in place).
+ */
+export class LinuxBridgeDataplane implements Dataplane {
+  readonly name = 'linuxbridge';
+  readonly run: CommandRunner;
+  readonly namespaces: Namespaces;
+  private readonly units: DataplaneUnit[];
+  private readonly proxies: MetadataProxies;
+
+  constructor(
+    readonly config: LinuxBridgeConfig,
+    private readonly log: Logger,
+    units?: DataplaneUnit[],
+  ) {
+    this.run = new CommandRunner(config.hostNamespace);
+    this.namespaces = new Namespaces(config.namespacePrefix);
+    this.units = units ?? [new L2Unit(), new DhcpUnit(), new L3Unit(), new FirewallUnit()];
+    mkdirSync(config.stateDir, { recursive: true });
+    this.proxies = new MetadataProxies(this.run, config.stateDir, config.metadataSocket);
+  }
+
+  async reconcile(desired: HostState): Promise<ReconcileReport> {
+    const report: ReconcileReport = { applied: [], removed: [] };
+    const ctx = await this.context(desired, report);
+    const failures: unknown[] = [];
+    for (const [i, unit] of this.units.entries()) {
+      // One unit's failure (a missing tool, a bad mapping) must not stop the others mending.
+      try {
+        // The first unit sees the read the context made; later ones see what earlier ones changed.
+        await unit.reconcile(i === 0 ? ctx : { ...ctx, links: await listLinks(this.run) });
+      } catch (err) {
+        failures.push(err);
+        this.log.error({ err, unit: unit.name }, 'dataplane unit failed to reconcile');
+      }
+    }
+    if (failures.length > 0) throw new AggregateError(failures, `${failures.length} dataplane unit(s) failed`);
+    return report;
+  }
+
+  /** One `ip link` read: a port's tap present but not on its network's bridge. */
+  async pending(desired: HostState): Promise<boolean> {
+    const links = await listLinks(this.run);
+    return desired.ports.some((p) => {
+      const tap = links.get(tapName(p.id));
+      return tap !== undefined && tap.master !== bridgeName(p.networkId);
+    });
+  }
+
+  async teardown(): Promise<void> {
+    const report: ReconcileReport = { applied: [], removed: [] };
+    const ctx = await this.context(EMPTY_STATE(''), report);
+    for (const unit of [...this.units].reverse()) await unit.teardown(ctx);
+  }
+
+  private async context(desired: HostState, report: ReconcileReport): Promise<ReconcileContext> {
+    return {
+      desired,
+      run: this.run,
+      namespaces: this.namespaces,
+      config: this.config,
+      links: await listLinks(this.run),
+      existingNamespaces: await listNamespaces(this.run),
+      proxies: this.proxies,
+      report,
+      log: this.log,
+    };
+  }
+}

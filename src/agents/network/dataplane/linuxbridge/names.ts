@@ -1,0 +1,84 @@
+/**
+ * The names the Linux dataplane gives what it creates, as Neutron's linuxbridge agent names
+ * them, so an operator who knows Neutron finds their way: a prefix that says what the thing
+ * is, then the first 11 characters of the owning resource's id (Linux allows 15).
+ * The prefixes are also how the driver recognises what it owns: it never touches a device
+ * or namespace whose name does not start with one of them.
+ */
+export const PREFIX = {
+  bridge: 'brq',
+  tap: 'tap',
+  vxlan: 'vxlan-',
+  gre: 'gt',
+  vlan: 'vl',
+  dhcpLeg: 'ns-',
+  routerInterface: 'qr-',
+  routerGateway: 'qg-',
+  dhcpNamespace: 'qdhcp-',
+  routerNamespace: 'qrouter-',
+} as const;
+
+const DEVICE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
+const NAMESPACE_NAME = /^[A-Za-z0-9_.-]{1,200}$/;
+const ID = /^[A-Za-z0-9-]{11,64}$/;
+
+export function assertDeviceName(name: string): string {
+  if (!DEVICE_NAME.test(name)) throw new Error(`not a valid interface name: ${JSON.stringify(name)}`);
+  return name;
+}
+
+export function assertNamespaceName(name: string): string {
+  if (!NAMESPACE_NAME.test(name)) throw new Error(`not a valid namespace name: ${JSON.stringify(name)}`);
+  return name;
+}
+
+function short(id: string): string {
+  if (!ID.test(id)) throw new Error(`not a valid resource id: ${JSON.stringify(id)}`);
+  return id.slice(0, 11);
+}
+
+export const bridgeName = (networkId: string) => assertDeviceName(PREFIX.bridge + short(networkId));
+/** The host side of every port: an instance's tap, or the bridge leg of a DHCP or router port. */
+export const tapName = (portId: string) => assertDeviceName(PREFIX.tap + short(portId));
+export const dhcpLegName = (portId: string) => assertDeviceName(PREFIX.dhcpLeg + short(portId));
+export const routerInterfaceName = (portId: string) => assertDeviceName(PREFIX.routerInterface + short(portId));
+export const routerGatewayName = (portId: string) => assertDeviceName(PREFIX.routerGateway + short(portId));
+export const vxlanName = (vni: number) => assertDeviceName(PREFIX.vxlan + String(vni));
+export const vlanName = (physicalInterface: string, vlanId: number) =>
+  // `vl<vid>-<if>`, cut to 15 characters; the vid leads so two physnets never share one name.
+  assertDeviceName(`${PREFIX.vlan}${vlanId}-${physicalInterface}`.slice(0, 15));
+/** One gretap device per (network, peer): the key says which network, the hex tail which peer. */
+export const greName = (key: number, peerIp: string) =>
+  assertDeviceName(`${PREFIX.gre}${key.toString(16)}-${ipv4Hex(peerIp)}`.slice(0, 15));
+
+function ipv4Hex(ip: string): string {
+  return ip
+    .split('.')
+    .map((o) => Number(o).toString(16).padStart(2, '0'))
+    .join('');
+}
+
+/**
+ * Namespace names are global to the machine, unlike devices inside a host namespace, so a
+ * host's namespaces carry its `namespacePrefix` (empty on a real host; tests set one so two
+ * agents on one machine never see each other's namespaces as orphans).
+ */
+export class Namespaces {
+  constructor(readonly prefix = '') {
+    if (prefix !== '') assertNamespaceName(prefix);
+  }
+  dhcp(networkId: string): string {
+    return assertNamespaceName(`${this.prefix}${PREFIX.dhcpNamespace}${networkId}`);
+  }
+  router(routerId: string): string {
+    return assertNamespaceName(`${this.prefix}${PREFIX.routerNamespace}${routerId}`);
+  }
+  /** Does this driver own that namespace, and which kind is it? */
+  owned(name: string): { kind: 'dhcp' | 'router'; id: string } | undefined {
+    if (!name.startsWith(this.prefix)) return undefined;
+    const rest = name.slice(this.prefix.length);
+    if (rest.startsWith(PREFIX.dhcpNamespace)) return { kind: 'dhcp', id: rest.slice(PREFIX.dhcpNamespace.length) };
+    if (rest.startsWith(PREFIX.routerNamespace)) return { kind: 'router', id: rest.slice(PREFIX.routerNamespace.length) };
+    return undefined;
+  }
+}

@@ -1,0 +1,114 @@
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Bus } from '../../core/bus/bus.js';
+import type { KumoConfig } from '../../core/config.js';
+import type { Logger } from '../../core/log.js';
+import { NetworkAgent } from './agent.js';
+import { MetadataRelay } from './metadata-relay.js';
+import type { Dataplane } from './dataplane/driver.js';
+import { LinuxBridgeDataplane } from './dataplane/linuxbridge/linuxbridge.js';
+import { NoopDataplane } from './dataplane/noop/noop.js';
+
+/** Which dataplane this host runs, and why, for the start-up banner. */
+export interface DataplaneChoice {
+  name: 'noop' | 'linuxbridge';
+  reason: string;
+}
+
+/** The tools linuxbridge runs; it also needs root. haproxy only serves metadata. */
+const REQUIRED_TOOLS = ['ip', 'bridge', 'dnsmasq', 'iptables', 'iptables-save', 'iptables-restore', 'ip6tables-save', 'ip6tables-restore', 'ipset', 'conntrack'] as const;
+const METADATA_TOOL = 'haproxy';
+
+/** Is this tool an executable on PATH (the dataplane runs its tools by name, through PATH)? */
+export function onPath(tool: string): boolean {
+  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
+    try {
+      accessSync(join(dir, tool), constants.X_OK);
+      return true;
+    } catch {
+      // not in this directory
+    }
+  }
+  return false;
+}
+
+/** What keeps linuxbridge from running here (empty: nothing). */
+export function linuxBridgeBlockers(): string[] {
+  const missing: string[] = [];
+  if (process.getuid?.() !== 0) missing.push('root');
+  for (const tool of REQUIRED_TOOLS) if (!onPath(tool)) missing.push(tool);
+  return missing;
+}
+
+/**
+ * `--dataplane`: linuxbridge when asked (and refused, naming what is missing, when it cannot
+ * run); unset picks linuxbridge when it can run and noop otherwise, saying why.
+ */
+export function chooseDataplane(config: KumoConfig): DataplaneChoice {
+  const wanted = config.dataplane.driver;
+  if (wanted === 'noop') return { name: 'noop', reason: 'requested with --dataplane noop: networks exist in the API only' };
+  if (wanted !== undefined && wanted !== 'linuxbridge') throw new Error(`--dataplane ${wanted}: use linuxbridge or noop`);
+  const blockers = linuxBridgeBlockers();
+  if (wanted === 'linuxbridge') {
+    if (blockers.length > 0) throw new Error(`--dataplane linuxbridge needs ${blockers.join(', ')}`);
+    return { name: 'linuxbridge', reason: 'requested with --dataplane linuxbridge' };
+  }
+  if (blockers.length > 0) return { name: 'noop', reason: `networks exist in the API only (noop dataplane): linuxbridge needs ${blockers.join(', ')}` };
+  return { name: 'linuxbridge', reason: 'running as root with iproute2, dnsmasq and iptables: Linux bridges and namespaces' };
+}
+
+/** Can the namespaces' metadata proxies run here? */
+export function metadataProxyBlocker(): string | undefined {
+  return onPath(METADATA_TOOL) ? undefined : 'haproxy is not installed: guests get no metadata (apt install haproxy)';
+}
+
+export function createDataplane(config: KumoConfig, choice: DataplaneChoice, log: Logger, metadataSocket?: string): Dataplane {
+  if (choice.name === 'noop') return new NoopDataplane();
+  const d = config.dataplane;
+  return new LinuxBridgeDataplane(
+    {
+      physicalInterfaceMappings: d.physicalInterfaceMappings,
+      stateDir: d.stateDir,
+      ...(metadataSocket ? { metadataSocket } : {}),
+      ...(d.tunnelIp ? { tunnelIp: d.tunnelIp } : {}),
+      ...(d.hostNamespace ? { hostNamespace: d.hostNamespace } : {}),
+      ...(d.namespacePrefix ? { namespacePrefix: d.namespacePrefix } : {}),
+    },
+    log,
+  );
+}
+
+/**
+ * Starts this host's network agent with the chosen dataplane. With linuxbridge and a metadata
+ * service to reach, it also runs the metadata relay (Neutron's metadata agent) that the
+ * namespaces' proxies forward guests' requests to.
+ */
+export async function startNetworkAgent(
+  config: KumoConfig,
+  bus: Bus,
+  log: Logger,
+  choice = chooseDataplane(config),
+  metadata?: { url: string; sharedSecret: string },
+): Promise<NetworkAgent> {
+  let relay: MetadataRelay | undefined;
+  const socketPath = join(config.dataplane.stateDir, 'metadata.sock');
+  const noProxy = metadataProxyBlocker();
+  if (choice.name === 'linuxbridge' && metadata && noProxy) log.warn(noProxy);
+  if (choice.name === 'linuxbridge' && metadata && !noProxy) {
+    mkdirSync(config.dataplane.stateDir, { recursive: true });
+    relay = new MetadataRelay({ socketPath, bus, metadataUrl: metadata.url, sharedSecret: metadata.sharedSecret, log });
+    await relay.start();
+  }
+  const agent = new NetworkAgent(config.hostName, bus, createDataplane(config, choice, log, relay ? socketPath : undefined), log, {
+    ...(config.dataplane.tunnelIp ? { tunnelIp: config.dataplane.tunnelIp } : {}),
+    resyncIntervalMs: config.dataplane.resyncIntervalSeconds * 1000,
+    ...(relay ? { companions: [relay] } : {}),
+  });
+  try {
+    await agent.start();
+  } catch (error) {
+    await relay?.stop();
+    throw error;
+  }
+  return agent;
+}

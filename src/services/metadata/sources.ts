@@ -1,0 +1,57 @@
+import type { Instance } from '../compute/instances/model.js';
+
+/**
+ * What the metadata service reads. The instance side is Nova's own (the compute tables,
+ * through compute's classes); the network side is Neutron's, behind an interface so a split
+ * deployment can put it over HTTP as compute does with its ports.
+ */
+
+/** One subnet of a port's fixed IPs, as Nova's network info carries it. */
+export interface MetadataSubnet {
+  id: string;
+  cidr: string;
+  ipVersion: 4 | 6;
+  gatewayIp: string | null;
+  dnsNameservers: string[];
+  hostRoutes: Array<{ destination: string; nexthop: string }>;
+  enableDhcp: boolean;
+  ipv6AddressMode: string | null;
+  /** The network's DHCP port address on this subnet, when it has one. */
+  dhcpServer: string | null;
+}
+
+/** One port of the instance (Nova's VIF). */
+export interface MetadataVif {
+  portId: string;
+  macAddress: string;
+  /** binding:vif_type, e.g. `bridge`. */
+  vifType: string;
+  networkId: string;
+  mtu: number;
+  fixedIps: Array<{ subnetId: string; ipAddress: string; floatingIps: string[] }>;
+  /** The subnets of `fixedIps`, in the order they first appear there. */
+  subnets: MetadataSubnet[];
+}
+
+export interface InstanceNetwork {
+  /** The instance's ports, oldest first. */
+  vifs: MetadataVif[];
+  /** Names of the security groups on its ports. */
+  securityGroups: string[];
+}
+
+/** The networking service as the metadata service needs it. */
+export interface InstanceNetworkSource {
+  forInstance(instanceId: string): Promise<InstanceNetwork>;
+}
+
+/** The compute side: Nova's instance, key pair and password records. */
+export interface InstanceSource {
+  /** The instance unless it is unknown or deleted. */
+  instance(id: string): Promise<Instance | undefined>;
+  /** The key pair's type (`ssh`, `x509`) when it still exists. */
+  keypairType(userId: string, name: string): Promise<string | undefined>;
+  password(instanceId: string): Promise<string | undefined>;
+  /** False when a password was already set. */
+  setPasswordOnce(instanceId: string, password: string): Promise<boolean>;
+}
