@@ -1,0 +1,175 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { runningPid } from '../../../network/dataplane/linuxbridge/processes.js';
+import { VirtError } from '../driver.js';
+
+/**
+ * Starts QEMU for one guest and finds it again later. QEMU runs from an argument array (no
+ * shell), and every value that lands inside a QEMU option string is checked first: QEMU's
+ * option parser splits on commas, so a comma or newline in a path would smuggle in options.
+ */
+
+const run = promisify(execFile);
+
+export interface QemuNic {
+  /** A tap the network agent already made (QEMU opens it by name; script=no). */
+  ifname: string;
+  mac: string;
+}
+
+export interface QemuSpec {
+  /** The guest's name (-name), shown in ps and in QMP. */
+  name: string;
+  memoryMb: number;
+  vcpus: number;
+  /** The root disk (qcow2 unless diskFormat says raw); none boots nothing, as in tests. */
+  diskPath?: string;
+  diskFormat?: 'qcow2' | 'raw';
+  qmpSocket: string;
+  serialLog: string;
+  pidFile: string;
+  vncSocket: string;
+  nics?: QemuNic[];
+  /** TCG translation cache in MiB: the default (1 GiB max) dominates RSS on small guests. */
+  tbSizeMb?: number;
+  /** -S: stay in 'prelaunch' until QMP `cont`. */
+  paused?: boolean;
+  binary?: string;
+}
+
+const DEFAULT_BINARY = 'qemu-system-x86_64';
+const DEFAULT_TB_SIZE_MB = 32;
+/** sun_path is 108 bytes including the terminating NUL. */
+const MAX_UNIX_SOCKET_BYTES = 107;
+/** Conservative on purpose: no comma (QEMU's option separator), colon, whitespace or control character. */
+const SAFE_PATH = /^\/[A-Za-z0-9._+@/-]+$/;
+/** Linux IFNAMSIZ is 16 including the NUL. */
+const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+const NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+function checkPath(what: string, path: string, unixSocket = false): void {
+  if (!SAFE_PATH.test(path) || path.split('/').includes('..')) {
+    throw new VirtError(`qemu: ${what} ${JSON.stringify(path)} is not a plain absolute path`);
+  }
+  if (unixSocket && Buffer.byteLength(path) > MAX_UNIX_SOCKET_BYTES) {
+    throw new VirtError(`qemu: ${what} ${path} is longer than a unix socket path may be (${MAX_UNIX_SOCKET_BYTES} bytes)`);
+  }
+}
+
+function checkInt(what: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new VirtError(`qemu: ${what} must be an integer from ${min} to ${max}, not ${value}`);
+  }
+}
+
+export function checkMac(mac: string): void {
+  if (!MAC.test(mac)) throw new VirtError(`qemu: ${JSON.stringify(mac)} is not a MAC address`);
+  // QEMU refuses a multicast MAC for a NIC (the low bit of the first octet).
+  if ((parseInt(mac.slice(0, 2), 16) & 1) === 1) throw new VirtError(`qemu: ${mac} is a multicast MAC address`);
+}
+
+/** Throws VirtError for the first value of the spec that must not reach QEMU. */
+export function validateQemuSpec(spec: QemuSpec): void {
+  if (!NAME.test(spec.name)) throw new VirtError(`qemu: guest name ${JSON.stringify(spec.name)} is not allowed`);
+  checkInt('memoryMb', spec.memoryMb, 16, 4 * 1024 * 1024);
+  // QEMU's pc machine allows up to 255 vCPUs without an IOMMU.
+  checkInt('vcpus', spec.vcpus, 1, 255);
+  checkInt('tbSizeMb', spec.tbSizeMb ?? DEFAULT_TB_SIZE_MB, 1, 2048);
+  if (spec.diskPath !== undefined) checkPath('disk', spec.diskPath);
+  if (spec.diskFormat !== undefined && spec.diskFormat !== 'qcow2' && spec.diskFormat !== 'raw') {
+    throw new VirtError(`qemu: disk format ${JSON.stringify(spec.diskFormat)} is not qcow2 or raw`);
+  }
+  checkPath('QMP socket', spec.qmpSocket, true);
+  checkPath('VNC socket', spec.vncSocket, true);
+  checkPath('serial log', spec.serialLog);
+  checkPath('pid file', spec.pidFile);
+  if (spec.binary !== undefined && spec.binary !== DEFAULT_BINARY) checkPath('binary', spec.binary);
+  const seen = new Set<string>();
+  for (const nic of spec.nics ?? []) {
+    if (!IFNAME.test(nic.ifname) || nic.ifname === '.' || nic.ifname === '..') {
+      throw new VirtError(`qemu: tap name ${JSON.stringify(nic.ifname)} is not an interface name`);
+    }
+    if (seen.has(nic.ifname)) throw new VirtError(`qemu: tap ${nic.ifname} is given twice`);
+    seen.add(nic.ifname);
+    checkMac(nic.mac);
+  }
+}
+
+/** The argument array for the spec (validated); the binary is spec.binary or qemu-system-x86_64. */
+export function qemuArgs(spec: QemuSpec): string[] {
+  validateQemuSpec(spec);
+  const args = [
+    '-name', spec.name,
+    // -nodefaults: no default NIC, serial, parallel, floppy or CD-ROM; everything below is explicit.
+    '-nodefaults',
+    '-machine', 'pc',
+    // KVM here is nested PVM and ~100x slower than TCG (docs: guest-lab.md §4); TCG only.
+    '-accel', `tcg,tb-size=${spec.tbSizeMb ?? DEFAULT_TB_SIZE_MB}`,
+    '-m', String(spec.memoryMb),
+    '-smp', String(spec.vcpus),
+    '-display', 'none',
+    // VNC needs a graphics device once -nodefaults removed the default one.
+    '-device', 'VGA',
+    '-vnc', `unix:${spec.vncSocket}`,
+    // A file chardev logs the console with no client attached; append keeps it across restarts.
+    '-chardev', `file,id=serial0,path=${spec.serialLog},append=on`,
+    '-serial', 'chardev:serial0',
+    '-qmp', `unix:${spec.qmpSocket},server=on,wait=off`,
+    '-pidfile', spec.pidFile,
+  ];
+  if (spec.diskPath !== undefined) {
+    // -blockdev names the nodes, so the driver's later blockdev-add/device_add use the same scheme.
+    args.push(
+      '-blockdev', `driver=file,node-name=root-file,filename=${spec.diskPath}`,
+      '-blockdev', `driver=${spec.diskFormat ?? 'qcow2'},node-name=root,file=root-file`,
+      '-device', 'virtio-blk-pci,drive=root,id=root-disk,bootindex=1',
+    );
+  }
+  (spec.nics ?? []).forEach((nic, i) => {
+    args.push(
+      '-netdev', `tap,id=net${i},ifname=${nic.ifname},script=no,downscript=no`,
+      '-device', `virtio-net-pci,netdev=net${i},mac=${nic.mac.toLowerCase()},id=nic${i}`,
+    );
+  });
+  if (spec.paused === true) args.push('-S');
+  // QEMU forks once the guest is set up (sockets listening, pid file written), then exits 0.
+  args.push('-daemonize');
+  return args;
+}
+
+/**
+ * Starts QEMU and returns the daemon's pid. The spec is checked before anything runs; a QEMU
+ * already running on the same pid file (and QMP socket) is refused, not started twice.
+ */
+export async function launchQemu(spec: QemuSpec, timeoutMs = 30_000): Promise<number> {
+  const args = qemuArgs(spec);
+  const running = findRunning(spec.pidFile, spec.qmpSocket);
+  if (running !== undefined) throw new VirtError(`qemu: ${spec.name} already runs as pid ${running}`);
+  try {
+    await run(spec.binary ?? DEFAULT_BINARY, args, { timeout: timeoutMs, encoding: 'utf8' });
+  } catch (error) {
+    const e = error as { stderr?: string; message: string };
+    throw new VirtError(`qemu: ${spec.name} did not start: ${(e.stderr ?? '').trim() || e.message}`);
+  }
+  const pid = findRunning(spec.pidFile, spec.qmpSocket);
+  if (pid === undefined) {
+    let content = '';
+    try {
+      content = readFileSync(spec.pidFile, 'utf8').trim();
+    } catch {
+      // reported below
+    }
+    throw new VirtError(`qemu: ${spec.name} started but its pid file ${spec.pidFile} names no QEMU (${JSON.stringify(content)})`);
+  }
+  return pid;
+}
+
+/**
+ * The pid of a QEMU we started, found by its pid file, so a restarted agent adopts its
+ * guests; `mustMention` (the QMP socket path is unique per guest) guards against a reused pid.
+ */
+export function findRunning(pidFile: string, mustMention: string): number | undefined {
+  return runningPid(pidFile, mustMention);
+}
