@@ -34,17 +34,17 @@ const REACHED_ROOT_MOUNT = /Kernel panic|VFS: Unable to mount root fs/;
 /** auto's answers, one probe per binary for the life of the process. */
 const autoAnswers = new Map<string, Promise<AccelChoice>>();
 
-export function chooseAccel(wanted: 'auto' | 'kvm' | 'tcg', opts: { binary?: string; deadlineMs?: number } = {}): Promise<AccelChoice> {
+export async function chooseAccel(wanted: 'auto' | 'kvm' | 'tcg', opts: { binary?: string; deadlineMs?: number } = {}): Promise<AccelChoice> {
   const binary = opts.binary ?? DEFAULT_BINARY;
   if (binary !== DEFAULT_BINARY) checkDiskPath('QEMU binary', binary);
   switch (wanted) {
     case 'tcg':
-      return Promise.resolve({ accel: 'tcg', reason: 'TCG was asked for' });
-    case 'kvm':
-      return kvmDeviceProblem().then((problem) => {
-        if (problem !== undefined) throw new VirtError(`KVM was asked for, but ${problem}`);
-        return { accel: 'kvm', reason: `KVM was asked for and ${KVM_DEVICE} opens read-write` };
-      });
+      return { accel: 'tcg', reason: 'TCG was asked for' };
+    case 'kvm': {
+      const problem = await kvmDeviceProblem();
+      if (problem !== undefined) throw new VirtError(`KVM was asked for, but ${problem}`);
+      return { accel: 'kvm', reason: `KVM was asked for and ${KVM_DEVICE} opens read-write` };
+    }
     case 'auto': {
       let answer = autoAnswers.get(binary);
       if (!answer) {
@@ -54,7 +54,7 @@ export function chooseAccel(wanted: 'auto' | 'kvm' | 'tcg', opts: { binary?: str
       return answer;
     }
     default:
-      return Promise.reject(new VirtError(`accelerator ${JSON.stringify(wanted)} is not auto, kvm or tcg`));
+      throw new VirtError(`accelerator ${JSON.stringify(wanted)} is not auto, kvm or tcg`);
   }
 }
 
