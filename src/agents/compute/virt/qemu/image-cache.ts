@@ -10,6 +10,10 @@ import { checkDiskPath, imageInfo, type DiskFormat, type ImageInfo } from './qem
  * fetches it from the image service once, later boots reuse the file as the backing file of
  * their overlays. A file appears under its final name only once it is complete, verified and
  * on disk; until then it is a `.part` file nobody boots from.
+ *
+ * As in Nova, the cache is the host's, not a project's: whether a project may boot an image is
+ * decided by the API when the boot is requested; here the project only names whose rights the
+ * first download uses.
  */
 
 /** Where images come from: the image service, acting for the instance's project. */
