@@ -60,12 +60,18 @@ export async function chooseAccel(wanted: 'auto' | 'kvm' | 'tcg', opts: { binary
 
 async function probeAuto(binary: string, deadlineMs: number): Promise<AccelChoice> {
   const problem = await kvmDeviceProblem();
-  if (problem !== undefined) return { accel: 'tcg', reason: problem };
+  if (problem !== undefined) return { accel: 'tcg', reason: `${problem}, so TCG` };
   const kernel = await newestKernel();
   if (kernel === undefined) {
     return { accel: 'tcg', reason: `no kernel under ${BOOT_DIR} to prove KVM with (apt: linux-image-amd64), so TCG` };
   }
-  const probe = await probeKernelBoot({ accel: 'kvm', kernel, binary, deadlineMs });
+  let probe: BootProbe;
+  try {
+    probe = await probeKernelBoot({ accel: 'kvm', kernel, binary, deadlineMs });
+  } catch (error) {
+    // The answer is kept for the process: a probe that could not run must still give one.
+    return { accel: 'tcg', reason: `the KVM probe could not run, so TCG: ${(error as Error).message}` };
+  }
   if (probe.booted) return { accel: 'kvm', reason: `KVM booted ${kernel} to its root-fs panic in ${probe.ms} ms` };
   return { accel: 'tcg', reason: `KVM did not prove itself, so TCG: ${probe.detail}` };
 }
