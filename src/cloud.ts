@@ -41,6 +41,7 @@ import { FilterScheduler } from './services/compute/scheduler/filter-scheduler.j
 import { chooseDriver, startComputeAgents, type DriverChoice } from './agents/compute/start.js';
 import type { ComputeAgent } from './agents/compute/agent.js';
 import { ComputeInstanceSource } from './services/metadata/compute-records.js';
+import { InProcessConfigDrive } from './services/metadata/config-drive-source.js';
 import { InProcessInstanceNetwork } from './services/metadata/network-in-process.js';
 import { metadataSecret } from './services/metadata/secret.js';
 import { startMetadataServer } from './services/metadata/server.js';
@@ -104,6 +105,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     await publisher.start();
     cleanups.push(() => publisher.stop());
     const compute = createComputeContext(config, database, bus, enforcerFor(), new InProcessImages(image), new InProcessNetworkPorts(network), log);
+    compute.configDrive = new InProcessConfigDrive(new ComputeInstanceSource(compute), new InProcessInstanceNetwork(network));
     await ensureDefaultFlavors(compute);
     const conductor = new Conductor({
       db: compute.db,
