@@ -31,6 +31,9 @@ import { computeMigrations } from './services/compute/migrations.js';
 import { InProcessImages } from './services/compute/peers-in-process.js';
 import { ensureDefaultFlavors } from './services/compute/flavors.js';
 import { computePlugin } from './services/compute/plugin.js';
+import { ConsoleAuthTokens } from './services/compute/console-tokens.js';
+import { CONSOLE_PREFIX } from './contracts/console.js';
+import { consolePlugin } from './services/console/plugin.js';
 import { createComputeContext } from './services/compute/service.js';
 import { InProcessNetworkPorts } from './services/compute/network-in-process.js';
 import { Conductor } from './services/compute/conductor.js';
@@ -137,6 +140,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     await http.register(imagePlugin(image, identity, () => config.publicUrl), { prefix: '/image' });
     await http.register(networkPlugin(network, identity), { prefix: '/networking' });
     await http.register(computePlugin(compute, identity), { prefix: '/compute' });
+    await http.register(consolePlugin({ tokens: new ConsoleAuthTokens(compute.db), instances: new InstanceRecords(compute.db), log }), { prefix: CONSOLE_PREFIX });
     await http.listen({ host: config.host, port: config.port });
     cleanups.push(() => http.close());
     if (config.port === 0) {
