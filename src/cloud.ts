@@ -33,7 +33,7 @@ import { ensureDefaultFlavors } from './services/compute/flavors.js';
 import { computePlugin } from './services/compute/plugin.js';
 import { ConsoleAuthTokens } from './services/compute/console-tokens.js';
 import { CONSOLE_PREFIX } from './contracts/console.js';
-import { consolePlugin } from './services/console/plugin.js';
+import { consolePlugin, registerWebsockets } from './services/console/plugin.js';
 import { createComputeContext } from './services/compute/service.js';
 import { InProcessNetworkPorts } from './services/compute/network-in-process.js';
 import { Conductor } from './services/compute/conductor.js';
@@ -136,6 +136,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
 
     const metrics = new Metrics();
     const http = createHttpServer({ logger: log, metrics });
+    await registerWebsockets(http);
     await http.register(identityPlugin(identity), { prefix: '/identity' });
     await http.register(imagePlugin(image, identity, () => config.publicUrl), { prefix: '/image' });
     await http.register(networkPlugin(network, identity), { prefix: '/networking' });

@@ -20,6 +20,21 @@ export interface ConsoleProxyDeps {
 const MAX_FRAME_BYTES = 1024 * 1024;
 
 /**
+ * Websocket upgrades on the one HTTP port. Registered on the server itself, before every
+ * service, so that an upgrade request to any other path is answered and its socket closed
+ * (registered inside one service, the others' upgrade sockets would linger half-open).
+ */
+export async function registerWebsockets(http: FastifyInstance): Promise<void> {
+  await http.register(websocket, {
+    options: {
+      maxPayload: MAX_FRAME_BYTES,
+      // noVNC asks for no subprotocol; older clients (and Tempest) ask for `binary`, which the proxy speaks.
+      handleProtocols: (protocols) => (protocols.has('binary') ? 'binary' : false),
+    },
+  });
+}
+
+/**
  * Nova's nova-novncproxy on Kumo's one port: noVNC's page and library, and the websocket
  * that, for a valid console token, is joined to the instance's console socket. A token is
  * checked before the upgrade, so a refusal is a plain HTTP answer in Nova's error shape.
@@ -36,13 +51,7 @@ export function consolePlugin(deps: ConsoleProxyDeps) {
     app.setNotFoundHandler((request, reply) => {
       reply.code(404).send({ itemNotFound: { code: 404, message: `The resource could not be found: ${request.url.split('?')[0]}` } });
     });
-    // noVNC asks for no subprotocol; older clients (and Tempest) ask for `binary`, which this proxy speaks.
-    await app.register(websocket, {
-      options: {
-        maxPayload: MAX_FRAME_BYTES,
-        handleProtocols: (protocols) => (protocols.has('binary') ? 'binary' : false),
-      },
-    });
+    if (!app.hasDecorator('websocketServer')) throw new Error('the console proxy needs registerWebsockets(http) before any service');
 
     app.get<{ Querystring: Record<string, unknown> }>(
       `/${WEBSOCKIFY}`,
@@ -72,7 +81,8 @@ export function consolePlugin(deps: ConsoleProxyDeps) {
     );
 
     app.get(`/${NOVNC_PAGE}`, async (_request, reply) => {
-      reply.type('text/html; charset=utf-8').header('x-frame-options', 'SAMEORIGIN');
+      // No frame restriction: dashboards show the console in an iframe of their own origin.
+      reply.type('text/html; charset=utf-8');
       return VNC_PAGE;
     });
 

@@ -238,4 +238,19 @@ describe('VNC console proxy', () => {
     const token = new URL(websocketUrlOf(await consoleUrl())).searchParams.get('token') as string;
     assert.equal((await raw(target, `/vnc/websockify?token=${token}`)).status, 404);
   });
+
+  it('answers upgrade requests to other paths and leaves no socket behind at shutdown', { timeout: 30_000 }, async () => {
+    const other = await startTestCloud({ env: { KUMO_COMPUTE_DRIVER: 'fake' } });
+    try {
+      const ws = other.url.replace(/^http/, 'ws');
+      const nowhere = await openConsole(`${ws}/nowhere`);
+      assert.equal('status' in nowhere && nowhere.status, 404);
+      refused(await openConsole(`${ws}/identity/v3/auth/tokens`), 401, 'error');
+      const served = opened(await openConsole(`${ws}/compute/v2.1/`));
+      assert.equal(await closed(served.ws), 1005, 'a route without a websocket closes the upgraded connection at once');
+    } finally {
+      // Hangs (and times the test out) if an upgraded socket lingers half-open.
+      await other.stop();
+    }
+  });
 });
