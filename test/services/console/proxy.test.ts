@@ -205,7 +205,22 @@ describe('VNC console proxy', () => {
     assert.equal(rfb.status, 200);
     assert.match(rfb.headers.get('content-type') ?? '', /^text\/javascript/);
     assert.match(await rfb.text(), /export default class RFB/);
-    assert.equal((await fetch(`${cloud.url}/vnc/vendor/pako/lib/zlib/inflate.js`)).status, 200);
+    // Every module the page imports, directly or not, is served: the browser can load all of noVNC.
+    const pending = [new URL('core/rfb.js', `${cloud.url}/vnc/vnc_lite.html`).href];
+    const loaded = new Set<string>();
+    while (pending.length > 0) {
+      const url = pending.pop() as string;
+      if (loaded.has(url)) continue;
+      const module = await fetch(url);
+      assert.equal(module.status, 200, url);
+      loaded.add(url);
+      for (const [, specifier] of (await module.text()).matchAll(/^\s*(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]/gm)) {
+        assert.match(specifier as string, /^\.\.?\//, `${url} imports ${specifier} relatively`);
+        pending.push(new URL(specifier as string, url).href);
+      }
+    }
+    assert.ok(loaded.size > 30, `${loaded.size} modules`);
+    assert.ok([...loaded].every((u) => u.startsWith(`${cloud.url}/vnc/`)));
 
     const target = { url: cloud.url };
     for (const path of [
