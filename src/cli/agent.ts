@@ -12,6 +12,9 @@ import { createNetworkContext } from '../services/network/service.js';
 import { InProcessNetworkPorts } from '../services/compute/network-in-process.js';
 import { InProcessImages } from '../services/compute/peers-in-process.js';
 import { createComputeContext } from '../services/compute/service.js';
+import { ComputeInstanceSource } from '../services/metadata/compute-records.js';
+import { InProcessConfigDrive } from '../services/metadata/config-drive-source.js';
+import { InProcessInstanceNetwork } from '../services/metadata/network-in-process.js';
 
 /**
  * `kumo agent --host NAME`: one compute host of a split deployment (its compute and network
@@ -32,6 +35,7 @@ export async function agent(config: KumoConfig, host: string): Promise<void> {
   const image = createImageContext(config, database, enforcer(), new InProcessIdentityClient(identity.context), log);
   const network = createNetworkContext(config, database, enforcer(), log);
   const compute = createComputeContext(config, database, bus, enforcer(), new InProcessImages(image), new InProcessNetworkPorts(network), log);
+  compute.configDrive = new InProcessConfigDrive(new ComputeInstanceSource(compute), new InProcessInstanceNetwork(network));
   const agents = await startComputeAgents(config, compute, bus, log, [host]);
   // The host's network agent plugs its instances' taps into their networks; DHCP, routers
   // and the metadata relay stay on the network node (the `kumo up` host).

@@ -113,6 +113,12 @@ export interface ComputeConfig {
   serviceDownTimeSeconds: number;
   /** KUMO_HEARTBEAT_INTERVAL: seconds between an agent's heartbeats. */
   heartbeatIntervalSeconds: number;
+  /** KUMO_FORCE_CONFIG_DRIVE: every instance gets a config drive, asked for or not (Nova's force_config_drive). */
+  forceConfigDrive: boolean;
+  /** KUMO_CONSOLE_TOKEN_TTL: seconds a console URL's token stays valid (Nova's [consoleauth] token_ttl). */
+  consoleTokenTtlSeconds: number;
+  /** KUMO_FAKE_CONSOLE_DIR, tests only: where `<instance id>.vnc` sockets stand in for fake guests' VNC servers. */
+  fakeConsoleDir?: string;
 }
 
 /** Nova's metadata API: its own port, reached by the network agents' relays, never by users. */
@@ -249,7 +255,25 @@ function computeConfig(env: NodeJS.ProcessEnv): ComputeConfig {
     weigh,
     serviceDownTimeSeconds: intFrom(env.KUMO_SERVICE_DOWN_TIME) ?? 60,
     heartbeatIntervalSeconds: intFrom(env.KUMO_HEARTBEAT_INTERVAL) ?? 10,
+    forceConfigDrive: booleanFrom(env.KUMO_FORCE_CONFIG_DRIVE, 'KUMO_FORCE_CONFIG_DRIVE') ?? false,
+    consoleTokenTtlSeconds: positiveIntFrom(env.KUMO_CONSOLE_TOKEN_TTL, 'KUMO_CONSOLE_TOKEN_TTL') ?? 600,
+    ...(env.KUMO_FAKE_CONSOLE_DIR ? { fakeConsoleDir: resolve(env.KUMO_FAKE_CONSOLE_DIR) } : {}),
   };
+}
+
+/** oslo.config's booleans: true/false, yes/no, on/off, 1/0, any case. */
+function booleanFrom(value: string | undefined, name: string): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  const lower = value.toLowerCase();
+  if (['true', 'yes', 'on', '1'].includes(lower)) return true;
+  if (['false', 'no', 'off', '0'].includes(lower)) return false;
+  throw new Error(`${name}=${value}: expected true or false`);
+}
+
+function positiveIntFrom(value: string | undefined, name: string): number | undefined {
+  const n = intFrom(value);
+  if (n !== undefined && n < 1) throw new Error(`${name}=${value}: expected a positive integer`);
+  return n;
 }
 
 function numberFrom(value: string | undefined): number | undefined {

@@ -15,9 +15,9 @@ import type { ComputeHosts } from '../../services/compute/hosts.js';
 import type { InstanceActions } from '../../services/compute/instances/actions.js';
 import { flavorColumns, preservedPorts, resourcesOf, type Instance } from '../../services/compute/instances/model.js';
 import type { InstanceRecords } from '../../services/compute/instances/store.js';
-import type { ImageLookup, NetworkPorts } from '../../services/compute/peers.js';
+import type { ConfigDriveSource, ImageLookup, NetworkPorts } from '../../services/compute/peers.js';
 import { instanceSpec } from './instance-spec.js';
-import { PowerState, type PowerStateValue, type VirtDriver } from './virt/driver.js';
+import { PowerState, type InstanceSpec, type PowerStateValue, type VirtDriver } from './virt/driver.js';
 
 export interface ComputeAgentOptions {
   host: string;
@@ -29,6 +29,8 @@ export interface ComputeAgentOptions {
   heartbeatIntervalSeconds: number;
   /** Seconds between power-state syncs with the driver (Nova's sync_power_state_interval). */
   powerSyncIntervalSeconds: number;
+  /** Every instance gets a config drive, asked for or not (Nova's force_config_drive). */
+  forceConfigDrive?: boolean;
 }
 
 export interface ComputeAgentDeps {
@@ -39,6 +41,8 @@ export interface ComputeAgentDeps {
   actions: InstanceActions;
   images: ImageLookup;
   network?: NetworkPorts;
+  /** The metadata service's content for config drives. */
+  configDrive?: ConfigDriveSource;
   log: Logger;
 }
 
@@ -157,7 +161,7 @@ export class ComputeAgent {
       if (!(await this.deps.instances.transition(instanceId, { taskState: ['networking'] }, { task_state: 'spawning' }))) {
         throw new Error('instance was deleted while its network was set up');
       }
-      await this.deps.driver.spawn(instanceSpec(instance, nics));
+      await this.deps.driver.spawn(await this.withConfigDrive(instanceSpec(instance, nics)));
       const now = new Date().toISOString();
       const active = await this.deps.instances.transition(
         instanceId,
@@ -171,6 +175,17 @@ export class ComputeAgent {
       await finish(error);
       await this.cleanUpFailedBuild(instance, error);
     }
+  }
+
+  /**
+   * The spec with the config drive's files when the instance asked for a drive or this host
+   * forces one (Nova's configdrive.required_by), recording that it has one as Nova does.
+   */
+  private async withConfigDrive(spec: InstanceSpec): Promise<InstanceSpec> {
+    if (!spec.configDrive && !this.options.forceConfigDrive) return spec;
+    if (!this.deps.configDrive) throw new Error(`Host ${this.options.host} cannot build config drives.`);
+    if (!spec.configDrive) await this.deps.instances.update(spec.id, { config_drive: 'True' });
+    return { ...spec, configDrive: true, configDriveFiles: await this.deps.configDrive.files(spec.id) };
   }
 
   private async allocateNetwork(instance: Instance): Promise<Array<{ portId: string; mac: string }>> {
@@ -271,9 +286,10 @@ export class ComputeAgent {
 
   private async rebuild(instanceId: string): Promise<void> {
     await this.run(instanceId, 'compute_rebuild_instance', 'rebuilding', async (instance) => {
-      await this.deps.driver.destroy(instanceId);
       const nics = this.deps.network ? (await this.deps.network.ports(instanceId)).map((p) => ({ portId: p.id, mac: p.mac })) : [];
-      await this.deps.driver.spawn(instanceSpec(instance, nics));
+      const spec = await this.withConfigDrive(instanceSpec(instance, nics));
+      await this.deps.driver.destroy(instanceId);
+      await this.deps.driver.spawn(spec);
       return { vm_state: 'active', power_state: PowerState.RUNNING, launched_at: new Date().toISOString() };
     });
   }

@@ -52,15 +52,17 @@ export async function startComputeAgents(config: KumoConfig, compute: ComputeCon
           reservedHostMemoryMb: config.compute.reservedHostMemoryMb,
           heartbeatIntervalSeconds: config.compute.heartbeatIntervalSeconds,
           powerSyncIntervalSeconds: 60,
+          forceConfigDrive: config.compute.forceConfigDrive,
         },
         {
           bus,
-          driver: new FakeDriver({ vcpus: config.compute.fakeHostVcpus, memoryMb: config.compute.fakeHostMemoryMb, localGb: config.compute.fakeHostDiskGb, spawnDelayMs: config.compute.fakeSpawnDelayMs }),
+          driver: new FakeDriver({ vcpus: config.compute.fakeHostVcpus, memoryMb: config.compute.fakeHostMemoryMb, localGb: config.compute.fakeHostDiskGb, spawnDelayMs: config.compute.fakeSpawnDelayMs, ...(config.compute.fakeConsoleDir ? { consoleDir: config.compute.fakeConsoleDir } : {}) }),
           instances: new InstanceRecords(compute.db),
           hosts: new ComputeHosts(compute.db),
           actions: new InstanceActions(compute.db),
           images: compute.images,
           ...(compute.network ? { network: compute.network } : {}),
+          ...(compute.configDrive ? { configDrive: compute.configDrive } : {}),
           log,
         },
       );

@@ -86,3 +86,12 @@ export interface NetworkPorts {
   /** Security groups by name for os-security-groups on a server. */
   ports(instanceId: string): Promise<Array<{ id: string; networkId: string; mac: string; fixedIps: Array<{ subnetId: string; ipAddress: string }>; status: string }>>;
 }
+
+/**
+ * The metadata service's content as a config drive needs it (Nova's InstanceMetadata built
+ * for ConfigDriveBuilder): the drive's files for an instance, relative path -> content.
+ */
+export interface ConfigDriveSource {
+  /** Throws when the instance is unknown or deleted. `adminPass` goes onto the drive only. */
+  files(instanceId: string, options?: { adminPass?: string }): Promise<ReadonlyMap<string, Buffer>>;
+}
