@@ -28,6 +28,11 @@ export interface ImageLookup {
   /** A snapshot record owned by the project, `queued`, ready for `upload`. */
   createSnapshot(projectId: string, name: string, properties: Record<string, string>, like: ComputeImage | undefined): Promise<ComputeImage>;
   upload(projectId: string, imageId: string, data: AsyncIterable<Buffer> | Buffer): Promise<void>;
+  /**
+   * The data of an `active` image the project may use (public, community, shared with it or its
+   * own), with what the image service says about it, for a host's image cache to verify.
+   */
+  download(projectId: string, imageId: string): Promise<{ data: AsyncIterable<Buffer>; diskFormat: string | null; checksum: string | null }>;
   /** Removes a snapshot that could not be completed. */
   discard(projectId: string, imageId: string): Promise<void>;
 }

@@ -18,6 +18,8 @@ export type PowerStateValue = (typeof PowerState)[keyof typeof PowerState];
 export interface InstanceSpec {
   id: string;
   name: string;
+  /** The owning project, on whose behalf the driver fetches the image. */
+  projectId: string;
   vcpus: number;
   memoryMb: number;
   rootGb: number;
