@@ -34,6 +34,8 @@ export interface InstanceSpec {
   /** Virtual NICs, one per port. */
   nics: Array<{ portId: string; mac: string }>;
   configDrive: boolean;
+  /** The config drive's files (path -> content), filled by the agent when the instance has one. */
+  configDriveFiles?: ReadonlyMap<string, Buffer>;
 }
 
 export interface InstanceInfo {
