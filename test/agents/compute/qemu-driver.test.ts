@@ -371,12 +371,18 @@ describe('QemuDriver on a real QEMU (kumo-tiny, TCG)', { skip, timeout: 900_000 
     assert.equal(await driver.consoleOutput(a, 0), '');
   });
 
-  it('plugs NICs into taps named after their ports (in the host namespace) and destroys without leftovers', async () => {
+  it('plugs NICs into taps named after their ports (in the host namespace), attaches a config drive read-only, and destroys without leftovers', async () => {
     const b = randomUUID();
     const portId = randomUUID();
     const tap = `tap${portId.slice(0, 11)}`;
-    await driver.spawn(spec(b, { nics: [{ portId, mac: 'fa:16:3e:12:34:56' }] }));
+    const configDriveFiles = new Map([['openstack/latest/meta_data.json', Buffer.from(JSON.stringify({ uuid: b }))]]);
+    await driver.spawn(spec(b, { nics: [{ portId, mac: 'fa:16:3e:12:34:56' }], configDrive: true, configDriveFiles }));
     created.add(b);
+    assert.ok(existsSync(join(dataDir, 'instances', b, 'disk.config')));
+    assert.ok(cmdlineOf(await pidOf(b)).includes('driver=raw,node-name=config,file=config-file,read-only=on'));
+    // A read-only config drive does not keep the state from being saved in the root disk.
+    await driver.suspend(b);
+    await driver.resume(b);
     const pid = await pidOf(b);
     const { stdout } = await run('ip', ['-n', netns, '-j', 'link', 'show', 'dev', tap], { encoding: 'utf8' });
     assert.equal((JSON.parse(stdout) as Array<{ ifname: string }>)[0]?.ifname, tap);
