@@ -2,7 +2,7 @@
 // the recipe and of the installed kernels, cached under the OS temp dir.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -97,3 +97,30 @@ export function guestImage(): Promise<string> {
   return imagePromise;
 }
 
+function onPath(tool: string): boolean {
+  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((dir) => {
+    try {
+      accessSync(join(dir, tool), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Without QEMU the suite is skipped; with QEMU but something else missing (root, qemu-img,
+ * the tun device, the guest image's build tools) it is skipped, or fails when CI is set.
+ */
+export async function qemuSuitePrerequisites(): Promise<{ skip: string | false; missing: string | undefined }> {
+  if (!onPath('qemu-system-x86_64')) return { skip: 'qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)', missing: undefined };
+  const missing: string[] = [];
+  if (process.getuid?.() !== 0) missing.push('root (taps, namespaces)');
+  if (!onPath('qemu-img')) missing.push('qemu-img (apt-get install qemu-utils)');
+  if (!existsSync('/dev/net/tun')) missing.push('/dev/net/tun');
+  const image = await missingGuestImagePrerequisites();
+  if (image) missing.push(image);
+  if (missing.length === 0) return { skip: false, missing: undefined };
+  const inCi = process.env.CI === 'true' || process.env.CI === '1';
+  return { skip: inCi ? false : `QEMU is here, but not ${missing.join(', ')}`, missing: missing.join(', ') };
+}

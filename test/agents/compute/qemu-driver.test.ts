@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { accessSync, constants, createReadStream, createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { appendFile, readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
@@ -19,7 +19,7 @@ import { alive } from '../../../src/agents/network/dataplane/linuxbridge/process
 import { PowerState, VirtError, type InstanceSpec, type PowerStateValue } from '../../../src/agents/compute/virt/driver.js';
 import { imageCacheDirOf, QemuDriver, type QemuDriverOptions } from '../../../src/agents/compute/virt/qemu/driver.js';
 import { ImageCache } from '../../../src/agents/compute/virt/qemu/image-cache.js';
-import { guestImage, missingGuestImagePrerequisites } from '../../helpers/guest-image.js';
+import { guestImage, qemuSuitePrerequisites } from '../../helpers/guest-image.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -28,35 +28,7 @@ const READY = /^kumo-tiny ready (\S+) (\S+)\r?$/gm;
 const BOOT_TIMEOUT_MS = 120_000;
 const EVENT_WAIT_MS = 10_000;
 
-function onPath(tool: string): boolean {
-  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((dir) => {
-    try {
-      accessSync(join(dir, tool), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
-/**
- * Without QEMU the suite is skipped; with QEMU but something else missing (root, qemu-img,
- * the tun device, the guest image's build tools) it is skipped, or fails when CI is set.
- */
-async function prerequisites(): Promise<{ skip: string | false; missing: string | undefined }> {
-  if (!onPath('qemu-system-x86_64')) return { skip: 'qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)', missing: undefined };
-  const missing: string[] = [];
-  if (process.getuid?.() !== 0) missing.push('root (taps, namespaces)');
-  if (!onPath('qemu-img')) missing.push('qemu-img (apt-get install qemu-utils)');
-  if (!existsSync('/dev/net/tun')) missing.push('/dev/net/tun');
-  const image = await missingGuestImagePrerequisites();
-  if (image) missing.push(image);
-  if (missing.length === 0) return { skip: false, missing: undefined };
-  const inCi = process.env.CI === 'true' || process.env.CI === '1';
-  return { skip: inCi ? false : `QEMU is here, but not ${missing.join(', ')}`, missing: missing.join(', ') };
-}
-
-const { skip, missing } = await prerequisites();
+const { skip, missing } = await qemuSuitePrerequisites();
 
 function spec(id: string, over: Partial<InstanceSpec> = {}): InstanceSpec {
   return {
