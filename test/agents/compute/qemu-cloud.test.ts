@@ -14,6 +14,20 @@ import { guestImage, qemuSuitePrerequisites } from '../../helpers/guest-image.js
 import { boot, nova, waitForServer } from '../../services/compute/helpers.js';
 
 const { skip, missing } = await qemuSuitePrerequisites();
+/** Every process whose command line mentions `text` (how many QEMUs run a server). */
+function processesMentioning(text: string): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        return readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(text);
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('servers on the qemu driver (kumo-tiny, TCG)', { skip, timeout: 600_000 }, () => {
@@ -25,11 +39,18 @@ describe('servers on the qemu driver (kumo-tiny, TCG)', { skip, timeout: 600_000
   let image: string;
   const servers: string[] = [];
 
+  const startCloud = () =>
+    startTestCloud({
+      dataDir,
+      env: { KUMO_COMPUTE_DRIVER: 'qemu', KUMO_ACCEL: 'tcg', KUMO_QEMU_STOP_TIMEOUT: '30' },
+      dataplane: { driver: 'noop', stateDir },
+    });
   const qmpSocket = (id: string) => join(stateDir, 'qemu', id, 'qmp.sock');
   const pidOf = (id: string) => runningPid(join(stateDir, 'qemu', id, 'qemu.pid'), qmpSocket(id));
 
+  /** The whole console log the API serves (the driver bounds it to its last 100 KiB). */
   async function consoleOutput(id: string): Promise<string> {
-    const response = await nova(cloud.url, 'POST', `/servers/${id}/action`, demo, { 'os-getConsoleOutput': { length: 50 } });
+    const response = await nova(cloud.url, 'POST', `/servers/${id}/action`, demo, { 'os-getConsoleOutput': {} });
     assert.equal(response.status, 200, JSON.stringify(response.body));
     return String(response.json.output).replace(/\r/g, '');
   }
@@ -47,11 +68,7 @@ describe('servers on the qemu driver (kumo-tiny, TCG)', { skip, timeout: 600_000
   before(async () => {
     if (missing) throw new Error(`CI is set and QEMU is installed, but this is missing: ${missing}`);
     const file = await guestImage();
-    cloud = await startTestCloud({
-      dataDir,
-      env: { KUMO_COMPUTE_DRIVER: 'qemu', KUMO_ACCEL: 'tcg', KUMO_QEMU_STOP_TIMEOUT: '30' },
-      dataplane: { driver: 'noop', stateDir },
-    });
+    cloud = await startCloud();
     demo = await cloud.token('demo');
     const admin = await cloud.token('admin');
     const created = await api(cloud.url, 'POST', '/image/v2/images', admin, { name: 'kumo-tiny', disk_format: 'qcow2', container_format: 'bare', visibility: 'public' });
@@ -125,15 +142,31 @@ describe('servers on the qemu driver (kumo-tiny, TCG)', { skip, timeout: 600_000
     assert.equal(actions.json.instanceActions[0].action, 'stop');
   });
 
-  it('deletes a server without leaving a QEMU, a disk or a socket behind', async () => {
+  it('keeps guests running across a restart of the cloud: the new agent adopts them, starts none twice', async () => {
     const id = servers[0] as string;
     assert.equal((await nova(cloud.url, 'POST', `/servers/${id}/action`, demo, { 'os-start': null })).status, 202);
     await waitForServer(cloud.url, demo, id, ['ACTIVE'], 60_000);
+    await waitConsole(id, /^kumo-tiny ready none none$/, 3);
+    const pid = pidOf(id);
+    assert.ok(pid !== undefined);
+    await cloud.stop();
+    assert.equal(pidOf(id), pid, 'the guest outlives the cloud process');
+    cloud = await startCloud();
+    demo = await cloud.token('demo');
+    const server = await waitForServer(cloud.url, demo, id, ['ACTIVE', 'SHUTOFF', 'ERROR']);
+    assert.equal(server.status, 'ACTIVE');
+    assert.equal(pidOf(id), pid, 'the same QEMU');
+    assert.deepEqual(processesMentioning(qmpSocket(id)), [pid], 'one QEMU for the server');
+    assert.equal((await consoleOutput(id)).match(/^kumo-tiny ready none none$/gm)?.length, 3, 'no new boot');
+  });
+
+  it('deletes a server without leaving a QEMU, a disk or a socket behind', async () => {
+    const id = servers[0] as string;
     const pid = pidOf(id);
     assert.ok(pid !== undefined);
     assert.equal((await nova(cloud.url, 'DELETE', `/servers/${id}`, demo)).status, 204);
     await waitForServer(cloud.url, demo, id, ['DELETED'], 60_000);
-    assert.equal(existsSync(`/proc/${pid}`) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(qmpSocket(id)), false, 'no QEMU');
+    assert.deepEqual(processesMentioning(qmpSocket(id)), [], `no QEMU (it was pid ${pid})`);
     assert.equal(existsSync(join(dataDir, 'instances', id)), false, 'no instance directory');
     assert.equal(existsSync(join(stateDir, 'qemu', id)), false, 'no runtime directory');
   });
