@@ -160,6 +160,18 @@ describe('servers on the qemu driver (kumo-tiny, TCG)', { skip, timeout: 600_000
     assert.equal((await consoleOutput(id)).match(/^kumo-tiny ready none none$/gm)?.length, 3, 'no new boot');
   });
 
+  it('rebuilds a server on a fresh disk in a new QEMU', async () => {
+    const id = servers[0] as string;
+    const pid = pidOf(id);
+    const rebuilt = await nova(cloud.url, 'POST', `/servers/${id}/action`, demo, { rebuild: { imageRef: image } });
+    assert.equal(rebuilt.status, 202, JSON.stringify(rebuilt.body));
+    await waitForServer(cloud.url, demo, id, ['ACTIVE', 'ERROR'], 60_000);
+    const again = pidOf(id);
+    assert.ok(again !== undefined && again !== pid, 'a new QEMU');
+    await waitConsole(id, /^kumo-tiny ready none none$/);
+    assert.equal((await consoleOutput(id)).match(/^kumo-tiny ready none none$/gm)?.length, 1, 'a fresh console log of one boot');
+  });
+
   it('deletes a server without leaving a QEMU, a disk or a socket behind', async () => {
     const id = servers[0] as string;
     const pid = pidOf(id);

@@ -215,8 +215,8 @@ export class Guest {
     }
     this.expectingExit = true;
     const qmp = await this.monitor().catch(() => undefined);
-    // A paused guest cannot see the button: its vCPUs are stopped.
-    if (qmp && this.runState !== 'paused') {
+    // Only running vCPUs see the button (not a paused or crashed guest's).
+    if (qmp && this.runState === 'running') {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
         try {

@@ -85,7 +85,12 @@ export class InstanceFiles {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
-    const record = JSON.parse(text) as LaunchRecord;
+    let record: LaunchRecord;
+    try {
+      record = JSON.parse(text) as LaunchRecord;
+    } catch (error) {
+      throw new VirtError(`${this.record} is not readable JSON: ${(error as Error).message}`);
+    }
     if (record.id !== this.id) throw new VirtError(`${this.record} belongs to ${String(record.id)}, not ${this.id}`);
     return record;
   }
