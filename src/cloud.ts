@@ -124,9 +124,9 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     });
     // Agents first: after a restart they settle their own instances before the conductor
     // places the ones that were never placed.
-    const computeDriver = chooseDriver(config);
+    const computeDriver = await chooseDriver(config);
     if (config.compute.driver === undefined) log.warn({ driver: computeDriver.name }, computeDriver.reason);
-    const computeAgents = await startComputeAgents(config, compute, bus, log);
+    const computeAgents = await startComputeAgents(config, compute, bus, log, undefined, computeDriver);
     cleanups.push(async () => {
       for (const agent of computeAgents) await agent.stop();
     });

@@ -3,7 +3,7 @@ import type { KumoConfig } from '../core/config.js';
 import { openDatabase } from '../core/db/database.js';
 import { createLogger } from '../core/log.js';
 import { Enforcer } from '../core/policy/index.js';
-import { startComputeAgents } from '../agents/compute/start.js';
+import { chooseDriver, driverText, startComputeAgents } from '../agents/compute/start.js';
 import { chooseDataplane, startNetworkAgent } from '../agents/network/start.js';
 import { InProcessIdentityClient } from '../services/identity/client.js';
 import { IdentityService } from '../services/identity/service.js';
@@ -36,13 +36,15 @@ export async function agent(config: KumoConfig, host: string): Promise<void> {
   const network = createNetworkContext(config, database, enforcer(), log);
   const compute = createComputeContext(config, database, bus, enforcer(), new InProcessImages(image), new InProcessNetworkPorts(network), log);
   compute.configDrive = new InProcessConfigDrive(new ComputeInstanceSource(compute), new InProcessInstanceNetwork(network));
-  const agents = await startComputeAgents(config, compute, bus, log, [host]);
+  const driver = await chooseDriver(config);
+  if (config.compute.driver === undefined) log.warn({ driver: driver.name }, driver.reason);
+  const agents = await startComputeAgents(config, compute, bus, log, [host], driver);
   // The host's network agent plugs its instances' taps into their networks; DHCP, routers
   // and the metadata relay stay on the network node (the `kumo up` host).
   const dataplane = chooseDataplane(config);
   if (config.dataplane.driver === undefined) log.warn({ dataplane: dataplane.name }, dataplane.reason);
   const networkAgent = await startNetworkAgent({ ...config, hostName: host }, bus, log, dataplane);
-  process.stdout.write(`Kumo compute agent ${host} is up (driver fake, dataplane ${dataplane.name}, bus ${bus.kind}, database ${database.kind}).\n`);
+  process.stdout.write(`Kumo compute agent ${host} is up (${driverText(driver)}; dataplane ${dataplane.name}, bus ${bus.kind}, database ${database.kind}).\n`);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -91,6 +91,12 @@ export interface NetworkConfig {
 export interface ComputeConfig {
   /** KUMO_COMPUTE_DRIVER: `fake`, `qemu`, or unset to pick the best this host can run. */
   driver?: string;
+  /** KUMO_ACCEL (`kumo up --accel`): the qemu driver's accelerator, `auto` (KVM only when it proves itself), `kvm` or `tcg`. */
+  accel: 'auto' | 'kvm' | 'tcg';
+  /** KUMO_QEMU_BINARY: the QEMU system emulator (default qemu-system-x86_64 on PATH). */
+  qemuBinary?: string;
+  /** KUMO_QEMU_STOP_TIMEOUT: seconds a guest gets to power off on the ACPI button before it is stopped hard (Nova's shutdown_timeout). */
+  qemuStopTimeoutSeconds: number;
   /** KUMO_FAKE_HOSTS: how many compute hosts the `fake` driver simulates in this process. */
   fakeHosts: number;
   /** KUMO_FAKE_HOST_VCPUS / _RAM_MB / _DISK_GB: what each simulated host offers. */
@@ -240,8 +246,15 @@ export function parsePhysnets(text: string): Record<string, string> {
 function computeConfig(env: NodeJS.ProcessEnv): ComputeConfig {
   const weigh = env.KUMO_SCHEDULER_WEIGH ?? 'spread';
   if (weigh !== 'spread' && weigh !== 'stack') throw new Error(`KUMO_SCHEDULER_WEIGH=${weigh}: use spread or stack`);
+  const accel = env.KUMO_ACCEL || 'auto';
+  if (accel !== 'auto' && accel !== 'kvm' && accel !== 'tcg') throw new Error(`KUMO_ACCEL=${accel}: use auto, kvm or tcg`);
+  const stopTimeout = intFrom(env.KUMO_QEMU_STOP_TIMEOUT) ?? 60;
+  if (stopTimeout < 0) throw new Error(`KUMO_QEMU_STOP_TIMEOUT=${stopTimeout}: expected seconds, 0 or more`);
   return {
     ...(env.KUMO_COMPUTE_DRIVER ? { driver: env.KUMO_COMPUTE_DRIVER } : {}),
+    accel,
+    ...(env.KUMO_QEMU_BINARY ? { qemuBinary: env.KUMO_QEMU_BINARY } : {}),
+    qemuStopTimeoutSeconds: stopTimeout,
     fakeHosts: intFrom(env.KUMO_FAKE_HOSTS) ?? 1,
     fakeHostVcpus: intFrom(env.KUMO_FAKE_HOST_VCPUS) ?? 8,
     fakeHostMemoryMb: intFrom(env.KUMO_FAKE_HOST_RAM_MB) ?? 16_384,

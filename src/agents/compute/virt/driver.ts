@@ -95,6 +95,8 @@ export interface VirtDriver {
    * (Nova's resume_state_on_host_boot).
    */
   resumeStateOnHostBoot(instance: InstanceSpec, powerState: PowerStateValue): Promise<void>;
+  /** Lets go of the hypervisor when the agent stops; guests keep running (qemu: QMP connections). */
+  close?(): Promise<void>;
 }
 
 /** A driver failure a user sees in the instance's fault. */
