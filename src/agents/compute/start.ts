@@ -95,6 +95,7 @@ export function computeHostNames(config: KumoConfig): string[] {
 
 function createDriver(
   config: KumoConfig,
+  host: string,
   choice: DriverChoice,
   compute: ComputeContext,
   log: Logger,
@@ -115,6 +116,7 @@ function createDriver(
     stopTimeoutMs: config.compute.qemuStopTimeoutSeconds * 1000,
     images: new ImageCache({ dir: imageCacheDirOf(config.dataDir), source: { download: (projectId, imageId) => images.download(projectId, imageId) }, log }),
     hostIp: config.dataplane.tunnelIp ?? '127.0.0.1',
+    host,
     onLifecycleEvent,
     log,
   });
@@ -138,7 +140,7 @@ export async function startComputeAgents(
     for (const host of hostNames) {
       // The driver reports guests that change state by themselves; the agent exists by then.
       let agent: ComputeAgent | undefined;
-      const driver = createDriver(config, driverChoice, compute, log, (instanceId, powerState) => {
+      const driver = createDriver(config, host, driverChoice, compute, log, (instanceId, powerState) => {
         void agent?.handleLifecycleEvent(instanceId, powerState);
       });
       agent = new ComputeAgent(

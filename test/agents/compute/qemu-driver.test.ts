@@ -148,6 +148,7 @@ describe('QemuDriver on a real QEMU (kumo-tiny, TCG)', { skip, timeout: 900_000 
       dataDir,
       stateDir,
       hostNamespace: netns,
+      host: 'host-a',
       accel: 'tcg',
       images: new ImageCache({
         dir: imageCacheDirOf(dataDir),
@@ -317,6 +318,10 @@ describe('QemuDriver on a real QEMU (kumo-tiny, TCG)', { skip, timeout: 900_000 
     const pid = await pidOf(a);
     await waitReady(a, 7);
     await driver.close();
+    // Another host's agent sharing the data directory neither lists nor adopts it.
+    const other = new QemuDriver({ ...options, host: 'host-b' });
+    assert.deepEqual(await other.listInstances(), []);
+    await other.close();
     driver = new QemuDriver(options);
     assert.deepEqual(await driver.listInstances(), [{ id: a, powerState: PowerState.RUNNING }]);
     assert.equal(await driver.pidOf(a), pid);
@@ -331,6 +336,8 @@ describe('QemuDriver on a real QEMU (kumo-tiny, TCG)', { skip, timeout: 900_000 
   });
 
   it('serves the end of the console log, reading a bounded tail of a huge log', async () => {
+    // Stopped, so no late kernel message lands after the lines appended here.
+    await driver.powerOff(a);
     const log = join(dataDir, 'instances', a, 'console.log');
     const line = `${'x'.repeat(99)}\n`;
     await appendFile(log, line.repeat(40_000)); // 4 MB
@@ -362,10 +369,12 @@ describe('QemuDriver on a real QEMU (kumo-tiny, TCG)', { skip, timeout: 900_000 
     assert.ok(args.includes(`tap,id=net0,ifname=${tap},script=no,downscript=no`));
     assert.ok(args.includes('virtio-net-pci,netdev=net0,mac=fa:16:3e:12:34:56,id=nic0'));
 
-    for (const [id, qemu] of [[b, pid], [a, await pidOf(a)]] as const) {
+    // b runs, a is stopped: destroy cleans up after both.
+    for (const [id, qemu] of [[b, pid], [a, undefined]] as const) {
       await driver.destroy(id);
       created.delete(id);
-      assert.equal(alive(qemu), false, 'no QEMU');
+      if (qemu !== undefined) assert.equal(alive(qemu), false, 'no QEMU');
+      assert.deepEqual(processesMentioning(join(stateDir, 'qemu', id, 'qmp.sock')), [], 'no QEMU for the guest');
       assert.equal(existsSync(join(dataDir, 'instances', id)), false, 'no instance directory (disk, console log)');
       assert.equal(existsSync(join(stateDir, 'qemu', id)), false, 'no sockets or pid file');
       assert.equal(await driver.instanceInfo(id), undefined);

@@ -58,6 +58,11 @@ export interface QemuDriverOptions {
   watchIntervalMs?: number;
   images: { ensure(projectId: string, imageId: string): Promise<CachedImage> };
   hostIp?: string;
+  /**
+   * The compute host this driver serves. Two agents on one machine may share a data directory
+   * (`kumo agent` beside `kumo up`): each lists, and so adopts, only the guests it spawned.
+   */
+  host?: string;
   /** A guest's power state changed without the driver being asked (its QEMU died): Nova's lifecycle events. */
   onLifecycleEvent?: (instanceId: string, powerState: PowerStateValue) => void;
   log?: Logger;
@@ -147,6 +152,8 @@ export class QemuDriver implements VirtDriver {
   async listInstances(): Promise<InstanceInfo[]> {
     const infos: InstanceInfo[] = [];
     for (const id of await instanceIds(this.instancesDir)) {
+      const record = await this.files(id).readRecord().catch(() => undefined);
+      if (record === undefined || (record.host ?? this.options.host) !== this.options.host) continue;
       const info = await this.instanceInfo(id);
       if (info) infos.push(info);
     }
@@ -443,6 +450,7 @@ export class QemuDriver implements VirtDriver {
       rootGb: spec.rootGb,
       nics: spec.nics.map((nic) => ({ portId: nic.portId, mac: nic.mac.toLowerCase() })),
       configDrive: false,
+      ...(this.options.host !== undefined ? { host: this.options.host } : {}),
     };
   }
 }

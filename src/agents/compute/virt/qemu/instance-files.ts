@@ -27,6 +27,8 @@ export interface LaunchRecord {
   rootGb: number;
   nics: Array<{ portId: string; mac: string }>;
   configDrive: boolean;
+  /** The compute host that spawned it, when the driver was told its name. */
+  host?: string;
 }
 
 export class InstanceFiles {
