@@ -1,7 +1,7 @@
 /**
  * Real QEMU guests (kumo-tiny) under a real `kumo up` with the qemu driver, as root in a
  * network lab of namespaces (nothing on the real host). One guest at a time, each deleted
- * before the next, each run BENCH_QEMU_RUNS times (default 5; medians):
+ * before the next, each run BENCH_QEMU_BOOTS times (default 5; medians):
  *  1. a bare QEMU boot of the same image, no Kumo: `qemu-system-x86_64 -accel tcg -m 128
  *     -nodefaults` with a serial log, QEMU start to the ready line; the same under KVM where
  *     KVM works, else why it does not;
@@ -34,7 +34,7 @@ import {
 } from '../test/e2e/helpers/qemu-guests.js';
 
 const run = promisify(execFile);
-const RUNS = Number(process.env.BENCH_QEMU_RUNS ?? 5);
+const RUNS = Number(process.env.BENCH_QEMU_BOOTS ?? 5);
 const READY_TIMEOUT_MS = 120_000;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
