@@ -329,7 +329,7 @@ async function launchKumo(dataDir: string): Promise<KumoLaunch> {
   const startedAt = performance.now();
   // Same command and environment as startKumo (bench/lib/kumo-process.ts).
   const child: ChildProcess = spawn(process.execPath, [KUMO_MAIN, 'up', '--data-dir', dataDir, '--port', String(port)], {
-    env: { ...process.env, KUMO_GUEST_IMAGE: 'skip', KUMO_DATAPLANE: 'noop', KUMO_METADATA_PORT: '0', KUMO_PASSWORD_HASH_ROUNDS: String(BCRYPT_COST) },
+    env: { ...process.env, KUMO_GUEST_IMAGE: 'skip', KUMO_DATAPLANE: 'noop', KUMO_COMPUTE_DRIVER: 'fake', KUMO_METADATA_PORT: '0', KUMO_PASSWORD_HASH_ROUNDS: String(BCRYPT_COST) },
     stdio: ['ignore', logFd, logFd],
   });
   closeSync(logFd);

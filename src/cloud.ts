@@ -31,6 +31,9 @@ import { computeMigrations } from './services/compute/migrations.js';
 import { InProcessImages } from './services/compute/peers-in-process.js';
 import { ensureDefaultFlavors } from './services/compute/flavors.js';
 import { computePlugin } from './services/compute/plugin.js';
+import { ConsoleAuthTokens } from './services/compute/console-tokens.js';
+import { CONSOLE_PREFIX } from './contracts/console.js';
+import { consolePlugin, registerWebsockets } from './services/console/plugin.js';
 import { createComputeContext } from './services/compute/service.js';
 import { InProcessNetworkPorts } from './services/compute/network-in-process.js';
 import { Conductor } from './services/compute/conductor.js';
@@ -41,6 +44,7 @@ import { FilterScheduler } from './services/compute/scheduler/filter-scheduler.j
 import { chooseDriver, startComputeAgents, type DriverChoice } from './agents/compute/start.js';
 import type { ComputeAgent } from './agents/compute/agent.js';
 import { ComputeInstanceSource } from './services/metadata/compute-records.js';
+import { InProcessConfigDrive } from './services/metadata/config-drive-source.js';
 import { InProcessInstanceNetwork } from './services/metadata/network-in-process.js';
 import { metadataSecret } from './services/metadata/secret.js';
 import { startMetadataServer } from './services/metadata/server.js';
@@ -104,6 +108,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     await publisher.start();
     cleanups.push(() => publisher.stop());
     const compute = createComputeContext(config, database, bus, enforcerFor(), new InProcessImages(image), new InProcessNetworkPorts(network), log);
+    compute.configDrive = new InProcessConfigDrive(new ComputeInstanceSource(compute), new InProcessInstanceNetwork(network));
     await ensureDefaultFlavors(compute);
     const conductor = new Conductor({
       db: compute.db,
@@ -119,9 +124,9 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     });
     // Agents first: after a restart they settle their own instances before the conductor
     // places the ones that were never placed.
-    const computeDriver = chooseDriver(config);
+    const computeDriver = await chooseDriver(config);
     if (config.compute.driver === undefined) log.warn({ driver: computeDriver.name }, computeDriver.reason);
-    const computeAgents = await startComputeAgents(config, compute, bus, log);
+    const computeAgents = await startComputeAgents(config, compute, bus, log, undefined, computeDriver);
     cleanups.push(async () => {
       for (const agent of computeAgents) await agent.stop();
     });
@@ -131,10 +136,12 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
 
     const metrics = new Metrics();
     const http = createHttpServer({ logger: log, metrics });
+    await registerWebsockets(http);
     await http.register(identityPlugin(identity), { prefix: '/identity' });
     await http.register(imagePlugin(image, identity, () => config.publicUrl), { prefix: '/image' });
     await http.register(networkPlugin(network, identity), { prefix: '/networking' });
     await http.register(computePlugin(compute, identity), { prefix: '/compute' });
+    await http.register(consolePlugin({ tokens: new ConsoleAuthTokens(compute.db), instances: new InstanceRecords(compute.db), log }), { prefix: CONSOLE_PREFIX });
     await http.listen({ host: config.host, port: config.port });
     cleanups.push(() => http.close());
     if (config.port === 0) {

@@ -3,7 +3,7 @@ import type { KumoConfig } from '../core/config.js';
 import { openDatabase } from '../core/db/database.js';
 import { createLogger } from '../core/log.js';
 import { Enforcer } from '../core/policy/index.js';
-import { startComputeAgents } from '../agents/compute/start.js';
+import { chooseDriver, driverText, startComputeAgents } from '../agents/compute/start.js';
 import { chooseDataplane, startNetworkAgent } from '../agents/network/start.js';
 import { InProcessIdentityClient } from '../services/identity/client.js';
 import { IdentityService } from '../services/identity/service.js';
@@ -12,6 +12,9 @@ import { createNetworkContext } from '../services/network/service.js';
 import { InProcessNetworkPorts } from '../services/compute/network-in-process.js';
 import { InProcessImages } from '../services/compute/peers-in-process.js';
 import { createComputeContext } from '../services/compute/service.js';
+import { ComputeInstanceSource } from '../services/metadata/compute-records.js';
+import { InProcessConfigDrive } from '../services/metadata/config-drive-source.js';
+import { InProcessInstanceNetwork } from '../services/metadata/network-in-process.js';
 
 /**
  * `kumo agent --host NAME`: one compute host of a split deployment (its compute and network
@@ -32,13 +35,16 @@ export async function agent(config: KumoConfig, host: string): Promise<void> {
   const image = createImageContext(config, database, enforcer(), new InProcessIdentityClient(identity.context), log);
   const network = createNetworkContext(config, database, enforcer(), log);
   const compute = createComputeContext(config, database, bus, enforcer(), new InProcessImages(image), new InProcessNetworkPorts(network), log);
-  const agents = await startComputeAgents(config, compute, bus, log, [host]);
+  compute.configDrive = new InProcessConfigDrive(new ComputeInstanceSource(compute), new InProcessInstanceNetwork(network));
+  const driver = await chooseDriver(config);
+  if (config.compute.driver === undefined) log.warn({ driver: driver.name }, driver.reason);
+  const agents = await startComputeAgents(config, compute, bus, log, [host], driver);
   // The host's network agent plugs its instances' taps into their networks; DHCP, routers
   // and the metadata relay stay on the network node (the `kumo up` host).
   const dataplane = chooseDataplane(config);
   if (config.dataplane.driver === undefined) log.warn({ dataplane: dataplane.name }, dataplane.reason);
   const networkAgent = await startNetworkAgent({ ...config, hostName: host }, bus, log, dataplane);
-  process.stdout.write(`Kumo compute agent ${host} is up (driver fake, dataplane ${dataplane.name}, bus ${bus.kind}, database ${database.kind}).\n`);
+  process.stdout.write(`Kumo compute agent ${host} is up (${driverText(driver)}; dataplane ${dataplane.name}, bus ${bus.kind}, database ${database.kind}).\n`);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -26,6 +26,7 @@ interface CommonOptions {
   logLevel?: LogLevel;
   policyDir?: string;
   computeDriver?: string;
+  accel?: 'auto' | 'kvm' | 'tcg';
   fakeHosts?: number;
   dataplane?: string;
   physnet?: string[];
@@ -66,10 +67,11 @@ function overrides(options: CommonOptions): ConfigOverrides {
     ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}),
     ...(options.policyDir !== undefined ? { policyDir: options.policyDir } : {}),
     dataplane: dataplaneOverrides(options),
-    ...(options.computeDriver !== undefined || options.fakeHosts !== undefined
+    ...(options.computeDriver !== undefined || options.fakeHosts !== undefined || options.accel !== undefined
       ? {
           compute: {
             ...(options.computeDriver !== undefined ? { driver: options.computeDriver } : {}),
+            ...(options.accel !== undefined ? { accel: options.accel } : {}),
             ...(options.fakeHosts !== undefined ? { fakeHosts: options.fakeHosts } : {}),
           },
         }
@@ -88,6 +90,7 @@ program
   .option('--policy-dir <dir>', 'oslo.policy-style overrides, one file per service: identity.yaml, image.yaml, ...')
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
   .addOption(new Option('--compute-driver <driver>', 'what runs instances (default: the best this host can run)').choices(['fake', 'qemu']))
+  .addOption(new Option('--accel <accel>', 'with the qemu driver: kvm, tcg, or auto (KVM only when it proves itself; default)').choices(['auto', 'kvm', 'tcg']))
   .option('--fake-hosts <n>', 'with the fake driver: how many compute hosts to simulate (default: 1)', positive)
   .addOption(new Option('--dataplane <driver>', 'what carries network traffic (default: linuxbridge when root with the tools, else noop)').choices(['linuxbridge', 'noop']))
   .option('--physnet <physnet:interface>', 'map a physical network to a host interface (repeatable)', physnet)
@@ -101,7 +104,8 @@ program
   .description('run one compute host of a split deployment, on the database and bus of a running cloud')
   .requiredOption('--host <name>', 'this compute host\'s name (as os-services and hypervisors list it)')
   .option('--data-dir <dir>', 'the data directory of the cloud (default: ./data)')
-  .addOption(new Option('--compute-driver <driver>', 'what runs instances').choices(['fake', 'qemu']))
+  .addOption(new Option('--compute-driver <driver>', 'what runs instances (default: the best this host can run)').choices(['fake', 'qemu']))
+  .addOption(new Option('--accel <accel>', 'with the qemu driver: kvm, tcg, or auto (KVM only when it proves itself; default)').choices(['auto', 'kvm', 'tcg']))
   .addOption(new Option('--dataplane <driver>', 'what carries network traffic (default: linuxbridge when root with the tools, else noop)').choices(['linuxbridge', 'noop']))
   .option('--physnet <physnet:interface>', 'map a physical network to a host interface (repeatable)', physnet)
   .option('--tunnel-ip <address>', "this host's VXLAN/GRE endpoint address", ipv4)

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { driverText } from '../agents/compute/start.js';
 import { startCloud } from '../cloud.js';
 import type { KumoConfig } from '../core/config.js';
 import { createLogger } from '../core/log.js';
@@ -39,7 +40,7 @@ export async function up(config: KumoConfig): Promise<void> {
     `            compute  ${config.publicUrl}/compute/v2.1`,
     `            metadata ${cloud.metadataUrl} (for the network agents' relays)`,
     `  network:  dataplane ${cloud.dataplane.name}: ${cloud.dataplane.reason}`,
-    `  compute:  ${cloud.computeAgents.length} host(s), driver ${cloud.computeDriver.name}: ${cloud.computeDriver.reason}`,
+    `  compute:  ${cloud.computeAgents.length} host(s), ${driverText(cloud.computeDriver)}`,
     guestLine,
     '',
     `clouds.yaml (${join(config.dataDir, 'clouds.yaml')}):`,

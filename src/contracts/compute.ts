@@ -62,6 +62,6 @@ export const ComputeMethods = {
   snapshot: 'snapshot_instance',
   /** call: returns the console log text. */
   consoleOutput: 'get_console_output',
-  /** call: returns {protocol, type, url}. */
+  /** call: returns the driver's ConsoleTarget: where the console is on the host (a unix socket or host and port), or neither. */
   console: 'get_console',
 } as const;

@@ -91,6 +91,12 @@ export interface NetworkConfig {
 export interface ComputeConfig {
   /** KUMO_COMPUTE_DRIVER: `fake`, `qemu`, or unset to pick the best this host can run. */
   driver?: string;
+  /** KUMO_ACCEL (`kumo up --accel`): the qemu driver's accelerator, `auto` (KVM only when it proves itself), `kvm` or `tcg`. */
+  accel: 'auto' | 'kvm' | 'tcg';
+  /** KUMO_QEMU_BINARY: the QEMU system emulator (default qemu-system-x86_64 on PATH). */
+  qemuBinary?: string;
+  /** KUMO_QEMU_STOP_TIMEOUT: seconds a guest gets to power off on the ACPI button before it is stopped hard (Nova's shutdown_timeout). */
+  qemuStopTimeoutSeconds: number;
   /** KUMO_FAKE_HOSTS: how many compute hosts the `fake` driver simulates in this process. */
   fakeHosts: number;
   /** KUMO_FAKE_HOST_VCPUS / _RAM_MB / _DISK_GB: what each simulated host offers. */
@@ -113,6 +119,12 @@ export interface ComputeConfig {
   serviceDownTimeSeconds: number;
   /** KUMO_HEARTBEAT_INTERVAL: seconds between an agent's heartbeats. */
   heartbeatIntervalSeconds: number;
+  /** KUMO_FORCE_CONFIG_DRIVE: every instance gets a config drive, asked for or not (Nova's force_config_drive). */
+  forceConfigDrive: boolean;
+  /** KUMO_CONSOLE_TOKEN_TTL: seconds a console URL's token stays valid (Nova's [consoleauth] token_ttl). */
+  consoleTokenTtlSeconds: number;
+  /** KUMO_FAKE_CONSOLE_DIR, tests only: where `<instance id>.vnc` sockets stand in for fake guests' VNC servers. */
+  fakeConsoleDir?: string;
 }
 
 /** Nova's metadata API: its own port, reached by the network agents' relays, never by users. */
@@ -234,8 +246,15 @@ export function parsePhysnets(text: string): Record<string, string> {
 function computeConfig(env: NodeJS.ProcessEnv): ComputeConfig {
   const weigh = env.KUMO_SCHEDULER_WEIGH ?? 'spread';
   if (weigh !== 'spread' && weigh !== 'stack') throw new Error(`KUMO_SCHEDULER_WEIGH=${weigh}: use spread or stack`);
+  const accel = env.KUMO_ACCEL || 'auto';
+  if (accel !== 'auto' && accel !== 'kvm' && accel !== 'tcg') throw new Error(`KUMO_ACCEL=${accel}: use auto, kvm or tcg`);
+  const stopTimeout = intFrom(env.KUMO_QEMU_STOP_TIMEOUT) ?? 60;
+  if (stopTimeout < 0) throw new Error(`KUMO_QEMU_STOP_TIMEOUT=${stopTimeout}: expected seconds, 0 or more`);
   return {
     ...(env.KUMO_COMPUTE_DRIVER ? { driver: env.KUMO_COMPUTE_DRIVER } : {}),
+    accel,
+    ...(env.KUMO_QEMU_BINARY ? { qemuBinary: env.KUMO_QEMU_BINARY } : {}),
+    qemuStopTimeoutSeconds: stopTimeout,
     fakeHosts: intFrom(env.KUMO_FAKE_HOSTS) ?? 1,
     fakeHostVcpus: intFrom(env.KUMO_FAKE_HOST_VCPUS) ?? 8,
     fakeHostMemoryMb: intFrom(env.KUMO_FAKE_HOST_RAM_MB) ?? 16_384,
@@ -249,7 +268,25 @@ function computeConfig(env: NodeJS.ProcessEnv): ComputeConfig {
     weigh,
     serviceDownTimeSeconds: intFrom(env.KUMO_SERVICE_DOWN_TIME) ?? 60,
     heartbeatIntervalSeconds: intFrom(env.KUMO_HEARTBEAT_INTERVAL) ?? 10,
+    forceConfigDrive: booleanFrom(env.KUMO_FORCE_CONFIG_DRIVE, 'KUMO_FORCE_CONFIG_DRIVE') ?? false,
+    consoleTokenTtlSeconds: positiveIntFrom(env.KUMO_CONSOLE_TOKEN_TTL, 'KUMO_CONSOLE_TOKEN_TTL') ?? 600,
+    ...(env.KUMO_FAKE_CONSOLE_DIR ? { fakeConsoleDir: resolve(env.KUMO_FAKE_CONSOLE_DIR) } : {}),
   };
+}
+
+/** oslo.config's booleans: true/false, yes/no, on/off, 1/0, any case. */
+function booleanFrom(value: string | undefined, name: string): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  const lower = value.toLowerCase();
+  if (['true', 'yes', 'on', '1'].includes(lower)) return true;
+  if (['false', 'no', 'off', '0'].includes(lower)) return false;
+  throw new Error(`${name}=${value}: expected true or false`);
+}
+
+function positiveIntFrom(value: string | undefined, name: string): number | undefined {
+  const n = intFrom(value);
+  if (n !== undefined && n < 1) throw new Error(`${name}=${value}: expected a positive integer`);
+  return n;
 }
 
 function numberFrom(value: string | undefined): number | undefined {

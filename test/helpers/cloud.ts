@@ -42,7 +42,8 @@ export async function startTestCloud(
       ...(options.databaseSchema ? { databaseSchema: options.databaseSchema } : {}),
       ...(options.busUrl ? { busUrl: options.busUrl } : {}),
     },
-    options.env ?? {},
+    // Likewise the fake compute driver, unless a suite asks for qemu.
+    { KUMO_COMPUTE_DRIVER: 'fake', ...options.env },
   );
   const cloud = await startCloud(config, createLogger('silent'), { adminPassword: ADMIN_PASSWORD, demoPassword: DEMO_PASSWORD });
   const url = config.publicUrl;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Bus, ListenHandle } from '../../core/bus/bus.js';
 import type { Logger } from '../../core/log.js';
 import {
@@ -15,9 +16,9 @@ import type { ComputeHosts } from '../../services/compute/hosts.js';
 import type { InstanceActions } from '../../services/compute/instances/actions.js';
 import { flavorColumns, preservedPorts, resourcesOf, type Instance } from '../../services/compute/instances/model.js';
 import type { InstanceRecords } from '../../services/compute/instances/store.js';
-import type { ImageLookup, NetworkPorts } from '../../services/compute/peers.js';
+import type { ConfigDriveSource, ImageLookup, NetworkPorts } from '../../services/compute/peers.js';
 import { instanceSpec } from './instance-spec.js';
-import { PowerState, type PowerStateValue, type VirtDriver } from './virt/driver.js';
+import { PowerState, type InstanceSpec, type PowerStateValue, type VirtDriver } from './virt/driver.js';
 
 export interface ComputeAgentOptions {
   host: string;
@@ -29,6 +30,8 @@ export interface ComputeAgentOptions {
   heartbeatIntervalSeconds: number;
   /** Seconds between power-state syncs with the driver (Nova's sync_power_state_interval). */
   powerSyncIntervalSeconds: number;
+  /** Every instance gets a config drive, asked for or not (Nova's force_config_drive). */
+  forceConfigDrive?: boolean;
 }
 
 export interface ComputeAgentDeps {
@@ -39,6 +42,8 @@ export interface ComputeAgentDeps {
   actions: InstanceActions;
   images: ImageLookup;
   network?: NetworkPorts;
+  /** The metadata service's content for config drives. */
+  configDrive?: ConfigDriveSource;
   log: Logger;
 }
 
@@ -105,6 +110,9 @@ export class ComputeAgent {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     await this.listener?.close();
+    this.listener = undefined;
+    // Guests keep running (Nova's compute stops without touching them); the next agent adopts them.
+    await this.deps.driver.close?.();
   }
 
   private every(seconds: number, task: () => Promise<void>): void {
@@ -157,7 +165,7 @@ export class ComputeAgent {
       if (!(await this.deps.instances.transition(instanceId, { taskState: ['networking'] }, { task_state: 'spawning' }))) {
         throw new Error('instance was deleted while its network was set up');
       }
-      await this.deps.driver.spawn(instanceSpec(instance, nics));
+      await this.deps.driver.spawn(await this.withConfigDrive(instanceSpec(instance, nics)));
       const now = new Date().toISOString();
       const active = await this.deps.instances.transition(
         instanceId,
@@ -171,6 +179,17 @@ export class ComputeAgent {
       await finish(error);
       await this.cleanUpFailedBuild(instance, error);
     }
+  }
+
+  /**
+   * The spec with the config drive's files when the instance asked for a drive or this host
+   * forces one (Nova's configdrive.required_by), recording that it has one as Nova does.
+   */
+  private async withConfigDrive(spec: InstanceSpec): Promise<InstanceSpec> {
+    if (!spec.configDrive && !this.options.forceConfigDrive) return spec;
+    if (!this.deps.configDrive) throw new Error(`Host ${this.options.host} cannot build config drives.`);
+    if (!spec.configDrive) await this.deps.instances.update(spec.id, { config_drive: 'True' });
+    return { ...spec, configDrive: true, configDriveFiles: await this.deps.configDrive.files(spec.id) };
   }
 
   private async allocateNetwork(instance: Instance): Promise<Array<{ portId: string; mac: string }>> {
@@ -271,9 +290,10 @@ export class ComputeAgent {
 
   private async rebuild(instanceId: string): Promise<void> {
     await this.run(instanceId, 'compute_rebuild_instance', 'rebuilding', async (instance) => {
-      await this.deps.driver.destroy(instanceId);
       const nics = this.deps.network ? (await this.deps.network.ports(instanceId)).map((p) => ({ portId: p.id, mac: p.mac })) : [];
-      await this.deps.driver.spawn(instanceSpec(instance, nics));
+      const spec = await this.withConfigDrive(instanceSpec(instance, nics));
+      await this.deps.driver.destroy(instanceId);
+      await this.deps.driver.spawn(spec);
       return { vm_state: 'active', power_state: PowerState.RUNNING, launched_at: new Date().toISOString() };
     });
   }
@@ -323,7 +343,7 @@ export class ComputeAgent {
    */
   private async initHost(): Promise<void> {
     const mine = await this.deps.instances.list({ host: this.options.host, deleted: false });
-    const running = new Set((await this.deps.driver.listInstances()).map((i) => i.id));
+    const actual = new Map((await this.deps.driver.listInstances()).map((i) => [i.id, i.powerState]));
     for (const instance of mine) {
       if (instance.vmState === 'building') {
         await this.deps.driver.destroy(instance.id).catch(() => undefined);
@@ -349,8 +369,17 @@ export class ComputeAgent {
         continue;
       }
       if (instance.taskState !== null) await this.deps.instances.update(instance.id, { task_state: null });
-      if (!running.has(instance.id) && instance.vmState !== 'error') {
-        await this.deps.driver.resumeStateOnHostBoot(instanceSpec(instance), instance.powerState as PowerStateValue);
+      if (instance.vmState === 'error') continue;
+      // Unknown to the driver, or down when it should run (the host rebooted): bring it back.
+      const power = actual.get(instance.id);
+      const shouldRun = instance.powerState === PowerState.RUNNING || instance.powerState === PowerState.PAUSED;
+      if (power === undefined || (shouldRun && power !== instance.powerState)) {
+        try {
+          await this.deps.driver.resumeStateOnHostBoot(instanceSpec(instance), instance.powerState as PowerStateValue);
+        } catch (err) {
+          // One guest that cannot come back must not keep the host from starting; the power sync reports it.
+          this.deps.log.warn({ err, instanceId: instance.id, host: this.options.host }, 'could not resume an instance after a restart');
+        }
       }
     }
     await this.deps.hosts.reconcile(this.options.host);
@@ -362,14 +391,50 @@ export class ComputeAgent {
     for (const instance of mine) {
       if (instance.taskState !== null || instance.vmState === 'building' || instance.vmState === 'error') continue;
       const info = await this.deps.driver.instanceInfo(instance.id);
-      const power = info?.powerState ?? PowerState.NOSTATE;
-      if (power === instance.powerState) continue;
-      const stoppedBehindOurBack = instance.vmState === 'active' && (power === PowerState.SHUTDOWN || power === PowerState.NOSTATE);
-      await this.deps.instances.transition(
-        instance.id,
-        { vmState: [instance.vmState], taskState: [null] },
-        { power_state: power, ...(stoppedBehindOurBack ? { vm_state: 'stopped' } : {}) },
-      );
+      await this.syncInstancePowerState(instance, info?.powerState ?? PowerState.NOSTATE);
+    }
+  }
+
+  /**
+   * The driver saw a guest change state by itself (its QEMU died): the instance is synced at
+   * once instead of at the next periodic sync (Nova's handle_lifecycle_event).
+   */
+  async handleLifecycleEvent(instanceId: string, powerState: PowerStateValue): Promise<void> {
+    try {
+      const instance = await this.deps.instances.get(instanceId);
+      if (!instance || instance.deleted || instance.host !== this.options.host) return;
+      await this.syncInstancePowerState(instance, powerState);
+    } catch (err) {
+      this.deps.log.warn({ err, instanceId, host: this.options.host }, 'could not sync an instance after a lifecycle event');
+    }
+  }
+
+  /**
+   * Nova's _sync_instance_power_state: a task under way owns the state; otherwise the
+   * database takes the hypervisor's power state, and a guest that went down behind our back
+   * is stopped through a `stop` action, as Nova calls its stop API for it, so the user sees
+   * why in os-instance-actions.
+   */
+  private async syncInstancePowerState(instance: Instance, power: PowerStateValue): Promise<void> {
+    if (instance.taskState !== null || instance.vmState === 'building' || instance.vmState === 'error') return;
+    if (power === instance.powerState) return;
+    const wentDown = power === PowerState.SHUTDOWN || power === PowerState.CRASHED || power === PowerState.NOSTATE;
+    const stoppedBehindOurBack = (instance.vmState === 'active' || instance.vmState === 'paused') && wentDown;
+    const changed = await this.deps.instances.transition(
+      instance.id,
+      { vmState: [instance.vmState], taskState: [null] },
+      { power_state: power, ...(stoppedBehindOurBack ? { vm_state: 'stopped' } : {}) },
+    );
+    if (!changed || !stoppedBehindOurBack) return;
+    this.deps.log.warn({ instanceId: instance.id, host: this.options.host, powerState: power }, 'instance went down by itself: stopping it');
+    await this.deps.actions.start(instance.id, 'stop', { projectId: instance.projectId, userId: instance.userId, requestId: `req-${randomUUID()}` });
+    const finish = await this.deps.actions.event(instance.id, 'compute_stop_instance', this.options.host);
+    try {
+      // A crashed guest may still hold its QEMU; a stopped instance must not.
+      if (power === PowerState.CRASHED) await this.deps.driver.powerOff(instance.id);
+      await finish();
+    } catch (error) {
+      await finish(error);
     }
   }
 }

@@ -6,6 +6,7 @@ export function instanceSpec(instance: Instance, nics: InstanceSpec['nics'] = []
   return {
     id: instance.id,
     name: instance.name,
+    projectId: instance.projectId,
     vcpus: flavor.vcpus,
     memoryMb: flavor.memoryMb,
     rootGb: flavor.rootGb,

@@ -1,3 +1,4 @@
+import { accessSync, constants } from 'node:fs';
 import type { Bus } from '../../core/bus/bus.js';
 import type { KumoConfig } from '../../core/config.js';
 import type { Logger } from '../../core/log.js';
@@ -5,27 +6,83 @@ import type { ComputeContext } from '../../services/compute/context.js';
 import { ComputeHosts } from '../../services/compute/hosts.js';
 import { InstanceActions } from '../../services/compute/instances/actions.js';
 import { InstanceRecords } from '../../services/compute/instances/store.js';
+import { chooseDataplane, onPath } from '../network/start.js';
 import { ComputeAgent } from './agent.js';
+import type { PowerStateValue, VirtDriver } from './virt/driver.js';
 import { FakeDriver } from './virt/fake/fake.js';
+import { chooseAccel } from './virt/qemu/accel.js';
+import { imageCacheDirOf, QemuDriver } from './virt/qemu/driver.js';
+import { ImageCache } from './virt/qemu/image-cache.js';
 
 /** Which driver runs this host's guests, and why, for the start-up banner. */
 export interface DriverChoice {
-  name: 'fake';
+  name: 'fake' | 'qemu';
   reason: string;
+  /** qemu only: the accelerator QEMU gets, and why. */
+  accel?: { accel: 'kvm' | 'tcg'; reason: string };
+}
+
+const QEMU_BINARY = 'qemu-system-x86_64';
+const TUN_DEVICE = '/dev/net/tun';
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What keeps the qemu driver from running here (empty: nothing). */
+export function qemuBlockers(config: KumoConfig): string[] {
+  const missing: string[] = [];
+  if (process.getuid?.() !== 0) missing.push('root (taps, QEMU in the host namespace)');
+  const binary = config.compute.qemuBinary ?? QEMU_BINARY;
+  if (!(binary.includes('/') ? executable(binary) : onPath(binary))) missing.push(`${binary} (apt-get install qemu-system-x86)`);
+  if (!onPath('qemu-img')) missing.push('qemu-img (apt-get install qemu-utils)');
+  try {
+    accessSync(TUN_DEVICE, constants.R_OK | constants.W_OK);
+  } catch {
+    missing.push(TUN_DEVICE);
+  }
+  return missing;
 }
 
 /**
- * `--compute-driver`: `fake` on request; `qemu` is refused until its driver exists (it is
- * its own piece of work), and the default falls back to `fake` saying so.
+ * `--compute-driver`: `fake` or `qemu` on request (qemu refused, naming what is missing, when
+ * it cannot run); unset picks qemu when it can run and the linuxbridge dataplane connects its
+ * guests, and fake otherwise, saying why. For qemu it also settles the accelerator.
  */
-export function chooseDriver(config: KumoConfig): DriverChoice {
+export async function chooseDriver(config: KumoConfig): Promise<DriverChoice> {
   const wanted = config.compute.driver;
-  if (wanted === undefined || wanted === '') {
-    return { name: 'fake', reason: 'the qemu driver is not part of this build yet: instances are simulated (fake driver)' };
-  }
   if (wanted === 'fake') return { name: 'fake', reason: 'requested with --compute-driver fake' };
-  if (wanted === 'qemu') throw new Error('--compute-driver qemu: the QEMU driver is not part of this build yet; use --compute-driver fake');
-  throw new Error(`--compute-driver ${wanted}: use fake or qemu`);
+  if (wanted !== undefined && wanted !== '' && wanted !== 'qemu') throw new Error(`--compute-driver ${wanted}: use fake or qemu`);
+  const blockers = qemuBlockers(config);
+  let reason: string;
+  if (wanted === 'qemu') {
+    if (blockers.length > 0) throw new Error(`--compute-driver qemu needs ${blockers.join(', ')}`);
+    const dataplane = chooseDataplane(config);
+    reason =
+      dataplane.name === 'linuxbridge'
+        ? 'requested with --compute-driver qemu'
+        : `requested with --compute-driver qemu; the ${dataplane.name} dataplane leaves guests' NICs unconnected`;
+  } else {
+    if (blockers.length > 0) return { name: 'fake', reason: `instances are simulated (fake driver): the qemu driver needs ${blockers.join(', ')}` };
+    const dataplane = chooseDataplane(config);
+    if (dataplane.name !== 'linuxbridge') {
+      return { name: 'fake', reason: `instances are simulated (fake driver): real guests need the linuxbridge dataplane, and it is ${dataplane.name} (${dataplane.reason})` };
+    }
+    reason = 'running as root with QEMU, qemu-img, /dev/net/tun and the linuxbridge dataplane: instances are QEMU guests';
+  }
+  const accel = await chooseAccel(config.compute.accel, config.compute.qemuBinary ? { binary: config.compute.qemuBinary } : {});
+  return { name: 'qemu', reason, accel };
+}
+
+/** For banners: `driver qemu (accel tcg: why): why`, or `driver fake: why`. */
+export function driverText(choice: DriverChoice): string {
+  const accel = choice.accel ? ` (accel ${choice.accel.accel}: ${choice.accel.reason})` : '';
+  return `driver ${choice.name}${accel}: ${choice.reason}`;
 }
 
 /** Host names of the agents this process runs: the host itself, or N simulated ones. */
@@ -36,13 +93,55 @@ export function computeHostNames(config: KumoConfig): string[] {
   return Array.from({ length: n }, (_, i) => `${config.hostName}-${i + 1}`);
 }
 
+function createDriver(
+  config: KumoConfig,
+  choice: DriverChoice,
+  compute: ComputeContext,
+  log: Logger,
+  onLifecycleEvent: (instanceId: string, powerState: PowerStateValue) => void,
+): VirtDriver {
+  if (choice.name === 'fake') {
+    const c = config.compute;
+    return new FakeDriver({ vcpus: c.fakeHostVcpus, memoryMb: c.fakeHostMemoryMb, localGb: c.fakeHostDiskGb, spawnDelayMs: c.fakeSpawnDelayMs, ...(c.fakeConsoleDir ? { consoleDir: c.fakeConsoleDir } : {}) });
+  }
+  if (!choice.accel) throw new Error('the qemu driver was chosen without an accelerator');
+  const images = compute.images;
+  return new QemuDriver({
+    dataDir: config.dataDir,
+    stateDir: config.dataplane.stateDir,
+    ...(config.dataplane.hostNamespace ? { hostNamespace: config.dataplane.hostNamespace } : {}),
+    accel: choice.accel.accel,
+    ...(config.compute.qemuBinary ? { binary: config.compute.qemuBinary } : {}),
+    stopTimeoutMs: config.compute.qemuStopTimeoutSeconds * 1000,
+    images: new ImageCache({ dir: imageCacheDirOf(config.dataDir), source: { download: (projectId, imageId) => images.download(projectId, imageId) }, log }),
+    hostIp: config.dataplane.tunnelIp ?? '127.0.0.1',
+    onLifecycleEvent,
+    log,
+  });
+}
+
 /** Starts this process's compute agents (one per host name) on the given bus and database. */
-export async function startComputeAgents(config: KumoConfig, compute: ComputeContext, bus: Bus, log: Logger, hostNames = computeHostNames(config)): Promise<ComputeAgent[]> {
-  chooseDriver(config);
+export async function startComputeAgents(
+  config: KumoConfig,
+  compute: ComputeContext,
+  bus: Bus,
+  log: Logger,
+  hostNames = computeHostNames(config),
+  choice?: DriverChoice,
+): Promise<ComputeAgent[]> {
+  const driverChoice = choice ?? (await chooseDriver(config));
+  if (driverChoice.name === 'qemu' && hostNames.length > 1) {
+    throw new Error('--fake-hosts simulates hosts for the fake driver; the qemu driver runs one host per process');
+  }
   const agents: ComputeAgent[] = [];
   try {
     for (const host of hostNames) {
-      const agent = new ComputeAgent(
+      // The driver reports guests that change state by themselves; the agent exists by then.
+      let agent: ComputeAgent | undefined;
+      const driver = createDriver(config, driverChoice, compute, log, (instanceId, powerState) => {
+        void agent?.handleLifecycleEvent(instanceId, powerState);
+      });
+      agent = new ComputeAgent(
         {
           host,
           availabilityZone: 'nova',
@@ -52,19 +151,26 @@ export async function startComputeAgents(config: KumoConfig, compute: ComputeCon
           reservedHostMemoryMb: config.compute.reservedHostMemoryMb,
           heartbeatIntervalSeconds: config.compute.heartbeatIntervalSeconds,
           powerSyncIntervalSeconds: 60,
+          forceConfigDrive: config.compute.forceConfigDrive,
         },
         {
           bus,
-          driver: new FakeDriver({ vcpus: config.compute.fakeHostVcpus, memoryMb: config.compute.fakeHostMemoryMb, localGb: config.compute.fakeHostDiskGb, spawnDelayMs: config.compute.fakeSpawnDelayMs }),
+          driver,
           instances: new InstanceRecords(compute.db),
           hosts: new ComputeHosts(compute.db),
           actions: new InstanceActions(compute.db),
           images: compute.images,
           ...(compute.network ? { network: compute.network } : {}),
+          ...(compute.configDrive ? { configDrive: compute.configDrive } : {}),
           log,
         },
       );
-      await agent.start();
+      try {
+        await agent.start();
+      } catch (error) {
+        await agent.stop();
+        throw error;
+      }
       agents.push(agent);
     }
   } catch (error) {

@@ -58,7 +58,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     const seconds = reply.elapsedTime / 1000;
     options.metrics.observeRequest(request.method, route, reply.statusCode, seconds);
     request.log.info(
-      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      { method: request.method, url: withoutSecrets(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
       'request',
     );
   });
@@ -69,4 +69,9 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   });
 
   return app;
+}
+
+/** A URL as the access log writes it: query tokens (console URLs carry one) masked, as Nova masks them. */
+export function withoutSecrets(url: string): string {
+  return url.replace(/([?&]token=)[^&]*/gi, '$1***');
 }

@@ -8,7 +8,7 @@ import type { Logger } from '../../core/log.js';
 import type { Credentials, Enforcer } from '../../core/policy/index.js';
 import type { Kysely } from 'kysely';
 import type { ComputeTables } from './tables.js';
-import type { ImageLookup, NetworkPorts } from './peers.js';
+import type { ConfigDriveSource, ImageLookup, NetworkPorts } from './peers.js';
 
 /** Everything the compute service's logic shares. */
 export interface ComputeContext {
@@ -22,6 +22,8 @@ export interface ComputeContext {
   images: ImageLookup;
   /** Neutron's ports, when the networking service runs in this cloud. */
   network?: NetworkPorts;
+  /** The metadata service's content, for the agents' config drives (set once metadata is wired in). */
+  configDrive?: ConfigDriveSource;
 }
 
 /** The caller as Nova's rules need it. */

@@ -183,7 +183,29 @@ async function instancePassword(db: Kysely<unknown>): Promise<void> {
     .execute();
 }
 
+/**
+ * Nova's console_auth_tokens: what a console URL's token opens (the token itself is never
+ * stored, only its SHA-256), for one instance on one host, until it expires.
+ */
+async function consoleAuthToken(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('compute_console_auth_token')
+    .addColumn('token_hash', 'varchar(64)', (c) => c.primaryKey())
+    .addColumn('instance_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('console_type', 'varchar(32)', (c) => c.notNull())
+    .addColumn('unix_socket', 'text')
+    .addColumn('target_host', 'varchar(255)')
+    .addColumn('target_port', 'integer')
+    .addColumn('compute_host', 'varchar(255)', (c) => c.notNull())
+    .addColumn('expires_at', 'varchar(40)', (c) => c.notNull())
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('compute_console_auth_token_instance').on('compute_console_auth_token').column('instance_id').execute();
+  await db.schema.createIndex('compute_console_auth_token_expires').on('compute_console_auth_token').column('expires_at').execute();
+}
+
 export const computeMigrations: MigrationSet = {
   'compute-0001-initial': { up: initial },
   'compute-0002-instance-password': { up: instancePassword },
+  'compute-0003-console-auth-token': { up: consoleAuthToken },
 };

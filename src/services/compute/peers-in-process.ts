@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
+import { ApiError } from '../../core/http/errors.js';
 import type { ImageContext, Caller as ImageCaller } from '../image/context.js';
-import { uploadImageData } from '../image/data.js';
+import { downloadImageData, uploadImageData } from '../image/data.js';
 import { createImage, deleteImage, loadVisible } from '../image/images.js';
 import type { Image } from '../image/model.js';
 import type { ComputeImage, ImageLookup } from './peers.js';
@@ -44,6 +45,16 @@ export class InProcessImages implements ImageLookup {
   async upload(projectId: string, imageId: string, data: AsyncIterable<Buffer> | Buffer): Promise<void> {
     const stream = Buffer.isBuffer(data) ? Readable.from([data]) : Readable.from(data);
     await uploadImageData(this.ctx, this.caller(projectId), imageId, stream);
+  }
+
+  async download(projectId: string, imageId: string): Promise<{ data: AsyncIterable<Buffer>; diskFormat: string | null; checksum: string | null }> {
+    // The same path as GET /v2/images/{id}/file: visibility, the download_image rule, deactivation.
+    const { image, stream } = await downloadImageData(this.ctx, this.caller(projectId), imageId, undefined);
+    if (image.status !== 'active' || !stream) {
+      stream?.destroy();
+      throw new ApiError(409, `Image ${image.id} is ${image.status}; only an active image with data can be downloaded.`);
+    }
+    return { data: stream, diskFormat: image.diskFormat, checksum: image.checksum };
   }
 
   async discard(projectId: string, imageId: string): Promise<void> {

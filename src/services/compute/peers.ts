@@ -28,6 +28,11 @@ export interface ImageLookup {
   /** A snapshot record owned by the project, `queued`, ready for `upload`. */
   createSnapshot(projectId: string, name: string, properties: Record<string, string>, like: ComputeImage | undefined): Promise<ComputeImage>;
   upload(projectId: string, imageId: string, data: AsyncIterable<Buffer> | Buffer): Promise<void>;
+  /**
+   * The data of an `active` image the project may use (public, community, shared with it or its
+   * own), with what the image service says about it, for a host's image cache to verify.
+   */
+  download(projectId: string, imageId: string): Promise<{ data: AsyncIterable<Buffer>; diskFormat: string | null; checksum: string | null }>;
   /** Removes a snapshot that could not be completed. */
   discard(projectId: string, imageId: string): Promise<void>;
 }
@@ -80,4 +85,13 @@ export interface NetworkPorts {
   addresses(instanceId: string): Promise<ServerAddress[]>;
   /** Security groups by name for os-security-groups on a server. */
   ports(instanceId: string): Promise<Array<{ id: string; networkId: string; mac: string; fixedIps: Array<{ subnetId: string; ipAddress: string }>; status: string }>>;
+}
+
+/**
+ * The metadata service's content as a config drive needs it (Nova's InstanceMetadata built
+ * for ConfigDriveBuilder): the drive's files for an instance, relative path -> content.
+ */
+export interface ConfigDriveSource {
+  /** Throws when the instance is unknown or deleted. `adminPass` goes onto the drive only. */
+  files(instanceId: string, options?: { adminPass?: string }): Promise<ReadonlyMap<string, Buffer>>;
 }

@@ -187,6 +187,21 @@ export interface InstancePasswordRow {
   created_at: string;
 }
 
+/** A console URL's token: only its SHA-256 is kept, with where it leads and until when. */
+export interface ConsoleAuthTokenRow {
+  token_hash: string;
+  instance_id: string;
+  /** `novnc` (Nova's console type). */
+  console_type: string;
+  unix_socket: string | null;
+  target_host: string | null;
+  target_port: number | null;
+  /** The host the instance was on when the token was issued; the token opens nothing elsewhere. */
+  compute_host: string;
+  expires_at: string;
+  created_at: string;
+}
+
 export interface ComputeTables {
   compute_flavor: FlavorRow;
   compute_flavor_extra_spec: FlavorExtraSpecRow;
@@ -201,4 +216,5 @@ export interface ComputeTables {
   compute_server_group_member: ServerGroupMemberRow;
   compute_quota: ComputeQuotaRow;
   compute_instance_password: InstancePasswordRow;
+  compute_console_auth_token: ConsoleAuthTokenRow;
 }

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { envelope, optInt, queryBool, reqString } from '../../../src/core/http/body.js';
 import { ApiError, toApiError } from '../../../src/core/http/errors.js';
-import { createHttpServer } from '../../../src/core/http/server.js';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { createHttpServer, withoutSecrets } from '../../../src/core/http/server.js';
 import { createLogger } from '../../../src/core/log.js';
 import { Metrics } from '../../../src/core/metrics.js';
 
@@ -27,6 +29,25 @@ describe('the shared HTTP server', () => {
     }
     assert.equal(ids.size, 3);
     await app.close();
+  });
+
+  it('masks query tokens (console URLs carry one) in the access log', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const app = createHttpServer({ logger: pino({ level: 'info' }, sink), metrics: new Metrics() });
+    app.get('/ok', async () => ({ ok: true }));
+    await app.inject({ method: 'GET', url: '/ok?path=x&token=s3cret-token&Token=other' });
+    await app.close();
+    const access = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'request');
+    assert.equal(access?.url, '/ok?path=x&token=***&Token=***');
+    assert.doesNotMatch(lines.join(''), /s3cret-token|other/);
+    assert.equal(withoutSecrets('/vnc/websockify?token=abc'), '/vnc/websockify?token=***');
+    assert.equal(withoutSecrets('/servers?name=token=x'), '/servers?name=token=x', 'only a parameter named token');
   });
 
   it('counts requests by route template in /metrics', async () => {

@@ -30,11 +30,12 @@ export async function freePort(): Promise<number> {
 /**
  * The environment of a child we start: ours without anything that would point it elsewhere
  * (OS_* for the CLI, KUMO_* for Kumo: a developer's KUMO_DATABASE_URL must not reach a test cloud).
- * Kumo children get the noop dataplane unless a test asks otherwise: tests run as root in CI,
- * and only a suite with namespaces of its own may build bridges.
+ * Kumo children get the noop dataplane and the fake compute driver unless a test asks
+ * otherwise: tests run as root in CI, and only a suite with namespaces of its own may build
+ * bridges or start QEMU guests.
  */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { KUMO_DATAPLANE: 'noop' };
+  const env: NodeJS.ProcessEnv = { KUMO_DATAPLANE: 'noop', KUMO_COMPUTE_DRIVER: 'fake' };
   for (const [name, value] of Object.entries(process.env)) {
     if (/^(OS_|KUMO_)/.test(name)) continue;
     env[name] = value;
@@ -96,7 +97,7 @@ function startOnce(options: StartOptions, port: number): Promise<KumoProcess> {
     process.execPath,
     [KUMO_MAIN, 'up', '--data-dir', options.dataDir, '--port', String(port), '--log-level', 'warn'],
     // No kumo-tiny build in the background: test/cli/guest-image-import.test.ts covers it.
-    { env: cleanEnv({ KUMO_PASSWORD_HASH_ROUNDS: '4', KUMO_GUEST_IMAGE: 'skip', KUMO_DATAPLANE: 'noop', KUMO_METADATA_PORT: '0', ...options.env }), stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: cleanEnv({ KUMO_PASSWORD_HASH_ROUNDS: '4', KUMO_GUEST_IMAGE: 'skip', KUMO_DATAPLANE: 'noop', KUMO_COMPUTE_DRIVER: 'fake', KUMO_METADATA_PORT: '0', ...options.env }), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   live.add(child);
   child.once('exit', () => live.delete(child));

@@ -18,6 +18,8 @@ export type PowerStateValue = (typeof PowerState)[keyof typeof PowerState];
 export interface InstanceSpec {
   id: string;
   name: string;
+  /** The owning project, on whose behalf the driver fetches the image. */
+  projectId: string;
   vcpus: number;
   memoryMb: number;
   rootGb: number;
@@ -32,6 +34,12 @@ export interface InstanceSpec {
   /** Virtual NICs, one per port. */
   nics: Array<{ portId: string; mac: string }>;
   configDrive: boolean;
+  /**
+   * The config drive's files (relative path -> content) when the instance gets one (asked for
+   * at boot or forced by the host): the driver writes them with buildConfigDrive and attaches
+   * the image read-only.
+   */
+  configDriveFiles?: ReadonlyMap<string, Buffer>;
 }
 
 export interface InstanceInfo {
@@ -48,10 +56,16 @@ export interface HostResources {
   localGb: number;
 }
 
-export interface ConsoleAccess {
+/**
+ * Where an instance's console can be reached on its host (Nova's ctype.Console*): a unix
+ * socket or a host and port the console proxy connects to. A driver without a console of
+ * that protocol returns neither, and the API answers that the console type is unavailable.
+ */
+export interface ConsoleTarget {
   protocol: 'vnc' | 'serial' | 'spice';
-  type: string;
-  url: string;
+  unixSocket?: string;
+  host?: string;
+  port?: number;
 }
 
 export interface VirtDriver {
@@ -75,12 +89,14 @@ export interface VirtDriver {
   /** The root disk's content as a stream of qcow2 (or the image's format) bytes. */
   snapshot(id: string): Promise<{ diskFormat: string; data: AsyncIterable<Buffer> }>;
   consoleOutput(id: string, lines?: number): Promise<string>;
-  console(id: string, protocol: ConsoleAccess['protocol']): Promise<ConsoleAccess>;
+  console(id: string, protocol: ConsoleTarget['protocol']): Promise<ConsoleTarget>;
   /**
    * Brings an instance the database says runs here back after the host (or agent) restarted
    * (Nova's resume_state_on_host_boot).
    */
   resumeStateOnHostBoot(instance: InstanceSpec, powerState: PowerStateValue): Promise<void>;
+  /** Lets go of the hypervisor when the agent stops; guests keep running (qemu: QMP connections). */
+  close?(): Promise<void>;
 }
 
 /** A driver failure a user sees in the instance's fault. */

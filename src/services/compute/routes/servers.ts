@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { authorize, badRequest, callerFrom, conflict, forbidden, notFound, type Caller, type ComputeContext } from '../context.js';
 import type { Instance } from '../instances/model.js';
-import { COMPUTE_TOPIC, ComputeMethods } from '../../../contracts/compute.js';
+import type { ConsoleArgs } from '../../../contracts/compute.js';
 import { runAction, deleteInstance } from '../servers/actions.js';
+import { remoteConsoleUrl } from '../servers/remote-console.js';
 import { visibleInstance } from '../servers/access.js';
 import { createServers } from '../servers/create.js';
 import { renderSecurityGroup } from './security-groups.js';
@@ -125,9 +126,8 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
     const allowed: Record<string, string[]> = { vnc: ['novnc', 'xvpvnc'], serial: ['serial'], spice: ['spice-html5'] };
     if (typeof protocol !== 'string' || !allowed[protocol]) throw badRequest(`Invalid input for field/attribute protocol. Value: ${String(protocol)}.`);
     if (typeof type !== 'string' || !allowed[protocol]?.includes(type)) throw badRequest(`Invalid input for field/attribute type. Value: ${String(type)}.`);
-    if (!instance.host || instance.vmState !== 'active') throw conflict(`Instance ${instance.id} is not ready`);
-    const access = (await ctx.bus.call({ topic: COMPUTE_TOPIC, server: instance.host }, ComputeMethods.console, { instanceId: instance.id, protocol }, { timeoutMs: 30_000 })) as { url: string };
-    return { remote_console: { protocol, type, url: access.url } };
+    const url = await remoteConsoleUrl(ctx, instance, protocol as ConsoleArgs['protocol'], type);
+    return { remote_console: { protocol, type, url } };
   });
 
   app.get<{ Params: IdParams }>('/servers/:id/ips', async (request) => {

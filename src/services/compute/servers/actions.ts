@@ -10,6 +10,7 @@ import { accessIp, invalidInput, name as validName, pyRepr, string, type Body } 
 import { checkActionAllowed, visibleInstance } from './access.js';
 import type { Microversion } from '../microversion.js';
 import { parseMetadata, randomPassword, toInstanceFlavor } from './create.js';
+import { remoteConsoleUrl } from './remote-console.js';
 import type { ServerServices } from './services.js';
 
 export interface ActionResult {
@@ -162,9 +163,7 @@ function remoteConsole(protocol: 'vnc' | 'serial' | 'spice', types: string[]): H
   return async (ctx, _svc, _caller, instance, args) => {
     const type = ((args ?? {}) as Body).type;
     if (typeof type !== 'string' || !types.includes(type)) throw badRequest(`Invalid console type ${pyRepr(type)}`);
-    if (!instance.host || instance.vmState !== 'active') throw conflict(`Instance ${instance.id} is not ready`);
-    const access = (await ctx.bus.call({ topic: COMPUTE_TOPIC, server: instance.host }, ComputeMethods.console, { instanceId: instance.id, protocol }, { timeoutMs: 30_000 })) as { url: string };
-    return { status: 200, body: { console: { type, url: access.url } } };
+    return { status: 200, body: { console: { type, url: await remoteConsoleUrl(ctx, instance, protocol, type) } } };
   };
 }
 

@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   PowerState,
   VirtError,
-  type ConsoleAccess,
+  type ConsoleTarget,
   type HostResources,
   type InstanceInfo,
   type InstanceSpec,
@@ -19,6 +20,11 @@ export interface FakeHostOptions {
   spawnDelayMs?: number;
   /** Names of instances whose spawn fails, to exercise reschedules and faults (tests). */
   failSpawnFor?: (instance: InstanceSpec) => boolean;
+  /**
+   * Tests only: a directory where a `<instance id>.vnc` unix socket stands in for a guest's
+   * VNC server. Without one, fake instances have no console to offer.
+   */
+  consoleDir?: string;
 }
 
 interface FakeDomain {
@@ -120,10 +126,13 @@ export class FakeDriver implements VirtDriver {
     return (lines === undefined ? log : log.slice(-lines)).join('\n') + '\n';
   }
 
-  async console(id: string, protocol: ConsoleAccess['protocol']): Promise<ConsoleAccess> {
+  /** Fake guests have no screen: a VNC console exists only where a test serves one in `consoleDir`. */
+  async console(id: string, protocol: ConsoleTarget['protocol']): Promise<ConsoleTarget> {
     this.get(id);
-    const token = createHash('sha256').update(id).digest('hex').slice(0, 32);
-    return { protocol, type: protocol === 'vnc' ? 'novnc' : protocol, url: `fake://${protocol}/${id}?token=${token}` };
+    if (protocol !== 'vnc' || this.options.consoleDir === undefined) return { protocol };
+    const unixSocket = join(this.options.consoleDir, `${id}.vnc`);
+    const served = await stat(unixSocket).then((s) => s.isSocket(), () => false);
+    return served ? { protocol, unixSocket } : { protocol };
   }
 
   async resumeStateOnHostBoot(instance: InstanceSpec, powerState: PowerStateValue): Promise<void> {

@@ -28,14 +28,30 @@ export interface QemuSpec {
   diskFormat?: 'qcow2' | 'raw';
   qmpSocket: string;
   serialLog: string;
+  /**
+   * The serial port as a unix socket too (server, no wait): whatever it prints is still logged
+   * to serialLog with no client attached, and a client can type into the guest's console.
+   */
+  consoleSocket?: string;
   pidFile: string;
   vncSocket: string;
   nics?: QemuNic[];
+  /** A config drive (ISO 9660), attached read-only as a second virtio disk. */
+  configDrivePath?: string;
+  /** kvm or tcg (default): the driver decides once per host (accel.ts). */
+  accel?: 'kvm' | 'tcg';
   /** TCG translation cache in MiB: the default (1 GiB max) dominates RSS on small guests. */
   tbSizeMb?: number;
+  /** -loadvm: start from this internal snapshot of the root disk (a suspended guest's saved state). */
+  loadvm?: string;
   /** -S: stay in 'prelaunch' until QMP `cont`. */
   paused?: boolean;
   binary?: string;
+  /**
+   * Run QEMU inside this named network namespace (`ip netns exec NS ...`): QEMU opens its taps
+   * by name, so it must live where they are.
+   */
+  netns?: string;
 }
 
 const DEFAULT_BINARY = 'qemu-system-x86_64';
@@ -48,6 +64,9 @@ const SAFE_PATH = /^\/[A-Za-z0-9._+@/-]+$/;
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
+/** Internal snapshot tags the driver uses; QEMU would take a comma as an option separator. */
+const SNAPSHOT_TAG = /^[A-Za-z0-9_-]{1,64}$/;
+const NAMESPACE = /^[A-Za-z0-9_.-]{1,200}$/;
 
 function checkPath(what: string, path: string, unixSocket = false): void {
   if (!SAFE_PATH.test(path) || path.split('/').includes('..')) {
@@ -78,12 +97,24 @@ export function validateQemuSpec(spec: QemuSpec): void {
   checkInt('vcpus', spec.vcpus, 1, 255);
   checkInt('tbSizeMb', spec.tbSizeMb ?? DEFAULT_TB_SIZE_MB, 1, 2048);
   if (spec.diskPath !== undefined) checkPath('disk', spec.diskPath);
+  if (spec.configDrivePath !== undefined) checkPath('config drive', spec.configDrivePath);
+  if (spec.accel !== undefined && spec.accel !== 'kvm' && spec.accel !== 'tcg') {
+    throw new VirtError(`qemu: accelerator ${JSON.stringify(spec.accel)} is not kvm or tcg`);
+  }
+  if (spec.loadvm !== undefined && !SNAPSHOT_TAG.test(spec.loadvm)) {
+    throw new VirtError(`qemu: snapshot tag ${JSON.stringify(spec.loadvm)} is not allowed`);
+  }
+  if (spec.loadvm !== undefined && spec.diskPath === undefined) throw new VirtError('qemu: -loadvm needs a root disk');
+  if (spec.netns !== undefined && (!NAMESPACE.test(spec.netns) || spec.netns === '.' || spec.netns === '..')) {
+    throw new VirtError(`qemu: namespace ${JSON.stringify(spec.netns)} is not a namespace name`);
+  }
   if (spec.diskFormat !== undefined && spec.diskFormat !== 'qcow2' && spec.diskFormat !== 'raw') {
     throw new VirtError(`qemu: disk format ${JSON.stringify(spec.diskFormat)} is not qcow2 or raw`);
   }
   checkPath('QMP socket', spec.qmpSocket, true);
   checkPath('VNC socket', spec.vncSocket, true);
   checkPath('serial log', spec.serialLog);
+  if (spec.consoleSocket !== undefined) checkPath('console socket', spec.consoleSocket, true);
   checkPath('pid file', spec.pidFile);
   if (spec.binary !== undefined && spec.binary !== DEFAULT_BINARY) checkPath('binary', spec.binary);
   const seen = new Set<string>();
@@ -105,16 +136,19 @@ export function qemuArgs(spec: QemuSpec): string[] {
     // -nodefaults: no default NIC, serial, parallel, floppy or CD-ROM; everything below is explicit.
     '-nodefaults',
     '-machine', 'pc',
-    // KVM here is nested PVM and ~100x slower than TCG (docs: guest-lab.md §4); TCG only.
-    '-accel', `tcg,tb-size=${spec.tbSizeMb ?? DEFAULT_TB_SIZE_MB}`,
+    // KVM only when accel.ts proved it (a nested PVM /dev/kvm is ~100x slower than TCG, guest-lab.md §4).
+    '-accel', spec.accel === 'kvm' ? 'kvm' : `tcg,tb-size=${spec.tbSizeMb ?? DEFAULT_TB_SIZE_MB}`,
     '-m', String(spec.memoryMb),
     '-smp', String(spec.vcpus),
     '-display', 'none',
     // VNC needs a graphics device once -nodefaults removed the default one.
     '-device', 'VGA',
     '-vnc', `unix:${spec.vncSocket}`,
-    // A file chardev logs the console with no client attached; append keeps it across restarts.
-    '-chardev', `file,id=serial0,path=${spec.serialLog},append=on`,
+    // Logged with no client attached; append keeps the log across restarts.
+    '-chardev',
+    spec.consoleSocket === undefined
+      ? `file,id=serial0,path=${spec.serialLog},append=on`
+      : `socket,id=serial0,path=${spec.consoleSocket},server=on,wait=off,logfile=${spec.serialLog},logappend=on`,
     '-serial', 'chardev:serial0',
     '-qmp', `unix:${spec.qmpSocket},server=on,wait=off`,
     '-pidfile', spec.pidFile,
@@ -127,6 +161,15 @@ export function qemuArgs(spec: QemuSpec): string[] {
       '-device', 'virtio-blk-pci,drive=root,id=root-disk,bootindex=1',
     );
   }
+  if (spec.configDrivePath !== undefined) {
+    // Read-only, as Nova attaches config drives; savevm also skips read-only disks.
+    args.push(
+      '-blockdev', `driver=file,node-name=config-file,filename=${spec.configDrivePath},read-only=on`,
+      '-blockdev', 'driver=raw,node-name=config,file=config-file,read-only=on',
+      '-device', 'virtio-blk-pci,drive=config,id=config-disk',
+    );
+  }
+  if (spec.loadvm !== undefined) args.push('-loadvm', spec.loadvm);
   (spec.nics ?? []).forEach((nic, i) => {
     args.push(
       '-netdev', `tap,id=net${i},ifname=${nic.ifname},script=no,downscript=no`,
@@ -147,8 +190,10 @@ export async function launchQemu(spec: QemuSpec, timeoutMs = 30_000): Promise<nu
   const args = qemuArgs(spec);
   const running = findRunning(spec.pidFile, spec.qmpSocket);
   if (running !== undefined) throw new VirtError(`qemu: ${spec.name} already runs as pid ${running}`);
+  const binary = spec.binary ?? DEFAULT_BINARY;
+  const [file, argv] = spec.netns === undefined ? [binary, args] : ['ip', ['netns', 'exec', spec.netns, binary, ...args]];
   try {
-    await run(spec.binary ?? DEFAULT_BINARY, args, { timeout: timeoutMs, encoding: 'utf8' });
+    await run(file, argv, { timeout: timeoutMs, encoding: 'utf8' });
   } catch (error) {
     const e = error as { stderr?: string; message: string };
     throw new VirtError(`qemu: ${spec.name} did not start: ${(e.stderr ?? '').trim() || e.message}`);

@@ -1,0 +1,448 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, open, rm, statfs } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Logger } from '../../../../core/log.js';
+import { buildConfigDrive } from '../config-drive.js';
+import {
+  PowerState,
+  VirtError,
+  type ConsoleTarget,
+  type HostResources,
+  type InstanceInfo,
+  type InstanceSpec,
+  type PowerStateValue,
+  type VirtDriver,
+} from '../driver.js';
+import { qemuVersion } from './accel.js';
+import { createOverlay, exportDisk, growDisk } from './disk.js';
+import { Guest, SUSPEND_TAG, type GuestEnv } from './guest.js';
+import type { CachedImage } from './image-cache.js';
+import { checkInstanceId, instanceIds, InstanceFiles, type LaunchRecord } from './instance-files.js';
+import { checkMac } from './process.js';
+import { tapOfPort, Taps } from './taps.js';
+
+/**
+ * Nova's libvirt driver without libvirt: each instance is a QEMU process started directly and
+ * driven over QMP (guest.ts), with a qcow2 overlay on a cached base image, virtio disk and
+ * NICs on taps named after their ports, and a serial console logged to a file. This class is
+ * the facade the compute agent speaks to: it checks what it is handed, finds the guest, and
+ * runs the operation on it.
+ */
+
+const run = promisify(execFile);
+
+/** Nova's libvirt driver returns at most the last 100 KiB of a console log (MAX_CONSOLE_BYTES). */
+const MAX_CONSOLE_BYTES = 100 * 1024;
+const DEFAULT_STOP_TIMEOUT_MS = 60_000;
+const DEFAULT_POWERDOWN_RETRY_MS = 10_000;
+const DEFAULT_WATCH_INTERVAL_MS = 2_000;
+const MIB = 1024 * 1024;
+const GIB = 1024 * MIB;
+
+export interface QemuDriverOptions {
+  /** Instances live in `<dataDir>/instances/<uuid>/`, base images in `<dataDir>/instances/_base/`. */
+  dataDir: string;
+  /** QEMU's sockets and pid files go in `<stateDir>/qemu/<uuid>/` (the dataplane's /run/kumo/<hash>). */
+  stateDir: string;
+  /** The namespace standing in for the host (tests): taps and QEMU live there. */
+  hostNamespace?: string;
+  accel: 'kvm' | 'tcg';
+  binary?: string;
+  tbSizeMb?: number;
+  stopTimeoutMs?: number;
+  powerdownRetryMs?: number;
+  /** How often running guests are checked for a QEMU that is gone (QMP's close is the fast path). */
+  watchIntervalMs?: number;
+  images: { ensure(projectId: string, imageId: string): Promise<CachedImage> };
+  hostIp?: string;
+  /** A guest's power state changed without the driver being asked (its QEMU died): Nova's lifecycle events. */
+  onLifecycleEvent?: (instanceId: string, powerState: PowerStateValue) => void;
+  log?: Logger;
+}
+
+export function instancesDirOf(dataDir: string): string {
+  return join(dataDir, 'instances');
+}
+
+/** Where the image cache keeps base images, as Nova's `instances/_base`. */
+export function imageCacheDirOf(dataDir: string): string {
+  return join(instancesDirOf(dataDir), '_base');
+}
+
+function checkCount(what: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) throw new VirtError(`${what} must be an integer from ${min} to ${max}, not ${String(value)}`);
+}
+
+export class QemuDriver implements VirtDriver {
+  readonly name = 'qemu';
+  readonly needsImageData = true;
+  private readonly guests = new Map<string, Guest>();
+  private readonly instancesDir: string;
+  private readonly runtimeRoot: string;
+  private readonly env: GuestEnv;
+  private readonly watch: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly options: QemuDriverOptions) {
+    this.instancesDir = instancesDirOf(options.dataDir);
+    this.runtimeRoot = join(options.stateDir, 'qemu');
+    this.env = {
+      accel: options.accel,
+      taps: new Taps(options.hostNamespace),
+      stopTimeoutMs: options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS,
+      powerdownRetryMs: options.powerdownRetryMs ?? DEFAULT_POWERDOWN_RETRY_MS,
+      onUnexpectedExit: (id) => this.options.onLifecycleEvent?.(id, PowerState.SHUTDOWN),
+      ...(options.binary !== undefined ? { binary: options.binary } : {}),
+      ...(options.tbSizeMb !== undefined ? { tbSizeMb: options.tbSizeMb } : {}),
+      ...(options.hostNamespace !== undefined ? { netns: options.hostNamespace } : {}),
+      ...(options.log !== undefined ? { log: options.log } : {}),
+    };
+    this.watch = setInterval(() => {
+      for (const guest of this.guests.values()) void guest.checkExit();
+    }, options.watchIntervalMs ?? DEFAULT_WATCH_INTERVAL_MS);
+    this.watch.unref();
+  }
+
+  /** Where a guest's VNC server listens (a unix socket), for the console proxy. */
+  vncSocketPath(id: string): string {
+    return this.files(id).vncSocket;
+  }
+
+  /** The guest's serial console as a unix socket (a client can type into it; output is also in console.log). */
+  serialSocketPath(id: string): string {
+    return this.files(id).consoleSocket;
+  }
+
+  /** The QEMU pid of a running guest (tests and operators); undefined when it is not running. */
+  async pidOf(id: string): Promise<number | undefined> {
+    const guest = await this.existing(id);
+    return guest.isRunning ? guest.processId : undefined;
+  }
+
+  /** Lets go of every guest's QMP connection; the guests keep running for the next agent to adopt. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.watch);
+    for (const guest of this.guests.values()) await guest.detach();
+    this.guests.clear();
+  }
+
+  async hostResources(): Promise<HostResources> {
+    await mkdir(this.instancesDir, { recursive: true });
+    const fs = await statfs(this.instancesDir);
+    return {
+      // Nova reports the virt type: QEMU for emulation (TCG), KVM with hardware acceleration.
+      hypervisorType: this.options.accel === 'kvm' ? 'KVM' : 'QEMU',
+      hypervisorVersion: await qemuVersion(this.options.binary),
+      hostIp: this.options.hostIp ?? '127.0.0.1',
+      vcpus: cpus().length,
+      memoryMb: Math.floor(totalmem() / MIB),
+      localGb: Math.floor((fs.blocks * fs.bsize) / GIB),
+    };
+  }
+
+  async listInstances(): Promise<InstanceInfo[]> {
+    const infos: InstanceInfo[] = [];
+    for (const id of await instanceIds(this.instancesDir)) {
+      const info = await this.instanceInfo(id);
+      if (info) infos.push(info);
+    }
+    return infos;
+  }
+
+  async instanceInfo(id: string): Promise<InstanceInfo | undefined> {
+    const files = this.files(id);
+    if (!existsSync(files.record)) return undefined;
+    const guest = await this.guest(id);
+    return { id, powerState: await guest.powerState() };
+  }
+
+  async spawn(spec: InstanceSpec): Promise<void> {
+    const record = this.recordOf(spec);
+    const guest = await this.guest(spec.id);
+    const files = guest.files;
+    await guest.run(async () => {
+      if (existsSync(files.record)) throw new VirtError(`Instance ${spec.id} already exists on this host.`);
+      // A directory without a record is what an interrupted spawn left: nothing runs from it.
+      await files.removeAll();
+      await mkdir(files.dir, { recursive: true, mode: 0o700 });
+      try {
+        const base = await this.options.images.ensure(spec.projectId, spec.imageId);
+        await createOverlay(base, files.disk, spec.rootGb);
+        if (spec.configDriveFiles !== undefined) {
+          await buildConfigDrive(spec.configDriveFiles, files.configDrive);
+          record.configDrive = true;
+        }
+        // The record before the taps: from here on, destroy knows what to remove.
+        await files.writeRecord(record);
+        await guest.launch(record);
+      } catch (error) {
+        await this.teardown(guest, record).catch((err: unknown) => this.options.log?.warn({ err, instanceId: spec.id }, 'cleanup after a failed spawn failed'));
+        throw error;
+      }
+    });
+  }
+
+  async destroy(id: string): Promise<void> {
+    const files = this.files(id);
+    const guest = await this.guest(id);
+    await guest.run(async () => {
+      await this.teardown(guest, await files.readRecord().catch(() => undefined));
+    });
+    if (this.guests.get(id) === guest) this.guests.delete(id);
+  }
+
+  async reboot(id: string, kind: 'SOFT' | 'HARD'): Promise<void> {
+    const guest = await this.existing(id);
+    await guest.run(async () => {
+      const record = await this.record(guest);
+      const state = await guest.state();
+      if (kind === 'HARD') {
+        if (state === 'running' || state === 'paused' || state === 'crashed') {
+          await guest.reset();
+          return;
+        }
+        // Not running: start afresh, dropping a suspended state (as Nova's hard reboot does).
+        await this.discardSavedState(guest);
+        await guest.launch(record);
+        return;
+      }
+      if (state !== 'running') throw new VirtError(`Cannot soft reboot instance ${id} while it is ${state}.`);
+      // As Nova's libvirt driver: a clean shutdown and a start; if the guest ignores the
+      // button, powerOff ends QEMU hard, which makes this a hard reboot.
+      await guest.powerOff();
+      await guest.launch(record);
+    });
+  }
+
+  async powerOn(id: string): Promise<void> {
+    const guest = await this.existing(id);
+    await guest.run(async () => {
+      const state = await guest.state();
+      if (state === 'running' || state === 'paused' || state === 'crashed') return;
+      if (state === 'suspended') {
+        await this.resumeSaved(guest);
+        return;
+      }
+      await guest.launch(await this.record(guest));
+    });
+  }
+
+  async powerOff(id: string): Promise<void> {
+    const guest = await this.existing(id);
+    await guest.run(async () => {
+      await guest.powerOff();
+    });
+  }
+
+  async pause(id: string): Promise<void> {
+    const guest = await this.existing(id);
+    await guest.run(async () => {
+      await this.expectState(guest, ['running'], 'pause');
+      await guest.pause();
+    });
+  }
+
+  async unpause(id: string): Promise<void> {
+    const guest = await this.existing(id);
+    await guest.run(async () => {
+      await this.expectState(guest, ['paused'], 'unpause');
+      await guest.unpause();
+    });
+  }
+
+  async suspend(id: string): Promise<void> {
+    const guest = await this.existing(id);
+    await guest.run(async () => {
+      await this.expectState(guest, ['running', 'paused'], 'suspend');
+      await guest.saveAndQuit();
+    });
+  }
+
+  async resume(id: string): Promise<void> {
+    const guest = await this.existing(id);
+    await guest.run(async () => {
+      await this.expectState(guest, ['suspended'], 'resume');
+      await this.resumeSaved(guest);
+    });
+  }
+
+  /**
+   * A cold resize on this host: the guest powers off, its disk grows to the flavor's (never
+   * shrinks: a revert to a smaller flavor keeps the grown disk, and Nova refuses to shrink a
+   * root disk anyway), and it starts with the flavor's memory and vCPUs.
+   */
+  async resize(spec: InstanceSpec): Promise<void> {
+    const wanted = this.recordOf(spec);
+    const guest = await this.existing(spec.id);
+    await guest.run(async () => {
+      const record = await this.record(guest);
+      const state = await guest.state();
+      if (state === 'suspended') throw new VirtError(`Cannot resize instance ${spec.id} while it is suspended.`);
+      await guest.powerOff();
+      if (spec.rootGb > record.rootGb) await growDisk(guest.files.disk, spec.rootGb);
+      const resized: LaunchRecord = { ...record, vcpus: wanted.vcpus, memoryMb: wanted.memoryMb, rootGb: Math.max(record.rootGb, spec.rootGb) };
+      await guest.files.writeRecord(resized);
+      await guest.launch(resized);
+    });
+  }
+
+  /**
+   * The root disk as one standalone qcow2. A running guest is paused for the copy (QEMU
+   * flushes its caches when it stops the vCPUs), so the image is consistent, and runs on after.
+   */
+  async snapshot(id: string): Promise<{ diskFormat: string; data: AsyncIterable<Buffer> }> {
+    const guest = await this.existing(id);
+    const exported = await guest.run(async () => {
+      const state = await guest.state();
+      if (state !== 'running') return exportDisk(guest.files.disk, 'qcow2');
+      await guest.pause();
+      try {
+        return await exportDisk(guest.files.disk, 'qcow2');
+      } finally {
+        await guest.unpause();
+      }
+    });
+    async function* data(): AsyncIterable<Buffer> {
+      try {
+        for await (const chunk of exported.data) yield chunk;
+      } finally {
+        await exported.cleanup();
+      }
+    }
+    return { diskFormat: 'qcow2', data: data() };
+  }
+
+  /** The end of the serial console log; at most MAX_CONSOLE_BYTES are read, however big the log is. */
+  async consoleOutput(id: string, lines?: number): Promise<string> {
+    if (lines !== undefined) checkCount('lines', lines, 0, 1_000_000);
+    const guest = await this.existing(id);
+    let text = '';
+    try {
+      const file = await open(guest.files.consoleLog, 'r');
+      try {
+        const { size } = await file.stat();
+        const length = Math.min(size, MAX_CONSOLE_BYTES);
+        const buffer = Buffer.alloc(length);
+        const { bytesRead } = await file.read(buffer, 0, length, size - length);
+        text = buffer.subarray(0, bytesRead).toString('utf8');
+        // A cut in the middle of a line (or of a character) starts the text: drop that partial line.
+        if (size > length) text = text.slice(text.indexOf('\n') + 1);
+      } finally {
+        await file.close();
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    if (lines === undefined) return text;
+    const all = text.split('\n');
+    const trailing = all.at(-1) === '' ? all.pop() : undefined;
+    return all.slice(Math.max(0, all.length - lines)).join('\n') + (trailing === '' && lines > 0 ? '\n' : '');
+  }
+
+  /** VNC is QEMU's unix socket, for the console proxy; serial and SPICE are not offered (the API answers 400). */
+  async console(id: string, protocol: ConsoleTarget['protocol']): Promise<ConsoleTarget> {
+    const guest = await this.existing(id);
+    return protocol === 'vnc' ? { protocol, unixSocket: guest.files.vncSocket } : { protocol };
+  }
+
+  /**
+   * After a host reboot (or an agent restart that found the guest not running): a guest that
+   * should run is started again, a paused one started and paused; stopped and suspended guests
+   * stay as they are, their state on disk. A guest that runs is never started twice.
+   */
+  async resumeStateOnHostBoot(spec: InstanceSpec, powerState: PowerStateValue): Promise<void> {
+    const guest = await this.existing(spec.id);
+    await guest.run(async () => {
+      const state = await guest.state();
+      if (state === 'running' || state === 'paused' || state === 'crashed') return;
+      if (powerState !== PowerState.RUNNING && powerState !== PowerState.PAUSED) return;
+      if (state === 'suspended') await this.resumeSaved(guest);
+      else await guest.launch(await this.record(guest));
+      if (powerState === PowerState.PAUSED) await guest.pause();
+    });
+  }
+
+  private files(id: string): InstanceFiles {
+    return new InstanceFiles(checkInstanceId(id), this.instancesDir, this.runtimeRoot);
+  }
+
+  /** The guest object of an id (one per id), adopting a QEMU that already runs it. */
+  private async guest(id: string): Promise<Guest> {
+    if (this.closed) throw new VirtError('the qemu driver is closed');
+    let guest = this.guests.get(id);
+    if (!guest) {
+      guest = new Guest(this.files(id), this.env);
+      this.guests.set(id, guest);
+    }
+    await guest.adopt();
+    return guest;
+  }
+
+  /** As guest(), for an instance that must exist here. */
+  private async existing(id: string): Promise<Guest> {
+    const files = this.files(id);
+    if (!existsSync(files.record)) throw new VirtError(`Instance ${id} could not be found on this host.`);
+    return this.guest(id);
+  }
+
+  private async record(guest: Guest): Promise<LaunchRecord> {
+    const record = await guest.files.readRecord();
+    if (!record) throw new VirtError(`Instance ${guest.id} could not be found on this host.`);
+    return record;
+  }
+
+  private async expectState(guest: Guest, allowed: string[], action: string): Promise<void> {
+    const state = await guest.state();
+    if (!allowed.includes(state)) throw new VirtError(`Cannot ${action} instance ${guest.id} while it is ${state}.`);
+  }
+
+  /** Starts a suspended guest from the state saved in its disk, then drops that saved state. */
+  private async resumeSaved(guest: Guest): Promise<void> {
+    await guest.launch(await this.record(guest), { loadvm: SUSPEND_TAG });
+    await rm(guest.files.suspendedMarker, { force: true });
+    await guest.hmp(`delvm ${SUSPEND_TAG}`).catch((err: unknown) => this.options.log?.warn({ err, instanceId: guest.id }, 'could not drop the saved suspend state'));
+  }
+
+  /** Before a fresh start of a suspended guest: its saved state goes (QEMU is not running). */
+  private async discardSavedState(guest: Guest): Promise<void> {
+    if (!existsSync(guest.files.suspendedMarker)) return;
+    await run('qemu-img', ['snapshot', '-d', SUSPEND_TAG, '-f', 'qcow2', guest.files.disk]).catch(() => undefined);
+    await rm(guest.files.suspendedMarker, { force: true });
+  }
+
+  /** Ends QEMU and removes the instance's taps and files. */
+  private async teardown(guest: Guest, record: LaunchRecord | undefined): Promise<void> {
+    await guest.hardStop();
+    for (const nic of record?.nics ?? []) await this.env.taps.remove(tapOfPort(nic.portId));
+    await guest.files.removeAll();
+  }
+
+  /** Checks a spec's shape before anything is made from it. */
+  private recordOf(spec: InstanceSpec): LaunchRecord {
+    checkInstanceId(spec.id);
+    checkCount('vcpus', spec.vcpus, 1, 255);
+    checkCount('memoryMb', spec.memoryMb, 1, 4 * 1024 * 1024);
+    checkCount('rootGb', spec.rootGb, 0, 64 * 1024);
+    if (typeof spec.projectId !== 'string' || spec.projectId === '') throw new VirtError('the instance has no project id');
+    if (typeof spec.imageId !== 'string' || spec.imageId === '') throw new VirtError('the instance has no image');
+    const taps = new Set<string>();
+    for (const nic of spec.nics) {
+      const tap = tapOfPort(nic.portId);
+      if (taps.has(tap)) throw new VirtError(`two NICs would share tap ${tap}`);
+      taps.add(tap);
+      checkMac(nic.mac);
+    }
+    return {
+      id: spec.id,
+      vcpus: spec.vcpus,
+      memoryMb: spec.memoryMb,
+      rootGb: spec.rootGb,
+      nics: spec.nics.map((nic) => ({ portId: nic.portId, mac: nic.mac.toLowerCase() })),
+      configDrive: false,
+    };
+  }
+}
