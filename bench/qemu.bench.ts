@@ -4,7 +4,7 @@
  * before the next, each run BENCH_QEMU_BOOTS times (default 5; medians):
  *  1. a bare QEMU boot of the same image, no Kumo: `qemu-system-x86_64 -accel tcg -m 128
  *     -nodefaults` with a serial log, QEMU start to the ready line; the same under KVM where
- *     KVM works, else why it does not;
+ *     the driver's probe (KUMO_ACCEL=auto) takes KVM, else the probe's reason;
  *  2. Kumo, a guest without a NIC (the bare boot's twin): POST /servers to ACTIVE and to the
  *     ready line in its console.log, and the ratio to the bare boot;
  *  3. Kumo, a guest on a tenant network (DHCP and metadata before the ready line);
@@ -17,6 +17,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { chooseAccel } from '../src/agents/compute/virt/qemu/accel.js';
 import { table } from './lib/load.js';
 import { startKumo } from './lib/kumo-process.js';
 import {
@@ -94,16 +95,11 @@ async function bareBoot(image: string, accel: 'tcg' | 'kvm', timeoutMs = READY_T
   }
 }
 
-/** Whether KVM can boot the guest here; if not, why. One short try: KVM on nested PVM never gets far. */
-async function kvmProbe(image: string): Promise<{ usable: true; boot: BareBoot } | { usable: false; reason: string }> {
-  if (!existsSync('/dev/kvm')) return { usable: false, reason: 'no /dev/kvm' };
-  try {
-    return { usable: true, boot: await bareBoot(image, 'kvm', 60_000) };
-  } catch (error) {
-    const modules = readdirSync('/sys/module').filter((m) => m.startsWith('kvm'));
-    const firstLine = String((error as Error).message).split('\n')[0];
-    return { usable: false, reason: `${firstLine} (kernel modules: ${modules.join(', ')})` };
-  }
+/** KVM's bare boot where the driver's own probe (KUMO_ACCEL=auto) would take KVM; else the probe's reason. */
+async function kvmBoot(image: string): Promise<{ usable: true; boot: BareBoot } | { usable: false; reason: string }> {
+  const choice = await chooseAccel('auto');
+  if (choice.accel !== 'kvm') return { usable: false, reason: choice.reason };
+  return { usable: true, boot: await bareBoot(image, 'kvm') };
 }
 
 interface KumoBoot {
@@ -122,7 +118,7 @@ async function main(): Promise<void> {
 
   const bare: BareBoot[] = [];
   for (let i = 0; i < RUNS; i += 1) bare.push(await bareBoot(image, 'tcg'));
-  const kvm = await kvmProbe(image);
+  const kvm = await kvmBoot(image);
 
   const qlab = await QemuLab.create();
   const kumo = await startKumo(qlab.kumoEnv({ KUMO_CACHE_DIR: dirname(image), KUMO_LOG_LEVEL: 'warn' }));
