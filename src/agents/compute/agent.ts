@@ -18,7 +18,7 @@ import { flavorColumns, preservedPorts, resourcesOf, type Instance } from '../..
 import type { InstanceRecords } from '../../services/compute/instances/store.js';
 import type { ConfigDriveSource, ImageLookup, NetworkPorts } from '../../services/compute/peers.js';
 import { instanceSpec } from './instance-spec.js';
-import { PowerState, type InstanceSpec, type PowerStateValue, type VirtDriver } from './virt/driver.js';
+import { BuildAbortError, PowerState, type InstanceSpec, type PowerStateValue, type VirtDriver } from './virt/driver.js';
 
 export interface ComputeAgentOptions {
   host: string;
@@ -204,10 +204,21 @@ export class ComputeAgent {
 
   private async cleanUpFailedBuild(instance: Instance, error: unknown): Promise<void> {
     const reason = error instanceof Error ? error.message : String(error);
-    this.deps.log.warn({ instanceId: instance.id, host: this.options.host, reason }, 'spawn failed; rescheduling');
+    const abort = error instanceof BuildAbortError;
+    this.deps.log.warn({ instanceId: instance.id, host: this.options.host, reason }, abort ? 'spawn failed; build aborted' : 'spawn failed; rescheduling');
     await this.deps.driver.destroy(instance.id).catch(() => undefined);
     await this.deps.network?.deallocate(instance.id, preservedPorts(instance)).catch(() => undefined);
     await this.deps.hosts.release(instance.id);
+    if (abort) {
+      // Nova's BuildAbortException: another host would fail the same way, so no reschedule.
+      const fault = { code: 500, message: `Build of instance ${instance.id} aborted: ${reason}`, created: new Date().toISOString() };
+      await this.deps.instances.transition(
+        instance.id,
+        { vmState: ['building'], host: this.options.host },
+        { vm_state: 'error', task_state: null, fault: JSON.stringify(fault) },
+      );
+      return;
+    }
     const requeued = await this.deps.instances.transition(
       instance.id,
       { vmState: ['building'], host: this.options.host },

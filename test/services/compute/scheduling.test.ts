@@ -1,9 +1,10 @@
 // Where instances land: server group policies, disabled and dead compute services, and a
 // host whose spawns fail (the boot is rescheduled elsewhere, or ends in ERROR when every
-// attempt failed).
+// attempt failed), and a failure no other host would avoid (ERROR at once, no reschedule).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ComputeAgent } from '../../../src/agents/compute/agent.js';
+import { BuildAbortError, type InstanceSpec } from '../../../src/agents/compute/virt/driver.js';
 import { FakeDriver } from '../../../src/agents/compute/virt/fake/fake.js';
 import { ComputeHosts } from '../../../src/services/compute/hosts.js';
 import { InstanceActions } from '../../../src/services/compute/instances/actions.js';
@@ -133,5 +134,43 @@ describe('scheduling on two fake hosts', () => {
     assert.equal(doomed.status, 'ERROR');
     assert.match(doomed.fault.message, /No valid host was found|Exceeded maximum number of retries/);
     for (const host of hosts) await nova(cloud.url, 'PUT', '/os-services/enable', admin, { host, binary: 'nova-compute' });
+  });
+
+  it('does not reschedule a build the driver aborts (Nova\'s BuildAbortException): ERROR with its reason', async () => {
+    const reason = "Flavor's disk is too small for requested image. Flavor disk is 1073741824 bytes, image is 2147483648 bytes.";
+    class AbortingDriver extends FakeDriver {
+      override async spawn(_instance: InstanceSpec): Promise<void> {
+        throw new BuildAbortError(reason);
+      }
+    }
+    const db = cloud.cloud.compute.db;
+    // The scheduler's first choice (the most free RAM); the other hosts could take the boot.
+    const picky = new ComputeAgent(
+      { host: 'picky', availabilityZone: 'nova', cpuAllocationRatio: 4, ramAllocationRatio: 1, diskAllocationRatio: 1, reservedHostMemoryMb: 0, heartbeatIntervalSeconds: 10, powerSyncIntervalSeconds: 60 },
+      {
+        bus: cloud.cloud.bus,
+        driver: new AbortingDriver({ vcpus: 64, memoryMb: 2_000_000, localGb: 1000 }),
+        instances: new InstanceRecords(db),
+        hosts: new ComputeHosts(db),
+        actions: new InstanceActions(db),
+        images: cloud.cloud.compute.images,
+        log: cloud.cloud.compute.log,
+      },
+    );
+    await picky.start();
+    extraAgents.push(picky);
+    await new Promise((r) => setTimeout(r, 1100));
+    const aborted = await bootAndSettle('aborted');
+    assert.equal(aborted.status, 'ERROR');
+    assert.equal(aborted.fault.message, `Build of instance ${aborted.id} aborted: ${reason}`);
+    const events = await nova(cloud.url, 'GET', `/servers/${aborted.id}/os-instance-actions`, admin);
+    const detail = await nova(cloud.url, 'GET', `/servers/${aborted.id}/os-instance-actions/${events.json.instanceActions[0].request_id}`, admin);
+    const builds = (detail.json.instanceAction.events as Array<{ event: string; result: string }>).filter((e) => e.event === 'compute__do_build_and_run_instance');
+    assert.deepEqual(builds.map((e) => e.result), ['Error'], 'one attempt, not rescheduled');
+    const usage = (await nova(cloud.url, 'GET', '/os-hypervisors/detail', admin)).json.hypervisors.find((h: { hypervisor_hostname: string }) => h.hypervisor_hostname === 'picky');
+    assert.equal(usage.vcpus_used, 0, 'the aborted build gave its claim back');
+    const deleted = await nova(cloud.url, 'DELETE', `/servers/${aborted.id}`, admin);
+    assert.equal(deleted.status, 204);
+    await waitForServer(cloud.url, admin, aborted.id, ['DELETED']);
   });
 });

@@ -106,3 +106,16 @@ export class VirtError extends Error {
     this.name = 'VirtError';
   }
 }
+
+/**
+ * A boot that no other host would get further with (the flavor's disk is smaller than the
+ * image, the image is not one this driver can boot): Nova's BuildAbortException. The build
+ * ends in ERROR with this message instead of being rescheduled, whose last word would
+ * otherwise be "No valid host was found" with the reason lost.
+ */
+export class BuildAbortError extends VirtError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BuildAbortError';
+  }
+}

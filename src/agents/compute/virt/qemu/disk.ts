@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { access, open, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { VirtError } from '../driver.js';
+import { BuildAbortError, VirtError } from '../driver.js';
 import type { CachedImage } from './image-cache.js';
 import { checkDiskPath, imageInfo, qemuImg, type DiskFormat } from './qemu-img.js';
 
@@ -54,7 +54,7 @@ export async function createOverlay(base: CachedImage, overlayPath: string, size
   checkSizeGb(sizeGb);
   const size = sizeGb * GIB;
   if (sizeGb > 0 && size < base.virtualSize) {
-    throw new VirtError(
+    throw new BuildAbortError(
       `Flavor's disk is too small for requested image. Flavor disk is ${size} bytes, image is ${base.virtualSize} bytes.`,
     );
   }

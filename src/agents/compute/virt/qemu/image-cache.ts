@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../../../core/log.js';
-import { VirtError } from '../driver.js';
+import { BuildAbortError, VirtError } from '../driver.js';
 import { checkDiskPath, imageInfo, type DiskFormat, type ImageInfo } from './qemu-img.js';
 
 /**
@@ -100,7 +100,7 @@ export class ImageCache {
     const { data, diskFormat, checksum } = download;
     if (diskFormat !== null && diskFormat !== 'qcow2' && diskFormat !== 'raw') {
       await abandon(data);
-      throw new VirtError(`image ${id} has disk_format ${diskFormat}; this driver boots only qcow2 and raw images`);
+      throw new BuildAbortError(`image ${id} has disk_format ${diskFormat}; this driver boots only qcow2 and raw images`);
     }
 
     const part = join(this.dir, `.${id}.${process.pid}.${randomBytes(4).toString('hex')}.part`);
@@ -145,16 +145,16 @@ export class ImageCache {
 /** The format and size of an image the driver may boot from, or a VirtError saying why not. */
 function acceptable(id: string, info: ImageInfo, diskFormat: string | null): Omit<CachedImage, 'path'> {
   if (info.format !== 'qcow2' && info.format !== 'raw') {
-    throw new VirtError(`image ${id} is ${info.format}; this driver boots only qcow2 and raw images`);
+    throw new BuildAbortError(`image ${id} is ${info.format}; this driver boots only qcow2 and raw images`);
   }
   if (info.backingFilename !== undefined) {
-    throw new VirtError(`image ${id} is a qcow2 with a backing file (${JSON.stringify(info.backingFilename)}); images must stand alone`);
+    throw new BuildAbortError(`image ${id} is a qcow2 with a backing file (${JSON.stringify(info.backingFilename)}); images must stand alone`);
   }
   if (info.dataFile !== undefined) {
-    throw new VirtError(`image ${id} is a qcow2 with an external data file (${JSON.stringify(info.dataFile)}); images must stand alone`);
+    throw new BuildAbortError(`image ${id} is a qcow2 with an external data file (${JSON.stringify(info.dataFile)}); images must stand alone`);
   }
   if (diskFormat !== null && diskFormat !== info.format) {
-    throw new VirtError(`image ${id} says disk_format ${diskFormat} but its data is ${info.format}`);
+    throw new BuildAbortError(`image ${id} says disk_format ${diskFormat} but its data is ${info.format}`);
   }
   return { format: info.format, virtualSize: info.virtualSize };
 }
