@@ -291,7 +291,9 @@ async function main(): Promise<void> {
     },
   });
   if (!existsSync('/usr/bin/tempest')) throw new Error('tempest is not installed: apt-get install tempest python3-tempest');
-  if (values.real) throw new Error('--real needs the QEMU compute driver, which has not landed yet');
+  // Tempest against QEMU guests needs the linuxbridge dataplane in a lab namespace of its own, which
+  // this runner does not build yet; the qemu driver's own e2e suite covers real guests meanwhile.
+  if (values.real) throw new Error('--real is not supported yet: tempest runs against the fake driver');
   const chosen = restrict(selection(values.list ?? []), values.services);
   const workspace = mkdtempSync(join(tmpdir(), 'kumo-tempest-'));
   const started = Date.now();

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { runningPid } from '../../../network/dataplane/linuxbridge/processes.js';
 import { VirtError } from '../driver.js';
+import { isPlainPath } from './qemu-img.js';
 
 /**
  * Starts QEMU for one guest and finds it again later. QEMU runs from an argument array (no
@@ -58,8 +59,6 @@ const DEFAULT_BINARY = 'qemu-system-x86_64';
 const DEFAULT_TB_SIZE_MB = 32;
 /** sun_path is 108 bytes including the terminating NUL. */
 const MAX_UNIX_SOCKET_BYTES = 107;
-/** Conservative on purpose: no comma (QEMU's option separator), colon, whitespace or control character. */
-const SAFE_PATH = /^\/[A-Za-z0-9._+@/-]+$/;
 /** Linux IFNAMSIZ is 16 including the NUL. */
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
@@ -69,7 +68,7 @@ const SNAPSHOT_TAG = /^[A-Za-z0-9_-]{1,64}$/;
 const NAMESPACE = /^[A-Za-z0-9_.-]{1,200}$/;
 
 function checkPath(what: string, path: string, unixSocket = false): void {
-  if (!SAFE_PATH.test(path) || path.split('/').includes('..')) {
+  if (!isPlainPath(path)) {
     throw new VirtError(`qemu: ${what} ${JSON.stringify(path)} is not a plain absolute path`);
   }
   if (unixSocket && Buffer.byteLength(path) > MAX_UNIX_SOCKET_BYTES) {

@@ -18,9 +18,14 @@ const INFO_MAX_OUTPUT = 1024 * 1024;
 
 export type DiskFormat = 'qcow2' | 'raw';
 
+/** Whether QEMU and qemu-img can take `path` only as a file name: absolute, no `..`, no option or protocol syntax. */
+export function isPlainPath(path: string): boolean {
+  return SAFE_PATH.test(path) && !path.split('/').includes('..');
+}
+
 /** Throws VirtError unless `path` is an absolute path qemu-img cannot read as options or a protocol. */
 export function checkDiskPath(what: string, path: string): void {
-  if (!SAFE_PATH.test(path) || path.split('/').includes('..')) {
+  if (!isPlainPath(path)) {
     throw new VirtError(`qemu-img: ${what} ${JSON.stringify(path)} is not a plain absolute path`);
   }
 }
