@@ -13,7 +13,7 @@ import { createOverlay, exportDisk, growDisk } from '../../../src/agents/compute
 import type { CachedImage } from '../../../src/agents/compute/virt/qemu/image-cache.js';
 import { launchQemu } from '../../../src/agents/compute/virt/qemu/process.js';
 import { imageInfo } from '../../../src/agents/compute/virt/qemu/qemu-img.js';
-import { missingTools, onPath, requireTools, run, skipUnless } from './qemu-tools.js';
+import { missingTools, onPath, pausedGuestSpec, requireTools, run, skipUnless } from './qemu-tools.js';
 
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
@@ -185,18 +185,7 @@ describe('qemu instance disks', { skip: skipUnless(missing), timeout: 120_000 },
     const dir = mkdtempSync(join(tmpdir(), 'kumo-disk-vm-'));
     let pid: number | undefined;
     try {
-      pid = await launchQemu({
-        name: 'kumo-disk-test',
-        memoryMb: 64,
-        vcpus: 1,
-        diskPath: overlay,
-        tbSizeMb: 16,
-        paused: true,
-        qmpSocket: join(dir, 'vm.qmp'),
-        serialLog: join(dir, 'console.log'),
-        pidFile: join(dir, 'vm.pid'),
-        vncSocket: join(dir, 'vm.vnc'),
-      });
+      pid = await launchQemu(pausedGuestSpec(dir, 'kumo-disk-test', overlay));
       // Without -U this fails: "Failed to get shared "write" lock".
       await assert.rejects(run('qemu-img', ['info', '-f', 'qcow2', overlay]), /lock/);
       const exported = await exportDisk(overlay, 'qcow2');

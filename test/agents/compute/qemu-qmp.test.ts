@@ -10,6 +10,7 @@ import { alive } from '../../../src/agents/network/dataplane/linuxbridge/process
 import { VirtError } from '../../../src/agents/compute/virt/driver.js';
 import { JsonLineSplitter } from '../../../src/agents/compute/virt/qemu/json-lines.js';
 import { findRunning, launchQemu, qemuArgs, type QemuSpec } from '../../../src/agents/compute/virt/qemu/process.js';
+import { pausedGuestSpec } from './qemu-tools.js';
 import { QmpClient, QmpConnectionError, QmpError, type QmpEvent } from '../../../src/agents/compute/virt/qemu/qmp.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -305,19 +306,7 @@ describe('a real QEMU (TCG, started paused) driven over QMP', { skip: qemuSkipRe
     dir = mkdtempSync(join(tmpdir(), 'kumo-qemu-'));
     const disk = join(dir, 'disk.qcow2');
     await promisify(execFile)('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '16M']);
-    spec = {
-      name: 'kumo-qmp-test',
-      // Enough for a paused guest that never boots a kernel (a real guest needs >= 96 MiB).
-      memoryMb: 64,
-      vcpus: 1,
-      diskPath: disk,
-      tbSizeMb: 16,
-      paused: true,
-      qmpSocket: join(dir, 'vm.qmp'),
-      serialLog: join(dir, 'console.log'),
-      pidFile: join(dir, 'vm.pid'),
-      vncSocket: join(dir, 'vm.vnc'),
-    };
+    spec = pausedGuestSpec(dir, 'kumo-qmp-test', disk);
     pid = await launchQemu(spec);
     client = await QmpClient.connect(spec.qmpSocket, 5000);
   });

@@ -1,22 +1,14 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { onPath } from '../../../src/agents/network/start.js';
+import type { QemuSpec } from '../../../src/agents/compute/virt/qemu/process.js';
 
 export const run = promisify(execFile);
 
 export const inCi = process.env.CI === 'true' || process.env.CI === '1';
 
-export function onPath(binary: string): boolean {
-  return (process.env.PATH ?? '').split(':').some((dir) => {
-    try {
-      accessSync(join(dir, binary), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
+export { onPath };
 
 /** The tools of `binaries` not installed here, as a sentence, or undefined when all are. */
 export function missingTools(binaries: Array<[binary: string, aptPackage: string]>): string | undefined {
@@ -34,4 +26,23 @@ export function skipUnless(missing: string | undefined): string | false {
 
 export function requireTools(missing: string | undefined): void {
   if (missing !== undefined) throw new Error(`CI is set but ${missing}`);
+}
+
+/**
+ * A guest that QEMU sets up but never runs (-S), with every socket and file in `dir`: 64 MiB is
+ * enough for a guest that never boots a kernel (a real one needs at least 96 MiB).
+ */
+export function pausedGuestSpec(dir: string, name: string, diskPath: string): QemuSpec {
+  return {
+    name,
+    memoryMb: 64,
+    vcpus: 1,
+    diskPath,
+    tbSizeMb: 16,
+    paused: true,
+    qmpSocket: join(dir, 'vm.qmp'),
+    serialLog: join(dir, 'console.log'),
+    pidFile: join(dir, 'vm.pid'),
+    vncSocket: join(dir, 'vm.vnc'),
+  };
 }
