@@ -19,5 +19,10 @@ const filters = process.argv.slice(2);
 const files = findTests('dist/test')
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
+// node --test given no files searches the whole tree itself: a filter that matches nothing is a mistake.
+if (files.length === 0) {
+  console.error(`no test file under dist/test matches ${filters.join(', ')}`);
+  process.exit(2);
+}
 const child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
