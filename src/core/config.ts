@@ -85,6 +85,8 @@ export interface NetworkConfig {
   greRanges?: string;
   /** KUMO_NETWORK_PHYSICAL_MTU */
   physicalMtu?: number;
+  /** KUMO_NETWORK_MAX_FIXED_IPS_PER_PORT (Neutron's max_fixed_ips_per_port) */
+  maxFixedIpsPerPort?: number;
 }
 
 /** Nova's options as KUMO_* variables spell them; `kumo up` flags override the driver and host count. */
@@ -208,6 +210,7 @@ function metadataConfig(env: NodeJS.ProcessEnv): MetadataConfig {
 
 function networkConfig(env: NodeJS.ProcessEnv): NetworkConfig {
   const physicalMtu = intFrom(env.KUMO_NETWORK_PHYSICAL_MTU);
+  const maxFixedIpsPerPort = intFrom(env.KUMO_NETWORK_MAX_FIXED_IPS_PER_PORT);
   return {
     ...(env.KUMO_TENANT_NETWORK_TYPE !== undefined ? { tenantNetworkType: env.KUMO_TENANT_NETWORK_TYPE } : {}),
     ...(env.KUMO_NETWORK_FLAT_NETWORKS !== undefined ? { flatNetworks: env.KUMO_NETWORK_FLAT_NETWORKS } : {}),
@@ -215,6 +218,7 @@ function networkConfig(env: NodeJS.ProcessEnv): NetworkConfig {
     ...(env.KUMO_NETWORK_VNI_RANGES !== undefined ? { vniRanges: env.KUMO_NETWORK_VNI_RANGES } : {}),
     ...(env.KUMO_NETWORK_GRE_RANGES !== undefined ? { greRanges: env.KUMO_NETWORK_GRE_RANGES } : {}),
     ...(physicalMtu !== undefined ? { physicalMtu } : {}),
+    ...(maxFixedIpsPerPort !== undefined ? { maxFixedIpsPerPort } : {}),
   };
 }
 
