@@ -62,6 +62,13 @@ export interface ComputeSecurityGroup {
 /** The caller Neutron checks a proxied security-group request against. */
 export type SecurityGroupCaller = { projectId: string; isAdmin: boolean; credentials: Credentials };
 
+/**
+ * An instance as the network service knows it. Its ports are those of its own project whose
+ * device_id is its id (Nova's search: tenant_id = instance.project_id, device_id = uuid): a port
+ * of another project naming the instance as its device is not the instance's.
+ */
+export type InstanceRef = { id: string; projectId: string };
+
 /** Nova's os-security-groups (before 2.36): Neutron's security groups, as the user. */
 export interface SecurityGroupProxy {
   list(caller: SecurityGroupCaller, allProjects: boolean): Promise<ComputeSecurityGroup[]>;
@@ -77,14 +84,14 @@ export interface NetworkPorts {
   /** Checks a boot's request before the instance is recorded: unknown networks/ports are 400s. */
   validate(projectId: string, requested: RequestedNetwork[] | 'auto'): Promise<void>;
   /** Creates or binds the instance's ports on `host`; returns their ids. */
-  allocate(instance: { id: string; projectId: string; host: string; securityGroups: string[] }, requested: RequestedNetwork[] | 'auto'): Promise<string[]>;
+  allocate(instance: InstanceRef & { host: string; securityGroups: string[] }, requested: RequestedNetwork[] | 'auto'): Promise<string[]>;
   /** Deletes the ports compute created; unbinds those the user passed in (`preserve`). */
-  deallocate(instanceId: string, preserve: string[]): Promise<void>;
+  deallocate(instance: InstanceRef, preserve: string[]): Promise<void>;
   /** Takes one port off the instance: deleted when compute made it, unbound when `preserve`. */
-  detach(instanceId: string, portId: string, preserve: boolean): Promise<void>;
-  addresses(instanceId: string): Promise<ServerAddress[]>;
-  /** Security groups by name for os-security-groups on a server. */
-  ports(instanceId: string): Promise<Array<{ id: string; networkId: string; mac: string; fixedIps: Array<{ subnetId: string; ipAddress: string }>; status: string }>>;
+  detach(instance: InstanceRef, portId: string, preserve: boolean): Promise<void>;
+  addresses(instance: InstanceRef): Promise<ServerAddress[]>;
+  /** The instance's ports, for os-interface and the virt driver's NICs. */
+  ports(instance: InstanceRef): Promise<Array<{ id: string; networkId: string; mac: string; fixedIps: Array<{ subnetId: string; ipAddress: string }>; status: string }>>;
 }
 
 /**

@@ -21,7 +21,7 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
     baseUrl: baseUrl(),
     version: request.computeVersion,
     isAdmin: caller.isAdmin,
-    addresses: ctx.network ? await ctx.network.addresses(instance.id) : [],
+    addresses: ctx.network ? await ctx.network.addresses(instance) : [],
   });
   const render = async (request: FastifyRequest, caller: Caller, instance: Instance) =>
     renderServer(instance, {
@@ -133,13 +133,13 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
   app.get<{ Params: IdParams }>('/servers/:id/ips', async (request) => {
     const caller = callerFrom(request);
     const instance = await load(request, caller);
-    return { addresses: renderAddresses(ctx.network ? await ctx.network.addresses(instance.id) : []) };
+    return { addresses: renderAddresses(ctx.network ? await ctx.network.addresses(instance) : []) };
   });
 
   app.get<{ Params: IdParams & { network: string } }>('/servers/:id/ips/:network', async (request) => {
     const caller = callerFrom(request);
     const instance = await load(request, caller);
-    const all = renderAddresses(ctx.network ? await ctx.network.addresses(instance.id) : []);
+    const all = renderAddresses(ctx.network ? await ctx.network.addresses(instance) : []);
     const found = all[request.params.network];
     if (!found) throw notFound('Network could not be found in the instance addresses.');
     return { [request.params.network]: found };

@@ -246,7 +246,7 @@ export async function deleteInstance(ctx: ComputeContext, svc: ServerServices, c
   await svc.actions.start(instance.id, 'delete', caller);
   const hostRow = instance.host ? await svc.hosts.get(instance.host) : undefined;
   if (!instance.host || !hostRow || !isUp(hostRow, ctx.config.compute.serviceDownTimeSeconds)) {
-    await ctx.network?.deallocate(instance.id, preservedPorts(instance));
+    await ctx.network?.deallocate(instance, preservedPorts(instance));
     await svc.hosts.release(instance.id);
     await svc.instances.markDeleted(instance.id);
     return;
