@@ -1,6 +1,6 @@
 import { badRequest, conflict, notFound } from './context.js';
-import { instancePorts } from './instance-ports.js';
-import type { InstanceRef, NetworkPorts, RequestedNetwork, SecurityGroupProxy, ServerAddress } from './peers.js';
+import { groupsOnPorts, instancePorts } from './instance-ports.js';
+import type { InstanceRef, NetworkPorts, RequestedNetwork, SecurityGroupCaller, SecurityGroupProxy, ServerAddress, ServerNetworkView } from './peers.js';
 import { InProcessSecurityGroups } from './security-groups-in-process.js';
 import type { Caller as NetworkCaller, NetworkContext } from '../network/context.js';
 import { createPort, deletePort, updatePort } from '../network/ports.js';
@@ -98,6 +98,13 @@ export class InProcessNetworkPorts implements NetworkPorts {
 
   async addresses(instance: InstanceRef): Promise<ServerAddress[]> {
     return this.addressesOf(await instancePorts(this.ctx, instance));
+  }
+
+  async view(viewer: SecurityGroupCaller, instance: InstanceRef): Promise<ServerNetworkView> {
+    const ports = await instancePorts(this.ctx, instance);
+    const [addresses, groups] = await Promise.all([this.addressesOf(ports), groupsOnPorts(this.ctx, viewer, ports)]);
+    // Neutron's name is optional: Nova shows the id of a group without one.
+    return { addresses, securityGroups: groups.map((g) => g.name || g.id) };
   }
 
   private async addressesOf(ports: Port[]): Promise<ServerAddress[]> {
