@@ -2,7 +2,7 @@ import { badRequest, conflict, notFound } from './context.js';
 import { groupsOnPorts, instancePorts } from './instance-ports.js';
 import type { InstanceRef, NetworkPorts, RequestedNetwork, SecurityGroupCaller, SecurityGroupProxy, ServerAddress, ServerNetworkView } from './peers.js';
 import { InProcessSecurityGroups } from './security-groups-in-process.js';
-import type { Caller as NetworkCaller, NetworkContext } from '../network/context.js';
+import { authorizeAttributes, type Caller as NetworkCaller, type NetworkContext } from '../network/context.js';
 import { createPort, deletePort, updatePort } from '../network/ports.js';
 import { defaultSecurityGroup } from '../network/security-groups.js';
 import type { Network, Port } from '../network/model.js';
@@ -25,7 +25,7 @@ export class InProcessNetworkPorts implements NetworkPorts {
     return { projectId, isAdmin: true, credentials: { user_id: 'nova', project_id: projectId, roles: ['admin', 'member', 'reader'] } };
   }
 
-  async validate(projectId: string, requested: RequestedNetwork[] | 'auto'): Promise<void> {
+  async validate(caller: SecurityGroupCaller, projectId: string, requested: RequestedNetwork[] | 'auto'): Promise<void> {
     if (requested === 'auto') {
       await this.autoNetwork(projectId);
       return;
@@ -38,6 +38,10 @@ export class InProcessNetworkPorts implements NetworkPorts {
       } else if (entry.uuid) {
         const network = await this.ctx.records.getNetwork(entry.uuid);
         if (!network || !(network.projectId === projectId || network.shared || network.external)) throw badRequest(`Network ${entry.uuid} could not be found.`);
+        if (entry.fixed_ip) {
+          const target = { project_id: projectId, 'network:project_id': network.projectId, 'network:shared': network.shared };
+          authorizeAttributes(this.ctx, caller, 'create_port', { fixed_ips: [{ ip_address: entry.fixed_ip }] }, target);
+        }
       }
     }
   }

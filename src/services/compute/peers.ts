@@ -103,8 +103,13 @@ export interface ServerNetworkView {
 export interface NetworkPorts {
   /** Security groups for the os-security-groups proxy, when the network service offers them. */
   readonly securityGroups?: SecurityGroupProxy;
-  /** Checks a boot's request before the instance is recorded: unknown networks/ports are 400s. */
-  validate(projectId: string, requested: RequestedNetwork[] | 'auto'): Promise<void>;
+  /**
+   * Checks a boot's or an attach's request before anything is recorded, with the caller's own
+   * rights as Nova asks Neutron with the user's token: unknown networks/ports are 400s, and a
+   * port attribute the network's policy keeps from the caller (a chosen fixed IP on someone
+   * else's shared network) is a 403, although the port itself is later made with admin rights.
+   */
+  validate(caller: SecurityGroupCaller, projectId: string, requested: RequestedNetwork[] | 'auto'): Promise<void>;
   /** Creates or binds the instance's ports on `host`; returns their ids. */
   allocate(instance: InstanceRef & { host: string; securityGroups: string[] }, requested: RequestedNetwork[] | 'auto'): Promise<string[]>;
   /** Deletes the ports compute created; unbinds those the user passed in (`preserve`). */

@@ -49,7 +49,7 @@ export function interfaceRoutes(app: FastifyInstance, ctx: ComputeContext, svc: 
       throw conflict(`Cannot 'attach_interface' instance ${instance.id} while it is in vm_state ${instance.vmState}`);
     }
     if (instance.taskState !== null) throw conflict(`Cannot 'attach_interface' instance ${instance.id} while it is in task_state ${instance.taskState}`);
-    await network().validate(instance.projectId, [entry]);
+    await network().validate(caller, instance.projectId, [entry]);
     await svc.actions.start(instance.id, 'attach_interface', caller);
     const [portId] = await network().allocate(
       { id: instance.id, projectId: instance.projectId, host: instance.host, securityGroups: instance.securityGroups },

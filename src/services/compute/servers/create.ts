@@ -47,7 +47,7 @@ export async function createServers(ctx: ComputeContext, svc: ServerServices, ca
   if (minCount > maxCount) throw badRequest("min_count must be <= max_count");
   const metadata = parseMetadata(server.metadata);
   const networks = parseNetworks(server.networks);
-  if (networks !== 'none' && ctx.network) await ctx.network.validate(caller.projectId, networks === undefined ? 'auto' : networks);
+  if (networks !== 'none' && ctx.network) await ctx.network.validate(caller, caller.projectId, networks === undefined ? 'auto' : networks);
   const requestedSecurityGroups = parseSecurityGroups(server.security_groups);
   // As Nova's _check_requested_secgroups: each group exists and is the project's, or the boot is a 400 now.
   const securityGroups = ctx.network?.securityGroups ? await ctx.network.securityGroups.resolveForBoot(caller, requestedSecurityGroups) : requestedSecurityGroups;
