@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { openBus, type Bus } from './core/bus/index.js';
 import type { KumoConfig } from './core/config.js';
+import { preparePrivateDataDir } from './core/data-dir.js';
 import { openDatabase, type Database } from './core/db/database.js';
 import { migrateToLatest } from './core/db/migrations.js';
 import { createHttpServer } from './core/http/server.js';
@@ -83,6 +84,7 @@ const CATALOG: CatalogEntry[] = [
  * port, then bootstraps what a fresh cloud needs. Resolves once it is serving.
  */
 export async function startCloud(config: KumoConfig, log: Logger, wanted: Partial<BootstrapCredentials> = {}): Promise<Cloud> {
+  preparePrivateDataDir(config.dataDir);
   const database = await openDatabase(config.databaseUrl, config.databaseSchema ? { schema: config.databaseSchema } : {});
   const cleanups: Array<() => Promise<void>> = [() => database.close()];
   const stopAll = async () => {

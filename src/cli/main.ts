@@ -2,10 +2,15 @@
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, parsePhysnets, type ConfigOverrides } from '../core/config.js';
+import { PRIVATE_UMASK } from '../core/data-dir.js';
 import type { LogLevel } from '../core/log.js';
 import { FernetKeyRepository } from '../services/identity/fernet/key-repository.js';
 import { agent } from './agent.js';
 import { up } from './up.js';
+
+// Whatever Kumo writes (database, keys, images, instance files) is its owner's alone; the few
+// files another user must read (dnsmasq's, as nobody) get their modes where they are written.
+process.umask(PRIVATE_UMASK);
 
 function port(value: string): number {
   const n = Number(value);
