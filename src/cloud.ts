@@ -6,7 +6,7 @@ import { openBus, type Bus } from './core/bus/index.js';
 import type { KumoConfig } from './core/config.js';
 import { preparePrivateDataDir } from './core/data-dir.js';
 import { openDatabase, type Database } from './core/db/database.js';
-import { migrateToLatest } from './core/db/migrations.js';
+import { migrateToLatest, type MigrationSet } from './core/db/migrations.js';
 import { createHttpServer } from './core/http/server.js';
 import type { Logger } from './core/log.js';
 import { Metrics } from './core/metrics.js';
@@ -66,7 +66,7 @@ export interface Cloud {
   dataplane: DataplaneChoice;
   /** Nova's metadata API (its own port), where the network agents' relays send guests' requests. */
   metadataUrl: string;
-  /** Passwords of bootstrap users created by this start (first start only). */
+  /** Passwords of the bootstrap users this start created: on a fresh database only. */
   createdCredentials: Partial<BootstrapCredentials>;
   stop(): Promise<void>;
 }
@@ -78,6 +78,9 @@ const CATALOG: CatalogEntry[] = [
   { type: 'network', name: 'neutron', path: '/networking' },
   { type: 'compute', name: 'nova', path: '/compute/v2.1' },
 ];
+
+/** Every service's migrations: one history, whoever runs it. */
+export const MIGRATIONS: MigrationSet[] = [identityMigrations, imageMigrations, networkMigrations, computeMigrations];
 
 /**
  * Assembles the all-in-one cloud: state store, bus, policy, services and the one HTTP
@@ -93,7 +96,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     }
   };
   try {
-    await migrateToLatest(database, [identityMigrations, imageMigrations, networkMigrations, computeMigrations]);
+    await migrateToLatest(database, MIGRATIONS);
     const bus = await openBus(config.busUrl, { logger: log, ...(config.busNamespace ? { namespace: config.busNamespace } : {}) });
     cleanups.push(() => bus.close());
 
