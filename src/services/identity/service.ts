@@ -63,6 +63,7 @@ export class IdentityService implements TokenValidator {
 
   async start(): Promise<void> {
     this.keys.setup();
+    this.context.hasher.warm();
     await this.context.revocations.load();
     if (this.bus) {
       const listener = await this.bus.listen(INVALIDATE_TOPIC, `api-${process.pid}-${newHexId().slice(0, 8)}`, async (method) => {
