@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { openBus, type Bus } from './core/bus/index.js';
 import type { KumoConfig } from './core/config.js';
+import { preparePrivateDataDir } from './core/data-dir.js';
 import { openDatabase, type Database } from './core/db/database.js';
-import { migrateToLatest } from './core/db/migrations.js';
+import { migrateToLatest, type MigrationSet } from './core/db/migrations.js';
 import { createHttpServer } from './core/http/server.js';
 import type { Logger } from './core/log.js';
 import { Metrics } from './core/metrics.js';
@@ -65,7 +66,7 @@ export interface Cloud {
   dataplane: DataplaneChoice;
   /** Nova's metadata API (its own port), where the network agents' relays send guests' requests. */
   metadataUrl: string;
-  /** Passwords of bootstrap users created by this start (first start only). */
+  /** Passwords of the bootstrap users this start created: on a fresh database only. */
   createdCredentials: Partial<BootstrapCredentials>;
   stop(): Promise<void>;
 }
@@ -78,11 +79,15 @@ const CATALOG: CatalogEntry[] = [
   { type: 'compute', name: 'nova', path: '/compute/v2.1' },
 ];
 
+/** Every service's migrations: one history, whoever runs it. */
+export const MIGRATIONS: MigrationSet[] = [identityMigrations, imageMigrations, networkMigrations, computeMigrations];
+
 /**
  * Assembles the all-in-one cloud: state store, bus, policy, services and the one HTTP
  * port, then bootstraps what a fresh cloud needs. Resolves once it is serving.
  */
 export async function startCloud(config: KumoConfig, log: Logger, wanted: Partial<BootstrapCredentials> = {}): Promise<Cloud> {
+  preparePrivateDataDir(config.dataDir);
   const database = await openDatabase(config.databaseUrl, config.databaseSchema ? { schema: config.databaseSchema } : {});
   const cleanups: Array<() => Promise<void>> = [() => database.close()];
   const stopAll = async () => {
@@ -91,7 +96,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     }
   };
   try {
-    await migrateToLatest(database, [identityMigrations, imageMigrations, networkMigrations, computeMigrations]);
+    await migrateToLatest(database, MIGRATIONS);
     const bus = await openBus(config.busUrl, { logger: log, ...(config.busNamespace ? { namespace: config.busNamespace } : {}) });
     cleanups.push(() => bus.close());
 

@@ -2,10 +2,16 @@
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, parsePhysnets, type ConfigOverrides } from '../core/config.js';
+import { PRIVATE_UMASK } from '../core/data-dir.js';
 import type { LogLevel } from '../core/log.js';
 import { FernetKeyRepository } from '../services/identity/fernet/key-repository.js';
 import { agent } from './agent.js';
+import { identityBootstrap } from './identity-bootstrap.js';
 import { up } from './up.js';
+
+// Whatever Kumo writes (database, keys, images, instance files) is its owner's alone; the few
+// files another user must read (dnsmasq's, as nobody) get their modes where they are written.
+process.umask(PRIVATE_UMASK);
 
 function port(value: string): number {
   const n = Number(value);
@@ -126,6 +132,17 @@ identity
     const repository = new FernetKeyRepository(join(config.dataDir, 'fernet-keys'));
     const primary = repository.rotate(config.identity.fernetMaxActiveKeys);
     process.stdout.write(`Fernet keys rotated: key ${primary} is now primary.\n`);
+  });
+
+identity
+  .command('bootstrap')
+  .description('restore the admin user of project admin (admin role there and on the system), as keystone-manage bootstrap')
+  .option('--data-dir <dir>', 'the data directory of the cloud (default: ./data)')
+  .option('--password <password>', 'the admin password (default: KUMO_ADMIN_PASSWORD, else a random one); a flag is visible to other users in ps')
+  .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+  .action(async (options: CommonOptions & { password?: string }) => {
+    const { password, ...common } = options;
+    await identityBootstrap(loadConfig(overrides(common)), password ?? (process.env.KUMO_ADMIN_PASSWORD || undefined));
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DhcpState } from '../../../../contracts/network-agent.js';
 import { canonicalIp, dhcpStateRoot, dnsmasqConfig, dnsmasqFiles, type DnsmasqConfig, type DnsmasqFiles } from './dhcp-config.js';
@@ -7,6 +7,7 @@ import { isUp, kindOf, type Link } from './links.js';
 import { METADATA_ADDRESS, type ProxyIdentity } from './metadata-proxy.js';
 import { bridgeName, dhcpLegName, PREFIX, tapName } from './names.js';
 import { runningPid, stopDaemon } from './processes.js';
+import { mkdirReachable } from './state-dir.js';
 import type { DataplaneUnit, ReconcileContext } from './unit.js';
 
 const DEVICE_OWNER_DHCP = 'network:dhcp';
@@ -257,7 +258,7 @@ function sameCommandLine(pid: number, argv: string[]): boolean {
 
 /** A directory dnsmasq (running as nobody) can enter, whatever the umask. */
 function ensureDir(dir: string): void {
-  mkdirSync(dir, { recursive: true });
+  mkdirReachable(dir);
   chmodSync(dir, 0o755);
 }
 

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import type { HostState } from '../../../../contracts/network-agent.js';
 import type { Logger } from '../../../../core/log.js';
 import type { Dataplane, ReconcileReport } from '../driver.js';
@@ -11,6 +10,7 @@ import { DhcpUnit } from './dhcp.js';
 import { L3Unit } from './l3.js';
 import { FirewallUnit } from './firewall.js';
 import { MetadataProxies } from './metadata-proxy.js';
+import { mkdirReachable } from './state-dir.js';
 
 const EMPTY_STATE = (host: string): HostState => ({ host, generation: 0, networks: [], ports: [], dhcp: [], routers: [], securityGroups: [] });
 
@@ -35,7 +35,7 @@ export class LinuxBridgeDataplane implements Dataplane {
     this.run = new CommandRunner(config.hostNamespace);
     this.namespaces = new Namespaces(config.namespacePrefix);
     this.units = units ?? [new L2Unit(), new DhcpUnit(), new L3Unit(), new FirewallUnit()];
-    mkdirSync(config.stateDir, { recursive: true });
+    mkdirReachable(config.stateDir);
     this.proxies = new MetadataProxies(this.run, config.stateDir, config.metadataSocket);
   }
 
