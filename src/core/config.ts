@@ -6,6 +6,12 @@ import type { LogLevel } from './log.js';
 /** Everything a Kumo process needs to know about where it runs. */
 export interface KumoConfig {
   dataDir: string;
+  /**
+   * A short id of this cloud (6 hex digits of a hash of the data directory's path), carried by
+   * every host object it creates, so clouds sharing a host never take each other's for their own
+   * and `kumo down --data-dir DIR` finds DIR's, even once DIR itself is gone.
+   */
+  cloudId: string;
   /** Address the HTTP server binds to. */
   host: string;
   port: number;
@@ -169,6 +175,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   const databaseSchema = overrides.databaseSchema ?? env.KUMO_DATABASE_SCHEMA;
   return {
     dataDir,
+    cloudId: cloudIdOf(dataDir),
     host,
     port,
     publicUrl: stripSlash(overrides.publicUrl ?? env.KUMO_PUBLIC_URL ?? `http://${urlHost}:${port}`),
@@ -218,9 +225,16 @@ function networkConfig(env: NodeJS.ProcessEnv): NetworkConfig {
   };
 }
 
+const dataDirHash = (dataDir: string) => createHash('sha256').update(dataDir).digest('hex');
+
+/** The cloud id of a data directory (an absolute path): the first 6 hex digits of its hash. */
+export function cloudIdOf(dataDir: string): string {
+  return dataDirHash(dataDir).slice(0, 6);
+}
+
 function dataplaneConfig(env: NodeJS.ProcessEnv, dataDir: string): DataplaneConfig {
   return {
-    stateDir: resolve(env.KUMO_DATAPLANE_STATE_DIR ?? `/run/kumo/${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`),
+    stateDir: resolve(env.KUMO_DATAPLANE_STATE_DIR ?? `/run/kumo/${dataDirHash(dataDir).slice(0, 12)}`),
     ...(env.KUMO_DATAPLANE ? { driver: env.KUMO_DATAPLANE } : {}),
     physicalInterfaceMappings: parsePhysnets(env.KUMO_PHYSNETS ?? ''),
     ...(env.KUMO_TUNNEL_IP ? { tunnelIp: env.KUMO_TUNNEL_IP } : {}),

@@ -4,7 +4,7 @@ import type { Logger } from '../../../../core/log.js';
 import type { Dataplane, ReconcileReport } from '../driver.js';
 import { CommandRunner } from './command.js';
 import { listLinks, listNamespaces } from './links.js';
-import { bridgeName, Namespaces, tapName } from './names.js';
+import { assertCloudId, bridgeName, cloudNamespacePrefix, Namespaces, tapName } from './names.js';
 import type { DataplaneUnit, LinuxBridgeConfig, ReconcileContext } from './unit.js';
 import { L2Unit } from './l2.js';
 import { DhcpUnit } from './dhcp.js';
@@ -32,8 +32,9 @@ export class LinuxBridgeDataplane implements Dataplane {
     private readonly log: Logger,
     units?: DataplaneUnit[],
   ) {
+    assertCloudId(config.cloudId);
     this.run = new CommandRunner(config.hostNamespace);
-    this.namespaces = new Namespaces(config.namespacePrefix);
+    this.namespaces = new Namespaces(config.namespacePrefix ?? cloudNamespacePrefix(config.cloudId));
     this.units = units ?? [new L2Unit(), new DhcpUnit(), new L3Unit(), new FirewallUnit()];
     mkdirSync(config.stateDir, { recursive: true });
     this.proxies = new MetadataProxies(this.run, config.stateDir, config.metadataSocket);
