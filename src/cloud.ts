@@ -65,6 +65,8 @@ export interface Cloud {
   dataplane: DataplaneChoice;
   /** Nova's metadata API (its own port), where the network agents' relays send guests' requests. */
   metadataUrl: string;
+  /** The metadata port asked for, when another process had it and a free one was taken. */
+  metadataPortTaken?: number;
   /** Passwords of bootstrap users created by this start (first start only). */
   createdCredentials: Partial<BootstrapCredentials>;
   stop(): Promise<void>;
@@ -155,6 +157,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     const metadata = await startMetadataServer({
       host: config.metadata.host,
       port: config.metadata.port,
+      freePortIfTaken: config.metadata.freePortIfTaken,
       sharedSecret: config.metadata.sharedSecret,
       instances: new ComputeInstanceSource(compute),
       network: new InProcessInstanceNetwork(network),
@@ -186,6 +189,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
       networkAgent,
       dataplane,
       metadataUrl: metadata.url,
+      ...(metadata.taken !== undefined ? { metadataPortTaken: metadata.taken } : {}),
       createdCredentials: created,
       stop: stopAll,
     };

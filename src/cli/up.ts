@@ -6,11 +6,15 @@ import type { KumoConfig } from '../core/config.js';
 import { createLogger } from '../core/log.js';
 import { ensureGuestImage, GUEST_IMAGE_NAME } from './guest-image.js';
 import { readBootstrapCredentials, saveBootstrapCredentials, writeClientFiles } from './credentials-files.js';
+import { claimPidFile } from './pid-file.js';
 
 /** `kumo up`: the whole cloud in this process, until SIGINT or SIGTERM. */
 export async function up(config: KumoConfig): Promise<void> {
   const started = Date.now();
   mkdirSync(config.dataDir, { recursive: true });
+  // `kumo down` finds this process by it; a second `kumo up` on the directory is refused.
+  const releasePidFile = claimPidFile(config.dataDir);
+  process.once('exit', releasePidFile);
   const log = createLogger(config.logLevel);
   const known = readBootstrapCredentials(config.dataDir);
   const wanted = {
@@ -38,7 +42,7 @@ export async function up(config: KumoConfig): Promise<void> {
     `            image    ${config.publicUrl}/image`,
     `            network  ${config.publicUrl}/networking`,
     `            compute  ${config.publicUrl}/compute/v2.1`,
-    `            metadata ${cloud.metadataUrl} (for the network agents' relays)`,
+    `            metadata ${cloud.metadataUrl} (for the network agents' relays${cloud.metadataPortTaken !== undefined ? `; ${cloud.metadataPortTaken} was taken` : ''})`,
     `  network:  dataplane ${cloud.dataplane.name}: ${cloud.dataplane.reason}`,
     `  compute:  ${cloud.computeAgents.length} host(s), ${driverText(cloud.computeDriver)}`,
     guestLine,

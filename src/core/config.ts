@@ -139,6 +139,8 @@ export interface MetadataConfig {
   host: string;
   /** KUMO_METADATA_PORT (default 8775, Nova's); 0 picks a free port, read back after listening. */
   port: number;
+  /** Unset KUMO_METADATA_PORT: when 8775 is taken (another cloud on the host), a free port instead. */
+  freePortIfTaken: boolean;
   /**
    * KUMO_METADATA_SECRET: what the relay signs instance ids with. Unset: one is made and kept
    * in `<dataDir>/metadata-secret`, and startCloud fills this in.
@@ -209,6 +211,7 @@ function metadataConfig(env: NodeJS.ProcessEnv): MetadataConfig {
   return {
     host: env.KUMO_METADATA_HOST || '127.0.0.1',
     port: intFrom(env.KUMO_METADATA_PORT) ?? DEFAULT_METADATA_PORT,
+    freePortIfTaken: intFrom(env.KUMO_METADATA_PORT) === undefined,
     ...(env.KUMO_METADATA_SECRET ? { sharedSecret: env.KUMO_METADATA_SECRET } : {}),
   };
 }

@@ -110,6 +110,7 @@ function createDriver(
   return new QemuDriver({
     dataDir: config.dataDir,
     stateDir: config.dataplane.stateDir,
+    cloudId: config.cloudId,
     ...(config.dataplane.hostNamespace ? { hostNamespace: config.dataplane.hostNamespace } : {}),
     accel: choice.accel.accel,
     ...(config.compute.qemuBinary ? { binary: config.compute.qemuBinary } : {}),

@@ -68,9 +68,15 @@ export class LinuxBridgeDataplane implements Dataplane {
   }
 
   async teardown(): Promise<void> {
+    await this.removeAll();
+  }
+
+  /** Removes everything of this cloud's on the host (`kumo down`); says what went. */
+  async removeAll(): Promise<string[]> {
     const report: ReconcileReport = { applied: [], removed: [] };
     const ctx = await this.context(EMPTY_STATE(''), report);
     for (const unit of [...this.units].reverse()) await unit.teardown(ctx);
+    return report.removed;
   }
 
   private async context(desired: HostState, report: ReconcileReport): Promise<ReconcileContext> {
