@@ -3,9 +3,9 @@
  * /dev/kvm may not boot a kernel (the probe then takes its whole 15 s deadline): on a fresh
  * data directory and on a warm one (second start), with the KVM probe's answer cached in the
  * state directory and not. Each start is a real child process; the clock runs from its spawn to
- * the first answer of the API (any HTTP status), to the first 201 of POST /v3/auth/tokens for
- * admin (polled every 10 ms) and to the compute service being listed (the host registers once
- * the accelerator is known). The dataplane is noop, so nothing is made on the host beyond the
+ * the first answer of the API (GET /identity/v3), to the first 201 of POST /v3/auth/tokens for
+ * admin (polled every 10 ms; a bcrypt check at cost 12 each) and, on a fresh directory, to the
+ * compute service being listed (the host registers once the accelerator is known). The dataplane is noop, so nothing is made on the host beyond the
  * probe's QEMU. BENCH_STARTUP_RUNS (default 3) starts per case; prints medians. Asserts nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -72,22 +72,29 @@ async function startOnce(dataDir: string, stateDir: string): Promise<Start> {
   });
   const elapsed = () => performance.now() - started;
   try {
-    let answerMs: number | undefined;
+    const gone = () => new Error(`kumo up gave no token:\n${readFileSync(log, 'utf8').slice(-2000)}`);
+    const deadline = Date.now() + 30_000;
+    let answerMs = NaN;
+    // First any answer at all (the version document: no bcrypt), then the first token.
+    while (Number.isNaN(answerMs)) {
+      if (child.exitCode !== null || Date.now() > deadline) throw gone();
+      try {
+        const r = await fetch(`${url}/identity/v3`);
+        await r.arrayBuffer();
+        answerMs = elapsed();
+      } catch {
+        await sleep(10); // not listening yet
+      }
+    }
     let token: string | undefined;
     let tokenMs = NaN;
-    for (const deadline = Date.now() + 30_000; token === undefined; ) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`kumo up gave no token:\n${readFileSync(log, 'utf8').slice(-2000)}`);
-      try {
-        const r = await tokenOnce(url);
-        answerMs ??= elapsed();
-        if (r.status === 201) {
-          token = r.token;
-          tokenMs = elapsed();
-        }
-      } catch {
-        // not listening yet
-      }
-      if (token === undefined) await sleep(10);
+    while (token === undefined) {
+      if (child.exitCode !== null || Date.now() > deadline) throw gone();
+      const r = await tokenOnce(url);
+      if (r.status === 201) {
+        token = r.token;
+        tokenMs = elapsed();
+      } else await sleep(10); // the bootstrap users are still being made
     }
     let registeredMs: number | undefined;
     for (const deadline = Date.now() + REGISTER_CAP_MS; registeredMs === undefined && Date.now() < deadline; ) {
@@ -99,7 +106,7 @@ async function startOnce(dataDir: string, stateDir: string): Promise<Start> {
     const text = readFileSync(log, 'utf8');
     const bannerMs = Number(/started in (\d+) ms/.exec(text)?.[1] ?? NaN);
     const accel = /accel (pending|kvm|tcg)/.exec(text)?.[1] ?? '?';
-    return { answerMs: answerMs ?? NaN, tokenMs, bannerMs, registeredMs, accel };
+    return { answerMs, tokenMs, bannerMs, registeredMs, accel };
   } finally {
     if (child.exitCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
@@ -144,13 +151,14 @@ async function main(): Promise<void> {
         samples.push(await startOnce(dataDir, stateDir));
         rmSync(dir, { recursive: true, force: true });
       }
+      // A warm start finds the earlier start's service record: only a fresh one shows registering.
       const registered = samples.map((s) => s.registeredMs ?? Infinity);
       rows.push([
         c.name,
         median(samples.map((s) => s.answerMs)),
         median(samples.map((s) => s.tokenMs)),
         median(samples.map((s) => s.bannerMs)),
-        median(registered) === Infinity ? `> ${REGISTER_CAP_MS / 1000} s` : median(registered),
+        c.warm ? '(listed from the earlier start)' : median(registered) === Infinity ? `> ${REGISTER_CAP_MS / 1000} s` : median(registered),
         [...new Set(samples.map((s) => s.accel))].join(', '),
       ]);
     }

@@ -121,6 +121,12 @@ describe('two clouds side by side on one host', { skip, timeout: 1_800_000 }, ()
     imageDir = dirname(await kumoTinyFile());
     host = await lab.namespace('host');
     await lab.run(['ip', '-n', host, 'addr', 'add', `${TUNNEL_IP}/32`, 'dev', 'lo']);
+    // A real host has its filter tables; a fresh namespace gets them on the first iptables
+    // command, which would otherwise show up as a difference that is not a leftover.
+    for (const tool of ['iptables', 'ip6tables']) {
+      await lab.run([tool, '-w', '-t', 'filter', '-N', 'table-probe'], host);
+      await lab.run([tool, '-w', '-t', 'filter', '-X', 'table-probe'], host);
+    }
     root = mkdtempSync(join(tmpdir(), 'kumo-two-clouds-'));
     before_ = await hostSnapshot(lab, host);
   });
