@@ -69,7 +69,7 @@ async function stopProcess(pid: number): Promise<{ pid: number; killed: boolean 
 }
 
 /** What Kumo keeps in the state directory (it may be an operator's own directory: only ours goes). */
-const RUNTIME_ENTRIES = /^(dhcp|qemu|metadata\.sock|accel\.json|haproxy-.*\.(cfg|pid))$/;
+const RUNTIME_ENTRIES = /^(dhcp|qemu|metadata\.sock|accel\.json|cloud-id|haproxy-.*\.(cfg|pid))$/;
 
 function removeRuntimeState(stateDir: string): void {
   if (!existsSync(stateDir)) return;

@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -54,4 +54,26 @@ export function claimPidFile(dataDir: string): () => void {
   return () => {
     if (runningKumo(dataDir) === process.pid) rmSync(file, { force: true });
   };
+}
+
+const STATE_OWNER = 'cloud-id';
+
+/**
+ * Marks the state directory (dnsmasq, haproxy and QEMU pid files: what reconcile and `kumo
+ * down` go by) as this cloud's, and refuses one another cloud's marks: two clouds given one
+ * KUMO_DATAPLANE_STATE_DIR would take each other's daemons for their own.
+ */
+export function claimStateDir(stateDir: string, cloudId: string, dataDir: string): void {
+  const file = join(stateDir, STATE_OWNER);
+  let owner: string | undefined;
+  try {
+    owner = readFileSync(file, 'utf8').split('\n')[0]?.trim();
+  } catch {
+    // not claimed yet
+  }
+  if (owner !== undefined && owner !== '' && owner !== cloudId) {
+    throw new Error(`the state directory ${stateDir} is cloud ${owner}'s, not this data directory's (${dataDir}, cloud ${cloudId}): give each cloud its own KUMO_DATAPLANE_STATE_DIR`);
+  }
+  mkdirSync(stateDir, { recursive: true });
+  writeFileSync(file, `${cloudId}\n${dataDir}\n`);
 }

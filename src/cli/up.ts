@@ -6,7 +6,7 @@ import type { KumoConfig } from '../core/config.js';
 import { createLogger } from '../core/log.js';
 import { ensureGuestImage, GUEST_IMAGE_NAME } from './guest-image.js';
 import { readBootstrapCredentials, saveBootstrapCredentials, writeClientFiles } from './credentials-files.js';
-import { claimPidFile } from './pid-file.js';
+import { claimPidFile, claimStateDir } from './pid-file.js';
 
 /** `kumo up`: the whole cloud in this process, until SIGINT or SIGTERM. */
 export async function up(config: KumoConfig): Promise<void> {
@@ -15,6 +15,7 @@ export async function up(config: KumoConfig): Promise<void> {
   // `kumo down` finds this process by it; a second `kumo up` on the directory is refused.
   const releasePidFile = claimPidFile(config.dataDir);
   process.once('exit', releasePidFile);
+  claimStateDir(config.dataplane.stateDir, config.cloudId, config.dataDir);
   const log = createLogger(config.logLevel);
   const known = readBootstrapCredentials(config.dataDir);
   const wanted = {

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { claimPidFile, pidFileOf, runningKumo } from '../../src/cli/pid-file.js';
+import { claimPidFile, claimStateDir, pidFileOf, runningKumo } from '../../src/cli/pid-file.js';
 
 describe('the kumo up pid file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kumo-pid-'));
@@ -42,5 +42,12 @@ describe('the kumo up pid file', () => {
     const release = claimPidFile(dir);
     assert.equal(runningKumo(dir), process.pid);
     release();
+  });
+
+  it("claims the state directory for its cloud and refuses another cloud's", () => {
+    const state = join(dir, 'state');
+    claimStateDir(state, 'a1a1a1', '/srv/a');
+    claimStateDir(state, 'a1a1a1', '/srv/a');
+    assert.throws(() => claimStateDir(state, 'b2b2b2', '/srv/b'), /the state directory .* is cloud a1a1a1's, not this data directory's \(\/srv\/b, cloud b2b2b2\): give each cloud its own KUMO_DATAPLANE_STATE_DIR/);
   });
 });
