@@ -134,7 +134,10 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     // Agents first: after a restart they settle their own instances before the conductor
     // places the ones that were never placed. A KVM probe still running is not waited for:
     // the host registers once it answers, and only then are unplaced instances placed.
-    const computeDriver = await chooseDriver(config);
+    // A KVM probe to run starts once the cloud has (it competes for the CPU otherwise).
+    let started = () => {};
+    const startedSignal = new Promise<void>((resolve) => (started = resolve));
+    const computeDriver = await chooseDriver(config, { probeAfter: startedSignal });
     if (config.compute.driver === undefined) log.warn({ driver: computeDriver.name }, computeDriver.reason);
     const computeHosts = launchComputeAgents(config, compute, bus, log, computeDriver);
     cleanups.push(() => computeHosts.stop());
@@ -188,6 +191,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     cleanups.push(() => networkAgent.stop());
 
     const { created } = await (earlyBootstrap ?? bootstrapIdentity(identity.context, CATALOG, wanted));
+    started();
     return {
       config,
       database,

@@ -60,7 +60,7 @@ export function qemuBlockers(config: KumoConfig): string[] {
  * it cannot run); unset picks qemu when it can run and the linuxbridge dataplane connects its
  * guests, and fake otherwise, saying why. For qemu it also settles the accelerator.
  */
-export async function chooseDriver(config: KumoConfig): Promise<DriverChoice> {
+export async function chooseDriver(config: KumoConfig, options: { probeAfter?: Promise<unknown> } = {}): Promise<DriverChoice> {
   const wanted = config.compute.driver;
   if (wanted === 'fake') return { name: 'fake', reason: 'requested with --compute-driver fake' };
   if (wanted !== undefined && wanted !== '' && wanted !== 'qemu') throw new Error(`--compute-driver ${wanted}: use fake or qemu`);
@@ -84,6 +84,7 @@ export async function chooseDriver(config: KumoConfig): Promise<DriverChoice> {
   const resolution = await resolveAccel(config.compute.accel, {
     ...(config.compute.qemuBinary ? { binary: config.compute.qemuBinary } : {}),
     cacheFile: accelCacheFileOf(config),
+    ...(options.probeAfter ? { probeAfter: options.probeAfter } : {}),
   });
   if ('known' in resolution) return { name: 'qemu', reason, accel: resolution.known };
   const choice: DriverChoice = { name: 'qemu', reason };

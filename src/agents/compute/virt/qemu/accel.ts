@@ -124,7 +124,16 @@ async function writeCachedAnswer(file: string, key: AccelCacheKey, choice: Accel
  * `cacheFile`, and otherwise starts the probe in the background (at a low CPU priority, so the
  * cloud starting beside it keeps the CPU) and caches its answer once it has one.
  */
-export async function resolveAccel(wanted: 'auto' | 'kvm' | 'tcg', opts: { binary?: string; deadlineMs?: number; cacheFile: string }): Promise<AccelResolution> {
+export async function resolveAccel(
+  wanted: 'auto' | 'kvm' | 'tcg',
+  opts: {
+    binary?: string;
+    deadlineMs?: number;
+    cacheFile: string;
+    /** The probe's QEMU starts once this settles (a cloud starts first), or at once. */
+    probeAfter?: Promise<unknown>;
+  },
+): Promise<AccelResolution> {
   if (wanted !== 'auto') return { known: await chooseAccel(wanted, opts) };
   const binary = opts.binary ?? DEFAULT_BINARY;
   if (binary !== DEFAULT_BINARY) checkDiskPath('QEMU binary', binary);
@@ -135,7 +144,11 @@ export async function resolveAccel(wanted: 'auto' | 'kvm' | 'tcg', opts: { binar
   const cached = await readCachedAnswer(opts.cacheFile, key);
   if (cached) return { known: cached };
   const controller = new AbortController();
-  const probing = probeAuto(binary, opts.deadlineMs ?? DEFAULT_DEADLINE_MS, { signal: controller.signal, lowPriority: true }).then(async (choice) => {
+  const stopped = new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
+  const probing = Promise.race([(opts.probeAfter ?? Promise.resolve()).catch(() => undefined), stopped]).then(async () => {
+    if (controller.signal.aborted) return { accel: 'tcg' as const, reason: 'the KVM probe was stopped before it ran, so TCG' };
+    return probeAuto(binary, opts.deadlineMs ?? DEFAULT_DEADLINE_MS, { signal: controller.signal, lowPriority: true });
+  }).then(async (choice) => {
     // An answer cut short by a stop says nothing about the host: it is not kept.
     if (!controller.signal.aborted) await writeCachedAnswer(opts.cacheFile, key, choice).catch(() => undefined);
     return choice;
