@@ -2,23 +2,14 @@
 // cannot be used or an answer for this kernel, QEMU and /dev/kvm node is kept, and otherwise
 // hands back the probe running in the background, which can be stopped and keeps only a whole answer.
 import assert from 'node:assert/strict';
-import { constants, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { accelCacheKey, resolveAccel } from '../../../src/agents/compute/virt/qemu/accel.js';
-import { missingTools } from './qemu-tools.js';
+import { kvmOpens, missingTools } from './qemu-tools.js';
 
 const missing = missingTools([['qemu-system-x86_64', 'qemu-system-x86']]);
-
-function kvmOpens(): boolean {
-  try {
-    closeSync(openSync('/dev/kvm', constants.O_RDWR));
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('the accelerator, without waiting', { skip: missing ? `needs ${missing}` : false }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'kumo-accel-cache-'));

@@ -8,18 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import { alive } from '../../../src/agents/network/dataplane/linuxbridge/processes.js';
 import { VirtError } from '../../../src/agents/compute/virt/driver.js';
 import { chooseAccel, compareVersions, newestKernel, probeKernelBoot, qemuVersion } from '../../../src/agents/compute/virt/qemu/accel.js';
-import { missingTools, requireTools, run, skipUnless } from './qemu-tools.js';
+import { kvmOpens, missingTools, requireTools, run, skipUnless } from './qemu-tools.js';
 
 const missing = missingTools([['qemu-system-x86_64', 'qemu-system-x86']]);
-
-function kvmOpens(): boolean {
-  try {
-    closeSync(openSync('/dev/kvm', constants.O_RDWR));
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Without vmx/svm a /dev/kvm can only be a nested software one (PVM), which never boots a stock kernel. */
 const hardwareVirt = /\b(vmx|svm)\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
