@@ -1,7 +1,7 @@
 // Choosing QEMU's accelerator: TCG and KVM on request, and `auto`, which takes KVM only after a
 // real kernel boots under it. The boot probe itself is exercised under TCG, which works here.
 import assert from 'node:assert/strict';
-import { constants, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
