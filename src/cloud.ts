@@ -106,10 +106,6 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     const identity = new IdentityService(config, database, identityEnforcer, bus, log);
     await identity.start();
     cleanups.push(() => identity.stop());
-    // With the port known, the bootstrap users (a bcrypt hash each, off the event loop) are made
-    // while the rest starts; with port 0 the catalog needs the port the server gets, so it waits.
-    const earlyBootstrap = config.port !== 0 ? bootstrapIdentity(identity.context, CATALOG, wanted) : undefined;
-    earlyBootstrap?.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
     const image = createImageContext(config, database, enforcerFor(), new InProcessIdentityClient(identity.context), log);
     const network = createNetworkContext(config, database, enforcerFor(), log);
     const publisher = new DesiredStatePublisher(network, bus, config.hostName, log);
@@ -190,7 +186,8 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     const networkAgent = await startNetworkAgent(config, bus, log, dataplane, { url: metadata.url, sharedSecret: config.metadata.sharedSecret });
     cleanups.push(() => networkAgent.stop());
 
-    const { created } = await (earlyBootstrap ?? bootstrapIdentity(identity.context, CATALOG, wanted));
+    // Last: users created here have passwords only this start knows, so nothing may fail after.
+    const { created } = await bootstrapIdentity(identity.context, CATALOG, wanted);
     started();
     return {
       config,
