@@ -5,8 +5,10 @@ import { loadConfig, parsePhysnets, type ConfigOverrides } from '../core/config.
 import { PRIVATE_UMASK } from '../core/data-dir.js';
 import type { LogLevel } from '../core/log.js';
 import { FernetKeyRepository } from '../services/identity/fernet/key-repository.js';
+import { createLogger } from '../core/log.js';
 import { agent } from './agent.js';
 import { identityBootstrap } from './identity-bootstrap.js';
+import { down, downText } from './down.js';
 import { up } from './up.js';
 
 // Whatever Kumo writes (database, keys, images, instance files) is its owner's alone; the few
@@ -120,6 +122,17 @@ program
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(options.host)) throw new InvalidArgumentError('--host: letters, digits, dot, dash, underscore');
     const { host, ...common } = options;
     await agent(loadConfig(overrides(common)), host);
+  });
+
+program
+  .command('down')
+  .description("remove everything the data directory's cloud made on this host: guests, dnsmasq, haproxy, namespaces, bridges, taps, iptables chains, ipsets, /run state (a running kumo up on it is stopped first)")
+  .option('--data-dir <dir>', 'the data directory of the cloud (default: ./data)')
+  .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+  .action(async (options: CommonOptions) => {
+    const config = loadConfig(overrides(options));
+    const report = await down(config, createLogger(options.logLevel ?? 'warn'));
+    process.stdout.write(downText(config, report));
   });
 
 const identity = program.command('identity').description('identity administration');

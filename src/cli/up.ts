@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { driverText } from '../agents/compute/start.js';
 import { startCloud } from '../cloud.js';
@@ -5,10 +6,16 @@ import type { KumoConfig } from '../core/config.js';
 import { createLogger } from '../core/log.js';
 import { ensureGuestImage, GUEST_IMAGE_NAME } from './guest-image.js';
 import { clientFilesOnStart, wantedPasswords } from './credentials-files.js';
+import { claimPidFile, claimStateDir } from './pid-file.js';
 
 /** `kumo up`: the whole cloud in this process, until SIGINT or SIGTERM. */
 export async function up(config: KumoConfig): Promise<void> {
   const started = Date.now();
+  mkdirSync(config.dataDir, { recursive: true });
+  // `kumo down` finds this process by it; a second `kumo up` on the directory is refused.
+  const releasePidFile = claimPidFile(config.dataDir);
+  process.once('exit', releasePidFile);
+  claimStateDir(config.dataplane.stateDir, config.cloudId, config.dataDir);
   const log = createLogger(config.logLevel);
   const cloud = await startCloud(config, log, wantedPasswords(config.dataDir));
   const credentialLines = clientFilesOnStart(config, cloud.createdCredentials);
@@ -28,7 +35,7 @@ export async function up(config: KumoConfig): Promise<void> {
     `            image    ${config.publicUrl}/image`,
     `            network  ${config.publicUrl}/networking`,
     `            compute  ${config.publicUrl}/compute/v2.1`,
-    `            metadata ${cloud.metadataUrl} (for the network agents' relays)`,
+    `            metadata ${cloud.metadataUrl} (for the network agents' relays${cloud.metadataPortTaken !== undefined ? `; ${cloud.metadataPortTaken} was taken` : ''})`,
     `  network:  dataplane ${cloud.dataplane.name}: ${cloud.dataplane.reason}`,
     `  compute:  ${cloud.computeAgents.length} host(s), ${driverText(cloud.computeDriver)}`,
     guestLine,

@@ -68,6 +68,7 @@ export function createDataplane(config: KumoConfig, choice: DataplaneChoice, log
   const d = config.dataplane;
   return new LinuxBridgeDataplane(
     {
+      cloudId: config.cloudId,
       physicalInterfaceMappings: d.physicalInterfaceMappings,
       stateDir: d.stateDir,
       ...(metadataSocket ? { metadataSocket } : {}),

@@ -1,7 +1,6 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 
 export type DatabaseKind = 'sqlite' | 'postgres';
@@ -82,6 +81,8 @@ function keepPrivate(path: string): void {
 }
 
 async function openPostgres(url: string, options: OpenOptions): Promise<Database> {
+  // Loaded only here: an all-in-one on SQLite starts without it.
+  const { default: pg } = await import('pg');
   if (options.schema !== undefined) {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema)) throw new Error(`bad schema name ${options.schema}`);
     const admin = new pg.Client({ connectionString: url });

@@ -16,7 +16,7 @@ describe('the dataplane state directory under a private umask', () => {
     const stateDir = join(root, 'run', 'kumo', 'abc123');
     const previous = process.umask(0o077);
     try {
-      new LinuxBridgeDataplane({ physicalInterfaceMappings: {}, stateDir }, createLogger('silent'));
+      new LinuxBridgeDataplane({ cloudId: 'abc123', physicalInterfaceMappings: {}, stateDir }, createLogger('silent'));
     } finally {
       process.umask(previous);
     }

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type { DhcpState } from '../../../../contracts/network-agent.js';
 import { canonicalIp, dhcpStateRoot, dnsmasqConfig, dnsmasqFiles, type DnsmasqConfig, type DnsmasqFiles } from './dhcp-config.js';
 import { plugIntoBridge } from './l2.js';
-import { isUp, kindOf, type Link } from './links.js';
+import { addMarkedLink, isUp, kindOf, type Link } from './links.js';
 import { METADATA_ADDRESS, type ProxyIdentity } from './metadata-proxy.js';
 import { bridgeName, dhcpLegName, PREFIX, tapName } from './names.js';
 import { runningPid, stopDaemon } from './processes.js';
@@ -101,7 +101,7 @@ export class DhcpUnit implements DataplaneUnit {
       if (hostSide) await run.run(['ip', 'link', 'del', tap]);
       if (nsSide) await run.tryRun(['ip', 'link', 'del', leg], { netns: ns });
       const mtu = String(network.mtu);
-      await run.run(['ip', 'link', 'add', tap, 'mtu', mtu, 'type', 'veth', 'peer', 'name', leg, 'address', mac, 'mtu', mtu, 'netns', ns]);
+      await addMarkedLink(run, dpConfig.cloudId, tap, [tap, 'mtu', mtu, 'type', 'veth', 'peer', 'name', leg, 'address', mac, 'mtu', mtu, 'netns', ns]);
       report.applied.push(`dhcp leg ${tap} <-> ${ns}/${leg}`);
       hostSide = (await run.ipJson<Link>(['-d', 'link', 'show', 'dev', tap]))[0];
       batch.push(`link set ${leg} up`);
