@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirReachable } from '../core/reachable-dir.js';
 import { join } from 'node:path';
 
 /**
@@ -74,6 +75,7 @@ export function claimStateDir(stateDir: string, cloudId: string, dataDir: string
   if (owner !== undefined && owner !== '' && owner !== cloudId) {
     throw new Error(`the state directory ${stateDir} is cloud ${owner}'s, not this data directory's (${dataDir}, cloud ${cloudId}): give each cloud its own KUMO_DATAPLANE_STATE_DIR`);
   }
-  mkdirSync(stateDir, { recursive: true });
+  // dnsmasq, dropped to nobody, walks down to its files in here.
+  mkdirReachable(stateDir);
   writeFileSync(file, `${cloudId}\n${dataDir}\n`);
 }

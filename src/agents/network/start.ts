@@ -7,7 +7,7 @@ import { NetworkAgent } from './agent.js';
 import { MetadataRelay } from './metadata-relay.js';
 import type { Dataplane } from './dataplane/driver.js';
 import { LinuxBridgeDataplane } from './dataplane/linuxbridge/linuxbridge.js';
-import { mkdirReachable } from './dataplane/linuxbridge/state-dir.js';
+import { mkdirReachable } from '../../core/reachable-dir.js';
 import { NoopDataplane } from './dataplane/noop/noop.js';
 
 /** Which dataplane this host runs, and why, for the start-up banner. */

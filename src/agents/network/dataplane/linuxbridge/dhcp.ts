@@ -7,7 +7,7 @@ import { addMarkedLink, isUp, kindOf, type Link } from './links.js';
 import { METADATA_ADDRESS, type ProxyIdentity } from './metadata-proxy.js';
 import { bridgeName, dhcpLegName, PREFIX, tapName } from './names.js';
 import { runningPid, stopDaemon } from './processes.js';
-import { mkdirReachable } from './state-dir.js';
+import { mkdirReachable } from '../../../../core/reachable-dir.js';
 import type { DataplaneUnit, ReconcileContext } from './unit.js';
 
 const DEVICE_OWNER_DHCP = 'network:dhcp';

@@ -10,7 +10,7 @@ import { DhcpUnit } from './dhcp.js';
 import { L3Unit } from './l3.js';
 import { FirewallUnit } from './firewall.js';
 import { MetadataProxies } from './metadata-proxy.js';
-import { mkdirReachable } from './state-dir.js';
+import { mkdirReachable } from '../../../../core/reachable-dir.js';
 
 const EMPTY_STATE = (host: string): HostState => ({ host, generation: 0, networks: [], ports: [], dhcp: [], routers: [], securityGroups: [] });
 
