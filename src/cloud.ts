@@ -23,7 +23,10 @@ import { networkPlugin } from './services/network/plugin.js';
 import { createNetworkContext } from './services/network/service.js';
 import { DesiredStatePublisher } from './services/network/desired-state.js';
 import type { NetworkAgent } from './agents/network/agent.js';
-import { chooseDataplane, startNetworkAgent, type DataplaneChoice } from './agents/network/start.js';
+import { chooseDataplane, publicBridgeFor, startNetworkAgent, startSimulatedNetworkAgents, type DataplaneChoice } from './agents/network/start.js';
+import type { PublicBridgeConfig } from './agents/network/dataplane/linuxbridge/unit.js';
+import { allInOneDefaultNetworks } from './default-networks.js';
+import type { DefaultNetworks } from './services/network/default-networks.js';
 import { imagePlugin } from './services/image/plugin.js';
 import { createImageContext, IMAGE_DEFAULT_LIMITS } from './services/image/service.js';
 import type { ComputeContext } from './services/compute/context.js';
@@ -63,6 +66,10 @@ export interface Cloud {
   computeDriver: DriverChoice;
   networkAgent: NetworkAgent;
   dataplane: DataplaneChoice;
+  /** The host bridge the external physnet `public` maps to (DevStack's br-ex), unless the operator mapped it. */
+  publicBridge: PublicBridgeConfig | undefined;
+  /** DevStack's public, private and router1: made on this start, before, or not at all. */
+  defaultNetworks: DefaultNetworks;
   /** Nova's metadata API (its own port), where the network agents' relays send guests' requests. */
   metadataUrl: string;
   /** Passwords of bootstrap users created by this start (first start only). */
@@ -167,10 +174,19 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     // last because its relay forwards guests' metadata requests to the service above.
     const dataplane = chooseDataplane(config);
     if (config.dataplane.driver === undefined) log.warn({ dataplane: dataplane.name }, dataplane.reason);
-    const networkAgent = await startNetworkAgent(config, bus, log, dataplane, { url: metadata.url, sharedSecret: config.metadata.sharedSecret });
+    const publicBridge = publicBridgeFor(config);
+    const networkAgent = await startNetworkAgent(config, bus, log, dataplane, { url: metadata.url, sharedSecret: config.metadata.sharedSecret }, publicBridge);
     cleanups.push(() => networkAgent.stop());
+    // Hosts the fake driver simulates bind ports as this one would (their agents report as it does).
+    if (computeDriver.name === 'fake' && dataplane.name === 'noop') {
+      const simulated = await startSimulatedNetworkAgents(config, bus, log, computeAgents.map((a) => a.host).filter((h) => h !== config.hostName), networkAgent);
+      cleanups.push(async () => {
+        for (const agent of simulated) await agent.stop();
+      });
+    }
 
     const { created } = await bootstrapIdentity(identity.context, CATALOG, wanted);
+    const defaultNetworks = await allInOneDefaultNetworks(config, identity, network, dataplane);
     return {
       config,
       database,
@@ -185,6 +201,8 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
       computeDriver,
       networkAgent,
       dataplane,
+      publicBridge,
+      defaultNetworks,
       metadataUrl: metadata.url,
       createdCredentials: created,
       stop: stopAll,

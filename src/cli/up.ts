@@ -1,11 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { driverText } from '../agents/compute/start.js';
+import { chooseTunnelIp } from '../agents/network/start.js';
 import { startCloud } from '../cloud.js';
 import type { KumoConfig } from '../core/config.js';
 import { createLogger } from '../core/log.js';
 import { ensureGuestImage, GUEST_IMAGE_NAME } from './guest-image.js';
 import { readBootstrapCredentials, saveBootstrapCredentials, writeClientFiles } from './credentials-files.js';
+import { firstBootLines, networkBannerLines } from './network-banner.js';
 
 /** `kumo up`: the whole cloud in this process, until SIGINT or SIGTERM. */
 export async function up(config: KumoConfig): Promise<void> {
@@ -18,6 +20,8 @@ export async function up(config: KumoConfig): Promise<void> {
     ...(process.env.KUMO_ADMIN_PASSWORD ? { adminPassword: process.env.KUMO_ADMIN_PASSWORD } : {}),
     ...(process.env.KUMO_DEMO_PASSWORD ? { demoPassword: process.env.KUMO_DEMO_PASSWORD } : {}),
   };
+  // Overlay networks work with no flags: the tunnel address is picked before the agents start.
+  const tunnel = await chooseTunnelIp(config);
   const cloud = await startCloud(config, log, wanted);
   const credentials = { ...known, ...cloud.createdCredentials };
   if (Object.keys(cloud.createdCredentials).length > 0) saveBootstrapCredentials(config.dataDir, credentials);
@@ -40,6 +44,7 @@ export async function up(config: KumoConfig): Promise<void> {
     `            compute  ${config.publicUrl}/compute/v2.1`,
     `            metadata ${cloud.metadataUrl} (for the network agents' relays)`,
     `  network:  dataplane ${cloud.dataplane.name}: ${cloud.dataplane.reason}`,
+    ...(await networkBannerLines(cloud, tunnel)),
     `  compute:  ${cloud.computeAgents.length} host(s), ${driverText(cloud.computeDriver)}`,
     guestLine,
     '',
@@ -52,6 +57,7 @@ export async function up(config: KumoConfig): Promise<void> {
     'Try it:',
     `  export OS_CLIENT_CONFIG_FILE=${join(config.dataDir, 'clouds.yaml')}`,
     '  openstack --os-cloud kumo-admin token issue',
+    ...firstBootLines(cloud),
     '',
   ].join('\n');
   process.stdout.write(banner + '\n');

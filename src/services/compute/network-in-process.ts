@@ -1,7 +1,8 @@
 import { badRequest, conflict, notFound } from './context.js';
-import type { NetworkPorts, RequestedNetwork, SecurityGroupProxy, ServerAddress } from './peers.js';
+import { PortBindingFailed, type NetworkPorts, type RequestedNetwork, type SecurityGroupProxy, type ServerAddress } from './peers.js';
 import { InProcessSecurityGroups } from './security-groups-in-process.js';
 import type { Caller as NetworkCaller, NetworkContext } from '../network/context.js';
+import { VIF_TYPE_BINDING_FAILED } from '../network/ml2/binding.js';
 import { createPort, deletePort, updatePort } from '../network/ports.js';
 import { defaultSecurityGroup } from '../network/security-groups.js';
 import type { Network } from '../network/model.js';
@@ -58,7 +59,9 @@ export class InProcessNetworkPorts implements NetworkPorts {
     try {
       for (const entry of entries) {
         if (entry.port) {
-          bound.push((await updatePort(this.ctx, caller, entry.port, binding)).id);
+          const port = await updatePort(this.ctx, caller, entry.port, binding);
+          bound.push(port.id);
+          if (port.bindingVifType === VIF_TYPE_BINDING_FAILED) throw new PortBindingFailed(port.id);
           continue;
         }
         const port = await createPort(this.ctx, caller, {
@@ -68,6 +71,8 @@ export class InProcessNetworkPorts implements NetworkPorts {
           ...(entry.fixed_ip ? { fixed_ips: [{ ip_address: entry.fixed_ip }] } : {}),
         });
         created.push(port.id);
+        // As Nova checks each port it updates: a failed binding ends the allocation.
+        if (port.bindingVifType === VIF_TYPE_BINDING_FAILED) throw new PortBindingFailed(port.id);
       }
     } catch (error) {
       // Undo this call only: ports the instance had before it stay as they were.

@@ -97,7 +97,7 @@ function startOnce(options: StartOptions, port: number): Promise<KumoProcess> {
     process.execPath,
     [KUMO_MAIN, 'up', '--data-dir', options.dataDir, '--port', String(port), '--log-level', 'warn'],
     // No kumo-tiny build in the background: test/cli/guest-image-import.test.ts covers it.
-    { env: cleanEnv({ KUMO_PASSWORD_HASH_ROUNDS: '4', KUMO_GUEST_IMAGE: 'skip', KUMO_DATAPLANE: 'noop', KUMO_COMPUTE_DRIVER: 'fake', KUMO_METADATA_PORT: '0', ...options.env }), stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: cleanEnv({ KUMO_PASSWORD_HASH_ROUNDS: '4', KUMO_GUEST_IMAGE: 'skip', KUMO_DATAPLANE: 'noop', KUMO_COMPUTE_DRIVER: 'fake', KUMO_METADATA_PORT: '0', KUMO_DEFAULT_NETWORKS: '0', ...options.env }), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   live.add(child);
   child.once('exit', () => live.delete(child));

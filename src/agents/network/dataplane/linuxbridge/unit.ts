@@ -19,6 +19,22 @@ export interface LinuxBridgeConfig {
   stateDir: string;
   /** The metadata relay's unix socket, which the namespaces' proxies forward to. */
   metadataSocket?: string;
+  /** The all-in-one's host bridge for its external physnet (DevStack's br-ex; see public-bridge.ts). */
+  publicBridge?: PublicBridgeConfig;
+}
+
+export interface PublicBridgeConfig {
+  /** The physnet it serves; `physicalInterfaceMappings` maps it to `networkSide`. */
+  physnet: string;
+  bridge: string;
+  /** The veth pair: one end on `bridge`, the other plugged into the external network's bridge. */
+  bridgeSide: string;
+  networkSide: string;
+  /** iptables chains for the uplink: NAT (nat table) and forwarding (filter table). */
+  natChain: string;
+  forwardChain: string;
+  /** The host interface guests' outbound traffic leaves by, NATed to the host's address; none: it stays on the host. */
+  uplink?: string;
 }
 
 /** What one reconcile pass hands each unit. */
