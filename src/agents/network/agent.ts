@@ -148,13 +148,14 @@ export class NetworkAgent {
   /** Records how a reconcile went; a change in health is reported at once, not at the next interval. */
   private noteOutcome(outcome: { report: ReconcileReport } | { error: unknown }): void {
     const now = new Date().toISOString();
-    const before = JSON.stringify([this.health.lastError, this.health.warnings]);
+    const before = JSON.stringify([this.health.lastError, this.health.warnings, this.health.lastReconcileAt === null]);
     if ('error' in outcome) {
       this.health = { ...this.health, lastError: errorText(outcome.error), lastErrorAt: now };
     } else {
       this.health = { ...this.health, lastError: null, lastReconcileAt: now, warnings: outcome.report.warnings ?? [] };
     }
-    if (JSON.stringify([this.health.lastError, this.health.warnings]) !== before) void this.reporter.report();
+    // The first success counts as a change too, so the list shows the agent has applied its state.
+    if (JSON.stringify([this.health.lastError, this.health.warnings, this.health.lastReconcileAt === null]) !== before) void this.reporter.report();
   }
 
   /** States are applied one at a time, newest wins; a stale one is skipped. */

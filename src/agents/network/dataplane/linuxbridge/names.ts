@@ -61,9 +61,17 @@ const CLOUD_TAG = /^[a-z0-9]{1,8}$/;
  * external subnet's gateway address, so the host itself reaches floating IPs, and a veth pair
  * joins it to the external network's bridge (the pair's network side is what the physnet maps
  * to). `cloud` (up to 8 of [a-z0-9]) tells clouds on one host apart. The iptables chains hold
- * the NAT toward a named uplink (nat table) and let that traffic through (filter table).
+ * the NAT toward a named uplink (nat table), let that traffic through (filter table) and keep
+ * the external bridges' own connection tracking apart from the host's (raw table).
  */
-export function publicBridgeNames(cloud: string): { bridge: string; bridgeSide: string; networkSide: string; natChain: string; forwardChain: string } {
+export function publicBridgeNames(cloud: string): {
+  bridge: string;
+  bridgeSide: string;
+  networkSide: string;
+  natChain: string;
+  forwardChain: string;
+  zoneChain: string;
+} {
   if (!CLOUD_TAG.test(cloud)) throw new Error(`not a valid cloud tag: ${JSON.stringify(cloud)}`);
   return {
     bridge: assertDeviceName(`${PREFIX.publicBridge}${cloud}`),
@@ -71,6 +79,7 @@ export function publicBridgeNames(cloud: string): { bridge: string; bridgeSide: 
     networkSide: assertDeviceName(`${PREFIX.publicPatch}${cloud}n`),
     natChain: `${PREFIX.publicChain}${cloud}`,
     forwardChain: `${PREFIX.publicChain}f${cloud}`,
+    zoneChain: `${PREFIX.publicChain}z${cloud}`,
   };
 }
 

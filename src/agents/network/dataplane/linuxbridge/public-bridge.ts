@@ -3,7 +3,7 @@ import type { HostState } from '../../../../contracts/network-agent.js';
 import type { CommandRunner } from './command.js';
 import { ensureBridge, plugIntoBridge } from './l2.js';
 import { isUp, kindOf, listAddresses, listLinks, type Link } from './links.js';
-import { assertDeviceName } from './names.js';
+import { assertDeviceName, bridgeName } from './names.js';
 import type { DataplaneUnit, PublicBridgeConfig, ReconcileContext } from './unit.js';
 
 /**
@@ -39,7 +39,8 @@ export class PublicBridgeUnit implements DataplaneUnit {
     await ensurePatch(run, ctx.links, config, report.applied);
     const subnets = gatewaySubnets(ctx.desired, config.physnet);
     await this.ensureAddresses(ctx, config, subnets);
-    if (config.uplink || !this.uplinkClean) await ensureUplink(ctx, config, subnets.filter((s) => s.family === 4).map((s) => s.cidr));
+    const bridges = ctx.desired.networks.filter((n) => n.physicalNetwork === config.physnet).map((n) => bridgeName(n.id));
+    if (config.uplink || !this.uplinkClean) await ensureUplink(ctx, config, subnets.filter((s) => s.family === 4).map((s) => s.cidr), bridges);
     this.uplinkClean = !config.uplink;
   }
 
@@ -82,7 +83,7 @@ export class PublicBridgeUnit implements DataplaneUnit {
       await run.tryRun(['ip', 'link', 'del', name]);
       report.removed.push(`${kindOf(link) ?? 'link'} ${name}`);
     }
-    await ensureUplink(ctx, { ...config, uplink: undefined }, []);
+    await ensureUplink(ctx, { ...config, uplink: undefined }, [], []);
     this.uplinkClean = true;
   }
 }
@@ -133,13 +134,21 @@ async function ensurePatch(run: CommandRunner, links: Map<string, Link>, config:
   if (!isUp(networkSide)) await run.run(['ip', 'link', 'set', config.networkSide, 'up']);
 }
 
+/** The conntrack zone of frames bridged on the external networks' bridges (any zone but the host's 0). */
+const BRIDGED_ZONE = '4242';
+
 /**
  * NAT and forwarding toward the uplink: the subnets' traffic leaving by it is masqueraded, and
- * allowed through (and its replies back) whatever the FORWARD policy. Each chain is compared
- * with what is wanted and rewritten only when it differs; with no uplink (or no subnet) the
- * chains and their jumps go.
+ * allowed through (and its replies back) whatever the FORWARD policy. A router's packet crosses
+ * this host's netfilter twice, bridged on the external network's bridge (br_netfilter) and then
+ * routed from the host bridge; in one conntrack zone the first pass would settle the
+ * connection's NAT (none) before the second could masquerade it, so frames arriving on the
+ * external networks' bridges get a zone of their own, as Neutron's firewall gives bridged
+ * ports theirs (`--physdev-is-bridged` cannot tell in PREROUTING; the bridge as `-i` can).
+ * Each chain is compared with what is wanted and rewritten only when it differs; with no uplink
+ * (or no subnet) the chains and their jumps go.
  */
-async function ensureUplink(ctx: ReconcileContext, config: PublicBridgeConfig, cidrs: string[]): Promise<void> {
+async function ensureUplink(ctx: ReconcileContext, config: PublicBridgeConfig, cidrs: string[], bridges: string[]): Promise<void> {
   const { run, report } = ctx;
   const uplink = config.uplink ? assertDeviceName(config.uplink) : undefined;
   const active = uplink !== undefined && cidrs.length > 0;
@@ -150,6 +159,8 @@ async function ensureUplink(ctx: ReconcileContext, config: PublicBridgeConfig, c
   const forward = active
     ? [`-i ${config.bridge} -o ${uplink} -j ACCEPT`, `-i ${uplink} -o ${config.bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`]
     : undefined;
+  const zones = active ? bridges.map((bridge) => `-i ${bridge} -j CT --zone ${BRIDGED_ZONE}`) : undefined;
+  await ensureChain(run, report, 'raw', 'PREROUTING', config.zoneChain, zones);
   await ensureChain(run, report, 'nat', 'POSTROUTING', config.natChain, nat);
   await ensureChain(run, report, 'filter', 'FORWARD', config.forwardChain, forward);
   if (active && (await run.run(['sysctl', '-n', 'net.ipv4.ip_forward'])).trim() !== '1') {
@@ -162,7 +173,7 @@ async function ensureUplink(ctx: ReconcileContext, config: PublicBridgeConfig, c
 async function ensureChain(
   run: CommandRunner,
   report: ReconcileContext['report'],
-  table: 'nat' | 'filter',
+  table: 'raw' | 'nat' | 'filter',
   hook: string,
   chain: string,
   rules: string[] | undefined,
@@ -189,6 +200,6 @@ async function ensureChain(
     for (const rule of rules) await run.run(iptables('-A', chain, ...rule.split(' ')));
     report.applied.push(`${table} chain ${chain}`);
   }
-  // NAT first, before any masquerading of others; forwarding last, after others' drops of their own traffic.
-  if (!jumped) await run.run(table === 'nat' ? iptables('-I', hook, '1', '-j', chain) : iptables('-A', hook, '-j', chain));
+  // Zones and NAT first, before others' rules; forwarding last, after others' drops of their own traffic.
+  if (!jumped) await run.run(table === 'filter' ? iptables('-A', hook, '-j', chain) : iptables('-I', hook, '1', '-j', chain));
 }

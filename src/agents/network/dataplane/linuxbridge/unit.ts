@@ -30,9 +30,10 @@ export interface PublicBridgeConfig {
   /** The veth pair: one end on `bridge`, the other plugged into the external network's bridge. */
   bridgeSide: string;
   networkSide: string;
-  /** iptables chains for the uplink: NAT (nat table) and forwarding (filter table). */
+  /** iptables chains for the uplink: NAT (nat table), forwarding (filter table), conntrack zones (raw table). */
   natChain: string;
   forwardChain: string;
+  zoneChain: string;
   /** The host interface guests' outbound traffic leaves by, NATed to the host's address; none: it stays on the host. */
   uplink?: string;
 }
