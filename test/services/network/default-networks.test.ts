@@ -3,12 +3,14 @@
 // the noop dataplane (the same records as a real one); the host bridge and ping are in
 // test/agents/network/public-bridge.test.ts and test/e2e/first-boot.test.ts.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadConfig } from '../../../src/core/config.js';
-import { api, startTestCloud, type TestCloud } from '../../helpers/cloud.js';
+import { api, startTestCloud, TEST_DATABASE_URL, type TestCloud } from '../../helpers/cloud.js';
+import { dropSchema } from '../../helpers/databases.js';
 import { activeImage, boot, waitForServer } from '../compute/helpers.js';
 
 const V2 = '/networking/v2.0';
@@ -140,5 +142,33 @@ describe("DevStack's default networks", () => {
     const after = await start({ dataDir: dir, defaultNetworks: true });
     assert.equal(after.cloud.defaultNetworks.state, 'skipped');
     assert.deepEqual(await names(after, 'networks'), ['mine']);
+  });
+});
+
+describe("DevStack's default networks on PostgreSQL", { skip: TEST_DATABASE_URL ? false : 'KUMO_TEST_DATABASE_URL is not set (CI sets it to the local PostgreSQL)' }, () => {
+  const schema = `kumo_test_${randomBytes(6).toString('hex')}`;
+  const dir = mkdtempSync(join(tmpdir(), 'kumo-seeds-pg-'));
+  after(async () => {
+    await dropSchema(TEST_DATABASE_URL as string, schema);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('makes them once, and a restart finds them made', async () => {
+    const options = { databaseUrl: TEST_DATABASE_URL as string, databaseSchema: schema, dataDir: dir, defaultNetworks: true };
+    const first = await startTestCloud(options);
+    try {
+      assert.equal(first.cloud.defaultNetworks.state, 'made');
+      assert.deepEqual(await names(first, 'networks'), ['private', 'public']);
+    } finally {
+      await first.stop();
+    }
+    const again = await startTestCloud(options);
+    try {
+      assert.equal(again.cloud.defaultNetworks.state, 'present');
+      assert.deepEqual(await names(again, 'routers'), ['router1']);
+      assert.deepEqual(await names(again, 'networks'), ['private', 'public']);
+    } finally {
+      await again.stop();
+    }
   });
 });
