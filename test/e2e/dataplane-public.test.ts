@@ -43,14 +43,7 @@ describe("the all-in-one's public network on a host bridge of its own", { skip }
   };
 
   before(async () => {
-    node = await lab.namespace('node');
-    upstream = await lab.namespace('up');
-    await lab.run(['ip', '-n', node, 'link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', upstream]);
-    await lab.run(['ip', '-n', node, 'addr', 'add', '10.251.0.2/24', 'dev', 'up0']);
-    await lab.run(['ip', '-n', upstream, 'addr', 'add', '10.251.0.1/24', 'dev', 'eth0']);
-    await lab.run(['ip', '-n', node, 'link', 'set', 'up0', 'up']);
-    await lab.run(['ip', '-n', upstream, 'link', 'set', 'eth0', 'up']);
-    await lab.run(['ip', '-n', node, 'route', 'add', 'default', 'via', '10.251.0.1']);
+    ({ host: node, upstream } = await lab.hostWithDefaultRoute('node', 'up0', '10.251.0'));
     tunnel = await pickTunnelIp(new CommandRunner(node));
     dataDir = mkdtempSync(join(tmpdir(), 'kumo-public-'));
     await start();

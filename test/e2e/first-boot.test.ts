@@ -6,12 +6,13 @@
 // with its fixed address, and pings a floating IP from `public` from the host itself. A network
 // the host cannot realise fails the boot with PortBindingFailed's fault, never ACTIVE.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/core/config.js';
 import { NetLab } from '../helpers/netlab.js';
+import { processesMentioning } from '../helpers/processes.js';
 import { freePort, startKumo, type KumoProcess } from './helpers/kumo-process.js';
 import { NetnsRelay } from './helpers/netns-relay.js';
 import { OpenStackCli } from './helpers/openstack-cli.js';
@@ -55,14 +56,7 @@ describe('a clean checkout: kumo up with no flags, the seeds, a guest pinged thr
     }
     // Built once into the user's cache, where `kumo up` looks for it on its first start.
     await kumoTinyFile();
-    host = await lab.namespace('host');
-    const upstream = await lab.namespace('up');
-    await lab.run(['ip', '-n', host, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'uplink', 'netns', upstream]);
-    await lab.run(['ip', '-n', host, 'addr', 'add', '10.252.0.2/24', 'dev', 'eth0']);
-    await lab.run(['ip', '-n', upstream, 'addr', 'add', '10.252.0.1/24', 'dev', 'uplink']);
-    await lab.run(['ip', '-n', host, 'link', 'set', 'eth0', 'up']);
-    await lab.run(['ip', '-n', upstream, 'link', 'set', 'uplink', 'up']);
-    await lab.run(['ip', '-n', host, 'route', 'add', 'default', 'via', '10.252.0.1']);
+    ({ host } = await lab.hostWithDefaultRoute('host', 'eth0', '10.252.0'));
     root = mkdtempSync(join(tmpdir(), 'kumo-first-boot-'));
     const port = await freePort();
     kumo = await startKumo({
@@ -155,17 +149,3 @@ describe('a clean checkout: kumo up with no flags, the seeds, a guest pinged thr
     await until('no process of this cloud left', () => processesMentioning(stateDir).length === 0, 10_000);
   });
 });
-
-/** Pids whose command line names `text` (this cloud's dnsmasq, haproxy and QEMU name its state directory). */
-function processesMentioning(text: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) found.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}

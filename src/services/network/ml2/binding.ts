@@ -13,7 +13,8 @@ export const VIF_TYPE_BINDING_FAILED = 'binding_failed';
  * must be alive and able to realise the network's segment, as its reports say: `flat` and
  * `vlan` on a physnet it has mapped, `vxlan` and `gre` with a tunnel endpoint. Otherwise the
  * binding fails (`binding:vif_type` `binding_failed`, as Neutron), the reason goes to the log,
- * and Nova, seeing it, fails the build.
+ * and Nova, seeing it, fails the build. As in Neutron, an agent's admin_state_up does not enter
+ * into it (that setting schedules DHCP and L3 agents, not L2 bindings).
  */
 export async function bindPort(ctx: NetworkContext, network: Network, hostId: string, portId: string): Promise<PortBinding> {
   if (!hostId) return { bindingHostId: '', bindingVifType: VIF_TYPE_UNBOUND, bindingVifDetails: {}, status: 'DOWN' };

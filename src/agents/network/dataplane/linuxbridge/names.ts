@@ -64,14 +64,18 @@ const CLOUD_TAG = /^[a-z0-9]{1,8}$/;
  * the NAT toward a named uplink (nat table), let that traffic through (filter table) and keep
  * the external bridges' own connection tracking apart from the host's (raw table).
  */
-export function publicBridgeNames(cloud: string): {
+export interface PublicBridgeNames {
   bridge: string;
+  /** The veth pair: one end on `bridge`, the other plugged into the external network's bridge. */
   bridgeSide: string;
   networkSide: string;
+  /** iptables chains for the uplink: NAT (nat table), forwarding (filter table), conntrack zones (raw table). */
   natChain: string;
   forwardChain: string;
   zoneChain: string;
-} {
+}
+
+export function publicBridgeNames(cloud: string): PublicBridgeNames {
   if (!CLOUD_TAG.test(cloud)) throw new Error(`not a valid cloud tag: ${JSON.stringify(cloud)}`);
   return {
     bridge: assertDeviceName(`${PREFIX.publicBridge}${cloud}`),

@@ -4,7 +4,7 @@ import type { ReconcileReport } from '../driver.js';
 import type { CommandRunner } from './command.js';
 import type { Link } from './links.js';
 import type { MetadataProxies } from './metadata-proxy.js';
-import type { Namespaces } from './names.js';
+import type { Namespaces, PublicBridgeNames } from './names.js';
 
 export interface LinuxBridgeConfig {
   /** physnet -> host interface, as Neutron's `physical_interface_mappings`. */
@@ -23,17 +23,9 @@ export interface LinuxBridgeConfig {
   publicBridge?: PublicBridgeConfig;
 }
 
-export interface PublicBridgeConfig {
+export interface PublicBridgeConfig extends PublicBridgeNames {
   /** The physnet it serves; `physicalInterfaceMappings` maps it to `networkSide`. */
   physnet: string;
-  bridge: string;
-  /** The veth pair: one end on `bridge`, the other plugged into the external network's bridge. */
-  bridgeSide: string;
-  networkSide: string;
-  /** iptables chains for the uplink: NAT (nat table), forwarding (filter table), conntrack zones (raw table). */
-  natChain: string;
-  forwardChain: string;
-  zoneChain: string;
   /** The host interface guests' outbound traffic leaves by, NATed to the host's address; none: it stays on the host. */
   uplink?: string;
 }
