@@ -111,6 +111,8 @@ export class L2Unit implements DataplaneUnit {
 
   private unmapped(ctx: ReconcileContext, network: NetworkState): [] {
     ctx.log.warn({ network: network.id, physicalNetwork: network.physicalNetwork }, 'no interface mapped for this physical network (--physnet); its bridge stays local');
+    // Instance ports never bind here; the network node's own DHCP and router ports still come, and the agent list says so.
+    (ctx.report.warnings ??= []).push(`network ${network.id}: physical network ${network.physicalNetwork ?? '(none)'} has no interface on this host (--physnet); its bridge stays local`);
     return [];
   }
 
