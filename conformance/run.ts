@@ -136,9 +136,16 @@ async function networkExtensions(url: string, token: string): Promise<string> {
 }
 
 /**
- * The external network tempest uses for router gateways and floating IPs, as DevStack's
- * `public` network: flat on physnet1, with a documentation range (never routed anywhere).
+ * The external network tempest uses for router gateways and floating IPs: DevStack's `public`,
+ * which Kumo makes on its first start, found as DevStack's tempest setup finds it.
  */
+async function publicNetwork(url: string, token: string): Promise<{ id: string; name: string }> {
+  const response = await fetch(`${url}/networking/v2.0/networks?name=public&router:external=true`, { headers: { 'x-auth-token': token } });
+  const found = ((await response.json()) as { networks?: Array<{ id: string }> }).networks?.[0];
+  return found ? { id: found.id, name: 'public' } : createPublicNetwork(url, token);
+}
+
+/** A `public` of our own when the cloud made none: flat on physnet1, a documentation range (never routed anywhere). */
 async function createPublicNetwork(url: string, token: string): Promise<{ id: string; name: string }> {
   const post = async (path: string, body: unknown) => {
     const response = await fetch(`${url}/networking/v2.0/${path}`, {
@@ -311,10 +318,12 @@ async function main(): Promise<void> {
     KUMO_FAKE_HOST_VCPUS: '64',
     KUMO_FAKE_HOST_RAM_MB: '65536',
     KUMO_FAKE_HOST_DISK_GB: '2000',
+    // DevStack's public, private and router1, as tempest finds them after stack.sh.
+    KUMO_DEFAULT_NETWORKS: '1',
   });
   try {
     const { token, types, endpoints } = await adminToken(kumo.url, kumo.adminPassword);
-    const publicNetwork = types.has('network') ? await createPublicNetwork(kumo.url, token) : undefined;
+    const publicNet = types.has('network') ? await publicNetwork(kumo.url, token) : undefined;
     const compute = types.has('compute') ? await prepareCompute(endpoints, token) : {};
     execFileSync('/usr/bin/tempest', ['init', workspace], { stdio: 'ignore' });
     const has = (t: string) => String(types.has(t));
@@ -339,8 +348,8 @@ async function main(): Promise<void> {
       RUN_VALIDATION: 'false',
       VOLUME_CATALOG_TYPE: types.has('block-storage') ? 'block-storage' : 'volumev3',
       NETWORK_API_EXTENSIONS: types.has('network') ? await networkExtensions(kumo.url, token) : 'all',
-      PUBLIC_NETWORK_ID: publicNetwork?.id ?? '',
-      FLOATING_NETWORK_NAME: publicNetwork?.name ?? '',
+      PUBLIC_NETWORK_ID: publicNet?.id ?? '',
+      FLOATING_NETWORK_NAME: publicNet?.name ?? '',
       NETWORK_IPV6: 'true',
       ...compute,
     });

@@ -24,7 +24,10 @@ import { networkPlugin } from './services/network/plugin.js';
 import { createNetworkContext } from './services/network/service.js';
 import { DesiredStatePublisher } from './services/network/desired-state.js';
 import type { NetworkAgent } from './agents/network/agent.js';
-import { chooseDataplane, startNetworkAgent, type DataplaneChoice } from './agents/network/start.js';
+import { chooseDataplane, publicBridgeFor, startNetworkAgent, startSimulatedNetworkAgents, type DataplaneChoice } from './agents/network/start.js';
+import type { PublicBridgeConfig } from './agents/network/dataplane/linuxbridge/unit.js';
+import { allInOneDefaultNetworks } from './default-networks.js';
+import type { DefaultNetworks } from './services/network/default-networks.js';
 import { imagePlugin } from './services/image/plugin.js';
 import { createImageContext, IMAGE_DEFAULT_LIMITS } from './services/image/service.js';
 import type { ComputeContext } from './services/compute/context.js';
@@ -67,6 +70,10 @@ export interface Cloud {
   computeReady: Promise<void>;
   networkAgent: NetworkAgent;
   dataplane: DataplaneChoice;
+  /** The host bridge the external physnet `public` maps to (DevStack's br-ex), unless the operator mapped it. */
+  publicBridge: PublicBridgeConfig | undefined;
+  /** DevStack's public, private and router1: made on this start, before, or not at all. */
+  defaultNetworks: DefaultNetworks;
   /** Nova's metadata API (its own port), where the network agents' relays send guests' requests. */
   metadataUrl: string;
   /** The metadata port asked for, when another process had it and a free one was taken. */
@@ -188,11 +195,25 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     // last because its relay forwards guests' metadata requests to the service above.
     const dataplane = chooseDataplane(config);
     if (config.dataplane.driver === undefined) log.warn({ dataplane: dataplane.name }, dataplane.reason);
-    const networkAgent = await startNetworkAgent(config, bus, log, dataplane, { url: metadata.url, sharedSecret: config.metadata.sharedSecret });
+    const publicBridge = publicBridgeFor(config);
+    const networkAgent = await startNetworkAgent(config, bus, log, dataplane, { url: metadata.url, sharedSecret: config.metadata.sharedSecret }, publicBridge);
     cleanups.push(() => networkAgent.stop());
+    // Hosts the fake driver simulates bind ports as this one would (their agents report as it does).
+    if (computeDriver.name === 'fake' && dataplane.name === 'noop') {
+      const simulated = await startSimulatedNetworkAgents(config, bus, log, computeHosts.agents.map((a) => a.host).filter((h) => h !== config.hostName), networkAgent);
+      cleanups.push(async () => {
+        for (const agent of simulated) await agent.stop();
+      });
+    }
 
     // Last: users created here have passwords only this start knows, so nothing may fail after.
     const { created } = await bootstrapIdentity(identity.context, CATALOG, wanted);
+    // DevStack's networks are a convenience made after the accounts: one that fails now must not
+    // fail the start (the new passwords would be lost); it is reported, and the next start finishes it.
+    const defaultNetworks = await allInOneDefaultNetworks(config, identity, network, dataplane).catch((err: unknown): DefaultNetworks => {
+      log.warn({ err }, 'the default networks could not be made; the next start tries again');
+      return { state: 'skipped', note: `they could not be made (${err instanceof Error ? err.message : String(err)}); the next start tries again` };
+    });
     started();
     return {
       config,
@@ -209,6 +230,8 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
       computeReady: computeHosts.ready,
       networkAgent,
       dataplane,
+      publicBridge,
+      defaultNetworks,
       metadataUrl: metadata.url,
       ...(metadata.taken !== undefined ? { metadataPortTaken: metadata.taken } : {}),
       createdCredentials: created,

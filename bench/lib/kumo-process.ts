@@ -37,7 +37,7 @@ export async function startKumo(env: NodeJS.ProcessEnv = {}): Promise<KumoProces
   const logFd = openSync(join(dataDir, 'kumo.log'), 'a');
   const child = spawn(process.execPath, [KUMO_MAIN, 'up', '--data-dir', dataDir, '--port', String(port)], {
     // The guest image build would compete with the measurement for the CPU.
-    env: { ...process.env, KUMO_GUEST_IMAGE: 'skip', KUMO_DATAPLANE: 'noop', KUMO_COMPUTE_DRIVER: 'fake', KUMO_METADATA_PORT: '0', ...env },
+    env: { ...process.env, KUMO_GUEST_IMAGE: 'skip', KUMO_DATAPLANE: 'noop', KUMO_COMPUTE_DRIVER: 'fake', KUMO_METADATA_PORT: '0', KUMO_DEFAULT_NETWORKS: '0', ...env },
     stdio: ['ignore', logFd, logFd],
   });
   let exited = false;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { endAllGuests } from '../agents/compute/virt/qemu/host-teardown.js';
 import { linuxBridgeBlockers } from '../agents/network/start.js';
 import { LinuxBridgeDataplane } from '../agents/network/dataplane/linuxbridge/linuxbridge.js';
+import { publicBridgeFor } from '../agents/network/start.js';
 import { alive } from '../agents/network/dataplane/linuxbridge/processes.js';
 import type { KumoConfig } from '../core/config.js';
 import type { Logger } from '../core/log.js';
@@ -41,10 +42,13 @@ export async function down(config: KumoConfig, log: Logger): Promise<DownReport>
     report.skipped = `looking for the dataplane's objects needs ${blockers.join(', ')}`;
   } else {
     const d = config.dataplane;
+    const publicBridge = publicBridgeFor(config);
     const dataplane = new LinuxBridgeDataplane(
       {
         cloudId: config.cloudId,
         physicalInterfaceMappings: d.physicalInterfaceMappings,
+        // The host bridge for `public` (DevStack's br-ex), its veth pair and its uplink chains.
+        ...(publicBridge ? { publicBridge } : {}),
         stateDir,
         // With a socket configured the proxies count as enabled, so those without a namespace go too.
         metadataSocket: join(stateDir, 'metadata.sock'),

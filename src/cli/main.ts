@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfig, parsePhysnets, type ConfigOverrides } from '../core/config.js';
+import { interfaceName, loadConfig, parsePhysnets, type ConfigOverrides } from '../core/config.js';
 import { PRIVATE_UMASK } from '../core/data-dir.js';
 import type { LogLevel } from '../core/log.js';
 import { FernetKeyRepository } from '../services/identity/fernet/key-repository.js';
@@ -39,6 +39,17 @@ interface CommonOptions {
   dataplane?: string;
   physnet?: string[];
   tunnelIp?: string;
+  publicInterface?: string;
+  /** false with --no-default-networks (commander's negated option: true when not given). */
+  defaultNetworks?: boolean;
+}
+
+function iface(value: string): string {
+  try {
+    return interfaceName(value, '--public-interface');
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }
 
 function physnet(value: string, previous: string[] = []): string[] {
@@ -64,6 +75,7 @@ function dataplaneOverrides(options: CommonOptions): ConfigOverrides['dataplane'
       ? { physicalInterfaceMappings: { ...parsePhysnets(env.KUMO_PHYSNETS ?? ''), ...parsePhysnets(options.physnet.join(',')) } }
       : {}),
     ...(options.tunnelIp !== undefined ? { tunnelIp: options.tunnelIp } : {}),
+    ...(options.publicInterface !== undefined ? { publicInterface: options.publicInterface } : {}),
   };
 }
 
@@ -75,6 +87,7 @@ function overrides(options: CommonOptions): ConfigOverrides {
     ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}),
     ...(options.policyDir !== undefined ? { policyDir: options.policyDir } : {}),
     dataplane: dataplaneOverrides(options),
+    ...(options.defaultNetworks === false ? { network: { defaultNetworks: false } } : {}),
     ...(options.computeDriver !== undefined || options.fakeHosts !== undefined || options.accel !== undefined
       ? {
           compute: {
@@ -102,7 +115,9 @@ program
   .option('--fake-hosts <n>', 'with the fake driver: how many compute hosts to simulate (default: 1)', positive)
   .addOption(new Option('--dataplane <driver>', 'what carries network traffic (default: linuxbridge when root with the tools, else noop)').choices(['linuxbridge', 'noop']))
   .option('--physnet <physnet:interface>', 'map a physical network to a host interface (repeatable)', physnet)
-  .option('--tunnel-ip <address>', "this host's VXLAN/GRE endpoint address", ipv4)
+  .option('--tunnel-ip <address>', "this host's VXLAN/GRE endpoint address (default: the address of the default route's interface)", ipv4)
+  .option('--public-interface <interface>', "the uplink guests' outbound traffic leaves by, NATed (default: none, it stays on this host)", iface)
+  .option('--no-default-networks', 'on the first start, make no public/private networks and no router1 (KUMO_DEFAULT_NETWORKS=0)')
   .action(async (options: CommonOptions) => {
     await up(loadConfig(overrides(options)));
   });

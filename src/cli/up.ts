@@ -1,12 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { driverText } from '../agents/compute/start.js';
+import { chooseTunnelIp } from '../agents/network/start.js';
 import { startCloud } from '../cloud.js';
 import type { KumoConfig } from '../core/config.js';
 import { createLogger } from '../core/log.js';
 import { ensureGuestImage, GUEST_IMAGE_NAME } from './guest-image.js';
 import { clientFilesOnStart, wantedPasswords } from './credentials-files.js';
 import { claimPidFile, claimStateDir } from './pid-file.js';
+import { firstBootLines, networkBannerLines } from './network-banner.js';
 
 /** `kumo up`: the whole cloud in this process, until SIGINT or SIGTERM. */
 export async function up(config: KumoConfig): Promise<void> {
@@ -17,6 +19,8 @@ export async function up(config: KumoConfig): Promise<void> {
   process.once('exit', releasePidFile);
   claimStateDir(config.dataplane.stateDir, config.cloudId, config.dataDir);
   const log = createLogger(config.logLevel);
+  // Overlay networks work with no flags: the tunnel address is picked before the agents start.
+  const tunnel = await chooseTunnelIp(config);
   const cloud = await startCloud(config, log, wantedPasswords(config.dataDir));
   const credentialLines = clientFilesOnStart(config, cloud.createdCredentials);
   const guest = await ensureGuestImage(cloud, log);
@@ -37,6 +41,7 @@ export async function up(config: KumoConfig): Promise<void> {
     `            compute  ${config.publicUrl}/compute/v2.1`,
     `            metadata ${cloud.metadataUrl} (for the network agents' relays${cloud.metadataPortTaken !== undefined ? `; ${cloud.metadataPortTaken} was taken` : ''})`,
     `  network:  dataplane ${cloud.dataplane.name}: ${cloud.dataplane.reason}`,
+    ...(await networkBannerLines(cloud, tunnel)),
     `  compute:  ${cloud.computeAgents.length} host(s), ${driverText(cloud.computeDriver)}`,
     guestLine,
     ...credentialLines,
@@ -44,6 +49,7 @@ export async function up(config: KumoConfig): Promise<void> {
     'Try it:',
     `  export OS_CLIENT_CONFIG_FILE=${join(config.dataDir, 'clouds.yaml')}`,
     '  openstack --os-cloud kumo-admin token issue',
+    ...firstBootLines(cloud),
     '',
   ].join('\n');
   process.stdout.write(banner + '\n');

@@ -93,8 +93,53 @@ export interface SecurityGroupState {
 /** What an agent says about itself when it asks for its state. */
 export interface HostStateRequest {
   host: string;
-  /** Its tunnel endpoint for vxlan and gre, if it has one. */
-  tunnelIp?: string;
+}
+
+/**
+ * `report_state` on NETWORK_SERVER_TOPIC (Neutron's agent state report): sent when an agent
+ * starts, every report interval after that, and whenever its health changes. The control plane
+ * keeps it in the agents table, where port binding reads what the host can realise and
+ * `GET /v2.0/agents` shows it.
+ */
+export const REPORT_STATE = 'report_state';
+
+export interface AgentReport {
+  host: string;
+  /** Neutron's agent_type, e.g. `Linux bridge agent`. */
+  agentType: string;
+  /** The program, e.g. `kumo-network-agent`. */
+  binary: string;
+  /** The first report of this agent process (Neutron's start_flag): started_at is set from it. */
+  starting: boolean;
+  configurations: AgentConfigurations;
+}
+
+/** What binding needs to know and what an operator wants to see (Neutron's `configurations`). */
+export interface AgentConfigurations {
+  /** Which dataplane carries the traffic: `linuxbridge`, or `noop` (nothing is carried). */
+  dataplane: string;
+  /** physnet -> host interface (Neutron's physical_interface_mappings). */
+  interface_mappings: Record<string, string>;
+  /** The segment types this agent can realise, `flat` and `vlan` on mapped physnets only. */
+  network_types: string[];
+  /** vxlan and gre when the host has a tunnel endpoint. */
+  tunnel_types: string[];
+  tunneling_ip: string | null;
+  l2_population: boolean;
+  /** Ports, DHCP servers, routers and floating IPs in the state last applied. */
+  devices: number;
+  dhcp_networks: number;
+  routers: number;
+  floating_ips: number;
+  /** The last reconcile that failed, and why; null once one succeeds again. */
+  last_error: string | null;
+  last_error_at: string | null;
+  /** When the desired state was last applied in full. */
+  last_reconcile_at: string | null;
+  /** Things applied but degraded (an address another cloud holds, ...), from the last reconcile. */
+  warnings: string[];
+  /** Further facts the dataplane reports (its host bridge, uplink, ...). */
+  [key: string]: unknown;
 }
 
 /** Bus names shared by the control plane and the agents (they meet only on the bus). */

@@ -72,6 +72,13 @@ export interface DataplaneConfig {
   stateDir: string;
   /** Full resync period in seconds, which mends drift (KUMO_DATAPLANE_RESYNC_INTERVAL); 0 turns it off. */
   resyncIntervalSeconds: number;
+  /** Seconds between the network agent's state reports (KUMO_NETWORK_AGENT_REPORT_INTERVAL, Neutron's report_interval 30). */
+  reportIntervalSeconds: number;
+  /**
+   * The all-in-one's uplink (KUMO_PUBLIC_INTERFACE, `--public-interface`): guests' outbound
+   * traffic leaves the host by it, NATed; unset, it stays on the host.
+   */
+  publicInterface?: string;
 }
 
 /**
@@ -93,6 +100,13 @@ export interface NetworkConfig {
   physicalMtu?: number;
   /** KUMO_NETWORK_MAX_FIXED_IPS_PER_PORT (Neutron's max_fixed_ips_per_port) */
   maxFixedIpsPerPort?: number;
+  /**
+   * KUMO_DEFAULT_NETWORKS (`--no-default-networks`): on the first start, make DevStack's
+   * `public`, `private` and `router1` (default true).
+   */
+  defaultNetworks: boolean;
+  /** KUMO_NETWORK_AGENT_DOWN_TIME: seconds without a report before an agent is dead (Neutron's agent_down_time, 75). */
+  agentDownTimeSeconds: number;
 }
 
 /** Nova's options as KUMO_* variables spell them; `kumo up` flags override the driver and host count. */
@@ -162,6 +176,7 @@ export interface ConfigOverrides {
   policyDir?: string;
   identity?: Partial<IdentityConfig>;
   compute?: Partial<ComputeConfig>;
+  network?: Partial<NetworkConfig>;
   dataplane?: Partial<DataplaneConfig>;
   metadata?: Partial<MetadataConfig>;
 }
@@ -202,7 +217,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       uniqueLastPasswordCount:
         overrides.identity?.uniqueLastPasswordCount ?? intFrom(env.KUMO_UNIQUE_LAST_PASSWORD_COUNT) ?? 0,
     },
-    network: networkConfig(env),
+    network: { ...networkConfig(env), ...overrides.network },
     dataplane: { ...dataplaneConfig(env, dataDir), ...overrides.dataplane },
     compute: { ...computeConfig(env), ...overrides.compute },
     metadata: { ...metadataConfig(env), ...overrides.metadata },
@@ -229,6 +244,8 @@ function networkConfig(env: NodeJS.ProcessEnv): NetworkConfig {
     ...(env.KUMO_NETWORK_GRE_RANGES !== undefined ? { greRanges: env.KUMO_NETWORK_GRE_RANGES } : {}),
     ...(physicalMtu !== undefined ? { physicalMtu } : {}),
     ...(maxFixedIpsPerPort !== undefined ? { maxFixedIpsPerPort } : {}),
+    defaultNetworks: booleanFrom(env.KUMO_DEFAULT_NETWORKS, 'KUMO_DEFAULT_NETWORKS') ?? true,
+    agentDownTimeSeconds: positiveIntFrom(env.KUMO_NETWORK_AGENT_DOWN_TIME, 'KUMO_NETWORK_AGENT_DOWN_TIME') ?? 75,
   };
 }
 
@@ -248,7 +265,15 @@ function dataplaneConfig(env: NodeJS.ProcessEnv, dataDir: string): DataplaneConf
     ...(env.KUMO_DATAPLANE_HOST_NAMESPACE ? { hostNamespace: env.KUMO_DATAPLANE_HOST_NAMESPACE } : {}),
     ...(env.KUMO_DATAPLANE_NAMESPACE_PREFIX ? { namespacePrefix: env.KUMO_DATAPLANE_NAMESPACE_PREFIX } : {}),
     resyncIntervalSeconds: intFrom(env.KUMO_DATAPLANE_RESYNC_INTERVAL) ?? 30,
+    reportIntervalSeconds: positiveIntFrom(env.KUMO_NETWORK_AGENT_REPORT_INTERVAL, 'KUMO_NETWORK_AGENT_REPORT_INTERVAL') ?? 30,
+    ...(env.KUMO_PUBLIC_INTERFACE ? { publicInterface: interfaceName(env.KUMO_PUBLIC_INTERFACE, 'KUMO_PUBLIC_INTERFACE') } : {}),
   };
+}
+
+/** A Linux interface name (what `ip` accepts: 1-15 of letters, digits, `_.-`). */
+export function interfaceName(value: string, name: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(value)) throw new Error(`${name}=${value}: not an interface name`);
+  return value;
 }
 
 /** `physnet1:eth1,physnet2:eth2` (or repeated `--physnet` values joined by commas). */

@@ -3,7 +3,8 @@
 // of the tenant type with a subnet and a port (demo), security groups and rules, the
 // attributes a project may not set (on its own network, and on a network admin shared), and
 // demo's router r1 between int and ext with a floating IP on the port (the seeds' scenario),
-// taken apart again in the order Neutron requires.
+// taken apart again in the order Neutron requires; and the host's network agent as
+// `openstack network agent` shows and changes it.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -347,5 +348,23 @@ describe('networking through the openstack CLI', { skip: cliSkip, timeout: 600_0
     await cli.ok([...DEMO, 'network', 'delete', 'int']);
     const left = (await cli.json<Array<{ Name: string }>>([...DEMO, 'network', 'list'])).map((n) => n.Name);
     assert.deepEqual(left, ['ext']);
+  });
+
+  it('shows the network agent to admin: list, show, set, delete (it registers again on its next report)', SLOW, async () => {
+    const agents = await cli.json<Shown[]>([...ADMIN, 'network', 'agent', 'list']);
+    assert.equal(agents.length, 1, JSON.stringify(agents));
+    const agent = agents[0] as Shown;
+    assert.equal(agent['Agent Type'], 'Noop agent');
+    assert.equal(agent.Binary, 'kumo-network-agent');
+    assert.ok(agent.Alive === true || agent.Alive === ':-)', JSON.stringify(agent));
+    await cli.ok([...ADMIN, 'network', 'agent', 'set', '--disable', '--description', 'draining', agent.ID as string]);
+    const shown = await cli.json<Shown>([...ADMIN, 'network', 'agent', 'show', agent.ID as string]);
+    assert.equal(shown.description, 'draining');
+    assert.ok(shown.admin_state_up === false || shown.admin_state_up === 'DOWN', JSON.stringify(shown));
+    assert.equal(shown.configuration?.dataplane ?? shown.configurations?.dataplane, 'noop');
+    assert.deepEqual(await cli.json<Shown[]>([...DEMO, 'network', 'agent', 'list']), [], 'not for projects');
+    assert.match((await cli.fails([...DEMO, 'network', 'agent', 'show', agent.ID as string])).stderr, /404|could not be found/i);
+    await cli.ok([...ADMIN, 'network', 'agent', 'delete', agent.ID as string]);
+    assert.deepEqual(await cli.json<Shown[]>([...ADMIN, 'network', 'agent', 'list']), []);
   });
 });

@@ -23,7 +23,16 @@ export interface TestCloud {
  * and a cheap bcrypt cost. `databaseUrl` lets a suite run against PostgreSQL.
  */
 export async function startTestCloud(
-  options: { databaseUrl?: string; databaseSchema?: string; busUrl?: string; dataDir?: string; env?: NodeJS.ProcessEnv; dataplane?: Partial<DataplaneConfig> } = {},
+  options: {
+    databaseUrl?: string;
+    databaseSchema?: string;
+    busUrl?: string;
+    dataDir?: string;
+    env?: NodeJS.ProcessEnv;
+    dataplane?: Partial<DataplaneConfig>;
+    /** DevStack's public/private/router1 on the first start; off unless a suite is about them, so the others keep their counts. */
+    defaultNetworks?: boolean;
+  } = {},
 ): Promise<TestCloud> {
   // A cloud given someone else's data directory shares it (keys, SQLite file) and leaves it in place.
   const ownsDataDir = options.dataDir === undefined;
@@ -36,6 +45,7 @@ export async function startTestCloud(
       identity: { passwordHashRounds: 4 },
       // Tests run as root in CI: only a suite that builds its own host namespace gets linuxbridge.
       dataplane: options.dataplane ?? { driver: 'noop' },
+      network: { defaultNetworks: options.defaultNetworks ?? false },
       // Clouds run side by side in tests: each takes a free metadata port.
       metadata: { port: 0 },
       ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),

@@ -52,6 +52,22 @@ export class NetLab {
   }
 
   /**
+   * A namespace standing in for a host on a network: its `iface` has `${net}.2/24` and the
+   * default route via `${net}.1`, which an "upstream" namespace holds on the other end of a veth.
+   */
+  async hostWithDefaultRoute(name: string, iface: string, net: string): Promise<{ host: string; upstream: string }> {
+    const host = await this.namespace(name);
+    const upstream = await this.namespace(`${name}-up`);
+    await this.run(['ip', '-n', host, 'link', 'add', iface, 'type', 'veth', 'peer', 'name', 'uplink', 'netns', upstream]);
+    await this.run(['ip', '-n', host, 'addr', 'add', `${net}.2/24`, 'dev', iface]);
+    await this.run(['ip', '-n', upstream, 'addr', 'add', `${net}.1/24`, 'dev', 'uplink']);
+    await this.run(['ip', '-n', host, 'link', 'set', iface, 'up']);
+    await this.run(['ip', '-n', upstream, 'link', 'set', 'uplink', 'up']);
+    await this.run(['ip', '-n', host, 'route', 'add', 'default', 'via', `${net}.1`]);
+    return { host, upstream };
+  }
+
+  /**
    * A guest standing in for an instance: a namespace whose eth0 has the port's MAC, its
    * other end named as the instance's tap (`tap` + 11 characters of the port id) in the host.
    */

@@ -16,7 +16,7 @@ import type { ComputeHosts } from '../../services/compute/hosts.js';
 import type { InstanceActions } from '../../services/compute/instances/actions.js';
 import { flavorColumns, preservedPorts, resourcesOf, type Instance } from '../../services/compute/instances/model.js';
 import type { InstanceRecords } from '../../services/compute/instances/store.js';
-import type { ConfigDriveSource, ImageLookup, NetworkPorts } from '../../services/compute/peers.js';
+import { PortBindingFailed, type ConfigDriveSource, type ImageLookup, type NetworkPorts } from '../../services/compute/peers.js';
 import { instanceSpec } from './instance-spec.js';
 import { BuildAbortError, PowerState, type InstanceSpec, type PowerStateValue, type VirtDriver } from './virt/driver.js';
 
@@ -195,10 +195,16 @@ export class ComputeAgent {
   private async allocateNetwork(instance: Instance): Promise<Array<{ portId: string; mac: string }>> {
     const network = this.deps.network;
     if (!network || instance.requestedNetworks === 'none') return [];
-    await network.allocate(
-      { id: instance.id, projectId: instance.projectId, host: this.options.host, securityGroups: instance.securityGroups },
-      instance.requestedNetworks,
-    );
+    try {
+      await network.allocate(
+        { id: instance.id, projectId: instance.projectId, host: this.options.host, securityGroups: instance.securityGroups },
+        instance.requestedNetworks,
+      );
+    } catch (error) {
+      // A server never runs without the network it asked for: the build ends here, with the reason.
+      if (error instanceof PortBindingFailed) throw new BuildAbortError(error.message);
+      throw error;
+    }
     return (await network.ports(instance)).map((p) => ({ portId: p.id, mac: p.mac }));
   }
 

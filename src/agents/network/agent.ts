@@ -1,7 +1,11 @@
 import type { Bus, ListenHandle } from '../../core/bus/index.js';
 import type { Logger } from '../../core/log.js';
-import type { Dataplane } from './dataplane/driver.js';
-import { NETWORK_AGENT_TOPIC, NETWORK_SERVER_TOPIC, type HostState, type HostStateRequest } from '../../contracts/network-agent.js';
+import type { Dataplane, ReconcileReport } from './dataplane/driver.js';
+import { NETWORK_AGENT_TOPIC, NETWORK_SERVER_TOPIC, type AgentConfigurations, type HostState, type HostStateRequest } from '../../contracts/network-agent.js';
+import { AgentReporter } from './reporter.js';
+
+/** Neutron's report_interval: seconds between an agent's state reports. */
+export const DEFAULT_REPORT_INTERVAL_MS = 30_000;
 
 /**
  * The network agent of one host: receives the host's desired state over the bus and
@@ -16,6 +20,14 @@ export class NetworkAgent {
   private pollTimer: NodeJS.Timeout | undefined;
   private last: HostState | undefined;
   private newest: HostState | undefined;
+  private readonly reporter: AgentReporter;
+  /** The agent's health as its reports show it. */
+  private health: { lastError: string | null; lastErrorAt: string | null; lastReconcileAt: string | null; warnings: string[] } = {
+    lastError: null,
+    lastErrorAt: null,
+    lastReconcileAt: null,
+    warnings: [],
+  };
 
   constructor(
     readonly host: string,
@@ -25,14 +37,21 @@ export class NetworkAgent {
     private readonly options: {
       tunnelIp?: string;
       resyncIntervalMs?: number;
+      /** Milliseconds between state reports (default 30 s, Neutron's report_interval); 0: only at start and on change. */
+      reportIntervalMs?: number;
       /** How often to look for taps that appeared after their port was bound (default 1 s). */
       pollIntervalMs?: number;
       /** Services that live and die with the agent (the metadata relay). */
       companions?: Array<{ stop(): Promise<void> }>;
     } = {},
-  ) {}
+  ) {
+    this.reporter = new AgentReporter(bus, host, () => dataplane.describe().agentType, () => this.configurations(), log, options.reportIntervalMs ?? DEFAULT_REPORT_INTERVAL_MS);
+  }
 
   async start(): Promise<void> {
+    // Reported first: binding reads what this host can realise, and the tunnel address goes
+    // into the other hosts' flooding lists.
+    await this.reporter.start();
     this.listener = await this.bus.listen(NETWORK_AGENT_TOPIC, this.host, async (method, args) => {
       if (method === 'reconcile') return this.apply(args as HostState);
       throw new Error(`unknown method ${method}`);
@@ -52,6 +71,11 @@ export class NetworkAgent {
       this.pollTimer = setInterval(() => void this.pollOnce(), poll);
       this.pollTimer.unref();
     }
+  }
+
+  /** Reports this agent's state now rather than at the next interval. */
+  report(): Promise<void> {
+    return this.reporter.report();
   }
 
   /** Pulls this host's state from the control plane and applies it. */
@@ -83,13 +107,55 @@ export class NetworkAgent {
   private reapply(state: HostState): Promise<void> {
     this.queue = this.queue.then(async () => {
       if (this.last !== state) return; // a newer state came meanwhile and was applied
-      await this.dataplane.reconcile(state).catch((err: unknown) => this.log.error({ err, host: this.host }, 'dataplane reconcile failed'));
+      try {
+        this.noteOutcome({ report: await this.dataplane.reconcile(state) });
+      } catch (err) {
+        this.noteOutcome({ error: err });
+        this.log.error({ err, host: this.host }, 'dataplane reconcile failed');
+      }
     });
     return this.queue;
   }
 
   private request(): HostStateRequest {
-    return this.options.tunnelIp ? { host: this.host, tunnelIp: this.options.tunnelIp } : { host: this.host };
+    return { host: this.host };
+  }
+
+  /** What the agent reports: the dataplane's capabilities, the state it applied, and its health. */
+  configurations(): AgentConfigurations {
+    const described = this.dataplane.describe();
+    const state = this.last;
+    const tunnelTypes = described.networkTypes.filter((t) => t === 'vxlan' || t === 'gre');
+    return {
+      ...described.details,
+      dataplane: this.dataplane.name,
+      interface_mappings: described.interfaceMappings,
+      network_types: described.networkTypes,
+      tunnel_types: this.options.tunnelIp ? tunnelTypes : [],
+      tunneling_ip: this.options.tunnelIp ?? null,
+      l2_population: true,
+      devices: state?.ports.length ?? 0,
+      dhcp_networks: state?.dhcp.length ?? 0,
+      routers: state?.routers.length ?? 0,
+      floating_ips: state?.routers.reduce((n, r) => n + r.floatingIps.length, 0) ?? 0,
+      last_error: this.health.lastError,
+      last_error_at: this.health.lastErrorAt,
+      last_reconcile_at: this.health.lastReconcileAt,
+      warnings: this.health.warnings,
+    };
+  }
+
+  /** Records how a reconcile went; a change in health is reported at once, not at the next interval. */
+  private noteOutcome(outcome: { report: ReconcileReport } | { error: unknown }): void {
+    const now = new Date().toISOString();
+    const before = JSON.stringify([this.health.lastError, this.health.warnings, this.health.lastReconcileAt === null]);
+    if ('error' in outcome) {
+      this.health = { ...this.health, lastError: errorText(outcome.error), lastErrorAt: now };
+    } else {
+      this.health = { ...this.health, lastError: null, lastReconcileAt: now, warnings: outcome.report.warnings ?? [] };
+    }
+    // The first success counts as a change too, so the list shows the agent has applied its state.
+    if (JSON.stringify([this.health.lastError, this.health.warnings, this.health.lastReconcileAt === null]) !== before) void this.reporter.report();
   }
 
   /** States are applied one at a time, newest wins; a stale one is skipped. */
@@ -105,11 +171,13 @@ export class NetworkAgent {
       try {
         report = await this.dataplane.reconcile(state);
       } catch (err) {
+        this.noteOutcome({ error: err });
         this.log.error({ err, host: this.host, driver: this.dataplane.name }, 'dataplane reconcile failed; the next resync retries');
         return;
       }
       this.applied = state.generation;
       this.last = state;
+      this.noteOutcome({ report });
       if (report.applied.length > 0 || report.removed.length > 0) {
         this.log.debug({ host: this.host, driver: this.dataplane.name, ...report }, 'dataplane reconciled');
       }
@@ -122,6 +190,13 @@ export class NetworkAgent {
     if (this.pollTimer) clearInterval(this.pollTimer);
     await this.listener?.close();
     await this.queue.catch(() => undefined);
+    await this.reporter.stop();
     for (const companion of this.options.companions ?? []) await companion.stop();
   }
+}
+
+/** An error as one line for the agent list: an aggregate names each of its failures. */
+function errorText(error: unknown): string {
+  if (error instanceof AggregateError) return `${error.message}: ${error.errors.map(errorText).join('; ')}`;
+  return error instanceof Error ? error.message : String(error);
 }

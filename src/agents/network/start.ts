@@ -8,6 +8,11 @@ import { MetadataRelay } from './metadata-relay.js';
 import type { Dataplane } from './dataplane/driver.js';
 import { LinuxBridgeDataplane } from './dataplane/linuxbridge/linuxbridge.js';
 import { mkdirReachable } from '../../core/reachable-dir.js';
+import { publicBridgeNames } from './dataplane/linuxbridge/names.js';
+import type { PublicBridgeConfig } from './dataplane/linuxbridge/unit.js';
+import { AgentReporter } from './reporter.js';
+import { CommandRunner } from './dataplane/linuxbridge/command.js';
+import { pickTunnelIp } from './host-network.js';
 import { NoopDataplane } from './dataplane/noop/noop.js';
 
 /** Which dataplane this host runs, and why, for the start-up banner. */
@@ -63,13 +68,31 @@ export function metadataProxyBlocker(): string | undefined {
   return onPath(METADATA_TOOL) ? undefined : 'haproxy is not installed: guests get no metadata (apt install haproxy)';
 }
 
-export function createDataplane(config: KumoConfig, choice: DataplaneChoice, log: Logger, metadataSocket?: string): Dataplane {
-  if (choice.name === 'noop') return new NoopDataplane();
+/** The physnet of the all-in-one's external network, DevStack's `public`. */
+export const PUBLIC_PHYSNET = 'public';
+
+/**
+ * The all-in-one's host bridge for `public` (DevStack's br-ex), unless the operator mapped that
+ * physnet to an interface of their own; with it, the physnet maps to the bridge's veth.
+ */
+export function publicBridgeFor(config: KumoConfig): PublicBridgeConfig | undefined {
+  if (config.dataplane.physicalInterfaceMappings[PUBLIC_PHYSNET]) return undefined;
+  return {
+    physnet: PUBLIC_PHYSNET,
+    ...publicBridgeNames(config.cloudId),
+    ...(config.dataplane.publicInterface ? { uplink: config.dataplane.publicInterface } : {}),
+  };
+}
+
+export function createDataplane(config: KumoConfig, choice: DataplaneChoice, log: Logger, metadataSocket?: string, publicBridge?: PublicBridgeConfig): Dataplane {
   const d = config.dataplane;
+  const mappings = { ...d.physicalInterfaceMappings, ...(publicBridge ? { [publicBridge.physnet]: publicBridge.networkSide } : {}) };
+  if (choice.name === 'noop') return new NoopDataplane(mappings);
   return new LinuxBridgeDataplane(
     {
       cloudId: config.cloudId,
-      physicalInterfaceMappings: d.physicalInterfaceMappings,
+      physicalInterfaceMappings: mappings,
+      ...(publicBridge ? { publicBridge } : {}),
       stateDir: d.stateDir,
       ...(metadataSocket ? { metadataSocket } : {}),
       ...(d.tunnelIp ? { tunnelIp: d.tunnelIp } : {}),
@@ -91,6 +114,8 @@ export async function startNetworkAgent(
   log: Logger,
   choice = chooseDataplane(config),
   metadata?: { url: string; sharedSecret: string },
+  /** The all-in-one's host bridge for its external physnet (publicBridgeFor). */
+  publicBridge?: PublicBridgeConfig,
 ): Promise<NetworkAgent> {
   let relay: MetadataRelay | undefined;
   const socketPath = join(config.dataplane.stateDir, 'metadata.sock');
@@ -101,9 +126,10 @@ export async function startNetworkAgent(
     relay = new MetadataRelay({ socketPath, bus, metadataUrl: metadata.url, sharedSecret: metadata.sharedSecret, log });
     await relay.start();
   }
-  const agent = new NetworkAgent(config.hostName, bus, createDataplane(config, choice, log, relay ? socketPath : undefined), log, {
+  const agent = new NetworkAgent(config.hostName, bus, createDataplane(config, choice, log, relay ? socketPath : undefined, publicBridge), log, {
     ...(config.dataplane.tunnelIp ? { tunnelIp: config.dataplane.tunnelIp } : {}),
     resyncIntervalMs: config.dataplane.resyncIntervalSeconds * 1000,
+    reportIntervalMs: config.dataplane.reportIntervalSeconds * 1000,
     ...(relay ? { companions: [relay] } : {}),
   });
   try {
@@ -113,4 +139,46 @@ export async function startNetworkAgent(
     throw error;
   }
   return agent;
+}
+
+/** A simulated host applies nothing, so it has nothing applied and nothing failed. */
+const SIMULATED_HEALTH = { devices: 0, dhcp_networks: 0, routers: 0, floating_ips: 0, last_error: null, last_error_at: null, last_reconcile_at: null, warnings: [] };
+
+/**
+ * The network agents of hosts the fake driver simulates (all but this host's own): each reports
+ * what this host's noop agent would, so ports bind on them as on a real host with the same
+ * mappings. They carry nothing, so they take no desired state either.
+ */
+export async function startSimulatedNetworkAgents(config: KumoConfig, bus: Bus, log: Logger, hosts: string[], like: NetworkAgent): Promise<Array<{ stop(): Promise<void> }>> {
+  const reporters: AgentReporter[] = [];
+  try {
+    for (const host of hosts) {
+      const reporter = new AgentReporter(bus, host, () => like.dataplane.describe().agentType, () => ({ ...like.configurations(), ...SIMULATED_HEALTH }), log, config.dataplane.reportIntervalSeconds * 1000);
+      await reporter.start();
+      reporters.push(reporter);
+    }
+  } catch (error) {
+    for (const reporter of reporters) await reporter.stop();
+    throw error;
+  }
+  return reporters;
+}
+
+/**
+ * The all-in-one needs no --tunnel-ip: with linuxbridge and none given, it takes the address of
+ * the default route's interface (or loopback; a single host has no peers) and records it in
+ * `config`. Returns what the banner says about it, or undefined when no tunnel is in play.
+ */
+export async function chooseTunnelIp(config: KumoConfig): Promise<string | undefined> {
+  if (config.dataplane.tunnelIp) return `${config.dataplane.tunnelIp} (given)`;
+  let choice: DataplaneChoice;
+  try {
+    choice = chooseDataplane(config);
+  } catch {
+    return undefined; // the start fails on it, saying why
+  }
+  if (choice.name !== 'linuxbridge') return undefined;
+  const picked = await pickTunnelIp(new CommandRunner(config.dataplane.hostNamespace));
+  config.dataplane.tunnelIp = picked.ip;
+  return `${picked.ip}: ${picked.reason}`;
 }

@@ -1,8 +1,9 @@
 import { badRequest, conflict, notFound } from './context.js';
 import { groupsOnPorts, instancePorts } from './instance-ports.js';
-import type { InstanceRef, NetworkPorts, RequestedNetwork, SecurityGroupCaller, SecurityGroupProxy, ServerAddress, ServerNetworkView } from './peers.js';
+import { PortBindingFailed, type InstanceRef, type NetworkPorts, type RequestedNetwork, type SecurityGroupCaller, type SecurityGroupProxy, type ServerAddress, type ServerNetworkView } from './peers.js';
 import { InProcessSecurityGroups } from './security-groups-in-process.js';
 import { authorizeAttributes, type Caller as NetworkCaller, type NetworkContext } from '../network/context.js';
+import { VIF_TYPE_BINDING_FAILED } from '../network/ml2/binding.js';
 import { createPort, deletePort, updatePort } from '../network/ports.js';
 import { defaultSecurityGroup } from '../network/security-groups.js';
 import type { Network, Port } from '../network/model.js';
@@ -63,7 +64,9 @@ export class InProcessNetworkPorts implements NetworkPorts {
     try {
       for (const entry of entries) {
         if (entry.port) {
-          bound.push((await updatePort(this.ctx, caller, entry.port, binding)).id);
+          const port = await updatePort(this.ctx, caller, entry.port, binding);
+          bound.push(port.id);
+          if (port.bindingVifType === VIF_TYPE_BINDING_FAILED) throw new PortBindingFailed(port.id);
           continue;
         }
         const port = await createPort(this.ctx, caller, {
@@ -73,6 +76,8 @@ export class InProcessNetworkPorts implements NetworkPorts {
           ...(entry.fixed_ip ? { fixed_ips: [{ ip_address: entry.fixed_ip }] } : {}),
         });
         created.push(port.id);
+        // As Nova checks each port it updates: a failed binding ends the allocation.
+        if (port.bindingVifType === VIF_TYPE_BINDING_FAILED) throw new PortBindingFailed(port.id);
       }
     } catch (error) {
       // Undo this call only: ports the instance had before it stay as they were.

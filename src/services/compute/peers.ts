@@ -100,6 +100,18 @@ export interface ServerNetworkView {
   securityGroups: string[];
 }
 
+/**
+ * The network service bound a port to the instance's host, and the binding failed (Neutron's
+ * `binding:vif_type` `binding_failed`): the host cannot realise the port's network. Nova's
+ * PortBindingFailed; the build is aborted rather than tried again and again.
+ */
+export class PortBindingFailed extends Error {
+  constructor(readonly portId: string) {
+    super(`Binding failed for port ${portId}, please check neutron logs for more information.`);
+    this.name = 'PortBindingFailed';
+  }
+}
+
 export interface NetworkPorts {
   /** Security groups for the os-security-groups proxy, when the network service offers them. */
   readonly securityGroups?: SecurityGroupProxy;
@@ -110,7 +122,7 @@ export interface NetworkPorts {
    * else's shared network) is a 403, although the port itself is later made with admin rights.
    */
   validate(caller: SecurityGroupCaller, projectId: string, requested: RequestedNetwork[] | 'auto'): Promise<void>;
-  /** Creates or binds the instance's ports on `host`; returns their ids. */
+  /** Creates or binds the instance's ports on `host`; returns their ids. Throws PortBindingFailed (having undone its work) when a binding fails. */
   allocate(instance: InstanceRef & { host: string; securityGroups: string[] }, requested: RequestedNetwork[] | 'auto'): Promise<string[]>;
   /** Deletes the ports compute created; unbinds those the user passed in (`preserve`). */
   deallocate(instance: InstanceRef, preserve: string[]): Promise<void>;

@@ -1,4 +1,3 @@
-import ipaddr from 'ipaddr.js';
 import { randomBytes } from 'node:crypto';
 import type { Bus, ListenHandle } from '../../core/bus/index.js';
 import type { Logger } from '../../core/log.js';
@@ -6,6 +5,7 @@ import {
   METADATA_LOOKUP,
   NETWORK_AGENT_TOPIC,
   NETWORK_SERVER_TOPIC,
+  REPORT_STATE,
   type DhcpState,
   type HostState,
   type HostStateRequest,
@@ -14,7 +14,9 @@ import {
   type SubnetState,
 } from '../../contracts/network-agent.js';
 import type { NetworkContext } from './context.js';
+import { parseAgentReport, recordAgentReport } from './agents.js';
 import { metadataLookup, parseMetadataLookup } from './metadata-lookup.js';
+import { VIF_TYPE_BINDING_FAILED } from './ml2/binding.js';
 import { DEVICE_OWNER_DHCP, DEVICE_OWNER_ROUTER_GATEWAY, DEVICE_OWNER_ROUTER_INTERFACE, type Port } from './model.js';
 
 /**
@@ -44,10 +46,14 @@ export class DesiredStatePublisher {
     // servers, so a second listener with other methods would get requests it cannot answer.
     this.listener = await this.bus.listen(NETWORK_SERVER_TOPIC, `server-${process.pid}-${randomBytes(4).toString('hex')}`, async (method, args) => {
       if (method === METADATA_LOOKUP) return metadataLookup(this.ctx, parseMetadataLookup(args));
+      if (method === REPORT_STATE) {
+        // A new or moved tunnel endpoint changes the other hosts' flooding lists.
+        if (await recordAgentReport(this.ctx, parseAgentReport(args))) this.changed();
+        return;
+      }
       if (method !== 'host_state') throw new Error(`unknown method ${method}`);
       const request = hostStateRequest(args);
       this.hosts.add(request.host);
-      if (await this.register(request)) this.changed();
       return this.compute(request.host);
     });
   }
@@ -55,23 +61,6 @@ export class DesiredStatePublisher {
   async stop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     await this.listener?.close();
-  }
-
-  /**
-   * Records the agent's tunnel endpoint; true when it is new or moved, since the other hosts'
-   * flooding lists then change.
-   */
-  private async register(request: HostStateRequest): Promise<boolean> {
-    const db = this.ctx.records.db;
-    const tunnelIp = request.tunnelIp ?? null;
-    const row = await db.selectFrom('network_agent').selectAll().where('host', '=', request.host).executeTakeFirst();
-    const now = new Date().toISOString();
-    if (!row) {
-      await db.insertInto('network_agent').values({ host: request.host, tunnel_ip: tunnelIp, updated_at: now }).onConflict((oc) => oc.column('host').doUpdateSet({ tunnel_ip: tunnelIp, updated_at: now })).execute();
-      return tunnelIp !== null;
-    }
-    await db.updateTable('network_agent').set({ tunnel_ip: tunnelIp, updated_at: now }).where('host', '=', request.host).execute();
-    return row.tunnel_ip !== tunnelIp;
   }
 
   /** Something changed: push fresh state to every known host after a short quiet period. */
@@ -95,8 +84,9 @@ export class DesiredStatePublisher {
     const { records, groups } = this.ctx;
     const isNetworkNode = host === this.networkNode;
     const allPorts = await records.listPorts();
+    // A port whose binding failed is not the host's to wire (Neutron sends it no agent either).
     const hostsPort = (p: Port) =>
-      p.bindingHostId === host || (isNetworkNode && p.deviceOwner.startsWith('network:') && !p.bindingHostId);
+      (p.bindingHostId === host && p.bindingVifType !== VIF_TYPE_BINDING_FAILED) || (isNetworkNode && p.deviceOwner.startsWith('network:') && !p.bindingHostId);
     const ports = allPorts.filter(hostsPort);
     const networkIds = new Set(ports.map((p) => p.networkId));
     const networks = await records.listNetworks({ ids: [...networkIds] });
@@ -241,9 +231,7 @@ export class DesiredStatePublisher {
 }
 
 function hostStateRequest(args: unknown): HostStateRequest {
-  const { host, tunnelIp } = (args ?? {}) as { host?: unknown; tunnelIp?: unknown };
+  const { host } = (args ?? {}) as { host?: unknown };
   if (typeof host !== 'string' || host.length === 0 || host.length > 255) throw new Error('host_state needs a host name');
-  if (tunnelIp === undefined || tunnelIp === null) return { host };
-  if (typeof tunnelIp !== 'string' || !ipaddr.IPv4.isValidFourPartDecimal(tunnelIp)) throw new Error('host_state: tunnelIp must be an IPv4 address');
-  return { host, tunnelIp };
+  return { host };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { CreateTableBuilder, Kysely } from 'kysely';
 import type { MigrationSet } from '../../core/db/migrations.js';
 
@@ -175,9 +176,46 @@ async function agents(db: Kysely<unknown>): Promise<void> {
     .execute();
 }
 
+/**
+ * Agents as Neutron's agents extension shows them: an id, what they are, their state reports
+ * (configurations: what the host can realise, how its last reconcile went) and heartbeat.
+ * Rows from before have no report yet: they get an id now and the rest with their next report.
+ */
+async function agentReports(db: Kysely<unknown>): Promise<void> {
+  const table = () => db.schema.alterTable('network_agent');
+  await table().addColumn('id', 'varchar(36)').execute();
+  await table().addColumn('agent_type', 'varchar(255)', (c) => c.notNull().defaultTo('')).execute();
+  await table().addColumn('agent_binary', 'varchar(255)', (c) => c.notNull().defaultTo('')).execute();
+  await table().addColumn('topic', 'varchar(255)', (c) => c.notNull().defaultTo('')).execute();
+  await table().addColumn('description', 'varchar(255)').execute();
+  await table().addColumn('admin_state_up', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+  await table().addColumn('configurations', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+  await table().addColumn('created_at', 'varchar(40)').execute();
+  await table().addColumn('started_at', 'varchar(40)').execute();
+  await table().addColumn('heartbeat_at', 'varchar(40)').execute();
+  const agents = db as Kysely<{ network_agent: { host: string; id: string | null } }>;
+  for (const row of await agents.selectFrom('network_agent').select('host').execute()) {
+    await agents.updateTable('network_agent').set({ id: randomUUID() }).where('host', '=', row.host).execute();
+  }
+  await db.schema.createIndex('network_agent_id').on('network_agent').column('id').unique().execute();
+}
+
+/** One-time start-up work done on this database (DevStack's default networks), so it is never done twice. */
+async function bootstrapRecords(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('network_bootstrap')
+    .addColumn('name', 'varchar(64)', (c) => c.primaryKey())
+    .addColumn('state', 'varchar(16)', (c) => c.notNull())
+    .addColumn('details', 'text', (c) => c.notNull().defaultTo('{}'))
+    .addColumn('updated_at', 'varchar(40)', (c) => c.notNull())
+    .execute();
+}
+
 export const networkMigrations: MigrationSet = {
   'network-0001-initial': { up: initial },
   'network-0002-floatingip-association': { up: floatingIpAssociation },
   'network-0003-default-security-group': { up: defaultSecurityGroup },
   'network-0004-agents': { up: agents },
+  'network-0005-agent-reports': { up: agentReports },
+  'network-0006-bootstrap-records': { up: bootstrapRecords },
 };

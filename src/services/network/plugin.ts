@@ -3,6 +3,7 @@ import { tokenAuthHook, type TokenValidator } from '../../core/auth/context.js';
 import { statusTitle, toApiError } from '../../core/http/errors.js';
 import { emptyJsonIsNoBody, refuseNulInUrl } from '../../core/http/json-bodies.js';
 import type { NetworkContext } from './context.js';
+import { agentRoutes } from './routes/agents.js';
 import { coreRoutes } from './routes/core.js';
 import { l3Routes } from './routes/l3.js';
 import { metaRoutes } from './routes/meta.js';
@@ -30,5 +31,6 @@ export function networkPlugin(ctx: NetworkContext, tokens: TokenValidator) {
     coreRoutes(app, ctx, baseUrl);
     securityGroupRoutes(app, ctx, baseUrl);
     l3Routes(app, ctx, baseUrl);
+    agentRoutes(app, ctx, baseUrl);
   };
 }

@@ -96,6 +96,10 @@ export const networkPolicyDefaults: Record<string, string> = {
   create_security_group_rule: 'rule:admin_or_owner',
   delete_security_group_rule: 'rule:admin_or_owner',
 
+  get_agent: 'rule:admin_only',
+  update_agent: 'rule:admin_only',
+  delete_agent: 'rule:admin_only',
+
   get_quota: 'rule:admin_or_owner',
   update_quota: 'rule:admin_only',
   delete_quota: 'rule:admin_only',

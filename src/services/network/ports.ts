@@ -4,6 +4,7 @@ import { authorize, authorizeAttributes, NeutronError, notFound, type Caller, ty
 import { bool, invalidInput, newUuid, now, onlyAttributes, str, uuidOrThrow, newResource } from './common.js';
 import { canonicalAddress, contains, eui64, isAddress, parseCidr, pickAddress, randomCandidates } from './ipam.js';
 import { DEVICE_OWNER_DHCP, DEVICE_OWNER_FLOATINGIP, DEVICE_OWNER_ROUTER_GATEWAY, DEVICE_OWNER_ROUTER_INTERFACE, type AddressPair, type FixedIp, type Network, type Port, type Subnet } from './model.js';
+import { bindPort, VIF_TYPE_BINDING_FAILED } from './ml2/binding.js';
 import { canSee, visibleNetwork } from './networks.js';
 import { checkQuota } from './quotas.js';
 import { defaultSecurityGroup, requireSecurityGroups } from './security-groups.js';
@@ -86,14 +87,15 @@ export async function createPort(ctx: NetworkContext, caller: Caller, body: Json
   const profile = body['binding:profile'];
   if (profile !== undefined && profile !== null && !isObject(profile)) throw invalidInput('binding:profile must be a dictionary.');
   const hostId = str(body, 'binding:host_id') ?? '';
+  const resource = newResource(body, projectId);
   const port: Port = {
-    ...newResource(body, projectId),
+    ...resource,
     networkId,
     macAddress,
     adminStateUp: bool(body, 'admin_state_up') ?? true,
     deviceOwner,
     deviceId,
-    ...binding(hostId),
+    ...(await bindPort(ctx, network, hostId, resource.id)),
     bindingVnicType: vnicType,
     bindingProfile: (profile as Record<string, unknown> | undefined) ?? {},
     portSecurityEnabled: portSecurity,
@@ -147,12 +149,6 @@ async function refuseForeignRouter(ctx: NetworkContext, caller: Caller, deviceOw
 function refuseTooManyAddresses(ctx: NetworkContext, requests: IpRequest[], deviceOwner: string): void {
   if (deviceOwner.startsWith('network:')) return;
   if (requests.length > ctx.settings.maxFixedIpsPerPort) throw invalidInput('Exceeded maximum amount of fixed ips per port.');
-}
-
-/** The binding as the dataplane driver (linuxbridge) reports it; unbound until a host is set. */
-function binding(hostId: string): Pick<Port, 'bindingHostId' | 'bindingVifType' | 'bindingVifDetails' | 'status'> {
-  if (!hostId) return { bindingHostId: '', bindingVifType: 'unbound', bindingVifDetails: {}, status: 'DOWN' };
-  return { bindingHostId: hostId, bindingVifType: 'bridge', bindingVifDetails: { port_filter: true, connectivity: 'l2' }, status: 'ACTIVE' };
 }
 
 /**
@@ -333,7 +329,10 @@ export async function updatePort(ctx: NetworkContext, caller: Caller, id: string
     adminStateUp: bool(body, 'admin_state_up') ?? port.adminStateUp,
     deviceOwner,
     deviceId,
-    ...(hostId !== port.bindingHostId ? binding(hostId) : {}),
+    // A new host binds again, and so does naming the host of a failed binding again (Nova's retry).
+    ...(hostId !== port.bindingHostId || (body['binding:host_id'] !== undefined && port.bindingVifType === VIF_TYPE_BINDING_FAILED)
+      ? await bindPort(ctx, network, hostId, port.id)
+      : {}),
     portSecurityEnabled: portSecurity,
     securityGroups,
     allowedAddressPairs: pairs,

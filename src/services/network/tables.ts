@@ -142,6 +142,27 @@ export interface AgentRow {
   host: string;
   tunnel_ip: string | null;
   updated_at: string;
+  /** Null only for a row from before agents reported (until its next report). */
+  id: string | null;
+  agent_type: string;
+  agent_binary: string;
+  topic: string;
+  description: string | null;
+  admin_state_up: number;
+  /** JSON: the agent's last AgentConfigurations. */
+  configurations: string;
+  created_at: string | null;
+  started_at: string | null;
+  heartbeat_at: string | null;
+}
+
+export interface BootstrapRow {
+  name: string;
+  /** `started`, `done` or `skipped`. */
+  state: string;
+  /** JSON: what was made, for the banner. */
+  details: string;
+  updated_at: string;
 }
 
 export interface NetworkTables {
@@ -159,4 +180,5 @@ export interface NetworkTables {
   network_tag: TagRow;
   network_quota: QuotaRow;
   network_agent: AgentRow;
+  network_bootstrap: BootstrapRow;
 }

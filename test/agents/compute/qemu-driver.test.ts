@@ -20,6 +20,7 @@ import { PowerState, VirtError, type InstanceSpec, type PowerStateValue } from '
 import { imageCacheDirOf, QemuDriver, type QemuDriverOptions } from '../../../src/agents/compute/virt/qemu/driver.js';
 import { ImageCache } from '../../../src/agents/compute/virt/qemu/image-cache.js';
 import { guestImage, qemuSuitePrerequisites } from '../../helpers/guest-image.js';
+import { processesMentioning } from '../../helpers/processes.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -52,20 +53,6 @@ function spec(id: string, over: Partial<InstanceSpec> = {}): InstanceSpec {
 
 function cmdlineOf(pid: number): string[] {
   return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
-}
-
-/** Every process whose command line mentions `text` (how many QEMUs run a guest). */
-function processesMentioning(text: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(text)) pids.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
 }
 
 async function imageInfo(path: string): Promise<{ format: string; 'virtual-size': number; 'backing-filename'?: string; snapshots?: Array<{ name: string }> }> {

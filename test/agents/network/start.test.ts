@@ -2,7 +2,7 @@
 // message that says what to write instead.
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { chooseDataplane, linuxBridgeBlockers } from '../../../src/agents/network/start.js';
+import { chooseDataplane, chooseTunnelIp, linuxBridgeBlockers, publicBridgeFor } from '../../../src/agents/network/start.js';
 import { loadConfig, parsePhysnets } from '../../../src/core/config.js';
 
 describe('dataplane configuration', () => {
@@ -31,5 +31,26 @@ describe('dataplane configuration', () => {
     } finally {
       process.env.PATH = saved;
     }
+  });
+
+  it('maps physnet public to the host bridge unless the operator mapped it, with the uplink named', () => {
+    const bridged = publicBridgeFor(loadConfig({ dataDir: '/tmp/kumo-x' }, { KUMO_PUBLIC_INTERFACE: 'eth0' }));
+    assert.equal(bridged?.physnet, 'public');
+    const config = loadConfig({ dataDir: '/tmp/kumo-x' }, {});
+    assert.equal(bridged?.bridge, `brex-${config.cloudId}`, "named by the cloud's id, as its other host objects are marked");
+    assert.equal(bridged?.uplink, 'eth0');
+    const other = publicBridgeFor(loadConfig({ dataDir: '/tmp/kumo-y' }, {}));
+    assert.notEqual(other?.bridge, bridged?.bridge, 'another data directory, another cloud, another bridge');
+    assert.equal(other?.uplink, undefined);
+    assert.equal(publicBridgeFor(loadConfig({ dataDir: '/tmp/kumo-x' }, { KUMO_PHYSNETS: 'public:eth1' })), undefined);
+    assert.throws(() => loadConfig({}, { KUMO_PUBLIC_INTERFACE: 'eth0;reboot' }), /KUMO_PUBLIC_INTERFACE=eth0;reboot: not an interface name/);
+  });
+
+  it('keeps a given tunnel address and needs none with the noop dataplane', async () => {
+    const given = loadConfig({ dataDir: '/tmp/kumo-x' }, { KUMO_TUNNEL_IP: '192.0.2.10' });
+    assert.equal(await chooseTunnelIp(given), '192.0.2.10 (given)');
+    const noop = loadConfig({ dataDir: '/tmp/kumo-x' }, { KUMO_DATAPLANE: 'noop' });
+    assert.equal(await chooseTunnelIp(noop), undefined);
+    assert.equal(noop.dataplane.tunnelIp, undefined);
   });
 });

@@ -14,11 +14,23 @@ export type Body = Record<string, any>;
 export async function cloudInLab(
   lab: NetLab,
   hostNs: string,
-  options: { tunnelIp?: string; physnets?: Record<string, string>; env?: Record<string, string> } = {},
+  options: {
+    tunnelIp?: string;
+    physnets?: Record<string, string>;
+    env?: Record<string, string>;
+    /** DevStack's public/private/router1 (off unless asked for). */
+    defaultNetworks?: boolean;
+    /** A data directory to (re)use; the cloud then leaves it in place. */
+    dataDir?: string;
+    publicInterface?: string;
+  } = {},
 ): Promise<TestCloud> {
   return startTestCloud({
     env: { KUMO_COMPUTE_DRIVER: 'fake', KUMO_HOST_NAME: `${lab.prefix}node`, ...options.env },
+    ...(options.defaultNetworks !== undefined ? { defaultNetworks: options.defaultNetworks } : {}),
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     dataplane: {
+      ...(options.publicInterface ? { publicInterface: options.publicInterface } : {}),
       driver: 'linuxbridge',
       hostNamespace: hostNs,
       namespacePrefix: lab.prefix,

@@ -43,6 +43,13 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, ...extra };
 }
 
+/** Ours without OS_* and KUMO_* (nor cleanEnv's test defaults), plus `extra`. */
+function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = cleanEnv();
+  for (const name of Object.keys(env)) if (name.startsWith('KUMO_')) delete env[name];
+  return { ...env, ...extra };
+}
+
 export interface StopResult {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -71,6 +78,19 @@ export interface StartOptions {
   /** How long to wait for the banner. */
   timeoutMs?: number;
   env?: Record<string, string>;
+  /**
+   * Run inside this named network namespace, standing in for a host. Entered with `nsenter
+   * --net` rather than `ip netns exec`, which would also give Kumo a mount namespace of its own:
+   * the qdhcp-/qrouter- namespaces it makes would then be mounted where no one else (the lab's
+   * cleanup included) can see them, as on no real host.
+   */
+  netns?: string;
+  /**
+   * Start as a user would, with none of the test defaults (noop dataplane, fake driver, no guest
+   * image, no default networks, cheap bcrypt, metadata port 0): only `env` is added to a
+   * cleaned environment.
+   */
+  asUser?: boolean;
 }
 
 /**
@@ -93,12 +113,13 @@ export async function startKumo(options: StartOptions): Promise<KumoProcess> {
 
 function startOnce(options: StartOptions, port: number): Promise<KumoProcess> {
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const child = spawn(
-    process.execPath,
-    [KUMO_MAIN, 'up', '--data-dir', options.dataDir, '--port', String(port), '--log-level', 'warn'],
-    // No kumo-tiny build in the background: test/cli/guest-image-import.test.ts covers it.
-    { env: cleanEnv({ KUMO_PASSWORD_HASH_ROUNDS: '4', KUMO_GUEST_IMAGE: 'skip', KUMO_DATAPLANE: 'noop', KUMO_COMPUTE_DRIVER: 'fake', KUMO_METADATA_PORT: '0', ...options.env }), stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const argv = [KUMO_MAIN, 'up', '--data-dir', options.dataDir, '--port', String(port), ...(options.asUser ? [] : ['--log-level', 'warn'])];
+  // No kumo-tiny build in the background: test/cli/guest-image-import.test.ts covers it.
+  const testDefaults = { KUMO_PASSWORD_HASH_ROUNDS: '4', KUMO_GUEST_IMAGE: 'skip', KUMO_DATAPLANE: 'noop', KUMO_COMPUTE_DRIVER: 'fake', KUMO_METADATA_PORT: '0', KUMO_DEFAULT_NETWORKS: '0' };
+  const env = options.asUser ? userEnv(options.env) : cleanEnv({ ...testDefaults, ...options.env });
+  const child = options.netns
+    ? spawn('nsenter', [`--net=/run/netns/${options.netns}`, process.execPath, ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   child.once('exit', () => live.delete(child));
   let output = '';

@@ -38,6 +38,8 @@ export class OpenStackCli {
   constructor(
     private readonly home: string,
     private readonly configFile: string,
+    /** Run the CLI inside this network namespace (the host a cloud in a lab runs on). */
+    private readonly netns?: string,
   ) {
     mkdirSync(home, { recursive: true });
   }
@@ -54,9 +56,10 @@ export class OpenStackCli {
     }
     if (configFile !== null) env.OS_CLIENT_CONFIG_FILE = configFile;
     return new Promise((resolve, reject) => {
+      const [file, argv] = this.netns ? ['ip', ['netns', 'exec', this.netns, OPENSTACK, ...args]] : [OPENSTACK, args];
       const child = execFile(
-        OPENSTACK,
-        args,
+        file,
+        argv,
         { env, timeout: options.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
         (error, stdout, stderr) => {
           this.running.delete(child);

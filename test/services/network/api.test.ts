@@ -597,10 +597,17 @@ describe('networking API', { timeout: 180_000 }, () => {
       assertNeutronError(refused, 403, 'PolicyNotAuthorized');
       const profile = await neutron('POST', '/ports', demo, { port: { network_id: net.id, 'binding:profile': { a: 1 } } });
       assertNeutronError(profile, 403, 'PolicyNotAuthorized');
-      const p = await port(admin, { network_id: net.id, 'binding:host_id': 'compute-1', project_id: demoProject });
-      assert.equal(p['binding:host_id'], 'compute-1');
-      assert.equal(p['binding:vif_type'], 'bridge');
+      const host = tc.cloud.config.hostName;
+      const p = await port(admin, { network_id: net.id, 'binding:host_id': host, project_id: demoProject });
+      assert.equal(p['binding:host_id'], host);
+      assert.equal(p['binding:vif_type'], 'bridge', 'the host has a network agent that realises the network');
+      assert.equal(p.status, 'ACTIVE');
       assert.equal(p.project_id, demoProject);
+      // A host no network agent reports from cannot bind it (Neutron's ML2 does the same).
+      const nowhere = await port(admin, { network_id: net.id, 'binding:host_id': 'compute-1' });
+      assert.equal(nowhere['binding:host_id'], 'compute-1');
+      assert.equal(nowhere['binding:vif_type'], 'binding_failed');
+      assert.equal(nowhere.status, 'DOWN');
       const mine = await port(demo, { network_id: net.id });
       assertNeutronError(await neutron('PUT', `/ports/${mine.id}`, demo, { port: { 'binding:host_id': 'compute-2' } }), 403, 'PolicyNotAuthorized');
       const bound = await neutron('PUT', `/ports/${mine.id}`, admin, { port: { 'binding:host_id': 'compute-2' } });
@@ -1127,6 +1134,7 @@ describe('networking API', { timeout: 180_000 }, () => {
       fields: async () => assert.deepEqual((await neutron('GET', `/networks/${net.id}?fields=id`, admin)).json.network, { id: net.id }),
       pagination: async () => assert.ok('networks_links' in (await neutron('GET', '/networks?limit=1', admin)).json),
       sorting: ok('/networks?sort_key=name&sort_dir=desc'),
+      agent: async () => assert.ok(((await neutron('GET', '/agents', admin)).json.agents as Resource[]).length > 0),
     });
     /** Routers and floating IPs come from another change; their aliases count once /v2.0/routers answers. */
     const L3 = new Set(['router', 'ext-gw-mode', 'extraroute', 'extraroute-atomic', 'l3-flavors', 'router_availability_zone', 'fip-port-details', 'floatingip-pools', 'l3_agent_scheduler', 'dns-integration']);
@@ -1147,7 +1155,7 @@ describe('networking API', { timeout: 180_000 }, () => {
         else assert.ok(routers && L3.has(alias), `${alias} is listed but not implemented here`);
       }
       // Extensions whose attributes or resources this service does not have are not claimed.
-      for (const absent of ['agent', 'dhcp_agent_scheduler', 'subnet_allocation', 'extra_dhcp_opt', 'qos', 'trunk', 'segment', 'multi-provider', 'address-scope', 'rbac-policies', 'network-ip-availability', 'availability_zone', 'filter-validation']) {
+      for (const absent of ['dhcp_agent_scheduler', 'subnet_allocation', 'extra_dhcp_opt', 'qos', 'trunk', 'segment', 'multi-provider', 'address-scope', 'rbac-policies', 'network-ip-availability', 'availability_zone', 'filter-validation']) {
         assert.equal(aliases.includes(absent), false, `${absent} is not implemented`);
       }
       const one = await neutron('GET', '/extensions/provider', demo);

@@ -5,6 +5,20 @@ export interface ReconcileReport {
   applied: string[];
   /** Things the driver owned but the state no longer wants, removed. */
   removed: string[];
+  /** Applied, but not as well as wanted (an address another cloud holds, ...): the agent reports them. */
+  warnings?: string[];
+}
+
+/** What a dataplane can realise on its host, as its agent reports it for port binding. */
+export interface DataplaneDescription {
+  /** Neutron's agent_type, e.g. `Linux bridge agent`. */
+  agentType: string;
+  /** physnet -> host interface: `flat` and `vlan` segments bind only on these physnets. */
+  interfaceMappings: Record<string, string>;
+  /** The segment types it can realise here. */
+  networkTypes: string[];
+  /** Further facts for the agent's `configurations` (its host bridge, uplink, ...). */
+  details?: Record<string, unknown>;
 }
 
 /**
@@ -15,6 +29,8 @@ export interface ReconcileReport {
  */
 export interface Dataplane {
   readonly name: string;
+  /** What it can realise on this host (asked at every report; the answer may change). */
+  describe(): DataplaneDescription;
   reconcile(desired: HostState): Promise<ReconcileReport>;
   /**
    * Cheap check between reconciles: has the host changed under the state it was given (a

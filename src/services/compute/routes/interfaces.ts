@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { isUuidLike } from '../../../core/ids.js';
 import { badRequest, callerFrom, conflict, notFound, type ComputeContext } from '../context.js';
 import type { Instance } from '../instances/model.js';
+import { PortBindingFailed } from '../peers.js';
 import { checkActionAllowed, visibleInstance } from '../servers/access.js';
 import type { ServerServices } from '../servers/services.js';
 import { member, noExtraKeys, type Body } from '../validate.js';
@@ -51,10 +52,13 @@ export function interfaceRoutes(app: FastifyInstance, ctx: ComputeContext, svc: 
     if (instance.taskState !== null) throw conflict(`Cannot 'attach_interface' instance ${instance.id} while it is in task_state ${instance.taskState}`);
     await network().validate(caller, instance.projectId, [entry]);
     await svc.actions.start(instance.id, 'attach_interface', caller);
-    const [portId] = await network().allocate(
-      { id: instance.id, projectId: instance.projectId, host: instance.host, securityGroups: instance.securityGroups },
-      [entry],
-    );
+    const [portId] = await network()
+      .allocate({ id: instance.id, projectId: instance.projectId, host: instance.host, securityGroups: instance.securityGroups }, [entry])
+      .catch((error: unknown) => {
+        // The host cannot realise that network: Nova's InterfaceAttachFailed, here a 409 that says why.
+        if (error instanceof PortBindingFailed) throw conflict(`Failed to attach network adapter device to ${instance.id}: ${error.message}`);
+        throw error;
+      });
     if (entry.port) {
       // A port the user brought stays theirs: unbound, not deleted, when the server goes.
       const requested = Array.isArray(instance.requestedNetworks) ? instance.requestedNetworks : [];

@@ -27,6 +27,7 @@ export const EXTENSIONS: Array<{ alias: string; name: string; description: strin
   { alias: 'ext-gw-mode', name: 'Neutron L3 Configurable external gateway mode', description: 'Extension of the router abstraction for specifying whether SNAT should occur on the external gateway' },
   { alias: 'extraroute', name: 'Neutron Extra Route', description: 'Extra routes configuration for L3 router' },
   { alias: 'extraroute-atomic', name: 'Atomically add/remove extra routes', description: 'Edit extra routes of a router on server side by atomically adding/removing extra routes' },
+  { alias: 'agent', name: 'agent', description: 'The agent management extension.' },
   { alias: 'fip-port-details', name: 'Floating IP Port Details Extension', description: 'Add port_details attribute to Floating IP resource' },
 ];
 
@@ -40,7 +41,7 @@ export function metaRoutes(app: FastifyInstance, ctx: NetworkContext, baseUrl: (
   app.get('/', { config: { public: true } }, async () => versions());
   for (const path of ['/v2.0', '/v2.0/']) {
     app.get(path, { config: { public: true } }, async () => ({
-      resources: ['networks', 'subnets', 'ports', 'security_groups', 'security_group_rules', 'routers', 'floatingips', 'quotas'].map((name) => ({
+      resources: ['networks', 'subnets', 'ports', 'security_groups', 'security_group_rules', 'routers', 'floatingips', 'quotas', 'agents'].map((name) => ({
         name: name.replace(/s$/, ''),
         collection: name,
         links: [{ rel: 'self', href: `${baseUrl()}/v2.0/${name.replaceAll('_', '-')}` }],

@@ -122,6 +122,8 @@ export class L2Unit implements DataplaneUnit {
 
   private unmapped(ctx: ReconcileContext, network: NetworkState): [] {
     ctx.log.warn({ network: network.id, physicalNetwork: network.physicalNetwork }, 'no interface mapped for this physical network (--physnet); its bridge stays local');
+    // Instance ports never bind here; the network node's own DHCP and router ports still come, and the agent list says so.
+    (ctx.report.warnings ??= []).push(`network ${network.id}: physical network ${network.physicalNetwork ?? '(none)'} has no interface on this host (--physnet); its bridge stays local`);
     return [];
   }
 
@@ -135,8 +137,11 @@ export class L2Unit implements DataplaneUnit {
     const { run, report } = ctx;
     const cloudId = ctx.config.cloudId;
     const links = await listLinks(run);
+    // The host bridge for `public` is the public-bridge unit's, which runs before this one.
+    const hostBridge = everything ? undefined : ctx.config.publicBridge?.bridge;
     for (const link of links.values()) {
       const name = link.ifname;
+      if (name === hostBridge) continue;
       const kind = kindOf(link);
       const ours = isOurs(link, cloudId);
       const segment = kind === 'bridge' || kind === 'vxlan' || kind === 'gretap' || kind === 'vlan';

@@ -1,6 +1,6 @@
 import type { HostState } from '../../../../contracts/network-agent.js';
 import type { Logger } from '../../../../core/log.js';
-import type { Dataplane, ReconcileReport } from '../driver.js';
+import type { Dataplane, DataplaneDescription, ReconcileReport } from '../driver.js';
 import { CommandRunner } from './command.js';
 import { listLinks, listNamespaces } from './links.js';
 import { assertCloudId, bridgeName, cloudNamespacePrefix, Namespaces, tapName } from './names.js';
@@ -11,6 +11,7 @@ import { L3Unit } from './l3.js';
 import { FirewallUnit } from './firewall.js';
 import { MetadataProxies } from './metadata-proxy.js';
 import { mkdirReachable } from '../../../../core/reachable-dir.js';
+import { PublicBridgeUnit } from './public-bridge.js';
 
 const EMPTY_STATE = (host: string): HostState => ({ host, generation: 0, networks: [], ports: [], dhcp: [], routers: [], securityGroups: [] });
 
@@ -35,9 +36,23 @@ export class LinuxBridgeDataplane implements Dataplane {
     assertCloudId(config.cloudId);
     this.run = new CommandRunner(config.hostNamespace);
     this.namespaces = new Namespaces(config.namespacePrefix ?? cloudNamespacePrefix(config.cloudId));
-    this.units = units ?? [new L2Unit(), new DhcpUnit(), new L3Unit(), new FirewallUnit()];
+    // The host bridge first: its veth is the interface L2 plugs the external network into.
+    this.units = units ?? [new PublicBridgeUnit(), new L2Unit(), new DhcpUnit(), new L3Unit(), new FirewallUnit()];
     mkdirReachable(config.stateDir);
     this.proxies = new MetadataProxies(this.run, config.stateDir, config.metadataSocket);
+  }
+
+  describe(): DataplaneDescription {
+    const bridge = this.config.publicBridge;
+    return {
+      agentType: 'Linux bridge agent',
+      interfaceMappings: { ...this.config.physicalInterfaceMappings },
+      // Overlays need this host's tunnel endpoint; flat and vlan need their physnet mapped.
+      networkTypes: ['local', 'flat', 'vlan', ...(this.config.tunnelIp ? ['vxlan', 'gre'] : [])],
+      ...(bridge
+        ? { details: { public_bridge: { physical_network: bridge.physnet, bridge: bridge.bridge, uplink: bridge.uplink ?? null } } }
+        : {}),
+    };
   }
 
   async reconcile(desired: HostState): Promise<ReconcileReport> {

@@ -26,6 +26,9 @@ export const PREFIX = {
   routerGateway: 'qg-',
   dhcpNamespace: 'qdhcp-',
   routerNamespace: 'qrouter-',
+  publicBridge: 'brex-',
+  publicPatch: 'pex-',
+  publicChain: 'kumo-pub-',
 } as const;
 
 const DEVICE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
@@ -73,6 +76,39 @@ export const vlanName = (physicalInterface: string, vlanId: number) =>
 /** One gretap device per (network, peer): the key says which network, the hex tail which peer. */
 export const greName = (key: number, peerIp: string) =>
   assertDeviceName(`${PREFIX.gre}${key.toString(16)}-${ipv4Hex(peerIp)}`.slice(0, 15));
+
+const CLOUD_TAG = /^[a-z0-9]{1,8}$/;
+
+/**
+ * The all-in-one's host bridge for the external physnet (DevStack's br-ex): it holds the
+ * external subnet's gateway address, so the host itself reaches floating IPs, and a veth pair
+ * joins it to the external network's bridge (the pair's network side is what the physnet maps
+ * to). `cloud` (up to 8 of [a-z0-9]) tells clouds on one host apart. The iptables chains hold
+ * the NAT toward a named uplink (nat table), let that traffic through (filter table) and keep
+ * the external bridges' own connection tracking apart from the host's (raw table).
+ */
+export interface PublicBridgeNames {
+  bridge: string;
+  /** The veth pair: one end on `bridge`, the other plugged into the external network's bridge. */
+  bridgeSide: string;
+  networkSide: string;
+  /** iptables chains for the uplink: NAT (nat table), forwarding (filter table), conntrack zones (raw table). */
+  natChain: string;
+  forwardChain: string;
+  zoneChain: string;
+}
+
+export function publicBridgeNames(cloud: string): PublicBridgeNames {
+  if (!CLOUD_TAG.test(cloud)) throw new Error(`not a valid cloud tag: ${JSON.stringify(cloud)}`);
+  return {
+    bridge: assertDeviceName(`${PREFIX.publicBridge}${cloud}`),
+    bridgeSide: assertDeviceName(`${PREFIX.publicPatch}${cloud}b`),
+    networkSide: assertDeviceName(`${PREFIX.publicPatch}${cloud}n`),
+    natChain: `${PREFIX.publicChain}${cloud}`,
+    forwardChain: `${PREFIX.publicChain}f${cloud}`,
+    zoneChain: `${PREFIX.publicChain}z${cloud}`,
+  };
+}
 
 function ipv4Hex(ip: string): string {
   return ip

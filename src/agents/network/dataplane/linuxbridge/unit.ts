@@ -4,7 +4,7 @@ import type { ReconcileReport } from '../driver.js';
 import type { CommandRunner } from './command.js';
 import type { Link } from './links.js';
 import type { MetadataProxies } from './metadata-proxy.js';
-import type { Namespaces } from './names.js';
+import type { Namespaces, PublicBridgeNames } from './names.js';
 
 export interface LinuxBridgeConfig {
   /** The cloud's id (`KumoConfig.cloudId`): its mark on devices, in namespace, chain and set names. */
@@ -21,6 +21,15 @@ export interface LinuxBridgeConfig {
   stateDir: string;
   /** The metadata relay's unix socket, which the namespaces' proxies forward to. */
   metadataSocket?: string;
+  /** The all-in-one's host bridge for its external physnet (DevStack's br-ex; see public-bridge.ts). */
+  publicBridge?: PublicBridgeConfig;
+}
+
+export interface PublicBridgeConfig extends PublicBridgeNames {
+  /** The physnet it serves; `physicalInterfaceMappings` maps it to `networkSide`. */
+  physnet: string;
+  /** The host interface guests' outbound traffic leaves by, NATed to the host's address; none: it stays on the host. */
+  uplink?: string;
 }
 
 /** What one reconcile pass hands each unit. */
