@@ -12,7 +12,7 @@ const STATUS_OF: Readonly<Record<string, number>> = {
   ERR_HTTP_REQUEST_TIMEOUT: 408,
 };
 
-const TITLES: Readonly<Record<number, string>> = { ...STATUS_TITLES, 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
+const TITLES: Readonly<Record<number, string>> = { ...STATUS_TITLES, 431: 'Request Header Fields Too Large' };
 
 const MESSAGES: Readonly<Record<number, string>> = {
   400: 'The request could not be parsed as HTTP.',
