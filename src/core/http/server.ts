@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { answerClientError } from './client-errors.js';
+import { serializeBigRepliesInTurns } from './json-replies.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -55,6 +56,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-openstack-request-id', request.id);
   });
+  // One big list must not hold the event loop while every other request waits.
+  serializeBigRepliesInTurns(app);
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

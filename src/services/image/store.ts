@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { mapInTurns } from '../../core/cooperative.js';
 import type { Database } from '../../core/db/database.js';
 import type { Image, ImageMember, ImageStatus, MemberStatus, Visibility } from './model.js';
 import type { ImageRow, ImageTables, ImageTransferColumns } from './tables.js';
@@ -58,7 +59,7 @@ export class ImageRecords {
     }
     const rows = await q.execute();
     const tags = await this.tagsOf(rows.map((r) => r.id));
-    return rows.map((r) => toImage(r, tags));
+    return mapInTurns(rows, (r) => toImage(r, tags));
   }
 
   async update(image: Image): Promise<void> {
