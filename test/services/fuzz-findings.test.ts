@@ -51,5 +51,16 @@ for (const engine of ENGINES) {
         assert.equal(res.json.code, '400 Bad Request');
       }
     });
+
+    it('concurrent updates of one network quota all succeed (Neutron)', async () => {
+      const project = (await api(tc.url, 'GET', '/identity/v3/auth/projects', admin)).json.projects[0].id as string;
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => api(tc.url, 'PUT', `/networking/v2.0/quotas/${project}`, admin, { quota: { network: 10 + i, subnet: 20 } })),
+      );
+      assert.deepEqual(answers.map((a) => a.status), answers.map(() => 200), JSON.stringify(answers.map((a) => a.body)).slice(0, 500));
+      const quota = (await api(tc.url, 'GET', `/networking/v2.0/quotas/${project}`, admin)).json.quota;
+      assert.equal(quota.subnet, 20);
+      assert.ok(quota.network >= 10 && quota.network < 22);
+    });
   });
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { STATUS_TITLES } from './errors.js';
 
@@ -36,7 +37,8 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
   const body = JSON.stringify({ error: { code: status, title, message: MESSAGES[status] ?? MESSAGES[400] } });
   if (socket.writable) {
     socket.end(
-      `HTTP/1.1 ${status} ${title}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${title}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `X-OpenStack-Request-ID: req-${randomUUID()}\r\n\r\n${body}`,
     );
   }
   socket.on('data', () => undefined);

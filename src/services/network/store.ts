@@ -297,9 +297,13 @@ export class NetworkRecords {
     return new Map(rows.map((r) => [r.resource, r.hard_limit]));
   }
 
+  /** One statement, so that two concurrent updates of the same quota cannot collide on its key. */
   async setQuota(projectId: string, resource: string, limit: number): Promise<void> {
-    await this.db.deleteFrom('network_quota').where('project_id', '=', projectId).where('resource', '=', resource).execute();
-    await this.db.insertInto('network_quota').values({ project_id: projectId, resource, hard_limit: limit }).execute();
+    await this.db
+      .insertInto('network_quota')
+      .values({ project_id: projectId, resource, hard_limit: limit })
+      .onConflict((oc) => oc.columns(['project_id', 'resource']).doUpdateSet({ hard_limit: limit }))
+      .execute();
   }
 
   async deleteQuotas(projectId: string): Promise<void> {

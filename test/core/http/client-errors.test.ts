@@ -73,6 +73,7 @@ describe('requests the HTTP parser refuses', () => {
         const refused = await get(port, agent, { 'x-padding': HUGE_HEADER });
         assert.equal(refused.status, 431, `round ${round}`);
         assert.equal(refused.headers.connection, 'close', `round ${round}: the 431 says the connection ends`);
+        assert.match(String(refused.headers['x-openstack-request-id']), /^req-[0-9a-f-]{36}$/);
         assert.equal(JSON.parse(refused.body).error?.code, 431);
         const next = await get(port, agent);
         assert.equal(next.status, 200, `round ${round}: the request after the 431`);
