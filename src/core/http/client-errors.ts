@@ -28,16 +28,21 @@ const MESSAGES: Readonly<Record<number, string>> = {
  * with unread bytes makes the kernel send a reset, which a keep-alive client reports as
  * ECONNRESET on its next request instead of opening a new connection.
  */
-export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+export function answerClientError(error: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed || answered.has(socket)) return;
   answered.add(socket);
   const status = STATUS_OF[error.code ?? ''] ?? 400;
   const title = TITLES[status] ?? 'Bad Request';
   // No service owns the request yet: Keystone's shape, the most common among OpenStack clients.
-  const body = JSON.stringify({ error: { code: status, title, message: MESSAGES[status] ?? MESSAGES[400] } });
+  // A body only where the request line shows a method that may have one: a HEAD client reads
+  // none, and would take the bytes for a broken next response.
+  const start = Buffer.isBuffer(error.rawPacket) ? error.rawPacket.subarray(0, 8).toString('latin1') : '';
+  const body = /^(GET|POST|PUT|PATCH|DELETE|OPTIONS) /.test(start)
+    ? JSON.stringify({ error: { code: status, title, message: MESSAGES[status] ?? MESSAGES[400] } })
+    : '';
   if (socket.writable) {
     socket.end(
-      `HTTP/1.1 ${status} ${title}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `HTTP/1.1 ${status} ${title}\r\nConnection: close\r\n${body ? 'Content-Type: application/json\r\n' : ''}Content-Length: ${Buffer.byteLength(body)}\r\n` +
         `X-OpenStack-Request-ID: req-${randomUUID()}\r\n\r\n${body}`,
     );
   }
