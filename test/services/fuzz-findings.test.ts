@@ -39,16 +39,19 @@ for (const engine of ENGINES) {
       if (schema) await dropSchema(TEST_DATABASE_URL as string, schema);
     });
 
-    it('a NUL in an image member id or tag is a 400 (Glance)', async () => {
-      for (const [method, path] of [
-        ['DELETE', `/image/v2/images/${image}/members/%00`],
-        ['GET', `/image/v2/images/${image}/members/a%00b`],
-        ['PUT', `/image/v2/images/${image}/members/%00`],
-        ['PUT', `/image/v2/images/${image}/tags/%00`],
+    it('a NUL in an image member id is an unknown member (404), in a tag or a filter a 400 (Glance)', async () => {
+      for (const [method, path, status] of [
+        ['DELETE', `/image/v2/images/${image}/members/%00`, 404],
+        ['GET', `/image/v2/images/${image}/members/a%00b`, 404],
+        ['PUT', `/image/v2/images/${image}/members/%00`, 404],
+        ['PUT', `/image/v2/images/${image}/tags/%00`, 400],
+        ['DELETE', `/image/v2/images/${image}/tags/%00`, 404],
+        ['GET', '/image/v2/images?owner=%00', 400],
+        ['GET', '/image/v2/images?status=a%00', 400],
       ] as const) {
-        const res = await api(tc.url, method, path, admin, method === 'PUT' && path.includes('/members/') ? { status: 'accepted' } : undefined);
-        assertClientError(res, 400, `${method} ${path}`);
-        assert.equal(res.json.code, '400 Bad Request');
+        const res = await api(tc.url, method, path, method === 'GET' && path.includes('/members/') ? demo : admin, method === 'PUT' && path.includes('/members/') ? { status: 'accepted' } : undefined);
+        assertClientError(res, status, `${method} ${path}`);
+        assert.match(String(res.json.code), new RegExp(`^${status} `));
       }
     });
 

@@ -124,6 +124,8 @@ export class ImageRecords {
   }
 
   async getMember(imageId: string, memberId: string): Promise<ImageMember | undefined> {
+    // No member id holds a NUL (bodies refuse it), and PostgreSQL refuses one in a query.
+    if (memberId.includes('\u0000')) return undefined;
     const row = await this.db
       .selectFrom('image_member')
       .selectAll()
