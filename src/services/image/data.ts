@@ -143,6 +143,8 @@ async function finishImport(ctx: ImageContext, image: Image): Promise<void> {
       throw error;
     }
     const [, digests] = await stored;
+    // The staged copy has served: gone before the image shows active, not just after.
+    await ctx.staging.delete(image.id);
     const activated = await ctx.records.transition(image.id, ['importing'], 'active', {
       size: digests.size,
       checksum: digests.md5,
