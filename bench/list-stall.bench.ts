@@ -10,6 +10,7 @@
  * BENCH_SECONDS (10 per measurement) and BENCH_CONNECTIONS (8 validating connections) scale it.
  */
 import { adminToken } from './lib/auth.js';
+import { call } from './lib/call.js';
 import { KUMO_MAIN, startKumo } from './lib/kumo-process.js';
 import { load, table, type LoadResult } from './lib/load.js';
 import { startListers, type ListerStats } from './lib/list-worker.js';
@@ -26,15 +27,6 @@ interface Measured {
   mixed: LoadResult;
   lists: ListerStats;
   listedPorts: number;
-}
-
-async function call(url: string, token: string, method: string, body?: unknown): Promise<{ status: number; text: string }> {
-  const response = await fetch(url, {
-    method,
-    headers: { 'x-auth-token': token, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: response.status, text: await response.text() };
 }
 
 /** One network with PORTS ports on it, made 100 at a time with Neutron's bulk create. */
