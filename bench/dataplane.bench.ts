@@ -112,7 +112,7 @@ async function fullReconcile(lab: NetLab): Promise<string> {
   child.stdin?.end(taps);
   await new Promise((resolve) => child.on('exit', resolve));
   // A namespace prefix of its own: its teardown must not take the DHCP host's namespaces.
-  const dp = new LinuxBridgeDataplane({ physicalInterfaceMappings: {}, tunnelIp: '10.250.0.1', hostNamespace: host, namespacePrefix: `${lab.prefix}big-`, stateDir: `${lab.tempDir()}/big` }, createLogger('silent'));
+  const dp = new LinuxBridgeDataplane({ cloudId: lab.cloudId, physicalInterfaceMappings: {}, tunnelIp: '10.250.0.1', hostNamespace: host, namespacePrefix: `${lab.prefix}big-`, stateDir: `${lab.tempDir()}/big` }, createLogger('silent'));
   const rows: Array<Array<string | number>> = [];
   const pass = async (what: string, s: HostState) => {
     const commands = dp.run.count;

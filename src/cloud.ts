@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { openBus, type Bus } from './core/bus/index.js';
 import type { KumoConfig } from './core/config.js';
+import { preparePrivateDataDir } from './core/data-dir.js';
 import { openDatabase, type Database } from './core/db/database.js';
-import { migrateToLatest } from './core/db/migrations.js';
+import { migrateToLatest, type MigrationSet } from './core/db/migrations.js';
 import { createHttpServer } from './core/http/server.js';
 import type { Logger } from './core/log.js';
 import { Metrics } from './core/metrics.js';
@@ -42,7 +43,7 @@ import { ComputeHosts } from './services/compute/hosts.js';
 import { InstanceActions } from './services/compute/instances/actions.js';
 import { InstanceRecords } from './services/compute/instances/store.js';
 import { FilterScheduler } from './services/compute/scheduler/filter-scheduler.js';
-import { chooseDriver, startComputeAgents, type DriverChoice } from './agents/compute/start.js';
+import { chooseDriver, launchComputeAgents, type DriverChoice } from './agents/compute/start.js';
 import type { ComputeAgent } from './agents/compute/agent.js';
 import { ComputeInstanceSource } from './services/metadata/compute-records.js';
 import { InProcessConfigDrive } from './services/metadata/config-drive-source.js';
@@ -60,13 +61,18 @@ export interface Cloud {
   network: NetworkContext;
   compute: ComputeContext;
   conductor: Conductor;
+  /** Filled in once the compute hosts have started (at once, unless the KVM probe runs: `computeReady`). */
   computeAgents: ComputeAgent[];
   computeDriver: DriverChoice;
+  /** Settles once the compute hosts are registered (rejects when they could not start). */
+  computeReady: Promise<void>;
   networkAgent: NetworkAgent;
   dataplane: DataplaneChoice;
   /** Nova's metadata API (its own port), where the network agents' relays send guests' requests. */
   metadataUrl: string;
-  /** Passwords of bootstrap users created by this start (first start only). */
+  /** The metadata port asked for, when another process had it and a free one was taken. */
+  metadataPortTaken?: number;
+  /** Passwords of the bootstrap users this start created: on a fresh database only. */
   createdCredentials: Partial<BootstrapCredentials>;
   stop(): Promise<void>;
 }
@@ -79,11 +85,15 @@ const CATALOG: CatalogEntry[] = [
   { type: 'compute', name: 'nova', path: '/compute/v2.1' },
 ];
 
+/** Every service's migrations: one history, whoever runs it. */
+export const MIGRATIONS: MigrationSet[] = [identityMigrations, imageMigrations, networkMigrations, computeMigrations];
+
 /**
  * Assembles the all-in-one cloud: state store, bus, policy, services and the one HTTP
  * port, then bootstraps what a fresh cloud needs. Resolves once it is serving.
  */
 export async function startCloud(config: KumoConfig, log: Logger, wanted: Partial<BootstrapCredentials> = {}): Promise<Cloud> {
+  preparePrivateDataDir(config.dataDir);
   const database = await openDatabase(config.databaseUrl, config.databaseSchema ? { schema: config.databaseSchema } : {});
   const cleanups: Array<() => Promise<void>> = [() => database.close()];
   const stopAll = async () => {
@@ -92,7 +102,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     }
   };
   try {
-    await migrateToLatest(database, [identityMigrations, imageMigrations, networkMigrations, computeMigrations]);
+    await migrateToLatest(database, MIGRATIONS);
     const bus = await openBus(config.busUrl, { logger: log, ...(config.busNamespace ? { namespace: config.busNamespace } : {}) });
     cleanups.push(() => bus.close());
 
@@ -125,14 +135,24 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
       serviceDownTimeSeconds: config.compute.serviceDownTimeSeconds,
     });
     // Agents first: after a restart they settle their own instances before the conductor
-    // places the ones that were never placed.
-    const computeDriver = await chooseDriver(config);
+    // places the ones that were never placed. A KVM probe still running is not waited for:
+    // the host registers once it answers, and only then are unplaced instances placed.
+    // A KVM probe to run starts once the cloud has (it competes for the CPU otherwise).
+    let started = () => {};
+    const startedSignal = new Promise<void>((resolve) => (started = resolve));
+    const computeDriver = await chooseDriver(config, { probeAfter: startedSignal });
     if (config.compute.driver === undefined) log.warn({ driver: computeDriver.name }, computeDriver.reason);
-    const computeAgents = await startComputeAgents(config, compute, bus, log, undefined, computeDriver);
-    cleanups.push(async () => {
-      for (const agent of computeAgents) await agent.stop();
-    });
-    await conductor.start(config.hostName);
+    const computeHosts = launchComputeAgents(config, compute, bus, log, computeDriver);
+    cleanups.push(() => computeHosts.stop());
+    if (computeDriver.probing) {
+      await conductor.listen(config.hostName);
+      void computeHosts.ready
+        .then(() => conductor.recover())
+        .catch((err: unknown) => log.error({ err }, 'the compute host could not start, or could not be given the instances left unplaced'));
+    } else {
+      await computeHosts.ready;
+      await conductor.start(config.hostName);
+    }
     cleanups.push(() => conductor.stop());
     loadPolicyOverrides(config, { identity: identityEnforcer, image: image.enforcer, network: network.enforcer, compute: compute.enforcer });
 
@@ -157,6 +177,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     const metadata = await startMetadataServer({
       host: config.metadata.host,
       port: config.metadata.port,
+      freePortIfTaken: config.metadata.freePortIfTaken,
       sharedSecret: config.metadata.sharedSecret,
       instances: new ComputeInstanceSource(compute),
       network: new InProcessInstanceNetwork(network),
@@ -172,7 +193,9 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     const networkAgent = await startNetworkAgent(config, bus, log, dataplane, { url: metadata.url, sharedSecret: config.metadata.sharedSecret });
     cleanups.push(() => networkAgent.stop());
 
+    // Last: users created here have passwords only this start knows, so nothing may fail after.
     const { created } = await bootstrapIdentity(identity.context, CATALOG, wanted);
+    started();
     return {
       config,
       database,
@@ -183,11 +206,13 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
       network,
       compute,
       conductor,
-      computeAgents,
+      computeAgents: computeHosts.agents,
       computeDriver,
+      computeReady: computeHosts.ready,
       networkAgent,
       dataplane,
       metadataUrl: metadata.url,
+      ...(metadata.taken !== undefined ? { metadataPortTaken: metadata.taken } : {}),
       createdCredentials: created,
       stop: stopAll,
     };

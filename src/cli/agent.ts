@@ -1,5 +1,6 @@
 import { openBus } from '../core/bus/index.js';
 import type { KumoConfig } from '../core/config.js';
+import { preparePrivateDataDir } from '../core/data-dir.js';
 import { openDatabase } from '../core/db/database.js';
 import { createLogger } from '../core/log.js';
 import { Enforcer } from '../core/policy/index.js';
@@ -27,6 +28,7 @@ export async function agent(config: KumoConfig, host: string): Promise<void> {
   if (config.databaseUrl.startsWith('sqlite:') || config.busUrl === 'memory:') {
     throw new Error('kumo agent joins a running cloud: set KUMO_DATABASE_URL (postgres://...) and KUMO_BUS_URL (amqp://...) to the ones `kumo up` uses');
   }
+  preparePrivateDataDir(config.dataDir);
   const log = createLogger(config.logLevel);
   const database = await openDatabase(config.databaseUrl, config.databaseSchema ? { schema: config.databaseSchema } : {});
   const bus = await openBus(config.busUrl, { logger: log, ...(config.busNamespace ? { namespace: config.busNamespace } : {}) });

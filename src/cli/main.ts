@@ -2,10 +2,18 @@
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, parsePhysnets, type ConfigOverrides } from '../core/config.js';
+import { PRIVATE_UMASK } from '../core/data-dir.js';
 import type { LogLevel } from '../core/log.js';
 import { FernetKeyRepository } from '../services/identity/fernet/key-repository.js';
+import { createLogger } from '../core/log.js';
 import { agent } from './agent.js';
+import { identityBootstrap } from './identity-bootstrap.js';
+import { down, downText } from './down.js';
 import { up } from './up.js';
+
+// Whatever Kumo writes (database, keys, images, instance files) is its owner's alone; the few
+// files another user must read (dnsmasq's, as nobody) get their modes where they are written.
+process.umask(PRIVATE_UMASK);
 
 function port(value: string): number {
   const n = Number(value);
@@ -116,6 +124,17 @@ program
     await agent(loadConfig(overrides(common)), host);
   });
 
+program
+  .command('down')
+  .description("remove everything the data directory's cloud made on this host: guests, dnsmasq, haproxy, namespaces, bridges, taps, iptables chains, ipsets, /run state (a running kumo up on it is stopped first)")
+  .option('--data-dir <dir>', 'the data directory of the cloud (default: ./data)')
+  .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+  .action(async (options: CommonOptions) => {
+    const config = loadConfig(overrides(options));
+    const report = await down(config, createLogger(options.logLevel ?? 'warn'));
+    process.stdout.write(downText(config, report));
+  });
+
 const identity = program.command('identity').description('identity administration');
 identity
   .command('rotate-keys')
@@ -126,6 +145,17 @@ identity
     const repository = new FernetKeyRepository(join(config.dataDir, 'fernet-keys'));
     const primary = repository.rotate(config.identity.fernetMaxActiveKeys);
     process.stdout.write(`Fernet keys rotated: key ${primary} is now primary.\n`);
+  });
+
+identity
+  .command('bootstrap')
+  .description('restore the admin user of project admin (admin role there and on the system), as keystone-manage bootstrap')
+  .option('--data-dir <dir>', 'the data directory of the cloud (default: ./data)')
+  .option('--password <password>', 'the admin password (default: KUMO_ADMIN_PASSWORD, else a random one); a flag is visible to other users in ps')
+  .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+  .action(async (options: CommonOptions & { password?: string }) => {
+    const { password, ...common } = options;
+    await identityBootstrap(loadConfig(overrides(common)), password ?? (process.env.KUMO_ADMIN_PASSWORD || undefined));
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -5,23 +5,20 @@ import { startCloud } from '../cloud.js';
 import type { KumoConfig } from '../core/config.js';
 import { createLogger } from '../core/log.js';
 import { ensureGuestImage, GUEST_IMAGE_NAME } from './guest-image.js';
-import { readBootstrapCredentials, saveBootstrapCredentials, writeClientFiles } from './credentials-files.js';
+import { clientFilesOnStart, wantedPasswords } from './credentials-files.js';
+import { claimPidFile, claimStateDir } from './pid-file.js';
 
 /** `kumo up`: the whole cloud in this process, until SIGINT or SIGTERM. */
 export async function up(config: KumoConfig): Promise<void> {
   const started = Date.now();
   mkdirSync(config.dataDir, { recursive: true });
+  // `kumo down` finds this process by it; a second `kumo up` on the directory is refused.
+  const releasePidFile = claimPidFile(config.dataDir);
+  process.once('exit', releasePidFile);
+  claimStateDir(config.dataplane.stateDir, config.cloudId, config.dataDir);
   const log = createLogger(config.logLevel);
-  const known = readBootstrapCredentials(config.dataDir);
-  const wanted = {
-    ...known,
-    ...(process.env.KUMO_ADMIN_PASSWORD ? { adminPassword: process.env.KUMO_ADMIN_PASSWORD } : {}),
-    ...(process.env.KUMO_DEMO_PASSWORD ? { demoPassword: process.env.KUMO_DEMO_PASSWORD } : {}),
-  };
-  const cloud = await startCloud(config, log, wanted);
-  const credentials = { ...known, ...cloud.createdCredentials };
-  if (Object.keys(cloud.createdCredentials).length > 0) saveBootstrapCredentials(config.dataDir, credentials);
-  const files = writeClientFiles(config, credentials);
+  const cloud = await startCloud(config, log, wantedPasswords(config.dataDir));
+  const credentialLines = clientFilesOnStart(config, cloud.createdCredentials);
   const guest = await ensureGuestImage(cloud, log);
   const guestLine =
     guest.state === 'skipped'
@@ -38,17 +35,12 @@ export async function up(config: KumoConfig): Promise<void> {
     `            image    ${config.publicUrl}/image`,
     `            network  ${config.publicUrl}/networking`,
     `            compute  ${config.publicUrl}/compute/v2.1`,
-    `            metadata ${cloud.metadataUrl} (for the network agents' relays)`,
+    `            metadata ${cloud.metadataUrl} (for the network agents' relays${cloud.metadataPortTaken !== undefined ? `; ${cloud.metadataPortTaken} was taken` : ''})`,
     `  network:  dataplane ${cloud.dataplane.name}: ${cloud.dataplane.reason}`,
     `  compute:  ${cloud.computeAgents.length} host(s), ${driverText(cloud.computeDriver)}`,
     guestLine,
+    ...credentialLines,
     '',
-    `clouds.yaml (${join(config.dataDir, 'clouds.yaml')}):`,
-    indent(files['clouds.yaml'] ?? ''),
-    `admin-openrc.sh (${join(config.dataDir, 'admin-openrc.sh')}):`,
-    indent(files['admin-openrc.sh'] ?? '  (admin password unknown: it was set before this data directory existed)\n'),
-    `demo-openrc.sh (${join(config.dataDir, 'demo-openrc.sh')}):`,
-    indent(files['demo-openrc.sh'] ?? '  (demo password unknown: it was set before this data directory existed)\n'),
     'Try it:',
     `  export OS_CLIENT_CONFIG_FILE=${join(config.dataDir, 'clouds.yaml')}`,
     '  openstack --os-cloud kumo-admin token issue',
@@ -68,13 +60,6 @@ export async function up(config: KumoConfig): Promise<void> {
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
-}
-
-function indent(text: string): string {
-  return text
-    .split('\n')
-    .map((line) => (line ? `  ${line}` : line))
-    .join('\n');
 }
 
 function redactUrl(url: string): string {

@@ -6,6 +6,12 @@ import type { LogLevel } from './log.js';
 /** Everything a Kumo process needs to know about where it runs. */
 export interface KumoConfig {
   dataDir: string;
+  /**
+   * A short id of this cloud (6 hex digits of a hash of the data directory's path), carried by
+   * every host object it creates, so clouds sharing a host never take each other's for their own
+   * and `kumo down --data-dir DIR` finds DIR's, even once DIR itself is gone.
+   */
+  cloudId: string;
   /** Address the HTTP server binds to. */
   host: string;
   port: number;
@@ -95,6 +101,8 @@ export interface NetworkConfig {
   greRanges?: string;
   /** KUMO_NETWORK_PHYSICAL_MTU */
   physicalMtu?: number;
+  /** KUMO_NETWORK_MAX_FIXED_IPS_PER_PORT (Neutron's max_fixed_ips_per_port) */
+  maxFixedIpsPerPort?: number;
 }
 
 /** Nova's options as KUMO_* variables spell them; `kumo up` flags override the driver and host count. */
@@ -143,6 +151,8 @@ export interface MetadataConfig {
   host: string;
   /** KUMO_METADATA_PORT (default 8775, Nova's); 0 picks a free port, read back after listening. */
   port: number;
+  /** Unset KUMO_METADATA_PORT: when 8775 is taken (another cloud on the host), a free port instead. */
+  freePortIfTaken: boolean;
   /**
    * KUMO_METADATA_SECRET: what the relay signs instance ids with. Unset: one is made and kept
    * in `<dataDir>/metadata-secret`, and startCloud fills this in.
@@ -179,6 +189,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   const databaseSchema = overrides.databaseSchema ?? env.KUMO_DATABASE_SCHEMA;
   return {
     dataDir,
+    cloudId: cloudIdOf(dataDir),
     host,
     port,
     publicUrl: stripSlash(overrides.publicUrl ?? env.KUMO_PUBLIC_URL ?? `http://${urlHost}:${port}`),
@@ -213,12 +224,14 @@ function metadataConfig(env: NodeJS.ProcessEnv): MetadataConfig {
   return {
     host: env.KUMO_METADATA_HOST || '127.0.0.1',
     port: intFrom(env.KUMO_METADATA_PORT) ?? DEFAULT_METADATA_PORT,
+    freePortIfTaken: intFrom(env.KUMO_METADATA_PORT) === undefined,
     ...(env.KUMO_METADATA_SECRET ? { sharedSecret: env.KUMO_METADATA_SECRET } : {}),
   };
 }
 
 function networkConfig(env: NodeJS.ProcessEnv): NetworkConfig {
   const physicalMtu = intFrom(env.KUMO_NETWORK_PHYSICAL_MTU);
+  const maxFixedIpsPerPort = intFrom(env.KUMO_NETWORK_MAX_FIXED_IPS_PER_PORT);
   return {
     ...(env.KUMO_TENANT_NETWORK_TYPE !== undefined ? { tenantNetworkType: env.KUMO_TENANT_NETWORK_TYPE } : {}),
     ...(env.KUMO_NETWORK_FLAT_NETWORKS !== undefined ? { flatNetworks: env.KUMO_NETWORK_FLAT_NETWORKS } : {}),
@@ -226,12 +239,20 @@ function networkConfig(env: NodeJS.ProcessEnv): NetworkConfig {
     ...(env.KUMO_NETWORK_VNI_RANGES !== undefined ? { vniRanges: env.KUMO_NETWORK_VNI_RANGES } : {}),
     ...(env.KUMO_NETWORK_GRE_RANGES !== undefined ? { greRanges: env.KUMO_NETWORK_GRE_RANGES } : {}),
     ...(physicalMtu !== undefined ? { physicalMtu } : {}),
+    ...(maxFixedIpsPerPort !== undefined ? { maxFixedIpsPerPort } : {}),
   };
+}
+
+const dataDirHash = (dataDir: string) => createHash('sha256').update(dataDir).digest('hex');
+
+/** The cloud id of a data directory (an absolute path): the first 6 hex digits of its hash. */
+export function cloudIdOf(dataDir: string): string {
+  return dataDirHash(dataDir).slice(0, 6);
 }
 
 function dataplaneConfig(env: NodeJS.ProcessEnv, dataDir: string): DataplaneConfig {
   return {
-    stateDir: resolve(env.KUMO_DATAPLANE_STATE_DIR ?? `/run/kumo/${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`),
+    stateDir: resolve(env.KUMO_DATAPLANE_STATE_DIR ?? `/run/kumo/${dataDirHash(dataDir).slice(0, 12)}`),
     ...(env.KUMO_DATAPLANE ? { driver: env.KUMO_DATAPLANE } : {}),
     physicalInterfaceMappings: parsePhysnets(env.KUMO_PHYSNETS ?? ''),
     ...(env.KUMO_TUNNEL_IP ? { tunnelIp: env.KUMO_TUNNEL_IP } : {}),

@@ -280,8 +280,28 @@ describe('compute through the openstack CLI', { skip: cliSkip, timeout: 600_000 
     assert.equal(shown.service_host, hosts[0]);
   });
 
+  // (The CLI looks groups up itself before it asks Nova, so unknown groups are the HTTP tests' job.)
+  it('adds and removes a security group on a server: the group goes onto and off its port', SLOW, async () => {
+    const network = await cli.json<Shown>([...DEMO, 'network', 'create', 'e2e-net']);
+    await cli.ok([...DEMO, 'subnet', 'create', '--network', 'e2e-net', '--subnet-range', '10.80.0.0/24', 'e2e-subnet']);
+    const group = await cli.json<Shown>([...DEMO, 'security', 'group', 'create', 'e2e-web']);
+    const created = await cli.json<Shown>([...DEMO, 'server', 'create', '--flavor', 'm1.nano', '--image', 'tiny', '--nic', `net-id=${network.id}`, '--wait', 'sg1']);
+    ids.sg1 = created.id as string;
+    const ports = await cli.json<Array<Record<string, string>>>([...DEMO, 'port', 'list', '--server', 'sg1']);
+    assert.equal(ports.length, 1);
+    const portGroups = async () => (await cli.json<Shown>([...DEMO, 'port', 'show', ports[0]!.ID!])).security_group_ids as string[];
+
+    await cli.ok([...DEMO, 'server', 'add', 'security', 'group', 'sg1', 'e2e-web']);
+    assert.ok((await portGroups()).includes(group.id), 'the port has the group');
+    assert.match(JSON.stringify((await server(DEMO, 'sg1')).security_groups), /e2e-web/);
+
+    await cli.ok([...DEMO, 'server', 'remove', 'security', 'group', 'sg1', 'e2e-web']);
+    assert.ok(!(await portGroups()).includes(group.id), 'the port lost the group');
+    assert.doesNotMatch(JSON.stringify((await server(DEMO, 'sg1')).security_groups), /e2e-web/);
+  });
+
   it('deletes every server and ends with no vCPU in use', SLOW, async () => {
-    const all = ['s1', 'ga', 'gb', 'gc', 'd1', 'd2'].map((n) => ids[n]!);
+    const all = ['s1', 'ga', 'gb', 'gc', 'd1', 'd2', 'sg1'].map((n) => ids[n]!);
     await cli.ok([...DEMO, 'server', 'delete', '--wait', ...all]);
     assert.deepEqual(await cli.json<unknown[]>([...DEMO, 'server', 'list']), []);
     await cli.ok([...DEMO, 'server', 'group', 'delete', 'g1']);

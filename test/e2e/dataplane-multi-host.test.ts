@@ -50,7 +50,7 @@ describe('linuxbridge dataplane across hosts', { skip }, () => {
       const dataplane = new LinuxBridgeDataplane(
         // Namespace names are global to the machine: each stand-in host needs a prefix of its
         // own, or it would take the others' qdhcp- namespaces for its own orphans.
-        { physicalInterfaceMappings: { physnet1: 'phys0' }, tunnelIp: h.tunnelIp, hostNamespace: h.ns, namespacePrefix: `${lab.prefix}${name}-`, stateDir: `${lab.tempDir()}/${name}` },
+        { cloudId: lab.cloudId, physicalInterfaceMappings: { physnet1: 'phys0' }, tunnelIp: h.tunnelIp, hostNamespace: h.ns, namespacePrefix: `${lab.prefix}${name}-`, stateDir: `${lab.tempDir()}/${name}` },
         log,
       );
       h.agent = new NetworkAgent(computeHosts[i] as string, tc.cloud.bus, dataplane, log, { tunnelIp: h.tunnelIp });

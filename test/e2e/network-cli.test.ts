@@ -1,8 +1,9 @@
 // The Networking service driven end to end by the real `openstack` CLI against a real `kumo up`
 // process: an external flat provider network with a pooled subnet (admin), a project network
 // of the tenant type with a subnet and a port (demo), security groups and rules, the
-// attributes a project may not set, and demo's router r1 between int and ext with a floating
-// IP on the port (the seeds' scenario), taken apart again in the order Neutron requires.
+// attributes a project may not set (on its own network, and on a network admin shared), and
+// demo's router r1 between int and ext with a floating IP on the port (the seeds' scenario),
+// taken apart again in the order Neutron requires.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -204,6 +205,25 @@ describe('networking through the openstack CLI', { skip: cliSkip, timeout: 600_0
     assertRefused(await cli.fails([...DEMO, 'network', 'create', '--external', 'demo-external']), 403, /router:external/);
     const names = (await cli.json<Array<{ Name: string }>>([...DEMO, 'network', 'list'])).map((n) => n.Name).sort();
     assert.deepEqual(names, ['ext', 'int'], 'demo sees its own network and the external one, nothing it was refused');
+  });
+
+  it("demo sets its own ports' MAC, address pairs and port security, but not on admin's shared network (403)", SLOW, async () => {
+    const own = await cli.json<Shown>([...DEMO, 'port', 'create', '--network', 'int', '--mac-address', 'fa:16:3e:00:e2:01', '--allowed-address', 'ip-address=10.0.0.200', 'own-attrs']);
+    assert.equal(own.mac_address, 'fa:16:3e:00:e2:01');
+    assert.deepEqual(own.allowed_address_pairs, [{ ip_address: '10.0.0.200', mac_address: 'fa:16:3e:00:e2:01' }]);
+    await cli.ok([...DEMO, 'port', 'set', '--no-allowed-address', '--no-security-group', '--disable-port-security', 'own-attrs']);
+    assert.equal((await show(DEMO, 'port', 'own-attrs')).port_security_enabled, false);
+    await cli.ok([...DEMO, 'port', 'delete', 'own-attrs']);
+
+    await cli.ok([...ADMIN, 'network', 'create', '--share', 'shared-net']);
+    await cli.ok([...ADMIN, 'subnet', 'create', '--network', 'shared-net', '--subnet-range', '10.9.0.0/24', 'shared-subnet']);
+    assertRefused(await cli.fails([...DEMO, 'port', 'create', '--network', 'shared-net', '--fixed-ip', 'ip-address=10.9.0.1', 'taker']), 403, /fixed_ips:ip_address/);
+    assertRefused(await cli.fails([...DEMO, 'port', 'create', '--network', 'shared-net', '--disable-port-security', 'taker']), 403, /port_security_enabled/);
+    const guest = await cli.json<Shown>([...DEMO, 'port', 'create', '--network', 'shared-net', '--fixed-ip', 'subnet=shared-subnet', 'guest']);
+    assert.equal((guest.fixed_ips as Array<{ subnet_id: string }>)[0]!.subnet_id, (await show(ADMIN, 'subnet', 'shared-subnet')).id);
+    assertRefused(await cli.fails([...DEMO, 'port', 'set', '--allowed-address', 'ip-address=0.0.0.0/0', 'guest']), 403, /allowed_address_pairs/);
+    await cli.ok([...DEMO, 'port', 'delete', 'guest']);
+    await cli.ok([...ADMIN, 'network', 'delete', 'shared-net']);
   });
 
   it('demo routes int to ext through r1 and gives p1 a floating IP, then takes them apart', SLOW, async () => {

@@ -21,7 +21,9 @@ export function netlabSkipReason(tools: string[] = ['ip', 'bridge', 'dnsmasq', '
  * `cleanup` removes exactly those and the processes inside them, and nothing else.
  */
 export class NetLab {
-  readonly prefix = `kt${randomBytes(3).toString('hex')}-`;
+  /** A cloud id of the lab's own, for the dataplanes it runs (their devices carry it as a mark). */
+  readonly cloudId = randomBytes(3).toString('hex');
+  readonly prefix = `kt${this.cloudId}-`;
   private readonly made: string[] = [];
 
   /** Runs a command on the machine, or inside a namespace. */

@@ -14,6 +14,8 @@
 #   p2 32 MiB .. 64 MiB  ext4 "kumo-data": mounted by the guest at /data (persistent)
 # The OUTPUT file is replaced atomically; running the script again rebuilds it.
 set -eu
+# Modes inside the image must not depend on the caller's umask (kumo runs with 0077).
+umask 022
 
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH

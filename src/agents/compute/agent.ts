@@ -199,7 +199,7 @@ export class ComputeAgent {
       { id: instance.id, projectId: instance.projectId, host: this.options.host, securityGroups: instance.securityGroups },
       instance.requestedNetworks,
     );
-    return (await network.ports(instance.id)).map((p) => ({ portId: p.id, mac: p.mac }));
+    return (await network.ports(instance)).map((p) => ({ portId: p.id, mac: p.mac }));
   }
 
   private async cleanUpFailedBuild(instance: Instance, error: unknown): Promise<void> {
@@ -207,7 +207,7 @@ export class ComputeAgent {
     const abort = error instanceof BuildAbortError;
     this.deps.log.warn({ instanceId: instance.id, host: this.options.host, reason }, abort ? 'spawn failed; build aborted' : 'spawn failed; rescheduling');
     await this.deps.driver.destroy(instance.id).catch(() => undefined);
-    await this.deps.network?.deallocate(instance.id, preservedPorts(instance)).catch(() => undefined);
+    await this.deps.network?.deallocate(instance, preservedPorts(instance)).catch(() => undefined);
     await this.deps.hosts.release(instance.id);
     if (abort) {
       // Nova's BuildAbortException: another host would fail the same way, so no reschedule.
@@ -235,7 +235,7 @@ export class ComputeAgent {
     const finish = await this.deps.actions.event(instanceId, 'compute_terminate_instance', this.options.host);
     try {
       await this.deps.driver.destroy(instanceId);
-      await this.deps.network?.deallocate(instanceId, preservedPorts(instance));
+      await this.deps.network?.deallocate(instance, preservedPorts(instance));
       await this.deps.hosts.release(instanceId);
       await this.deps.instances.markDeleted(instanceId);
       await finish();
@@ -301,7 +301,7 @@ export class ComputeAgent {
 
   private async rebuild(instanceId: string): Promise<void> {
     await this.run(instanceId, 'compute_rebuild_instance', 'rebuilding', async (instance) => {
-      const nics = this.deps.network ? (await this.deps.network.ports(instanceId)).map((p) => ({ portId: p.id, mac: p.mac })) : [];
+      const nics = this.deps.network ? (await this.deps.network.ports(instance)).map((p) => ({ portId: p.id, mac: p.mac })) : [];
       const spec = await this.withConfigDrive(instanceSpec(instance, nics));
       await this.deps.driver.destroy(instanceId);
       await this.deps.driver.spawn(spec);
@@ -358,7 +358,7 @@ export class ComputeAgent {
     for (const instance of mine) {
       if (instance.vmState === 'building') {
         await this.deps.driver.destroy(instance.id).catch(() => undefined);
-        await this.deps.network?.deallocate(instance.id, preservedPorts(instance)).catch(() => undefined);
+        await this.deps.network?.deallocate(instance, preservedPorts(instance)).catch(() => undefined);
         await this.deps.hosts.release(instance.id);
         await this.deps.instances.transition(
           instance.id,

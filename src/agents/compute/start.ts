@@ -1,4 +1,5 @@
 import { accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
 import type { Bus } from '../../core/bus/bus.js';
 import type { KumoConfig } from '../../core/config.js';
 import type { Logger } from '../../core/log.js';
@@ -10,7 +11,7 @@ import { chooseDataplane, onPath } from '../network/start.js';
 import { ComputeAgent } from './agent.js';
 import type { PowerStateValue, VirtDriver } from './virt/driver.js';
 import { FakeDriver } from './virt/fake/fake.js';
-import { chooseAccel } from './virt/qemu/accel.js';
+import { resolveAccel, type AccelChoice } from './virt/qemu/accel.js';
 import { imageCacheDirOf, QemuDriver } from './virt/qemu/driver.js';
 import { ImageCache } from './virt/qemu/image-cache.js';
 
@@ -18,8 +19,13 @@ import { ImageCache } from './virt/qemu/image-cache.js';
 export interface DriverChoice {
   name: 'fake' | 'qemu';
   reason: string;
-  /** qemu only: the accelerator QEMU gets, and why. */
-  accel?: { accel: 'kvm' | 'tcg'; reason: string };
+  /** qemu only: the accelerator QEMU gets, and why (once known). */
+  accel?: AccelChoice;
+  /**
+   * qemu with `--accel auto` and no answer kept for this host: the KVM probe runs in the
+   * background, and the compute host registers (and gets instances) once it has answered.
+   */
+  probing?: { answer: Promise<AccelChoice>; abort(): void };
 }
 
 const QEMU_BINARY = 'qemu-system-x86_64';
@@ -54,7 +60,7 @@ export function qemuBlockers(config: KumoConfig): string[] {
  * it cannot run); unset picks qemu when it can run and the linuxbridge dataplane connects its
  * guests, and fake otherwise, saying why. For qemu it also settles the accelerator.
  */
-export async function chooseDriver(config: KumoConfig): Promise<DriverChoice> {
+export async function chooseDriver(config: KumoConfig, options: { probeAfter?: Promise<unknown> } = {}): Promise<DriverChoice> {
   const wanted = config.compute.driver;
   if (wanted === 'fake') return { name: 'fake', reason: 'requested with --compute-driver fake' };
   if (wanted !== undefined && wanted !== '' && wanted !== 'qemu') throw new Error(`--compute-driver ${wanted}: use fake or qemu`);
@@ -75,13 +81,31 @@ export async function chooseDriver(config: KumoConfig): Promise<DriverChoice> {
     }
     reason = 'running as root with QEMU, qemu-img, /dev/net/tun and the linuxbridge dataplane: instances are QEMU guests';
   }
-  const accel = await chooseAccel(config.compute.accel, config.compute.qemuBinary ? { binary: config.compute.qemuBinary } : {});
-  return { name: 'qemu', reason, accel };
+  const resolution = await resolveAccel(config.compute.accel, {
+    ...(config.compute.qemuBinary ? { binary: config.compute.qemuBinary } : {}),
+    cacheFile: accelCacheFileOf(config),
+    ...(options.probeAfter ? { probeAfter: options.probeAfter } : {}),
+  });
+  if ('known' in resolution) return { name: 'qemu', reason, accel: resolution.known };
+  const choice: DriverChoice = { name: 'qemu', reason };
+  const answer = resolution.probing.then((accel) => {
+    choice.accel = accel;
+    return accel;
+  });
+  choice.probing = { answer, abort: resolution.abort };
+  return choice;
 }
+
+/** Where the KVM probe's answer is kept: runtime state, like the /dev/kvm node it is about. */
+export const accelCacheFileOf = (config: KumoConfig): string => join(config.dataplane.stateDir, 'accel.json');
 
 /** For banners: `driver qemu (accel tcg: why): why`, or `driver fake: why`. */
 export function driverText(choice: DriverChoice): string {
-  const accel = choice.accel ? ` (accel ${choice.accel.accel}: ${choice.accel.reason})` : '';
+  const accel = choice.accel
+    ? ` (accel ${choice.accel.accel}: ${choice.accel.reason})`
+    : choice.probing
+      ? ' (accel pending: the KVM probe runs in the background; this host registers once it answers)'
+      : '';
   return `driver ${choice.name}${accel}: ${choice.reason}`;
 }
 
@@ -110,6 +134,7 @@ function createDriver(
   return new QemuDriver({
     dataDir: config.dataDir,
     stateDir: config.dataplane.stateDir,
+    cloudId: config.cloudId,
     ...(config.dataplane.hostNamespace ? { hostNamespace: config.dataplane.hostNamespace } : {}),
     accel: choice.accel.accel,
     ...(config.compute.qemuBinary ? { binary: config.compute.qemuBinary } : {}),
@@ -132,6 +157,7 @@ export async function startComputeAgents(
   choice?: DriverChoice,
 ): Promise<ComputeAgent[]> {
   const driverChoice = choice ?? (await chooseDriver(config));
+  if (!driverChoice.accel && driverChoice.probing) await driverChoice.probing.answer;
   if (driverChoice.name === 'qemu' && hostNames.length > 1) {
     throw new Error('--fake-hosts simulates hosts for the fake driver; the qemu driver runs one host per process');
   }
@@ -180,4 +206,40 @@ export async function startComputeAgents(
     throw error;
   }
   return agents;
+}
+
+/** This process's compute agents: started at once, or once the KVM probe has answered. */
+export interface ComputeLaunch {
+  /** Filled in when the agents have started. */
+  agents: ComputeAgent[];
+  /** Settles when they have (rejects when they could not). */
+  ready: Promise<void>;
+  /** Stops the probe if it still runs, then the agents. */
+  stop(): Promise<void>;
+}
+
+export function launchComputeAgents(config: KumoConfig, compute: ComputeContext, bus: Bus, log: Logger, choice: DriverChoice): ComputeLaunch {
+  const agents: ComputeAgent[] = [];
+  let stopped = false;
+  const ready = (async () => {
+    if (!choice.accel && choice.probing) await choice.probing.answer;
+    if (stopped) return;
+    const started = await startComputeAgents(config, compute, bus, log, undefined, choice);
+    if (stopped) {
+      for (const agent of started) await agent.stop();
+      return;
+    }
+    agents.push(...started);
+    if (choice.probing) log.info({ accel: choice.accel }, 'the KVM probe answered: this compute host is registered');
+  })();
+  return {
+    agents,
+    ready,
+    async stop() {
+      stopped = true;
+      choice.probing?.abort();
+      await ready.catch(() => undefined);
+      for (const agent of agents) await agent.stop();
+    },
+  };
 }

@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import type { Bus } from '../../core/bus/bus.js';
 import type { KumoConfig } from '../../core/config.js';
@@ -7,6 +7,7 @@ import { NetworkAgent } from './agent.js';
 import { MetadataRelay } from './metadata-relay.js';
 import type { Dataplane } from './dataplane/driver.js';
 import { LinuxBridgeDataplane } from './dataplane/linuxbridge/linuxbridge.js';
+import { mkdirReachable } from './dataplane/linuxbridge/state-dir.js';
 import { NoopDataplane } from './dataplane/noop/noop.js';
 
 /** Which dataplane this host runs, and why, for the start-up banner. */
@@ -67,6 +68,7 @@ export function createDataplane(config: KumoConfig, choice: DataplaneChoice, log
   const d = config.dataplane;
   return new LinuxBridgeDataplane(
     {
+      cloudId: config.cloudId,
       physicalInterfaceMappings: d.physicalInterfaceMappings,
       stateDir: d.stateDir,
       ...(metadataSocket ? { metadataSocket } : {}),
@@ -95,7 +97,7 @@ export async function startNetworkAgent(
   const noProxy = metadataProxyBlocker();
   if (choice.name === 'linuxbridge' && metadata && noProxy) log.warn(noProxy);
   if (choice.name === 'linuxbridge' && metadata && !noProxy) {
-    mkdirSync(config.dataplane.stateDir, { recursive: true });
+    mkdirReachable(config.dataplane.stateDir);
     relay = new MetadataRelay({ socketPath, bus, metadataUrl: metadata.url, sharedSecret: metadata.sharedSecret, log });
     await relay.start();
   }

@@ -1,7 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
 import { CooperativeSqliteDialect } from './cooperative-sqlite.js';
 
@@ -30,6 +29,14 @@ export class Database {
     return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
   }
 
+  /**
+   * Runs `work` in one transaction on a handle of its own: it commits when `work` resolves and
+   * rolls back when it throws. Stores built on that handle join the transaction.
+   */
+  transaction<T>(work: (db: Database) => Promise<T>): Promise<T> {
+    return this.kysely.transaction().execute((trx) => work(new Database(this.kind, trx, this.schema)));
+  }
+
   async close(): Promise<void> {
     await this.kysely.destroy();
   }
@@ -50,7 +57,10 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
 }
 
 function openSqlite(path: string): Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    keepPrivate(path);
+  }
   const sqlite = new SQLite(path);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
@@ -59,7 +69,21 @@ function openSqlite(path: string): Database {
   return new Database('sqlite', new Kysely<object>({ dialect: new CooperativeSqliteDialect(sqlite) }));
 }
 
+/**
+ * The file holds password hashes and EC2 secrets: its owner's alone, whatever the umask, and
+ * also when an older version left it readable. SQLite gives the -wal and -shm files it makes
+ * the database file's mode; ones an older version left behind are fixed here too.
+ */
+function keepPrivate(path: string): void {
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(file)) chmodSync(file, 0o600);
+  }
+}
+
 async function openPostgres(url: string, options: OpenOptions): Promise<Database> {
+  // Loaded only here: an all-in-one on SQLite starts without it.
+  const { default: pg } = await import('pg');
   if (options.schema !== undefined) {
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema)) throw new Error(`bad schema name ${options.schema}`);
     const admin = new pg.Client({ connectionString: url });

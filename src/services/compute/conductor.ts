@@ -50,6 +50,12 @@ export class Conductor {
   constructor(private readonly deps: ConductorDeps) {}
 
   async start(server: string): Promise<void> {
+    await this.listen(server);
+    await this.recover();
+  }
+
+  /** Takes build requests; `recover` can come later (once the compute hosts are up). */
+  async listen(server: string): Promise<void> {
     this.listener = await this.deps.bus.listen(CONDUCTOR_TOPIC, server, async (method, args) => {
       if (method === ConductorMethods.buildInstances) {
         await Promise.all((args as BuildInstancesArgs).instanceIds.map((id) => this.build(id)));
@@ -58,7 +64,6 @@ export class Conductor {
       if (method === ConductorMethods.reschedule) return this.build((args as RescheduleArgs).instanceId, (args as RescheduleArgs).reason);
       throw new Error(`unknown conductor method ${method}`);
     });
-    await this.recover();
   }
 
   async stop(): Promise<void> {

@@ -1,10 +1,11 @@
 import { badRequest, conflict, notFound } from './context.js';
-import type { NetworkPorts, RequestedNetwork, SecurityGroupProxy, ServerAddress } from './peers.js';
+import { groupsOnPorts, instancePorts } from './instance-ports.js';
+import type { InstanceRef, NetworkPorts, RequestedNetwork, SecurityGroupCaller, SecurityGroupProxy, ServerAddress, ServerNetworkView } from './peers.js';
 import { InProcessSecurityGroups } from './security-groups-in-process.js';
-import type { Caller as NetworkCaller, NetworkContext } from '../network/context.js';
+import { authorizeAttributes, type Caller as NetworkCaller, type NetworkContext } from '../network/context.js';
 import { createPort, deletePort, updatePort } from '../network/ports.js';
 import { defaultSecurityGroup } from '../network/security-groups.js';
-import type { Network } from '../network/model.js';
+import type { Network, Port } from '../network/model.js';
 
 /**
  * Neutron in the same process, used as Nova uses it: ports are created in the instance's
@@ -24,7 +25,7 @@ export class InProcessNetworkPorts implements NetworkPorts {
     return { projectId, isAdmin: true, credentials: { user_id: 'nova', project_id: projectId, roles: ['admin', 'member', 'reader'] } };
   }
 
-  async validate(projectId: string, requested: RequestedNetwork[] | 'auto'): Promise<void> {
+  async validate(caller: SecurityGroupCaller, projectId: string, requested: RequestedNetwork[] | 'auto'): Promise<void> {
     if (requested === 'auto') {
       await this.autoNetwork(projectId);
       return;
@@ -37,6 +38,10 @@ export class InProcessNetworkPorts implements NetworkPorts {
       } else if (entry.uuid) {
         const network = await this.ctx.records.getNetwork(entry.uuid);
         if (!network || !(network.projectId === projectId || network.shared || network.external)) throw badRequest(`Network ${entry.uuid} could not be found.`);
+        if (entry.fixed_ip) {
+          const target = { project_id: projectId, 'network:project_id': network.projectId, 'network:shared': network.shared };
+          authorizeAttributes(this.ctx, caller, 'create_port', { fixed_ips: [{ ip_address: entry.fixed_ip }] }, target);
+        }
       }
     }
   }
@@ -48,7 +53,7 @@ export class InProcessNetworkPorts implements NetworkPorts {
     return candidates[0];
   }
 
-  async allocate(instance: { id: string; projectId: string; host: string; securityGroups: string[] }, requested: RequestedNetwork[] | 'auto'): Promise<string[]> {
+  async allocate(instance: InstanceRef & { host: string; securityGroups: string[] }, requested: RequestedNetwork[] | 'auto'): Promise<string[]> {
     const caller = this.caller(instance.projectId);
     const groups = await this.securityGroupIds(instance.projectId, instance.securityGroups);
     const entries: RequestedNetwork[] = requested === 'auto' ? await this.autoNetwork(instance.projectId).then((n) => (n ? [{ uuid: n.id }] : [])) : requested;
@@ -79,24 +84,34 @@ export class InProcessNetworkPorts implements NetworkPorts {
     return ids;
   }
 
-  async deallocate(instanceId: string, preserve: string[]): Promise<void> {
-    for (const port of await this.ctx.records.listPorts({ deviceId: instanceId })) {
+  async deallocate(instance: InstanceRef, preserve: string[]): Promise<void> {
+    for (const port of await instancePorts(this.ctx, instance)) {
       const caller = this.caller(port.projectId);
       if (preserve.includes(port.id)) await updatePort(this.ctx, caller, port.id, UNBOUND);
       else await deletePort(this.ctx, caller, port.id);
     }
   }
 
-  async detach(instanceId: string, portId: string, preserve: boolean): Promise<void> {
+  async detach(instance: InstanceRef, portId: string, preserve: boolean): Promise<void> {
     const port = await this.ctx.records.getPort(portId);
-    if (!port || port.deviceId !== instanceId) throw notFound(`Port ${portId} is not attached`);
+    if (!port || port.deviceId !== instance.id || port.projectId !== instance.projectId) throw notFound(`Port ${portId} is not attached`);
     const caller = this.caller(port.projectId);
     if (preserve) await updatePort(this.ctx, caller, portId, UNBOUND);
     else await deletePort(this.ctx, caller, portId);
   }
 
-  async addresses(instanceId: string): Promise<ServerAddress[]> {
-    const ports = await this.ctx.records.listPorts({ deviceId: instanceId });
+  async addresses(instance: InstanceRef): Promise<ServerAddress[]> {
+    return this.addressesOf(await instancePorts(this.ctx, instance));
+  }
+
+  async view(viewer: SecurityGroupCaller, instance: InstanceRef): Promise<ServerNetworkView> {
+    const ports = await instancePorts(this.ctx, instance);
+    const [addresses, groups] = await Promise.all([this.addressesOf(ports), groupsOnPorts(this.ctx, viewer, ports)]);
+    // Neutron's name is optional: Nova shows the id of a group without one.
+    return { addresses, securityGroups: groups.map((g) => g.name || g.id) };
+  }
+
+  private async addressesOf(ports: Port[]): Promise<ServerAddress[]> {
     const out: ServerAddress[] = [];
     for (const port of ports) {
       const network = await this.ctx.records.getNetwork(port.networkId);
@@ -114,8 +129,8 @@ export class InProcessNetworkPorts implements NetworkPorts {
     return out;
   }
 
-  async ports(instanceId: string) {
-    const ports = await this.ctx.records.listPorts({ deviceId: instanceId });
+  async ports(instance: InstanceRef) {
+    const ports = await instancePorts(this.ctx, instance);
     return ports.map((p) => ({ id: p.id, networkId: p.networkId, mac: p.macAddress, fixedIps: p.fixedIps, status: p.status }));
   }
 

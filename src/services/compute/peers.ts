@@ -62,29 +62,65 @@ export interface ComputeSecurityGroup {
 /** The caller Neutron checks a proxied security-group request against. */
 export type SecurityGroupCaller = { projectId: string; isAdmin: boolean; credentials: Credentials };
 
-/** Nova's os-security-groups (before 2.36): Neutron's security groups, as the user. */
+/**
+ * An instance as the network service knows it. Its ports are those of its own project whose
+ * device_id is its id (Nova's search: tenant_id = instance.project_id, device_id = uuid): a port
+ * of another project naming the instance as its device is not the instance's.
+ */
+export type InstanceRef = { id: string; projectId: string };
+
+/**
+ * Nova's os-security-groups (before 2.36), and the groups of a server's ports (Nova's
+ * security_group_api with Neutron): Neutron's security groups, as the user.
+ */
 export interface SecurityGroupProxy {
   list(caller: SecurityGroupCaller, allProjects: boolean): Promise<ComputeSecurityGroup[]>;
   get(caller: SecurityGroupCaller, id: string): Promise<ComputeSecurityGroup>;
   create(caller: SecurityGroupCaller, name: string, description: string): Promise<ComputeSecurityGroup>;
   update(caller: SecurityGroupCaller, id: string, name: string, description: string): Promise<ComputeSecurityGroup>;
   delete(caller: SecurityGroupCaller, id: string): Promise<void>;
+  /**
+   * A boot's requested groups (names or ids) as ids of the caller's project's groups, checked
+   * before anything is recorded: an unknown group, or another project's, is a 400 (a name two
+   * groups share, a 409). `default` stays `default`: allocation makes it when it is missing.
+   */
+  resolveForBoot(caller: SecurityGroupCaller, requested: string[]): Promise<string[]>;
+  /** The groups on the instance's ports that the caller may see, once per port, as Nova lists them. */
+  onInstance(caller: SecurityGroupCaller, instance: InstanceRef): Promise<ComputeSecurityGroup[]>;
+  /** addSecurityGroup: the group (a name in the caller's project, or an id it may see) onto every port of the instance. */
+  addToInstance(caller: SecurityGroupCaller, instance: InstanceRef, nameOrId: string): Promise<void>;
+  /** removeSecurityGroup: the group off every port of the instance that has it. */
+  removeFromInstance(caller: SecurityGroupCaller, instance: InstanceRef, nameOrId: string): Promise<void>;
+}
+
+/** What a server's view shows of its ports. */
+export interface ServerNetworkView {
+  addresses: ServerAddress[];
+  /** Names of the groups on its ports that the viewer may see, once per port (Nova's `security_groups`). */
+  securityGroups: string[];
 }
 
 export interface NetworkPorts {
   /** Security groups for the os-security-groups proxy, when the network service offers them. */
   readonly securityGroups?: SecurityGroupProxy;
-  /** Checks a boot's request before the instance is recorded: unknown networks/ports are 400s. */
-  validate(projectId: string, requested: RequestedNetwork[] | 'auto'): Promise<void>;
+  /**
+   * Checks a boot's or an attach's request before anything is recorded, with the caller's own
+   * rights as Nova asks Neutron with the user's token: unknown networks/ports are 400s, and a
+   * port attribute the network's policy keeps from the caller (a chosen fixed IP on someone
+   * else's shared network) is a 403, although the port itself is later made with admin rights.
+   */
+  validate(caller: SecurityGroupCaller, projectId: string, requested: RequestedNetwork[] | 'auto'): Promise<void>;
   /** Creates or binds the instance's ports on `host`; returns their ids. */
-  allocate(instance: { id: string; projectId: string; host: string; securityGroups: string[] }, requested: RequestedNetwork[] | 'auto'): Promise<string[]>;
+  allocate(instance: InstanceRef & { host: string; securityGroups: string[] }, requested: RequestedNetwork[] | 'auto'): Promise<string[]>;
   /** Deletes the ports compute created; unbinds those the user passed in (`preserve`). */
-  deallocate(instanceId: string, preserve: string[]): Promise<void>;
+  deallocate(instance: InstanceRef, preserve: string[]): Promise<void>;
   /** Takes one port off the instance: deleted when compute made it, unbound when `preserve`. */
-  detach(instanceId: string, portId: string, preserve: boolean): Promise<void>;
-  addresses(instanceId: string): Promise<ServerAddress[]>;
-  /** Security groups by name for os-security-groups on a server. */
-  ports(instanceId: string): Promise<Array<{ id: string; networkId: string; mac: string; fixedIps: Array<{ subnetId: string; ipAddress: string }>; status: string }>>;
+  detach(instance: InstanceRef, portId: string, preserve: boolean): Promise<void>;
+  addresses(instance: InstanceRef): Promise<ServerAddress[]>;
+  /** Addresses and security groups in one read of the ports, for the server views. */
+  view(viewer: SecurityGroupCaller, instance: InstanceRef): Promise<ServerNetworkView>;
+  /** The instance's ports, for os-interface and the virt driver's NICs. */
+  ports(instance: InstanceRef): Promise<Array<{ id: string; networkId: string; mac: string; fixedIps: Array<{ subnetId: string; ipAddress: string }>; status: string }>>;
 }
 
 /**

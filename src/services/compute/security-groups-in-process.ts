@@ -1,13 +1,18 @@
 import { ApiError } from '../../core/http/errors.js';
-import { badRequest, forbidden, notFound } from './context.js';
-import type { ComputeSecurityGroup, SecurityGroupCaller, SecurityGroupProxy } from './peers.js';
+import { badRequest, conflict, forbidden, notFound } from './context.js';
+import { groupsOnPorts, instancePorts } from './instance-ports.js';
+import type { ComputeSecurityGroup, InstanceRef, SecurityGroupCaller, SecurityGroupProxy } from './peers.js';
 import type { NetworkContext } from '../network/context.js';
+import type { Port } from '../network/model.js';
+import { updatePort } from '../network/ports.js';
 import { createSecurityGroup, defaultSecurityGroup, deleteSecurityGroup, updateSecurityGroup, visibleGroup } from '../network/security-groups.js';
 import type { SecurityGroupRow } from '../network/tables.js';
 
 /**
  * Neutron's security groups in the same process, as Nova's neutron security-group driver
- * uses them: with the user's rights, Neutron's 404/409 turned into Nova's 404/400.
+ * uses them: with the user's rights, Neutron's 404/409 turned into Nova's 404/400. A server's
+ * groups are those of its ports, changed on the ports (so the dataplane follows), as Nova's
+ * security_group_api.add_to_instance and remove_from_instance do.
  */
 export class InProcessSecurityGroups implements SecurityGroupProxy {
   constructor(private readonly ctx: NetworkContext) {}
@@ -58,5 +63,87 @@ export class InProcessSecurityGroups implements SecurityGroupProxy {
 
   async delete(caller: SecurityGroupCaller, id: string): Promise<void> {
     await this.translated(id, () => deleteSecurityGroup(this.ctx, caller, id));
+  }
+
+  /**
+   * Nova's find_resourceid_by_name_or_id: a group the caller may see by that id, else the one
+   * group of that name in the caller's project (409 when two share it).
+   */
+  private async find(caller: SecurityGroupCaller, nameOrId: string): Promise<SecurityGroupRow | undefined> {
+    try {
+      return await visibleGroup(this.ctx, caller, nameOrId);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 404) throw error;
+    }
+    // Neutron makes the project's default group the first time the project looks for it.
+    if (nameOrId === 'default') await defaultSecurityGroup(this.ctx, caller.projectId);
+    const named = await this.ctx.groups.list({ projectId: caller.projectId, name: nameOrId });
+    if (named.length > 1) throw conflict(`Multiple security_group matches found for name '${nameOrId}', use an ID to be more specific.`);
+    return named[0];
+  }
+
+  async resolveForBoot(caller: SecurityGroupCaller, requested: string[]): Promise<string[]> {
+    const ids: string[] = [];
+    for (const entry of requested) {
+      if (entry === 'default') {
+        ids.push(entry);
+        continue;
+      }
+      const group = await this.find(caller, entry);
+      // The instance is the caller's project's: its ports may only carry that project's groups
+      // (an admin sees every group, but Nova's allocation would not find another project's).
+      if (!group || group.project_id !== caller.projectId) throw badRequest(`Unable to find security_group with name or id '${entry}'`);
+      ids.push(group.id);
+    }
+    return [...new Set(ids)];
+  }
+
+  async onInstance(caller: SecurityGroupCaller, instance: InstanceRef): Promise<ComputeSecurityGroup[]> {
+    const rows = await groupsOnPorts(this.ctx, caller, await instancePorts(this.ctx, instance));
+    const views = new Map<string, Promise<ComputeSecurityGroup>>();
+    for (const row of rows) if (!views.has(row.id)) views.set(row.id, this.view(row));
+    return Promise.all(rows.map((row) => views.get(row.id) as Promise<ComputeSecurityGroup>));
+  }
+
+  /** The group and the instance's ports for add/remove, with Nova's 404s for either missing. */
+  private async groupAndPorts(caller: SecurityGroupCaller, instance: InstanceRef, nameOrId: string): Promise<{ group: SecurityGroupRow; ports: Port[] }> {
+    const group = await this.find(caller, nameOrId);
+    if (!group) throw notFound(`Security group ${nameOrId} is not found for project ${caller.projectId}`);
+    const ports = await instancePorts(this.ctx, instance);
+    if (ports.length === 0) throw notFound(`instance_id ${instance.id} could not be found as device id on any ports`);
+    return { group, ports };
+  }
+
+  async addToInstance(caller: SecurityGroupCaller, instance: InstanceRef, nameOrId: string): Promise<void> {
+    const { group, ports } = await this.groupAndPorts(caller, instance, nameOrId);
+    // Every port is checked before any changes, so a refusal leaves the instance as it was.
+    for (const port of ports) {
+      if (!port.portSecurityEnabled || port.fixedIps.length === 0) {
+        throw badRequest('Network requires port_security_enabled and subnet associated in order to apply security groups.');
+      }
+      if (port.securityGroups.includes(group.id)) throw badRequest(`Security group ${nameOrId} is already associated with the instance ${instance.id}`);
+    }
+    for (const port of ports) await this.setPortGroups(caller, port, [...port.securityGroups, group.id]);
+  }
+
+  async removeFromInstance(caller: SecurityGroupCaller, instance: InstanceRef, nameOrId: string): Promise<void> {
+    const { group, ports } = await this.groupAndPorts(caller, instance, nameOrId);
+    const holding = ports.filter((p) => p.securityGroups.includes(group.id));
+    if (holding.length === 0) throw notFound(`Security group ${nameOrId} not associated with the instance ${instance.id}`);
+    for (const port of holding) await this.setPortGroups(caller, port, port.securityGroups.filter((id) => id !== group.id));
+  }
+
+  /** A port update as the user: Neutron checks the port and every group against the caller. */
+  private async setPortGroups(caller: SecurityGroupCaller, port: Port, groupIds: string[]): Promise<void> {
+    try {
+      await updatePort(this.ctx, caller, port.id, { security_groups: groupIds });
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      if (error.status === 404) throw notFound(error.message);
+      if (error.status === 400) throw badRequest(error.message);
+      if (error.status === 409) throw conflict(error.message);
+      if (error.status === 403) throw forbidden(error.message);
+      throw error;
+    }
   }
 }

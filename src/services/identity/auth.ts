@@ -74,9 +74,10 @@ async function byPassword(ctx: IdentityContext, section: Json): Promise<Authenti
   const password = optString(userRef, 'password', { max: 4096 });
   if (password === undefined) throw badRequest("Invalid input for field 'password': it is required.");
   const user = await findUser(ctx, userRef);
+  if (user) await refuseIfLocked(ctx, user);
+  // An unknown user costs the same bcrypt work as a wrong password (see PasswordHasher.verify).
+  const ok = await ctx.hasher.verify(password, user?.passwordHash);
   if (!user) throw unauthorized(AUTH_FAILED);
-  await refuseIfLocked(ctx, user);
-  const ok = await ctx.hasher.verify(password, user.passwordHash);
   await recordPasswordAttempt(ctx, user, ok);
   if (!ok) throw unauthorized(AUTH_FAILED);
   await requireActive(ctx, user);
@@ -116,7 +117,8 @@ async function byApplicationCredential(ctx: IdentityContext, section: Json): Pro
     const owner = await findUser(ctx, requireObject(section.user, 'application_credential/user'));
     if (owner) cred = await ctx.stores.credentials.getApplicationCredentialByName(owner.id, name);
   }
-  if (!cred || !(await ctx.hasher.verify(secret, cred.secretHash))) throw unauthorized(AUTH_FAILED);
+  const ok = await ctx.hasher.verify(secret, cred?.secretHash);
+  if (!cred || !ok) throw unauthorized(AUTH_FAILED);
   if (cred.expiresAt && Date.parse(cred.expiresAt) <= Date.now()) throw unauthorized(AUTH_FAILED);
   const user = await ctx.directory.user(cred.userId);
   if (!user) throw unauthorized(AUTH_FAILED);

@@ -202,8 +202,30 @@ async function credentialsPoliciesDomainConfig(db: Schema): Promise<void> {
     .execute();
 }
 
+/**
+ * Whether this database had its first-start accounts (admin, demo, their projects and grants):
+ * a row every process of a deployment sees, so that none re-creates what an operator deleted.
+ * A database an older version started already had them, so it is marked at once.
+ */
+async function bootstrapMarker(db: Schema): Promise<void> {
+  await db.schema
+    .createTable('identity_bootstrap')
+    .addColumn('name', 'varchar(64)', (c) => c.primaryKey())
+    .addColumn('completed_at', 'varchar(40)', (c) => c.notNull())
+    .execute();
+  const tables = db as unknown as Kysely<{ identity_domain: { id: string }; identity_bootstrap: { name: string; completed_at: string } }>;
+  const started = await tables.selectFrom('identity_domain').select('id').limit(1).executeTakeFirst();
+  if (started) {
+    await tables.insertInto('identity_bootstrap').values({ name: FIRST_START, completed_at: new Date().toISOString() }).execute();
+  }
+}
+
+/** The `identity_bootstrap` row of the first start's accounts. */
+export const FIRST_START = 'first-start';
+
 export const identityMigrations: MigrationSet = {
   'identity-0001-initial': { up: initial },
   'identity-0002-security-compliance': { up: securityCompliance },
   'identity-0003-credentials-policies-domain-config': { up: credentialsPoliciesDomainConfig },
+  'identity-0004-bootstrap-marker': { up: bootstrapMarker },
 };

@@ -63,6 +63,7 @@ export class IdentityService implements TokenValidator {
 
   async start(): Promise<void> {
     this.keys.setup();
+    this.context.hasher.warm();
     await this.context.revocations.load();
     if (this.bus) {
       const listener = await this.bus.listen(INVALIDATE_TOPIC, `api-${process.pid}-${newHexId().slice(0, 8)}`, async (method) => {
@@ -81,10 +82,15 @@ export class IdentityService implements TokenValidator {
   }
 
   private changed(): void {
-    this.context.directory.invalidate();
-    this.bus?.fanout(INVALIDATE_TOPIC, 'invalidate', {}).catch((err: unknown) => {
+    this.announceChange().catch((err: unknown) => {
       this.log.warn({ err }, 'could not tell other processes that identity changed');
     });
+  }
+
+  /** Drops this process's caches and tells the others on the bus to drop theirs; resolves once the broker has the message. */
+  async announceChange(): Promise<void> {
+    this.context.directory.invalidate();
+    await this.bus?.fanout(INVALIDATE_TOPIC, 'invalidate', {});
   }
 
   async validate(token: string): Promise<AuthContext> {

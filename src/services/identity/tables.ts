@@ -181,6 +181,12 @@ export interface DomainConfigRow {
   config: string;
 }
 
+/** One row per bootstrap step a database has had (`first-start`). */
+export interface BootstrapRow {
+  name: string;
+  completed_at: string;
+}
+
 export interface IdentityTables {
   identity_domain: DomainRow;
   identity_project: ProjectRow;
@@ -202,4 +208,5 @@ export interface IdentityTables {
   identity_credential: CredentialRow;
   identity_policy: PolicyRow;
   identity_domain_config: DomainConfigRow;
+  identity_bootstrap: BootstrapRow;
 }

@@ -14,7 +14,7 @@ export class InProcessConfigDrive implements ConfigDriveSource {
     const instance = await this.instances.instance(instanceId);
     if (!instance) throw new Error(`Instance ${instanceId} could not be found.`);
     const [network, keypairType] = await Promise.all([
-      this.network.forInstance(instance.id),
+      this.network.forInstance(instance),
       instance.keyName ? this.instances.keypairType(instance.userId, instance.keyName) : Promise.resolve(undefined),
     ]);
     return configDriveFiles(

@@ -1,18 +1,20 @@
+import { instancePorts } from '../compute/instance-ports.js';
+import type { InstanceRef } from '../compute/peers.js';
 import type { NetworkContext } from '../network/context.js';
-import { DEVICE_OWNER_DHCP, type Port } from '../network/model.js';
+import { DEVICE_OWNER_DHCP } from '../network/model.js';
 import type { InstanceNetwork, InstanceNetworkSource, MetadataSubnet, MetadataVif } from './sources.js';
 
 /**
  * Neutron in the same process, read as Nova reads it to build an instance's network info:
- * the ports with the instance as device, their subnets, the DHCP port on each subnet, and
- * the floating IPs on each fixed address.
+ * the instance's ports (its project's, with it as device), their subnets, the DHCP port on
+ * each subnet, and the floating IPs on each fixed address.
  */
 export class InProcessInstanceNetwork implements InstanceNetworkSource {
   constructor(private readonly ctx: NetworkContext) {}
 
-  async forInstance(instanceId: string): Promise<InstanceNetwork> {
+  async forInstance(instance: InstanceRef): Promise<InstanceNetwork> {
     const { records, l3, groups } = this.ctx;
-    const ports = (await records.listPorts({ deviceId: instanceId })).sort(byAge);
+    const ports = await instancePorts(this.ctx, instance);
     if (ports.length === 0) return { vifs: [], securityGroups: [] };
     const networkIds = [...new Set(ports.map((p) => p.networkId))];
     const subnetIds = [...new Set(ports.flatMap((p) => p.fixedIps.map((f) => f.subnetId)))];
@@ -58,9 +60,4 @@ export class InProcessInstanceNetwork implements InstanceNetworkSource {
     });
     return { vifs, securityGroups: groupRows.map((g) => g.name) };
   }
-}
-
-/** Ports in the order they were made (Nova's network info keeps the boot's order). */
-function byAge(a: Port, b: Port): number {
-  return a.createdAt === b.createdAt ? a.id.localeCompare(b.id) : a.createdAt.localeCompare(b.createdAt);
 }

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyBaseLogger, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply } from 'fastify';
 import { statusTitle, toApiError } from '../../core/http/errors.js';
 import type { Logger } from '../../core/log.js';
 import { find, pathTokens, rootListing } from './paths.js';
@@ -10,6 +10,8 @@ export interface MetadataServerOptions {
   host: string;
   /** 0 picks a free port; `port` on the result is the real one. */
   port: number;
+  /** When `port` is taken (another cloud on the host has Nova's 8775), take a free one instead. */
+  freePortIfTaken?: boolean;
   sharedSecret: string;
   instances: InstanceSource;
   network: InstanceNetworkSource;
@@ -20,6 +22,8 @@ export interface MetadataServer {
   /** e.g. http://127.0.0.1:8775 */
   url: string;
   port: number;
+  /** The port asked for, when it was taken and a free one was used instead. */
+  taken?: number;
   close(): Promise<void>;
 }
 
@@ -35,7 +39,7 @@ export async function startMetadataServer(options: MetadataServerOptions): Promi
   const service = new MetadataService(options.instances, options.network, options.sharedSecret, options.log);
   const app = Fastify({
     loggerInstance: options.log as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Room for a password post; anything larger is refused before it is read whole.
     bodyLimit: 64 * 1024,
     forceCloseConnections: true,
@@ -77,7 +81,15 @@ export async function startMetadataServer(options: MetadataServerOptions): Promi
     },
   });
 
-  await app.listen({ host: options.host, port: options.port });
+  try {
+    await app.listen({ host: options.host, port: options.port });
+  } catch (error) {
+    await app.close();
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !options.freePortIfTaken || options.port === 0) throw error;
+    const server = await startMetadataServer({ ...options, port: 0, freePortIfTaken: false });
+    options.log.warn({ port: options.port, instead: server.port }, 'the metadata port is taken (another cloud on this host?): using a free one');
+    return { ...server, taken: options.port };
+  }
   const port = (app.server.address() as AddressInfo).port;
   const urlHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host.includes(':') ? `[${options.host}]` : options.host;
   return { url: `http://${urlHost}:${port}`, port, close: () => app.close() };

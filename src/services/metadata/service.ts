@@ -45,7 +45,7 @@ export class MetadataService {
       throw notFound();
     }
     const [network, keypairType] = await Promise.all([
-      this.network.forInstance(instance.id),
+      this.network.forInstance(instance),
       instance.keyName ? this.instances.keypairType(instance.userId, instance.keyName) : Promise.resolve(undefined),
     ]);
     const from = typeof address === 'string' ? lastForwarded(address) : undefined;

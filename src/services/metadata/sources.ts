@@ -1,4 +1,5 @@
 import type { Instance } from '../compute/instances/model.js';
+import type { InstanceRef } from '../compute/peers.js';
 
 /**
  * What the metadata service reads. The instance side is Nova's own (the compute tables,
@@ -42,7 +43,8 @@ export interface InstanceNetwork {
 
 /** The networking service as the metadata service needs it. */
 export interface InstanceNetworkSource {
-  forInstance(instanceId: string): Promise<InstanceNetwork>;
+  /** The instance's own ports (its project's): another project's port naming it is not one of them. */
+  forInstance(instance: InstanceRef): Promise<InstanceNetwork>;
 }
 
 /** The compute side: Nova's instance, key pair and password records. */

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { callerOf, policyCredentials } from '../../core/auth/context.js';
+import { isObject } from '../../core/http/body.js';
 import { ApiError } from '../../core/http/errors.js';
 import type { KumoConfig } from '../../core/config.js';
 import type { Logger } from '../../core/log.js';
@@ -15,6 +16,8 @@ export interface NetworkSettings {
   /** MTU of the physical networks; overlay types subtract their headers. */
   physicalMtu: number;
   defaultQuotas: Record<string, number>;
+  /** Addresses one port may hold, as Neutron's max_fixed_ips_per_port (network: ports are exempt). */
+  maxFixedIpsPerPort: number;
   dnsDomain: string;
 }
 
@@ -64,7 +67,12 @@ export function authorize(ctx: NetworkContext, caller: Caller, action: string, t
   }
 }
 
-/** Policy check for each attribute the request sets that has an admin-only rule (`create_network:shared`, ...). */
+/**
+ * Policy check for each attribute the request sets that has a rule of its own
+ * (`create_network:shared`), and, as Neutron's sub-attribute rules, for each key set inside
+ * an object or inside any entry of a list of objects (`create_port:fixed_ips:ip_address`,
+ * `update_port:allowed_address_pairs:mac_address`). One level down, as Neutron goes.
+ */
 export function authorizeAttributes(
   ctx: NetworkContext,
   caller: Caller,
@@ -72,8 +80,21 @@ export function authorizeAttributes(
   attributes: Record<string, unknown>,
   target: Record<string, unknown>,
 ): void {
-  for (const key of Object.keys(attributes)) {
+  for (const [key, value] of Object.entries(attributes)) {
     const rule = `${action}:${key}`;
     if (ctx.enforcer.has(rule)) authorize(ctx, caller, rule, target);
+    for (const subKey of subAttributes(value)) {
+      const subRule = `${rule}:${subKey}`;
+      if (ctx.enforcer.has(subRule)) authorize(ctx, caller, subRule, target);
+    }
   }
+}
+
+/** The keys set in an object, or in any object of a list. */
+function subAttributes(value: unknown): Set<string> {
+  const keys = new Set<string>();
+  for (const entry of Array.isArray(value) ? value : [value]) {
+    if (isObject(entry)) for (const key of Object.keys(entry)) keys.add(key);
+  }
+  return keys;
 }

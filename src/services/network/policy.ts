@@ -1,6 +1,10 @@
 /**
  * Neutron's default rules (legacy form). Visibility of whole resources (own, shared,
- * external) is decided in the queries; these rules guard actions and admin-only attributes.
+ * external) is decided in the queries; these rules guard actions and the attributes only
+ * an admin or the network's owner may set. A rule `<action>:<attribute>:<key>` judges a key
+ * set inside an attribute's object or list of objects (`create_port:fixed_ips:ip_address`).
+ * The targets carry `project_id`; those of ports and subnets `network:project_id` of the
+ * network they are on, and those of ports its `network:shared` as well.
  */
 export const networkPolicyDefaults: Record<string, string> = {
   context_is_admin: 'role:admin',
@@ -33,18 +37,36 @@ export const networkPolicyDefaults: Record<string, string> = {
   update_subnet: 'rule:admin_or_network_owner',
   delete_subnet: 'rule:admin_or_network_owner',
 
+  // Neutron's `field:networks:shared=True`: the port's network is shared.
+  shared: 'True:%(network:shared)s',
   create_port: '',
+  // Checked only for `network:*` owners (router and DHCP ports), as Neutron's `not rule:network_device`.
+  'create_port:device_owner': 'rule:admin_or_network_owner',
   'create_port:mac_address': 'rule:admin_or_network_owner',
+  'create_port:fixed_ips': 'rule:admin_or_network_owner or rule:shared',
   'create_port:fixed_ips:ip_address': 'rule:admin_or_network_owner',
+  'create_port:fixed_ips:subnet_id': 'rule:admin_or_network_owner or rule:shared',
+  'create_port:port_security_enabled': 'rule:admin_or_network_owner',
   'create_port:binding:host_id': 'rule:admin_only',
   'create_port:binding:profile': 'rule:admin_only',
-  // Checked only for `network:*` owners (router and DHCP ports), as Neutron's field check does.
-  'create_port:device_owner': 'rule:admin_or_network_owner',
+  'create_port:binding:vnic_type': '',
+  'create_port:allowed_address_pairs': 'rule:admin_or_network_owner',
+  'create_port:allowed_address_pairs:mac_address': 'rule:admin_or_network_owner',
+  'create_port:allowed_address_pairs:ip_address': 'rule:admin_or_network_owner',
   'create_port:project_id': 'rule:admin_only',
   update_port: 'rule:admin_or_owner',
+  'update_port:device_owner': 'rule:admin_or_network_owner',
+  'update_port:mac_address': 'rule:admin_only',
+  'update_port:fixed_ips': 'rule:admin_or_network_owner or rule:shared',
+  'update_port:fixed_ips:ip_address': 'rule:admin_or_network_owner',
+  'update_port:fixed_ips:subnet_id': 'rule:admin_or_network_owner or rule:shared',
+  'update_port:port_security_enabled': 'rule:admin_or_network_owner',
   'update_port:binding:host_id': 'rule:admin_only',
   'update_port:binding:profile': 'rule:admin_only',
-  'update_port:mac_address': 'rule:admin_only',
+  'update_port:binding:vnic_type': 'rule:admin_or_owner',
+  'update_port:allowed_address_pairs': 'rule:admin_or_network_owner',
+  'update_port:allowed_address_pairs:mac_address': 'rule:admin_or_network_owner',
+  'update_port:allowed_address_pairs:ip_address': 'rule:admin_or_network_owner',
   delete_port: 'rule:admin_or_owner or rule:admin_or_network_owner',
   'get_port:binding:vif_type': 'rule:admin_only',
   'get_port:binding:vif_details': 'rule:admin_only',

@@ -62,14 +62,12 @@ export async function createPort(ctx: NetworkContext, caller: Caller, body: Json
   const networkId = uuidOrThrow(requiredNetworkId, 'network_id');
   const network = await visibleNetwork(ctx, caller, networkId);
   const projectId = str(body, 'project_id', 64) ?? str(body, 'tenant_id', 64) ?? caller.projectId;
-  const target = { project_id: projectId, 'network:project_id': network.projectId };
+  const target = portTarget(projectId, network);
   authorize(ctx, caller, 'create_port', target);
+  authorizeAttributes(ctx, caller, 'create_port', judgedAttributes(body, projectId === caller.projectId ? undefined : projectId), target);
   const deviceOwner = str(body, 'device_owner') ?? '';
-  const guarded: Record<string, unknown> = { ...body };
-  if (!deviceOwner.startsWith('network:')) delete guarded.device_owner;
-  if (projectId === caller.projectId) delete guarded.project_id;
-  delete guarded.tenant_id;
-  authorizeAttributes(ctx, caller, 'create_port', guarded, target);
+  const deviceId = str(body, 'device_id') ?? '';
+  await refuseForeignRouter(ctx, caller, deviceOwner, deviceId, projectId);
   if (network.external && !network.shared && !caller.isAdmin && network.projectId !== caller.projectId && !deviceOwner.startsWith('network:')) {
     throw new NeutronError(403, 'PolicyNotAuthorized', '(rule:create_port) is disallowed by policy: the network is external');
   }
@@ -94,7 +92,7 @@ export async function createPort(ctx: NetworkContext, caller: Caller, body: Json
     macAddress,
     adminStateUp: bool(body, 'admin_state_up') ?? true,
     deviceOwner,
-    deviceId: str(body, 'device_id') ?? '',
+    deviceId,
     ...binding(hostId),
     bindingVnicType: vnicType,
     bindingProfile: (profile as Record<string, unknown> | undefined) ?? {},
@@ -105,9 +103,50 @@ export async function createPort(ctx: NetworkContext, caller: Caller, body: Json
   };
   const subnets = await ctx.records.listSubnets({ networkIds: [networkId] });
   const requests = readFixedIps(body.fixed_ips, subnets);
+  refuseTooManyAddresses(ctx, requests, deviceOwner);
   const created = await insertWithAddresses(ctx, port, network, subnets, requests, body.mac_address !== undefined);
   ctx.changed([networkId]);
   return created;
+}
+
+/** What the port rules see: the port's project, and its network's owner and sharing. */
+function portTarget(projectId: string, network: Network): Record<string, unknown> {
+  return { project_id: projectId, 'network:project_id': network.projectId, 'network:shared': network.shared };
+}
+
+/**
+ * The attributes the field rules judge: `device_owner` only when it names a `network:` owner
+ * (Neutron's `not rule:network_device`), and the project only when it is another than the
+ * caller's (`otherProject`), however the body spelled it.
+ */
+function judgedAttributes(body: Json, otherProject: string | undefined): Record<string, unknown> {
+  const judged: Record<string, unknown> = { ...body };
+  const owner = body.device_owner;
+  if (typeof owner !== 'string' || !owner.startsWith('network:')) delete judged.device_owner;
+  delete judged.tenant_id;
+  delete judged.project_id;
+  if (otherProject !== undefined) judged.project_id = otherProject;
+  return judged;
+}
+
+/**
+ * Neutron's _enforce_device_owner_not_router_intf_or_device_id: a non-admin's network-owned
+ * port may not name another project's router, which would give that router a leg on the
+ * caller's network (and keep its owner from deleting it). Kumo applies it to every
+ * `network:` owner, not only router interfaces: its routers also claim gateway ports by id.
+ */
+async function refuseForeignRouter(ctx: NetworkContext, caller: Caller, deviceOwner: string, deviceId: string, projectId: string): Promise<void> {
+  if (caller.isAdmin || !deviceOwner.startsWith('network:') || deviceId === '') return;
+  const router = await ctx.l3.getRouter(deviceId);
+  if (router && router.projectId !== projectId) {
+    throw new NeutronError(409, 'DeviceIDNotOwnedByTenant', `The following device_id ${deviceId} is not owned by your tenant or matches another tenants router.`);
+  }
+}
+
+/** Neutron's max_fixed_ips_per_port; ports the network itself owns (router, DHCP) have no cap. */
+function refuseTooManyAddresses(ctx: NetworkContext, requests: IpRequest[], deviceOwner: string): void {
+  if (deviceOwner.startsWith('network:')) return;
+  if (requests.length > ctx.settings.maxFixedIpsPerPort) throw invalidInput('Exceeded maximum amount of fixed ips per port.');
 }
 
 /** The binding as the dataplane driver (linuxbridge) reports it; unbound until a host is set. */
@@ -255,9 +294,9 @@ export async function updatePort(ctx: NetworkContext, caller: Caller, id: string
   const port = await visiblePort(ctx, caller, id);
   const network = await ctx.records.getNetwork(port.networkId);
   if (!network) throw notFound('Network', port.networkId);
-  const target = { project_id: port.projectId, 'network:project_id': network.projectId };
+  const target = portTarget(port.projectId, network);
   authorize(ctx, caller, 'update_port', target);
-  authorizeAttributes(ctx, caller, 'update_port', body, target);
+  authorizeAttributes(ctx, caller, 'update_port', judgedAttributes(body, undefined), target);
   for (const key of ['network_id', 'tenant_id', 'project_id']) {
     if (body[key] !== undefined && body[key] !== (key === 'network_id' ? port.networkId : port.projectId)) {
       throw invalidInput(`Cannot update read-only attribute ${key}`);
@@ -274,6 +313,9 @@ export async function updatePort(ctx: NetworkContext, caller: Caller, id: string
   if (pairs.length > 0 && !portSecurity) {
     throw new NeutronError(409, 'AddressPairAndPortSecurityRequired', 'Port Security must be enabled in order to have allowed address pairs on a port.');
   }
+  const deviceOwner = str(body, 'device_owner') ?? port.deviceOwner;
+  const deviceId = str(body, 'device_id') ?? port.deviceId;
+  if (deviceOwner !== port.deviceOwner || deviceId !== port.deviceId) await refuseForeignRouter(ctx, caller, deviceOwner, deviceId, port.projectId);
   const hostId = body['binding:host_id'] !== undefined ? (str(body, 'binding:host_id') ?? '') : port.bindingHostId;
   const mac = str(body, 'mac_address', 32)?.toLowerCase() ?? port.macAddress;
   if (mac !== port.macAddress) {
@@ -289,8 +331,8 @@ export async function updatePort(ctx: NetworkContext, caller: Caller, id: string
     name: str(body, 'name') ?? port.name,
     description: str(body, 'description') ?? port.description,
     adminStateUp: bool(body, 'admin_state_up') ?? port.adminStateUp,
-    deviceOwner: str(body, 'device_owner') ?? port.deviceOwner,
-    deviceId: str(body, 'device_id') ?? port.deviceId,
+    deviceOwner,
+    deviceId,
     ...(hostId !== port.bindingHostId ? binding(hostId) : {}),
     portSecurityEnabled: portSecurity,
     securityGroups,
@@ -302,6 +344,7 @@ export async function updatePort(ctx: NetworkContext, caller: Caller, id: string
   if (fixedIpsChanged) {
     const subnets = await ctx.records.listSubnets({ networkIds: [port.networkId] });
     const requests = readFixedIps(body.fixed_ips ?? [], subnets);
+    refuseTooManyAddresses(ctx, requests, deviceOwner);
     const kept: FixedIp[] = [];
     for (const request of requests) {
       const existing = port.fixedIps.find((f) => f.ipAddress === request.ipAddress && (!request.subnetId || f.subnetId === request.subnetId));
@@ -329,7 +372,7 @@ export async function updatePort(ctx: NetworkContext, caller: Caller, id: string
 export async function deletePort(ctx: NetworkContext, caller: Caller, id: string): Promise<void> {
   const port = await visiblePort(ctx, caller, id);
   const network = await ctx.records.getNetwork(port.networkId);
-  authorize(ctx, caller, 'delete_port', { project_id: port.projectId, 'network:project_id': network?.projectId ?? '' });
+  authorize(ctx, caller, 'delete_port', network ? portTarget(port.projectId, network) : { project_id: port.projectId, 'network:project_id': '' });
   // Routers and floating IPs own these; their own APIs remove them with the checks that go with it.
   if ([DEVICE_OWNER_ROUTER_INTERFACE, DEVICE_OWNER_ROUTER_GATEWAY, DEVICE_OWNER_FLOATINGIP].includes(port.deviceOwner) && (await ownerExists(ctx, port))) {
     throw new NeutronError(409, 'ServicePortInUse', `Port ${id} cannot be deleted directly via the port API: has device owner ${port.deviceOwner}.`);

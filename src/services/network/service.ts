@@ -29,10 +29,13 @@ export function createNetworkContext(
   enforcer.registerDefaults(networkPolicyDefaults);
   const tenantType = config.network.tenantNetworkType ?? 'vxlan';
   if (!['vxlan', 'vlan', 'gre', 'local'].includes(tenantType)) throw new Error(`KUMO_TENANT_NETWORK_TYPE=${tenantType}: use vxlan, vlan, gre or local`);
+  const maxFixedIpsPerPort = config.network.maxFixedIpsPerPort ?? 5;
+  if (maxFixedIpsPerPort < 1) throw new Error(`KUMO_NETWORK_MAX_FIXED_IPS_PER_PORT=${maxFixedIpsPerPort}: expected 1 or more`);
   const settings: NetworkSettings = {
     tenantNetworkType: tenantType as NetworkSettings['tenantNetworkType'],
     physicalMtu: config.network.physicalMtu ?? 1500,
     defaultQuotas: { ...DEFAULT_QUOTAS },
+    maxFixedIpsPerPort,
     dnsDomain: 'openstacklocal.',
   };
   const records = new NetworkRecords(database);

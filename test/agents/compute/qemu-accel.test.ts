@@ -1,25 +1,16 @@
 // Choosing QEMU's accelerator: TCG and KVM on request, and `auto`, which takes KVM only after a
 // real kernel boots under it. The boot probe itself is exercised under TCG, which works here.
 import assert from 'node:assert/strict';
-import { constants, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { alive } from '../../../src/agents/network/dataplane/linuxbridge/processes.js';
 import { VirtError } from '../../../src/agents/compute/virt/driver.js';
 import { chooseAccel, compareVersions, newestKernel, probeKernelBoot, qemuVersion } from '../../../src/agents/compute/virt/qemu/accel.js';
-import { missingTools, requireTools, run, skipUnless } from './qemu-tools.js';
+import { kvmOpens, missingTools, requireTools, run, skipUnless } from './qemu-tools.js';
 
 const missing = missingTools([['qemu-system-x86_64', 'qemu-system-x86']]);
-
-function kvmOpens(): boolean {
-  try {
-    closeSync(openSync('/dev/kvm', constants.O_RDWR));
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Without vmx/svm a /dev/kvm can only be a nested software one (PVM), which never boots a stock kernel. */
 const hardwareVirt = /\b(vmx|svm)\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));

@@ -148,6 +148,7 @@ describe('QemuDriver on a real QEMU (kumo-tiny, TCG)', { skip, timeout: 900_000 
       dataDir,
       stateDir,
       hostNamespace: netns,
+      cloudId: 'a0a0a0',
       host: 'host-a',
       accel: 'tcg',
       images: new ImageCache({
@@ -391,6 +392,7 @@ describe('QemuDriver input checks', () => {
   const driver = new QemuDriver({
     dataDir: join(work, 'data'),
     stateDir: join(work, 'run'),
+    cloudId: 'a0a0a0',
     accel: 'tcg',
     images: { ensure: () => Promise.reject(new Error('no image is fetched for a refused spec')) },
   });

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { onPath } from '../../../src/agents/network/start.js';
@@ -45,4 +46,14 @@ export function pausedGuestSpec(dir: string, name: string, diskPath: string): Qe
     pidFile: join(dir, 'vm.pid'),
     vncSocket: join(dir, 'vm.vnc'),
   };
+}
+
+/** Does /dev/kvm open read-write here (which says nothing about whether it boots a kernel)? */
+export function kvmOpens(): boolean {
+  try {
+    closeSync(openSync('/dev/kvm', constants.O_RDWR));
+    return true;
+  } catch {
+    return false;
+  }
 }

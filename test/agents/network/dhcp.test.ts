@@ -133,7 +133,7 @@ describe('linuxbridge DHCP', { skip }, () => {
   const nsOf = (id: string) => `${lab.prefix}qdhcp-${id}`;
   const make = () =>
     new LinuxBridgeDataplane(
-      { physicalInterfaceMappings: {}, namespacePrefix: lab.prefix, hostNamespace: h1, stateDir, metadataSocket: `${lab.tempDir()}/relay.sock` },
+      { cloudId: lab.cloudId, physicalInterfaceMappings: {}, namespacePrefix: lab.prefix, hostNamespace: h1, stateDir, metadataSocket: `${lab.tempDir()}/relay.sock` },
       log,
       [new L2Unit(), new DhcpUnit()],
     );
@@ -252,7 +252,7 @@ describe('linuxbridge DHCP', { skip }, () => {
   it('says so when dnsmasq, once it drops to nobody, could not read its files', async () => {
     const h2 = await lab.namespace('h2');
     const hidden = mkdtempSync(join(lab.tempDir(), 'private-')); // 0700
-    const other = new LinuxBridgeDataplane({ physicalInterfaceMappings: {}, namespacePrefix: `${lab.prefix}o-`, hostNamespace: h2, stateDir: `${hidden}/state` }, log, [new L2Unit(), new DhcpUnit()]);
+    const other = new LinuxBridgeDataplane({ cloudId: lab.cloudId, physicalInterfaceMappings: {}, namespacePrefix: `${lab.prefix}o-`, hostNamespace: h2, stateDir: `${hidden}/state` }, log, [new L2Unit(), new DhcpUnit()]);
     const err = await other.reconcile(state([b], 1)).then(() => undefined, (e: unknown) => e);
     assert.ok(err instanceof AggregateError && /not searchable by others/.test(String(err.errors[0])), String(err));
     await other.teardown();

@@ -84,7 +84,8 @@ describe('linuxbridge firewall (security groups in iptables)', { skip }, () => {
   let httpd: ChildProcess | undefined;
 
   const save = async (tool = 'iptables-save') => lab.run([tool, '-t', 'filter'], h);
-  const chainOf = (kind: 'i' | 'o' | 's', n: number) => `kumo-${kind}${P(n).slice(0, 11)}`;
+  const chainOf = (kind: 'i' | 'o' | 's', n: number) => `kumo-${lab.cloudId}-${kind}${P(n).slice(0, 11)}`;
+  const forwardChain = () => `kumo-${lab.cloudId}-forward`;
   /** Packets the last rule (the DROP) of one of our chains has counted. */
   const dropped = async (tool: 'iptables' | 'ip6tables', chain: string) => {
     const last = (await lab.run([tool, '-v', '-S', chain], h)).trim().split('\n').at(-1) ?? '';
@@ -110,7 +111,7 @@ describe('linuxbridge firewall (security groups in iptables)', { skip }, () => {
     mkdirSync(root, { recursive: true });
     writeFileSync(`${root}/index.html`, 'hello\n');
     httpd = spawn('ip', ['netns', 'exec', a, 'busybox', 'httpd', '-f', '-p', '80', '-h', root], { stdio: 'ignore' });
-    dp = new LinuxBridgeDataplane({ physicalInterfaceMappings: {}, hostNamespace: h, namespacePrefix: lab.prefix, stateDir: `${lab.tempDir()}/h` }, log, [new L2Unit(), new FirewallUnit()]);
+    dp = new LinuxBridgeDataplane({ cloudId: lab.cloudId, physicalInterfaceMappings: {}, hostNamespace: h, namespacePrefix: lab.prefix, stateDir: `${lab.tempDir()}/h` }, log, [new L2Unit(), new FirewallUnit()]);
   });
 
   /** What the driver hands a unit, built by hand to run the firewall alone. */
@@ -118,7 +119,7 @@ describe('linuxbridge firewall (security groups in iptables)', { skip }, () => {
     desired,
     run,
     namespaces: new Namespaces(lab.prefix),
-    config: { physicalInterfaceMappings: {}, hostNamespace: h, stateDir: lab.tempDir() },
+    config: { cloudId: lab.cloudId, physicalInterfaceMappings: {}, hostNamespace: h, stateDir: lab.tempDir() },
     links: new Map(),
     existingNamespaces: new Set(),
     proxies: new MetadataProxies(run, lab.tempDir(), undefined),
@@ -135,8 +136,8 @@ describe('linuxbridge firewall (security groups in iptables)', { skip }, () => {
     const report = await dp.reconcile(state([port(1, [EGRESS]), port(2, [EGRESS]), port(3, [EGRESS])], [egressOnly]));
     assert.ok(report.applied.includes(`iptables chain ${chainOf('i', 1)}`), JSON.stringify(report));
     const forward = (await save()).split('\n').filter((l) => l.startsWith('-A FORWARD'));
-    assert.deepEqual(forward, ['-A FORWARD -j kumo-forward']);
-    assert.ok((await save()).includes(`-A kumo-input -m physdev --physdev-in tap${P(1).slice(0, 11)} -j ${chainOf('o', 1)}`));
+    assert.deepEqual(forward, [`-A FORWARD -j ${forwardChain()}`]);
+    assert.ok((await save()).includes(`-A kumo-${lab.cloudId}-input -m physdev --physdev-in tap${P(1).slice(0, 11)} -j ${chainOf('o', 1)}`));
     assert.equal(await canWget(b, IP(1)), false, 'TCP to a guest without ingress rules');
     assert.equal(await lab.ping(b, IP(1), 1), false, 'ping to a guest without ingress rules');
 
@@ -148,7 +149,7 @@ describe('linuxbridge firewall (security groups in iptables)', { skip }, () => {
   it('allows ICMP from the members of a remote group only, and follows membership', async () => {
     const members = (ips: string[]) => group(MEMBERS, [], ips);
     await dp.reconcile(state([port(1, [EGRESS, FROM_MEMBERS]), port(2, [EGRESS, MEMBERS]), port(3, [EGRESS])], [egressOnly, fromMembers, members([IP(2), IP6(2)])]));
-    const setName = `kumo-4-${MEMBERS.slice(0, 20)}`;
+    const setName = `kumo-${lab.cloudId}-4-${MEMBERS.slice(0, 16)}`;
     assert.ok((await lab.run(['ipset', 'list', setName], h)).includes(IP(2)));
     assert.equal((await lab.tryRun(['ipset', 'list', '-n'])).out.includes(setName), false, 'the set lives in the host namespace, not on the machine');
     assert.equal(await lab.ping(b, IP(1), 1), true, 'a member pings');
@@ -220,16 +221,16 @@ describe('linuxbridge firewall (security groups in iptables)', { skip }, () => {
     await lab.run(['iptables', '-A', 'bystander', '-s', '192.0.2.1/32', '-j', 'DROP'], h);
     await lab.run(['iptables', '-A', 'FORWARD', '-j', 'bystander'], h);
     await lab.run(['iptables', '-D', chainOf('i', 1), '-p', 'tcp', '-m', 'tcp', '--dport', '80', '-j', 'RETURN'], h);
-    await lab.run(['iptables', '-D', 'FORWARD', '-j', 'kumo-forward'], h);
-    await lab.run(['iptables', '-A', 'FORWARD', '-j', 'kumo-forward'], h);
-    await lab.run(['iptables', '-A', 'FORWARD', '-j', 'kumo-forward'], h);
+    await lab.run(['iptables', '-D', 'FORWARD', '-j', forwardChain()], h);
+    await lab.run(['iptables', '-A', 'FORWARD', '-j', forwardChain()], h);
+    await lab.run(['iptables', '-A', 'FORWARD', '-j', forwardChain()], h);
     assert.equal(await canWget(b, IP(1)), false, 'the rule is gone');
 
     const report = await dp.reconcile(wanted());
-    assert.deepEqual(report.applied.sort(), [`iptables FORWARD -j kumo-forward`, `iptables chain ${chainOf('i', 1)}`].sort(), JSON.stringify(report));
+    assert.deepEqual(report.applied.sort(), [`iptables FORWARD -j ${forwardChain()}`, `iptables chain ${chainOf('i', 1)}`].sort(), JSON.stringify(report));
     assert.equal(await canWget(b, IP(1)), true, 'the rule is back');
     const lines = (await save()).split('\n');
-    assert.deepEqual(lines.filter((l) => l.startsWith('-A FORWARD')), ['-A FORWARD -j kumo-forward', '-A FORWARD -j bystander']);
+    assert.deepEqual(lines.filter((l) => l.startsWith('-A FORWARD')), [`-A FORWARD -j ${forwardChain()}`, '-A FORWARD -j bystander']);
     assert.ok(lines.includes('-A bystander -s 192.0.2.1/32 -j DROP'));
 
     // The same state again: nothing to do, and the firewall only read (ipset, iptables, ip6tables).
@@ -281,7 +282,7 @@ describe('linuxbridge firewall (security groups in iptables)', { skip }, () => {
   it('removes the chains of ports that are gone, and everything on teardown', async () => {
     const report = await dp.reconcile(state([port(1, [EGRESS, FROM_MEMBERS]), port(2, [EGRESS])], [egressOnly, fromMembers, group(MEMBERS, [], [IP(2)])]));
     assert.ok(report.removed.includes(`iptables chain ${chainOf('i', 3)}`) && report.removed.includes(`ip6tables chain ${chainOf('s', 3)}`), JSON.stringify(report));
-    assert.ok(report.removed.includes(`ipset kumo-6-${MEMBERS.slice(0, 20)}`), 'no IPv6 rule names the group any more');
+    assert.ok(report.removed.includes(`ipset kumo-${lab.cloudId}-6-${MEMBERS.slice(0, 16)}`), 'no IPv6 rule names the group any more');
     assert.ok(!(await save()).includes(chainOf('o', 3)));
 
     await dp.teardown();

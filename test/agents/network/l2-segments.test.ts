@@ -17,7 +17,11 @@ class RecordingRunner extends CommandRunner {
   constructor(private readonly links: Link[]) {
     super();
   }
-  override async run(argv: string[], _options: RunOptions = {}): Promise<string> {
+  override async run(argv: string[], options: RunOptions = {}): Promise<string> {
+    if (argv[0] === 'ip' && argv[1] === '-batch') {
+      for (const line of (options.input ?? '').split('\n').filter((l) => l !== '')) await this.run(['ip', ...line.split(' ')]);
+      return '';
+    }
     this.commands.push(argv);
     if (argv[0] === 'ip' && argv[1] === '-j') return JSON.stringify(this.links);
     if (argv[0] === 'bridge' && argv[1] === '-j') return '[]';
@@ -36,8 +40,8 @@ function context(run: CommandRunner, network: NetworkState): ReconcileContext {
   return {
     desired,
     run,
-    namespaces: new Namespaces(),
-    config: { physicalInterfaceMappings: { physnet1: 'eth1' }, tunnelIp: '198.51.100.1', stateDir: '/nonexistent' },
+    namespaces: new Namespaces('kumo-0a0b0c-'),
+    config: { cloudId: '0a0b0c', physicalInterfaceMappings: { physnet1: 'eth1' }, tunnelIp: '198.51.100.1', stateDir: '/nonexistent' },
     links: new Map(),
     existingNamespaces: new Set(),
     proxies: new MetadataProxies(run, '/nonexistent', undefined),
@@ -55,6 +59,7 @@ describe('L2 segment devices, as commands', () => {
     await new L2Unit().reconcile({ ...ctx, links: new Map([[eth1.ifname, eth1]]) });
     const lines = run.commands.map((c) => c.join(' '));
     assert.ok(lines.includes('ip link add link eth1 name vl1234-eth1 type vlan id 1234'), lines.join('\n'));
+    assert.ok(lines.includes('ip link set dev vl1234-eth1 alias kumo:0a0b0c'), 'marked as this cloud\'s in the same batch');
     assert.ok(lines.includes(`ip link set vl1234-eth1 master brq${NET.slice(0, 11)}`), lines.join('\n'));
     assert.ok(lines.some((l) => l.startsWith(`ip link add brq${NET.slice(0, 11)} mtu 1500 type bridge`)));
   });
@@ -64,8 +69,8 @@ describe('L2 segment devices, as commands', () => {
     const ctx = context(run, { id: NET, networkType: 'gre', physicalNetwork: null, segmentationId: 77, mtu: 1458, peers: ['198.51.100.2', '198.51.100.3'] });
     await new L2Unit().reconcile(ctx);
     const lines = run.commands.map((c) => c.join(' '));
-    assert.ok(lines.includes('ip link add gt4d-c6336402 type gretap local 198.51.100.1 remote 198.51.100.2 key 77'), lines.join('\n'));
-    assert.ok(lines.includes('ip link add gt4d-c6336403 type gretap local 198.51.100.1 remote 198.51.100.3 key 77'), lines.join('\n'));
+    assert.ok(lines.includes('ip link add gt4d-c6336402 mtu 1458 type gretap local 198.51.100.1 remote 198.51.100.2 key 77'), lines.join('\n'));
+    assert.ok(lines.includes('ip link add gt4d-c6336403 mtu 1458 type gretap local 198.51.100.1 remote 198.51.100.3 key 77'), lines.join('\n'));
     assert.ok(lines.includes(`ip link set gt4d-c6336403 master brq${NET.slice(0, 11)}`));
   });
 

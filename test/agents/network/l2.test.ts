@@ -41,7 +41,7 @@ describe('linuxbridge L2', { skip }, () => {
     }
     await lab.run(['ip', '-n', h2, 'link', 'del', 'uplink']);
     await lab.run(['ip', '-n', h1, 'link', 'del', 'uplink']);
-    const common = { physicalInterfaceMappings: {}, namespacePrefix: lab.prefix };
+    const common = { cloudId: lab.cloudId, physicalInterfaceMappings: {}, namespacePrefix: lab.prefix };
     dp1 = new LinuxBridgeDataplane({ ...common, hostNamespace: h1, tunnelIp: '10.250.0.1', stateDir: `${lab.tempDir()}/h1` }, log);
     dp2 = new LinuxBridgeDataplane({ ...common, hostNamespace: h2, tunnelIp: '10.250.0.2', stateDir: `${lab.tempDir()}/h2` }, log);
   });
@@ -90,7 +90,7 @@ describe('linuxbridge L2', { skip }, () => {
 
   it('joins a flat network to the mapped interface', async () => {
     const flat: NetworkState = { id: NET_FLAT, networkType: 'flat', physicalNetwork: 'physnet1', segmentationId: null, mtu: 1500, peers: [] };
-    const mapped = new LinuxBridgeDataplane({ physicalInterfaceMappings: { physnet1: 'phys0' }, namespacePrefix: lab.prefix, hostNamespace: h2, stateDir: `${lab.tempDir()}/h2b` }, log);
+    const mapped = new LinuxBridgeDataplane({ cloudId: lab.cloudId, physicalInterfaceMappings: { physnet1: 'phys0' }, namespacePrefix: lab.prefix, hostNamespace: h2, stateDir: `${lab.tempDir()}/h2b` }, log);
     await mapped.reconcile(state('h2', [flat], [], 5));
     const link = JSON.parse(await lab.run(['ip', '-j', 'link', 'show', 'phys0'], h2)) as Array<{ master?: string }>;
     assert.equal(link[0]?.master, `brq${NET_FLAT.slice(0, 11)}`);

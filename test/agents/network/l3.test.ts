@@ -120,7 +120,7 @@ describe('linuxbridge L3', { skip }, () => {
     relay = createServer((req, res) => res.end(`router=${String(req.headers['x-neutron-router-id'])} for=${String(req.headers['x-forwarded-for'])}\n`));
     await new Promise<void>((resolve) => relay.listen(socket, resolve));
     dp = new LinuxBridgeDataplane(
-      { physicalInterfaceMappings: { physnet1: 'ext0' }, namespacePrefix: lab.prefix, hostNamespace: h, stateDir: join(lab.tempDir(), 'state'), metadataSocket: socket },
+      { cloudId: lab.cloudId, physicalInterfaceMappings: { physnet1: 'ext0' }, namespacePrefix: lab.prefix, hostNamespace: h, stateDir: join(lab.tempDir(), 'state'), metadataSocket: socket },
       log,
     );
   });

@@ -2,7 +2,7 @@
 // access IPs, changes-since, the image proxy and the os-security-groups proxy.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startTestCloud, type TestCloud } from '../../helpers/cloud.js';
+import { api, startTestCloud, type TestCloud } from '../../helpers/cloud.js';
 import { activeImage, boot, nova, waitForServer } from './helpers.js';
 
 describe('compute shapes tempest checks', () => {
@@ -110,11 +110,18 @@ describe('compute shapes tempest checks', () => {
     const updated = await nova(cloud.url, 'PUT', `/os-security-groups/${group.id}`, demo, { security_group: { name: 'web2', description: 'd' } });
     assert.equal(updated.json.security_group.name, 'web2');
     assert.equal((await nova(cloud.url, 'POST', '/os-security-groups', demo, { security_group: { name: 'x', description: '' } })).status, 400);
-    assert.equal((await nova(cloud.url, 'POST', `/servers/${id}/action`, demo, { addSecurityGroup: { name: 'web2' } })).status, 202);
-    const onServer = await nova(cloud.url, 'GET', `/servers/${id}/os-security-groups`, demo);
+    // A server's groups are its ports' groups: this one needs a port.
+    const network = await api(cloud.url, 'POST', '/networking/v2.0/networks', demo, { network: { name: 'shapes-net' } });
+    await api(cloud.url, 'POST', '/networking/v2.0/subnets', demo, { subnet: { network_id: network.json.network.id, cidr: '10.90.0.0/24', ip_version: 4 } });
+    const onNet = await boot(cloud.url, demo, { name: 'shapes-on-net', imageRef: image, flavorRef: '42', networks: [{ uuid: network.json.network.id }] });
+    const withPort = onNet.json.server.id as string;
+    await waitForServer(cloud.url, demo, withPort, ['ACTIVE']);
+    assert.equal((await nova(cloud.url, 'POST', `/servers/${id}/action`, demo, { addSecurityGroup: { name: 'web2' } })).status, 404, 'a server without ports has no groups');
+    assert.equal((await nova(cloud.url, 'POST', `/servers/${withPort}/action`, demo, { addSecurityGroup: { name: 'web2' } })).status, 202);
+    const onServer = await nova(cloud.url, 'GET', `/servers/${withPort}/os-security-groups`, demo);
     assert.deepEqual(onServer.json.security_groups.map((g: { name: string }) => g.name).sort(), ['default', 'web2']);
     assert.equal((await nova(cloud.url, 'DELETE', `/os-security-groups/${group.id}`, demo)).status, 400, 'in use');
-    assert.equal((await nova(cloud.url, 'POST', `/servers/${id}/action`, demo, { removeSecurityGroup: { name: 'web2' } })).status, 202);
+    assert.equal((await nova(cloud.url, 'POST', `/servers/${withPort}/action`, demo, { removeSecurityGroup: { name: 'web2' } })).status, 202);
     assert.equal((await nova(cloud.url, 'DELETE', `/os-security-groups/${group.id}`, demo)).status, 202);
     assert.equal((await nova(cloud.url, 'GET', `/os-security-groups/${group.id}`, demo)).status, 404);
   });

@@ -42,9 +42,10 @@ describe('metadata secret and config', () => {
 
   it('reads KUMO_METADATA_HOST, _PORT and _SECRET, with Nova\'s port as the default', () => {
     const defaults = loadConfig({ dataDir: fresh() }, {});
-    assert.deepEqual(defaults.metadata, { host: '127.0.0.1', port: 8775 });
+    // Unset, Nova's port, or a free one when another cloud on the host has it.
+    assert.deepEqual(defaults.metadata, { host: '127.0.0.1', port: 8775, freePortIfTaken: true });
     const set = loadConfig({ dataDir: fresh() }, { KUMO_METADATA_HOST: '0.0.0.0', KUMO_METADATA_PORT: '9775', KUMO_METADATA_SECRET: 's3cret' });
-    assert.deepEqual(set.metadata, { host: '0.0.0.0', port: 9775, sharedSecret: 's3cret' });
+    assert.deepEqual(set.metadata, { host: '0.0.0.0', port: 9775, freePortIfTaken: false, sharedSecret: 's3cret' });
     assert.equal(loadConfig({ dataDir: fresh(), metadata: { port: 0 } }, { KUMO_METADATA_PORT: '9775' }).metadata.port, 0, 'an override wins');
     assert.throws(() => loadConfig({ dataDir: fresh() }, { KUMO_METADATA_PORT: 'eighty' }), /expected an integer/);
   });

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import ipaddr from 'ipaddr.js';
 import { api, startTestCloud, type ApiResponse, type TestCloud } from '../../helpers/cloud.js';
 import { projectId, projectWithMember, type ProjectUser } from '../image/helpers.js';
+import { assertNeutronError } from './helpers.js';
 
 const V2 = '/networking/v2.0';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -15,19 +16,6 @@ const PROVIDER = ['provider:network_type', 'provider:physical_network', 'provide
 const ADMIN_BINDING = ['binding:host_id', 'binding:vif_type', 'binding:vif_details', 'binding:profile'];
 
 type Resource = Record<string, any>;
-
-/** Asserts Neutron's error: this status and `{"NeutronError": {"type", "message", "detail"}}`. */
-function assertNeutronError(res: ApiResponse, status: number, type?: string, what = ''): void {
-  const label = `${what ? `${what}: ` : ''}HTTP ${res.status} ${JSON.stringify(res.body)?.slice(0, 400)}`;
-  assert.equal(res.status, status, label);
-  const error = res.json.NeutronError as Resource | undefined;
-  assert.ok(error && typeof error === 'object', `NeutronError body: ${label}`);
-  assert.equal(typeof error.type, 'string', label);
-  assert.equal(typeof error.message, 'string', label);
-  assert.ok((error.message as string).length > 0, label);
-  assert.equal(typeof error.detail, 'string', label);
-  if (type) assert.equal(error.type, type, label);
-}
 
 /** Same address whatever the spelling (`::` compression, case). */
 const sameAddress = (a: string, b: string) => ipaddr.parse(a).toNormalizedString() === ipaddr.parse(b).toNormalizedString();

@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { api, startTestCloud, TEST_DATABASE_URL, type ApiResponse, type TestCloud } from '../../helpers/cloud.js';
 import { dropSchema } from '../../helpers/databases.js';
 import { projectId } from '../image/helpers.js';
+import { assertNeutronError, neutronErrorProblem } from './helpers.js';
 
 const V2 = '/networking/v2.0';
 const SEED = Number(process.env.KUMO_FUZZ_SEED ?? 0x6e657574);
@@ -21,24 +22,6 @@ const ENGINES = [
   { name: 'sqlite', skip: false as const },
   { name: 'postgres', skip: TEST_DATABASE_URL ? (false as const) : 'KUMO_TEST_DATABASE_URL is not set (CI sets it to the local PostgreSQL)' },
 ];
-
-/** What is wrong with an error answer, or undefined: Neutron's `{"NeutronError": {type, message, detail}}`. */
-function neutronErrorProblem(res: ApiResponse): string | undefined {
-  const error = res.json.NeutronError as Resource | undefined;
-  if (!error || typeof error !== 'object') return 'no NeutronError body';
-  if (typeof error.type !== 'string' || error.type === '') return 'no error type';
-  if (typeof error.message !== 'string' || error.message === '') return 'no error message';
-  if (typeof error.detail !== 'string') return 'no error detail';
-  return undefined;
-}
-
-function assertNeutronError(res: ApiResponse, status: number, type?: string, what = ''): void {
-  const label = `${what ? `${what}: ` : ''}HTTP ${res.status} ${JSON.stringify(res.body)?.slice(0, 300)}`;
-  assert.equal(res.status, status, label);
-  const problem = neutronErrorProblem(res);
-  assert.equal(problem, undefined, `${problem}: ${label}`);
-  if (type) assert.equal(res.json.NeutronError.type, type, label);
-}
 
 for (const engine of ENGINES) {
   describe(`networking API bad input on ${engine.name}`, { skip: engine.skip, timeout: 300_000 }, () => {

@@ -10,8 +10,8 @@ export interface ReconcileReport {
 /**
  * A host's dataplane (modelled on Neutron's ML2 mechanism driver plus its L2/L3/DHCP
  * agents). `reconcile` is idempotent: it compares the desired state with what the host
- * has, mends the difference, removes orphans it owns (by its own name prefixes) and never
- * touches what it does not own.
+ * has, mends the difference, removes orphans its cloud owns (by the cloud id they carry) and
+ * never touches what it does not own.
  */
 export interface Dataplane {
   readonly name: string;
@@ -21,6 +21,6 @@ export interface Dataplane {
    * tap the virt driver created after its port was bound)? True asks for a reconcile.
    */
   pending?(desired: HostState): Promise<boolean>;
-  /** Removes everything the driver owns on this host (tests, decommissioning). */
+  /** Removes everything the driver's cloud owns on this host (`kumo down`, tests). */
   teardown(): Promise<void>;
 }

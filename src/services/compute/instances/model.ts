@@ -39,6 +39,10 @@ export interface Instance {
   userData: string | null;
   metadata: Record<string, string>;
   tags: string[];
+  /**
+   * The groups the boot asked for (ids, or `default`), which allocation puts on the ports it
+   * makes. What the server has since is on its ports: they are read, never this.
+   */
   securityGroups: string[];
   requestedNetworks: RequestedNetwork[] | 'auto' | 'none';
   schedulerHints: SchedulerHints;

@@ -26,5 +26,5 @@ export function registerComputeRoutes(app: FastifyInstance, ctx: ComputeContext,
   interfaceRoutes(app, ctx, services);
   tagRoutes(app, ctx, services);
   imageRoutes(app, ctx, baseUrl);
-  securityGroupRoutes(app, ctx, services);
+  securityGroupRoutes(app, ctx);
 }

@@ -24,7 +24,7 @@ export function interfaceRoutes(app: FastifyInstance, ctx: ComputeContext, svc: 
     net_id: p.networkId,
     mac_addr: p.mac,
   });
-  const portsOf = async (instance: Instance) => (ctx.network ? await ctx.network.ports(instance.id) : []);
+  const portsOf = async (instance: Instance) => (ctx.network ? await ctx.network.ports(instance) : []);
 
   app.get<{ Params: IdParams }>('/servers/:id/os-interface', async (request) => {
     const instance = await visibleInstance(ctx, svc.instances, callerFrom(request), request.params.id);
@@ -49,7 +49,7 @@ export function interfaceRoutes(app: FastifyInstance, ctx: ComputeContext, svc: 
       throw conflict(`Cannot 'attach_interface' instance ${instance.id} while it is in vm_state ${instance.vmState}`);
     }
     if (instance.taskState !== null) throw conflict(`Cannot 'attach_interface' instance ${instance.id} while it is in task_state ${instance.taskState}`);
-    await network().validate(instance.projectId, [entry]);
+    await network().validate(caller, instance.projectId, [entry]);
     await svc.actions.start(instance.id, 'attach_interface', caller);
     const [portId] = await network().allocate(
       { id: instance.id, projectId: instance.projectId, host: instance.host, securityGroups: instance.securityGroups },
@@ -73,7 +73,7 @@ export function interfaceRoutes(app: FastifyInstance, ctx: ComputeContext, svc: 
     if (!ctx.network) throw notFound(`Port ${request.params.portId} is not attached`);
     if (instance.taskState !== null) throw conflict(`Cannot 'detach_interface' instance ${instance.id} while it is in task_state ${instance.taskState}`);
     const preserve = Array.isArray(instance.requestedNetworks) && instance.requestedNetworks.some((n) => n.port === request.params.portId);
-    await network().detach(instance.id, request.params.portId, preserve);
+    await network().detach(instance, request.params.portId, preserve);
     await svc.actions.start(instance.id, 'detach_interface', caller);
     reply.code(202).send();
   });

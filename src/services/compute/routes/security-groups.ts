@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { badRequest, callerFrom, notFound, type ComputeContext } from '../context.js';
 import type { ComputeSecurityGroup, SecurityGroupProxy } from '../peers.js';
-import type { ServerServices } from '../servers/services.js';
 import { queryValue } from '../validate.js';
 
 type IdParams = { id: string };
@@ -47,7 +46,7 @@ function groupBody(body: unknown): { name: string; description: string } {
  * /os-security-groups: Nova's proxy to Neutron's security groups (removed in 2.36), for
  * clouds that run the network service.
  */
-export function securityGroupRoutes(app: FastifyInstance, ctx: ComputeContext, svc: ServerServices): void {
+export function securityGroupRoutes(app: FastifyInstance, ctx: ComputeContext): void {
   const proxy = (request: FastifyRequest): SecurityGroupProxy => {
     if (request.computeVersion.atLeast('2.36') || !ctx.network?.securityGroups) throw notFound('The resource could not be found.');
     return ctx.network.securityGroups;
@@ -82,14 +81,8 @@ export function securityGroupRoutes(app: FastifyInstance, ctx: ComputeContext, s
   app.delete<{ Params: IdParams }>('/os-security-groups/:id', async (request, reply) => {
     const groups = proxy(request);
     const caller = callerFrom(request);
-    const group = await groups.get(caller, request.params.id);
-    // addSecurityGroup records the group on the instance (its ports keep the boot-time groups),
-    // so a group an instance names is in use here as Neutron would find it on the port.
-    const users = await svc.instances.list({ projectId: group.projectId, deleted: false });
-    if (users.some((i) => i.securityGroups.includes(group.name) || i.securityGroups.includes(group.id))) {
-      throw badRequest(`Security Group ${group.id} in use.`);
-    }
-    await groups.delete(caller, group.id);
+    // Neutron refuses a group still on a port (409, Nova's 400), as it is the ports that hold groups.
+    await groups.delete(caller, request.params.id);
     reply.code(202).send();
   });
 }

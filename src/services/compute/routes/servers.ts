@@ -18,12 +18,11 @@ type IdParams = { id: string };
 
 /** /servers: create, list, show, update, delete, actions, metadata, addresses and instance actions. */
 export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: ServerServices, baseUrl: () => string): void {
-  const viewOptions = async (request: FastifyRequest, caller: Caller, instance: Instance) => ({
-    baseUrl: baseUrl(),
-    version: request.computeVersion,
-    isAdmin: caller.isAdmin,
-    addresses: ctx.network ? await ctx.network.addresses(instance.id) : [],
-  });
+  const viewOptions = async (request: FastifyRequest, caller: Caller, instance: Instance) => {
+    // The ports say what the server has; without a network service it has no ports.
+    const network = ctx.network ? await ctx.network.view(caller, instance) : { addresses: [], securityGroups: [] };
+    return { baseUrl: baseUrl(), version: request.computeVersion, isAdmin: caller.isAdmin, ...network };
+  };
   const render = async (request: FastifyRequest, caller: Caller, instance: Instance) =>
     renderServer(instance, {
       ...(await viewOptions(request, caller, instance)),
@@ -49,7 +48,8 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
         links: renderBrief(first, baseUrl()).links,
         adminPass: result.adminPass,
         'OS-DCF:diskConfig': 'MANUAL',
-        security_groups: first.securityGroups.map((name) => ({ name })),
+        // As Nova: what the request asked for (the ports are not made yet).
+        security_groups: result.requestedSecurityGroups.map((name) => ({ name })),
       },
     };
   });
@@ -137,27 +137,31 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
   app.get<{ Params: IdParams }>('/servers/:id/ips', async (request) => {
     const caller = callerFrom(request);
     const instance = await load(request, caller);
-    return { addresses: renderAddresses(ctx.network ? await ctx.network.addresses(instance.id) : []) };
+    return { addresses: renderAddresses(ctx.network ? await ctx.network.addresses(instance) : []) };
   });
 
   app.get<{ Params: IdParams & { network: string } }>('/servers/:id/ips/:network', async (request) => {
     const caller = callerFrom(request);
     const instance = await load(request, caller);
-    const all = renderAddresses(ctx.network ? await ctx.network.addresses(instance.id) : []);
+    const all = renderAddresses(ctx.network ? await ctx.network.addresses(instance) : []);
     const found = all[request.params.network];
     if (!found) throw notFound('Network could not be found in the instance addresses.');
     return { [request.params.network]: found };
   });
 
+  // Not one of the proxies 2.36 removed: Nova serves it at every microversion.
   app.get<{ Params: IdParams }>('/servers/:id/os-security-groups', async (request) => {
     const caller = callerFrom(request);
     const instance = await load(request, caller);
-    // With the network service, the whole groups as os-security-groups shows them (Nova's shape).
-    const proxy = request.computeVersion.atLeast('2.36') ? undefined : ctx.network?.securityGroups;
-    if (!proxy) return { security_groups: instance.securityGroups.map((name) => ({ name })) };
-    const all = await proxy.list({ ...caller, projectId: instance.projectId }, false);
-    const mine = all.filter((g) => instance.securityGroups.includes(g.name) || instance.securityGroups.includes(g.id));
-    return { security_groups: mine.map((g) => renderSecurityGroup(g, all)) };
+    const proxy = ctx.network?.securityGroups;
+    if (!proxy) return { security_groups: [] };
+    // The groups on the server's ports, whole, as os-security-groups shows them; a rule naming
+    // another group of the project shows that group.
+    const groups = await proxy.onInstance(caller, instance);
+    const known = [...groups, ...(await proxy.list({ ...caller, projectId: instance.projectId }, false))];
+    const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+    const sorted = [...groups].sort((a, b) => byCodePoint(a.projectId, b.projectId) || byCodePoint(a.name, b.name));
+    return { security_groups: sorted.map((g) => renderSecurityGroup(g, known)) };
   });
 
   app.get<{ Params: IdParams }>('/servers/:id/os-instance-actions', async (request) => {

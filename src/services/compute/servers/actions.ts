@@ -1,6 +1,6 @@
 import { isUuidLike } from '../../../core/ids.js';
 import { ComputeMethods, COMPUTE_TOPIC } from '../../../contracts/compute.js';
-import { badRequest, conflict, forbidden, type Caller, type ComputeContext } from '../context.js';
+import { authorize, badRequest, conflict, forbidden, notFound, type Caller, type ComputeContext } from '../context.js';
 import { findFlavorForBoot } from '../flavors.js';
 import { isUp } from '../hosts.js';
 import { preservedPorts, type Instance } from '../instances/model.js';
@@ -167,17 +167,23 @@ function remoteConsole(protocol: 'vnc' | 'serial' | 'spice', types: string[]): H
   };
 }
 
-const securityGroupChange = (adding: boolean): Handler => async (_ctx, svc, caller, instance, args) => {
+/**
+ * add/removeSecurityGroup: the group goes onto (or off) the instance's ports in the network
+ * service, with the caller's rights, as Nova's security_group_api does with Neutron.
+ */
+const securityGroupChange = (adding: boolean): Handler => async (ctx, _svc, caller, instance, args) => {
   const body = args as Body | null;
-  const name = typeof body === 'object' && body !== null ? body.name : undefined;
-  if (typeof name !== 'string' || name === '') throw badRequest('Security group name cannot be empty');
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Missing parameter dict');
+  if (!('name' in body)) throw badRequest('Security group not specified');
+  const name = body.name;
+  if (typeof name !== 'string' || name.trim() === '') throw badRequest('Security group name cannot be empty');
+  authorize(ctx, caller, `os_compute_api:os-security-groups:${adding ? 'add' : 'remove'}`, { project_id: instance.projectId });
   checkActionAllowed(instance, caller, 'other');
-  const groups = new Set(instance.securityGroups);
-  if (adding && groups.has(name)) throw badRequest(`Security group ${name} is already associated with the instance ${instance.id}`);
-  if (!adding && !groups.has(name)) throw badRequest(`Security group ${name} not associated with the instance ${instance.id}`);
-  if (adding) groups.add(name);
-  else groups.delete(name);
-  await svc.instances.update(instance.id, { security_groups: JSON.stringify([...groups]) });
+  const groups = ctx.network?.securityGroups;
+  // Without a network service the instance has no ports to carry a group.
+  if (!groups) throw notFound(`instance_id ${instance.id} could not be found as device id on any ports`);
+  if (adding) await groups.addToInstance(caller, instance, name);
+  else await groups.removeFromInstance(caller, instance, name);
   return ACCEPTED;
 };
 
@@ -246,7 +252,7 @@ export async function deleteInstance(ctx: ComputeContext, svc: ServerServices, c
   await svc.actions.start(instance.id, 'delete', caller);
   const hostRow = instance.host ? await svc.hosts.get(instance.host) : undefined;
   if (!instance.host || !hostRow || !isUp(hostRow, ctx.config.compute.serviceDownTimeSeconds)) {
-    await ctx.network?.deallocate(instance.id, preservedPorts(instance));
+    await ctx.network?.deallocate(instance, preservedPorts(instance));
     await svc.hosts.release(instance.id);
     await svc.instances.markDeleted(instance.id);
     return;

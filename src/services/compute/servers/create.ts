@@ -19,6 +19,8 @@ export interface CreateResult {
   adminPass: string;
   reservationId: string;
   returnReservationId: boolean;
+  /** The groups as the request named them, which Nova's create answer echoes. */
+  requestedSecurityGroups: string[];
 }
 
 /**
@@ -45,8 +47,10 @@ export async function createServers(ctx: ComputeContext, svc: ServerServices, ca
   if (minCount > maxCount) throw badRequest("min_count must be <= max_count");
   const metadata = parseMetadata(server.metadata);
   const networks = parseNetworks(server.networks);
-  if (networks !== 'none' && ctx.network) await ctx.network.validate(caller.projectId, networks === undefined ? 'auto' : networks);
-  const securityGroups = parseSecurityGroups(server.security_groups);
+  if (networks !== 'none' && ctx.network) await ctx.network.validate(caller, caller.projectId, networks === undefined ? 'auto' : networks);
+  const requestedSecurityGroups = parseSecurityGroups(server.security_groups);
+  // As Nova's _check_requested_secgroups: each group exists and is the project's, or the boot is a 400 now.
+  const securityGroups = ctx.network?.securityGroups ? await ctx.network.securityGroups.resolveForBoot(caller, requestedSecurityGroups) : requestedSecurityGroups;
   const userData = server.user_data === undefined || server.user_data === null ? null : parseUserData(server.user_data);
   const keyName = server.key_name === undefined || server.key_name === null ? null : string(server.key_name, 'key_name', 1, 255);
   const keyData = keyName === null ? null : await svc.keypairPublicKey(caller.userId, keyName);
@@ -110,7 +114,7 @@ export async function createServers(ctx: ComputeContext, svc: ServerServices, ca
   if (hints.group) await svc.addGroupMembers(hints.group, instances.map((i) => i.id));
   for (const instance of instances) await svc.actions.start(instance.id, 'create', caller);
   await ctx.bus.cast({ topic: CONDUCTOR_TOPIC }, ConductorMethods.buildInstances, { instanceIds: instances.map((i) => i.id) });
-  return { instances, adminPass, reservationId, returnReservationId };
+  return { instances, adminPass, reservationId, returnReservationId, requestedSecurityGroups };
 }
 
 export function toInstanceFlavor(flavor: InstanceFlavor): InstanceFlavor {

@@ -75,7 +75,7 @@ export async function listServers(ctx: ComputeContext, records: InstanceRecords,
     }
     const matching: Instance[] = [];
     for (const instance of instances) {
-      const addresses = await ctx.network.addresses(instance.id);
+      const addresses = await ctx.network.addresses(instance);
       if (addresses.some((a) => pattern.test(a.address))) matching.push(instance);
     }
     instances = matching;

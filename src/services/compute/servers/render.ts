@@ -15,6 +15,8 @@ export interface RenderOptions {
   version: Microversion;
   isAdmin: boolean;
   addresses: ServerAddress[];
+  /** Names of the groups on the server's ports the viewer may see, once per port. */
+  securityGroups: string[];
   /** 2.16 host_status, when the caller may see it. */
   hostStatus?: string;
 }
@@ -72,8 +74,9 @@ export function renderServer(instance: Instance, options: RenderOptions): Record
     'OS-EXT-STS:vm_state': instance.vmState,
     'OS-EXT-STS:power_state': instance.powerState,
     'os-extended-volumes:volumes_attached': [],
-    security_groups: instance.securityGroups.map((name) => ({ name })),
   };
+  // As Nova: read from the ports, and left out when they carry none (no ports, or all removed).
+  if (options.securityGroups.length > 0) server.security_groups = options.securityGroups.map((name) => ({ name }));
   if (status === 'BUILD' || status === 'ACTIVE') server.progress = status === 'ACTIVE' ? 100 : 0;
   if (instance.fault && (status === 'ERROR' || status === 'DELETED')) {
     // Nova shows a 500 fault's details (a trace) to admins only.

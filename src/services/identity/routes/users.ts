@@ -138,9 +138,9 @@ export function userRoutes(app: FastifyInstance, ctx: IdentityContext): void {
       throw badRequest("Invalid input: 'original_password' and 'password' are required.");
     }
     const user = await ctx.stores.users.getUser(request.params.id);
+    if (user) await refuseIfLocked(ctx, user);
+    const ok = await ctx.hasher.verify(original, user?.passwordHash);
     if (!user) throw unauthorized();
-    await refuseIfLocked(ctx, user);
-    const ok = await ctx.hasher.verify(original, user.passwordHash);
     await recordPasswordAttempt(ctx, user, ok);
     if (!ok || !user.enabled) throw unauthorized();
     await refuseReusedPassword(ctx, user.id, password);

@@ -1,6 +1,6 @@
 import type { AssignmentRow, AssignmentType, RoleRow } from '../tables.js';
 import type { ActorType, Assignment, Role, TargetType } from '../model.js';
-import { type IdentityDb, parseJson, toBool, toInt } from './db.js';
+import { atomically, type IdentityDb, parseJson, toBool, toInt } from './db.js';
 
 export interface AssignmentFilter {
   actorType?: ActorType;
@@ -46,7 +46,7 @@ export class AssignmentStore {
   }
 
   async deleteRole(id: string): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
+    await atomically(this.db, async (tx) => {
       await tx.deleteFrom('identity_assignment').where('role_id', '=', id).execute();
       await tx
         .deleteFrom('identity_implied_role')

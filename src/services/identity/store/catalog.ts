@@ -1,6 +1,6 @@
 import type { EndpointRow, RegionRow, ServiceRow } from '../tables.js';
 import type { Endpoint, Region, Service } from '../model.js';
-import { type IdentityDb, parseJson, toBool, toInt } from './db.js';
+import { atomically, type IdentityDb, parseJson, toBool, toInt } from './db.js';
 
 /** Regions, services and endpoints: the service catalog. */
 export class CatalogStore {
@@ -50,7 +50,7 @@ export class CatalogStore {
   }
 
   async deleteService(id: string): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
+    await atomically(this.db, async (tx) => {
       await tx.deleteFrom('identity_endpoint').where('service_id', '=', id).execute();
       await tx.deleteFrom('identity_service').where('id', '=', id).execute();
     });

@@ -21,3 +21,8 @@ export function parseJson<T>(text: string | null | undefined, fallback: T): T {
 }
 
 export const nowIso = (): string => new Date().toISOString();
+
+/** Runs `work` in a transaction, or in the one `db` already belongs to (stores built on a transaction's handle). */
+export function atomically<T>(db: IdentityDb, work: (tx: IdentityDb) => Promise<T>): Promise<T> {
+  return db.isTransaction ? work(db) : db.transaction().execute(work);
+}

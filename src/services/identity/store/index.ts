@@ -1,5 +1,6 @@
 import type { Database } from '../../../core/db/database.js';
 import { AssignmentStore } from './assignments.js';
+import { BootstrapStore } from './bootstrap.js';
 import { CatalogStore } from './catalog.js';
 import { CredentialStore } from './credentials.js';
 import { identityDb } from './db.js';
@@ -22,6 +23,7 @@ export class IdentityStores {
   readonly userCredentials: UserCredentialStore;
   readonly policies: PolicyStore;
   readonly domainConfigs: DomainConfigStore;
+  readonly bootstrap: BootstrapStore;
 
   constructor(readonly database: Database) {
     const db = identityDb(database);
@@ -34,5 +36,6 @@ export class IdentityStores {
     this.userCredentials = new UserCredentialStore(db);
     this.policies = new PolicyStore(db);
     this.domainConfigs = new DomainConfigStore(db);
+    this.bootstrap = new BootstrapStore(db);
   }
 }

@@ -1,7 +1,7 @@
 import { mapInTurns } from '../../../core/cooperative.js';
 import type { DomainRow, ProjectRow } from '../tables.js';
 import type { Domain, Project } from '../model.js';
-import { type IdentityDb, nowIso, parseJson, toBool, toInt } from './db.js';
+import { atomically, type IdentityDb, nowIso, parseJson, toBool, toInt } from './db.js';
 
 export interface ProjectFilter {
   name?: string;
@@ -45,7 +45,7 @@ export class ResourceStore {
   }
 
   async createProject(project: Project): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
+    await atomically(this.db, async (tx) => {
       await tx.insertInto('identity_project').values({ ...projectRow(project), created_at: nowIso() }).execute();
       if (project.tags.length > 0) {
         await tx
@@ -107,7 +107,7 @@ export class ResourceStore {
   }
 
   async updateProject(project: Project): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
+    await atomically(this.db, async (tx) => {
       await tx.updateTable('identity_project').set(projectRow(project)).where('id', '=', project.id).execute();
       await tx.deleteFrom('identity_project_tag').where('project_id', '=', project.id).execute();
       if (project.tags.length > 0) {
@@ -120,7 +120,7 @@ export class ResourceStore {
   }
 
   async deleteProject(id: string): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
+    await atomically(this.db, async (tx) => {
       await tx.deleteFrom('identity_project_tag').where('project_id', '=', id).execute();
       await tx.deleteFrom('identity_project').where('id', '=', id).execute();
     });

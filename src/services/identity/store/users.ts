@@ -1,7 +1,7 @@
 import { mapInTurns } from '../../../core/cooperative.js';
 import type { GroupRow, UserRow } from '../tables.js';
 import type { Group, User } from '../model.js';
-import { type IdentityDb, nowIso, parseJson, toBool, toInt } from './db.js';
+import { atomically, type IdentityDb, nowIso, parseJson, toBool, toInt } from './db.js';
 
 export interface UserFilter {
   name?: string;
@@ -98,7 +98,7 @@ export class UserStore {
   }
 
   async deleteUser(id: string): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
+    await atomically(this.db, async (tx) => {
       await tx.deleteFrom('identity_membership').where('user_id', '=', id).execute();
       await tx.deleteFrom('identity_application_credential').where('user_id', '=', id).execute();
       await tx.deleteFrom('identity_password_history').where('user_id', '=', id).execute();
@@ -141,7 +141,7 @@ export class UserStore {
   }
 
   async deleteGroup(id: string): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
+    await atomically(this.db, async (tx) => {
       await tx.deleteFrom('identity_membership').where('group_id', '=', id).execute();
       await tx.deleteFrom('identity_group').where('id', '=', id).execute();
     });

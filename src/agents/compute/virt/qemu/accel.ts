@@ -1,8 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { release, setPriority, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { VirtError } from '../driver.js';
 import { checkDiskPath } from './qemu-img.js';
@@ -12,6 +12,11 @@ import { checkDiskPath } from './qemu-img.js';
  * fine and `accel=kvm:tcg` never falls back, yet a stock kernel never gets past its
  * decompressor (docs: guest-lab.md §4). So `auto` boots a real kernel under KVM and takes KVM
  * only when that kernel gets as far as its "no root fs" panic before the deadline.
+ *
+ * That probe may take its whole deadline (15 s on such a host), so a starting cloud never waits
+ * for it: `resolveAccel` answers at once from what is certain without a boot (no usable
+ * /dev/kvm means TCG) or from the answer cached for this kernel, QEMU and /dev/kvm device, and
+ * otherwise hands back the probe still running, at a low CPU priority, whose answer it caches.
  */
 
 const run = promisify(execFile);
@@ -58,7 +63,100 @@ export async function chooseAccel(wanted: 'auto' | 'kvm' | 'tcg', opts: { binary
   }
 }
 
-async function probeAuto(binary: string, deadlineMs: number): Promise<AccelChoice> {
+/** An answer known now, or the KVM probe still running (stop it with `abort`). */
+export type AccelResolution = { known: AccelChoice } | { probing: Promise<AccelChoice>; abort(): void };
+
+/** What a cached answer holds for: the running kernel, the QEMU binary's version and the /dev/kvm device node. */
+export interface AccelCacheKey {
+  kernel: string;
+  qemu: string;
+  kvm: string;
+}
+
+export async function accelCacheKey(binary: string = DEFAULT_BINARY): Promise<AccelCacheKey> {
+  let qemu: string;
+  try {
+    qemu = (await run(binary, ['--version'], { timeout: 10_000, encoding: 'utf8' })).stdout.split('\n')[0]?.trim() ?? '';
+  } catch (error) {
+    qemu = `unknown: ${(error as Error).message}`;
+  }
+  let kvm = 'absent';
+  try {
+    // A node made anew (a reboot, the module reloaded) has another inode or change time.
+    const node = await stat(KVM_DEVICE);
+    kvm = `${node.rdev}:${node.ino}:${Math.trunc(node.ctimeMs)}`;
+  } catch {
+    // absent
+  }
+  return { kernel: release(), qemu, kvm };
+}
+
+interface CachedAnswer {
+  key: AccelCacheKey;
+  choice: AccelChoice;
+  probedAt: string;
+}
+
+async function readCachedAnswer(file: string, key: AccelCacheKey): Promise<AccelChoice | undefined> {
+  let cached: CachedAnswer;
+  try {
+    cached = JSON.parse(await readFile(file, 'utf8')) as CachedAnswer;
+  } catch {
+    return undefined;
+  }
+  const same = cached.key?.kernel === key.kernel && cached.key.qemu === key.qemu && cached.key.kvm === key.kvm;
+  const accel = cached.choice?.accel;
+  if (!same || (accel !== 'kvm' && accel !== 'tcg') || typeof cached.choice.reason !== 'string') return undefined;
+  return { accel, reason: `${cached.choice.reason} (probed ${cached.probedAt}, answer kept in ${file})` };
+}
+
+async function writeCachedAnswer(file: string, key: AccelCacheKey, choice: AccelChoice): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const partial = `${file}.partial`;
+  const answer: CachedAnswer = { key, choice, probedAt: new Date().toISOString() };
+  await writeFile(partial, `${JSON.stringify(answer, null, 2)}\n`);
+  await rename(partial, file);
+}
+
+/**
+ * `chooseAccel` for a starting cloud: `kvm` and `tcg` as there; `auto` answers at once when
+ * /dev/kvm cannot be used or an answer for this kernel, QEMU and device is cached in
+ * `cacheFile`, and otherwise starts the probe in the background (at a low CPU priority, so the
+ * cloud starting beside it keeps the CPU) and caches its answer once it has one.
+ */
+export async function resolveAccel(
+  wanted: 'auto' | 'kvm' | 'tcg',
+  opts: {
+    binary?: string;
+    deadlineMs?: number;
+    cacheFile: string;
+    /** The probe's QEMU starts once this settles (a cloud starts first), or at once. */
+    probeAfter?: Promise<unknown>;
+  },
+): Promise<AccelResolution> {
+  if (wanted !== 'auto') return { known: await chooseAccel(wanted, opts) };
+  const binary = opts.binary ?? DEFAULT_BINARY;
+  if (binary !== DEFAULT_BINARY) checkDiskPath('QEMU binary', binary);
+  checkDiskPath('accelerator cache', opts.cacheFile);
+  const problem = await kvmDeviceProblem();
+  if (problem !== undefined) return { known: { accel: 'tcg', reason: `${problem}, so TCG` } };
+  const key = await accelCacheKey(binary);
+  const cached = await readCachedAnswer(opts.cacheFile, key);
+  if (cached) return { known: cached };
+  const controller = new AbortController();
+  const stopped = new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
+  const probing = Promise.race([(opts.probeAfter ?? Promise.resolve()).catch(() => undefined), stopped]).then(async () => {
+    if (controller.signal.aborted) return { accel: 'tcg' as const, reason: 'the KVM probe was stopped before it ran, so TCG' };
+    return probeAuto(binary, opts.deadlineMs ?? DEFAULT_DEADLINE_MS, { signal: controller.signal, lowPriority: true });
+  }).then(async (choice) => {
+    // An answer cut short by a stop says nothing about the host: it is not kept.
+    if (!controller.signal.aborted) await writeCachedAnswer(opts.cacheFile, key, choice).catch(() => undefined);
+    return choice;
+  });
+  return { probing, abort: () => controller.abort() };
+}
+
+async function probeAuto(binary: string, deadlineMs: number, background: { signal?: AbortSignal; lowPriority?: boolean } = {}): Promise<AccelChoice> {
   const problem = await kvmDeviceProblem();
   if (problem !== undefined) return { accel: 'tcg', reason: `${problem}, so TCG` };
   const kernel = await newestKernel();
@@ -67,7 +165,7 @@ async function probeAuto(binary: string, deadlineMs: number): Promise<AccelChoic
   }
   let probe: BootProbe;
   try {
-    probe = await probeKernelBoot({ accel: 'kvm', kernel, binary, deadlineMs });
+    probe = await probeKernelBoot({ accel: 'kvm', kernel, binary, deadlineMs, ...background });
   } catch (error) {
     // The answer is kept for the process: a probe that could not run must still give one.
     return { accel: 'tcg', reason: `the KVM probe could not run, so TCG: ${(error as Error).message}` };
@@ -133,7 +231,16 @@ export interface BootProbe {
  * Boots `kernel` with no root fs under `accel` and watches its serial console until it
  * panics, QEMU exits, or the deadline passes (then QEMU is killed by its pid).
  */
-export async function probeKernelBoot(opts: { accel: Accel; kernel: string; binary?: string; deadlineMs: number }): Promise<BootProbe> {
+export async function probeKernelBoot(opts: {
+  accel: Accel;
+  kernel: string;
+  binary?: string;
+  deadlineMs: number;
+  /** Ends the probe early (its QEMU is killed); the answer is then "did not boot". */
+  signal?: AbortSignal;
+  /** Runs QEMU at the lowest CPU priority (nice 19): a probe in the background of a start. */
+  lowPriority?: boolean;
+}): Promise<BootProbe> {
   const binary = opts.binary ?? DEFAULT_BINARY;
   if (binary !== DEFAULT_BINARY) checkDiskPath('QEMU binary', binary);
   checkDiskPath('kernel', opts.kernel);
@@ -156,15 +263,28 @@ export async function probeKernelBoot(opts: { accel: Accel; kernel: string; bina
       '-append', 'console=ttyS0 panic=-1',
       '-no-reboot',
     ];
-    return await watchBoot(binary, args, serial, opts.deadlineMs, opts.accel);
+    return await watchBoot(binary, args, serial, opts);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-async function watchBoot(binary: string, args: string[], serial: string, deadlineMs: number, accel: Accel): Promise<BootProbe> {
+async function watchBoot(
+  binary: string,
+  args: string[],
+  serial: string,
+  opts: { deadlineMs: number; accel: Accel; signal?: AbortSignal; lowPriority?: boolean },
+): Promise<BootProbe> {
+  const { deadlineMs, accel, signal } = opts;
   const started = Date.now();
   const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (opts.lowPriority && child.pid !== undefined) {
+    try {
+      setPriority(child.pid, 19);
+    } catch {
+      // it exited at once; the watch below says why
+    }
+  }
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (text: string) => {
@@ -188,7 +308,7 @@ async function watchBoot(binary: string, args: string[], serial: string, deadlin
   const readConsole = async () => readFile(serial, 'utf8').catch(() => '');
   try {
     let output = '';
-    while (!exited && elapsed() < deadlineMs) {
+    while (!exited && elapsed() < deadlineMs && signal?.aborted !== true) {
       output = await readConsole();
       if (output.includes(BANNER) && REACHED_ROOT_MOUNT.test(output)) {
         return { booted: true, ms: elapsed(), detail: 'the kernel reached its root-fs panic', pid };
@@ -201,6 +321,7 @@ async function watchBoot(binary: string, args: string[], serial: string, deadlin
       return { booted: true, ms, detail: 'the kernel reached its root-fs panic', pid };
     }
     if (spawnError) return { booted: false, ms, detail: `${binary} did not start: ${spawnError.message}`, pid };
+    if (signal?.aborted === true && !exited) return { booted: false, ms, detail: `the probe was stopped after ${ms} ms`, pid };
     if (exited) {
       const why = stderr.trim().split('\n').slice(-2).join(' ') || `no kernel banner on the console`;
       return { booted: false, ms, detail: `QEMU (-accel ${accel}) exited after ${ms} ms: ${why}`, pid };

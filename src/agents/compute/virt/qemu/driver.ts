@@ -47,6 +47,8 @@ export interface QemuDriverOptions {
   dataDir: string;
   /** QEMU's sockets and pid files go in `<stateDir>/qemu/<uuid>/` (the dataplane's /run/kumo/<hash>). */
   stateDir: string;
+  /** The cloud's id (`KumoConfig.cloudId`): its guests' taps carry its mark. */
+  cloudId: string;
   /** The namespace standing in for the host (tests): taps and QEMU live there. */
   hostNamespace?: string;
   accel: 'kvm' | 'tcg';
@@ -96,7 +98,7 @@ export class QemuDriver implements VirtDriver {
     this.runtimeRoot = join(options.stateDir, 'qemu');
     this.env = {
       accel: options.accel,
-      taps: new Taps(options.hostNamespace),
+      taps: new Taps(options.cloudId, options.hostNamespace),
       stopTimeoutMs: options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS,
       powerdownRetryMs: options.powerdownRetryMs ?? DEFAULT_POWERDOWN_RETRY_MS,
       onUnexpectedExit: (id) => this.options.onLifecycleEvent?.(id, PowerState.SHUTDOWN),

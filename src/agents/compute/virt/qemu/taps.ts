@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { tapName } from '../../../network/dataplane/linuxbridge/names.js';
+import { deviceMark, tapName } from '../../../network/dataplane/linuxbridge/names.js';
 import { VirtError } from '../driver.js';
 
 /**
@@ -8,7 +8,8 @@ import { VirtError } from '../driver.js';
  * the port id, the linuxbridge dataplane's name), so the network agent finds each one and
  * plugs it into its network's bridge. The driver makes them before QEMU starts (QEMU opens a
  * tap by name) and removes them with the instance. With a host namespace (tests stand in for
- * hosts that way) they are made there, with `ip -n`.
+ * hosts that way) they are made there, with `ip -n`. Each carries its cloud's mark (its alias,
+ * names.ts), so `kumo down` finds it and another cloud on the host leaves it alone.
  */
 
 const run = promisify(execFile);
@@ -33,7 +34,13 @@ export function tapOfPort(portId: string): string {
 }
 
 export class Taps {
-  constructor(readonly hostNamespace?: string) {
+  private readonly mark: string;
+
+  constructor(
+    cloudId: string,
+    readonly hostNamespace?: string,
+  ) {
+    this.mark = deviceMark(cloudId);
     if (hostNamespace !== undefined && (!NAMESPACE.test(hostNamespace) || hostNamespace === '.' || hostNamespace === '..')) {
       throw new VirtError(`${JSON.stringify(hostNamespace)} is not a namespace name`);
     }
@@ -54,7 +61,7 @@ export class Taps {
     }
   }
 
-  /** Creates the tap (persistent, so it outlives a QEMU restart) and sets it up; an existing one is kept. */
+  /** Creates the tap (persistent, so it outlives a QEMU restart), marks it and sets it up; an existing one is kept. */
   async ensure(name: string): Promise<void> {
     checkTapName(name);
     if (!(await this.exists(name))) {
@@ -66,7 +73,7 @@ export class Taps {
       }
     }
     try {
-      await this.ip(['link', 'set', 'dev', name, 'up']);
+      await this.ip(['link', 'set', 'dev', name, 'alias', this.mark, 'up']);
     } catch (error) {
       throw new VirtError(`cannot set tap ${name} up: ${stderrOf(error)}`);
     }

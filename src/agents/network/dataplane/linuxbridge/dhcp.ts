@@ -1,12 +1,13 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DhcpState } from '../../../../contracts/network-agent.js';
 import { canonicalIp, dhcpStateRoot, dnsmasqConfig, dnsmasqFiles, type DnsmasqConfig, type DnsmasqFiles } from './dhcp-config.js';
 import { plugIntoBridge } from './l2.js';
-import { isUp, kindOf, type Link } from './links.js';
+import { addMarkedLink, isUp, kindOf, type Link } from './links.js';
 import { METADATA_ADDRESS, type ProxyIdentity } from './metadata-proxy.js';
 import { bridgeName, dhcpLegName, PREFIX, tapName } from './names.js';
 import { runningPid, stopDaemon } from './processes.js';
+import { mkdirReachable } from './state-dir.js';
 import type { DataplaneUnit, ReconcileContext } from './unit.js';
 
 const DEVICE_OWNER_DHCP = 'network:dhcp';
@@ -100,7 +101,7 @@ export class DhcpUnit implements DataplaneUnit {
       if (hostSide) await run.run(['ip', 'link', 'del', tap]);
       if (nsSide) await run.tryRun(['ip', 'link', 'del', leg], { netns: ns });
       const mtu = String(network.mtu);
-      await run.run(['ip', 'link', 'add', tap, 'mtu', mtu, 'type', 'veth', 'peer', 'name', leg, 'address', mac, 'mtu', mtu, 'netns', ns]);
+      await addMarkedLink(run, dpConfig.cloudId, tap, [tap, 'mtu', mtu, 'type', 'veth', 'peer', 'name', leg, 'address', mac, 'mtu', mtu, 'netns', ns]);
       report.applied.push(`dhcp leg ${tap} <-> ${ns}/${leg}`);
       hostSide = (await run.ipJson<Link>(['-d', 'link', 'show', 'dev', tap]))[0];
       batch.push(`link set ${leg} up`);
@@ -257,7 +258,7 @@ function sameCommandLine(pid: number, argv: string[]): boolean {
 
 /** A directory dnsmasq (running as nobody) can enter, whatever the umask. */
 function ensureDir(dir: string): void {
-  mkdirSync(dir, { recursive: true });
+  mkdirReachable(dir);
   chmodSync(dir, 0o755);
 }
 

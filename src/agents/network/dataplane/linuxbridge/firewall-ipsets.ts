@@ -1,7 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import type { CommandRunner } from './command.js';
 import type { Family } from './firewall-input.js';
-import { OWNED_SET, swapTwin, type IpSetPlan } from './firewall-rules.js';
+import type { FirewallNames, IpSetPlan } from './firewall-rules.js';
 
 /**
  * The member sets of remote security groups (Neutron's ipset enhancement): one `hash:net`
@@ -15,11 +15,11 @@ export interface SavedSet {
   members: Set<string>;
 }
 
-export function parseIpsetSave(text: string): Map<string, SavedSet> {
+export function parseIpsetSave(text: string, names: FirewallNames): Map<string, SavedSet> {
   const sets = new Map<string, SavedSet>();
   for (const line of text.split('\n')) {
     const [command, name, ...rest] = line.trim().split(/\s+/);
-    if (!name || !OWNED_SET.test(name)) continue;
+    if (!name || !names.ownedSet.test(name)) continue;
     if (command === 'create') {
       const family = rest.includes('inet6') ? 6 : rest.includes('inet') ? 4 : undefined;
       sets.set(name, { family, members: new Set() });
@@ -49,7 +49,7 @@ export interface SetChange {
 }
 
 /** Creates missing sets and swaps in new members; runs before iptables needs the sets. */
-export function planSetUpdates(desired: Map<string, IpSetPlan>, saved: Map<string, SavedSet>): SetChange {
+export function planSetUpdates(desired: Map<string, IpSetPlan>, saved: Map<string, SavedSet>, firewall: FirewallNames): SetChange {
   const lines: string[] = [];
   const names: string[] = [];
   for (const [name, set] of desired) {
@@ -58,7 +58,7 @@ export function planSetUpdates(desired: Map<string, IpSetPlan>, saved: Map<strin
     if (!have) {
       lines.push(create(name), ...set.members.map((m) => `add ${name} ${m}`));
     } else if (have.members.size !== set.members.length || set.members.some((m) => !have.members.has(m))) {
-      const twin = swapTwin(name);
+      const twin = firewall.swapTwin(name);
       lines.push(`${create(twin)} -exist`, `flush ${twin}`, ...set.members.map((m) => `add ${twin} ${m}`), `swap ${twin} ${name}`, `destroy ${twin}`);
     } else continue;
     names.push(`ipset ${name}`);
@@ -76,9 +76,9 @@ export function planSetRemovals(desired: Map<string, IpSetPlan>, saved: Map<stri
 }
 
 /** Our sets as they are. Without sets to make, a missing ipset tool simply means there are none. */
-export async function readSets(run: CommandRunner, needed: boolean): Promise<Map<string, SavedSet>> {
+export async function readSets(run: CommandRunner, needed: boolean, names: FirewallNames): Promise<Map<string, SavedSet>> {
   const text = needed ? await run.run(['ipset', 'save']) : await run.tryRun(['ipset', 'save']);
-  return parseIpsetSave(text ?? '');
+  return parseIpsetSave(text ?? '', names);
 }
 
 export async function restoreSets(run: CommandRunner, input: string): Promise<void> {

@@ -11,12 +11,16 @@ import {
   protocolToken,
   type Family,
 } from './firewall-input.js';
-import { PREFIX, tapName } from './names.js';
+import { assertCloudId, PREFIX, tapName } from './names.js';
 
 /**
  * Security groups as iptables rules, the way Neutron's iptables hybrid firewall lays them out
  * on a linuxbridge host (br_netfilter sends bridged frames through the host's FORWARD chain,
  * and `physdev` tells which tap a frame enters or leaves by):
+ *
+ * Every chain and set carries the cloud's id (`kumo-<cloud id>-...`, written `kumo-` below), so
+ * clouds sharing a host each keep their own, and each cloud's jump from FORWARD and INPUT
+ * stands among the other clouds' at the top (a frame none of a cloud's taps sees falls through).
  *
  *   FORWARD -> kumo-forward: a frame to or from a filtered port's tap -> kumo-sg-chain;
  *              a frame to or from an unfiltered port (port security off, network:* ports) -> ACCEPT
@@ -34,15 +38,48 @@ import { PREFIX, tapName } from './names.js';
  * anything needs doing. Everything here is pure: input checks throw before a tool runs.
  */
 
-/** The built-in chains we hook, each with one jump, first, to a chain of ours. */
-export const HOOKS = { FORWARD: 'kumo-forward', INPUT: 'kumo-input' } as const;
-const TOP_CHAIN = HOOKS.FORWARD;
-const SG_CHAIN = 'kumo-sg-chain';
-const FALLBACK_CHAIN = 'kumo-sg-fallback';
-/** The filter-table chains this firewall owns (and may flush or delete). */
-export const OWNED_CHAIN = /^kumo-(forward|input|sg-chain|sg-fallback|[ios][A-Za-z0-9-]{11})$/;
-/** The ipsets this firewall owns: remote-group members per family, and their swap twins. */
-export const OWNED_SET = /^kumo-t?[46]-[A-Za-z0-9-]{1,20}$/;
+/** The chains and sets of one cloud (at most 28 characters for a chain, 31 for a set). */
+export class FirewallNames {
+  /** The built-in chains we hook, each with one jump, at the top, to a chain of ours. */
+  readonly hooks: { FORWARD: string; INPUT: string };
+  readonly top: string;
+  readonly sg: string;
+  readonly fallback: string;
+  /** The filter-table chains this firewall owns (and may flush or delete). */
+  readonly ownedChain: RegExp;
+  /** The ipsets this firewall owns: remote-group members per family, and their swap twins. */
+  readonly ownedSet: RegExp;
+  /** Any cloud's hook targets: the only rules that may stand above our jump. */
+  static readonly ANY_HOOK_TARGET = /^-j kumo-[0-9a-f]{6}-(forward|input)$/;
+  private readonly base: string;
+
+  constructor(readonly cloudId: string) {
+    this.base = `kumo-${assertCloudId(cloudId)}-`;
+    this.hooks = { FORWARD: `${this.base}forward`, INPUT: `${this.base}input` };
+    this.top = this.hooks.FORWARD;
+    this.sg = `${this.base}sg-chain`;
+    this.fallback = `${this.base}sg-fallback`;
+    this.ownedChain = new RegExp(`^${this.base}(forward|input|sg-chain|sg-fallback|[ios][A-Za-z0-9-]{11})$`);
+    this.ownedSet = new RegExp(`^${this.base}t?[46]-[A-Za-z0-9-]{1,16}$`);
+  }
+
+  ingress(portId: string): string {
+    return `${this.base}i${portKey(portId)}`;
+  }
+  egress(portId: string): string {
+    return `${this.base}o${portKey(portId)}`;
+  }
+  spoof(portId: string): string {
+    return `${this.base}s${portKey(portId)}`;
+  }
+  set(family: Family, groupId: string): string {
+    return `${this.base}${family}-${groupId.slice(0, 16)}`;
+  }
+  /** The set a new membership is built in before it is swapped with the live one. */
+  swapTwin(setName: string): string {
+    return `${this.base}t${setName.slice(this.base.length)}`;
+  }
+}
 
 export interface IpSetPlan {
   family: Family;
@@ -56,15 +93,8 @@ export interface FirewallPlan {
   sets: Map<string, IpSetPlan>;
 }
 
-const setName = (family: Family, groupId: string) => `kumo-${family}-${groupId.slice(0, 20)}`;
-/** The set a new membership is built in before it is swapped with the live one. */
-export const swapTwin = (setName: string) => setName.replace(/^kumo-/, 'kumo-t');
-
 /** The 11 characters of a port's tap name after `tap`, which name its chains too. */
 const portKey = (portId: string) => tapName(portId).slice(PREFIX.tap.length);
-const ingressChain = (portId: string) => `kumo-i${portKey(portId)}`;
-const egressChain = (portId: string) => `kumo-o${portKey(portId)}`;
-const spoofChain = (portId: string) => `kumo-s${portKey(portId)}`;
 
 /** Neutron filters every port with port security on except its own (DHCP, router) ports. */
 const isFiltered = (port: PortState) => port.portSecurityEnabled && !port.deviceOwner.startsWith('network:');
@@ -83,9 +113,9 @@ interface CheckedGroup {
   rules: Array<{ direction: 'ingress' | 'egress'; family: Family; spec: string; remoteGroup: string | null }>;
 }
 
-export function planFirewall(state: HostState): FirewallPlan {
+export function planFirewall(state: HostState, names: FirewallNames): FirewallPlan {
   const groups = new Map<string, CheckedGroup>();
-  for (const group of state.securityGroups) groups.set(assertId(group.id, 'security group'), checkGroup(group));
+  for (const group of state.securityGroups) groups.set(assertId(group.id, 'security group'), checkGroup(group, names));
   const ports = [...state.ports].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const keys = new Set<string>();
   for (const port of ports) {
@@ -105,16 +135,16 @@ export function planFirewall(state: HostState): FirewallPlan {
     const top: string[] = [];
     const sg: string[] = [];
     const input: string[] = [];
-    table.set(TOP_CHAIN, top);
-    table.set(HOOKS.INPUT, input);
-    table.set(SG_CHAIN, sg);
-    table.set(FALLBACK_CHAIN, ['-j DROP']);
+    table.set(names.top, top);
+    table.set(names.hooks.INPUT, input);
+    table.set(names.sg, sg);
+    table.set(names.fallback, ['-j DROP']);
     for (const port of filtered) {
       const tap = tapName(port.id);
-      top.push(physdev('out', tap, SG_CHAIN), physdev('in', tap, SG_CHAIN));
-      sg.push(physdev('out', tap, ingressChain(port.id)), physdev('in', tap, egressChain(port.id)));
+      top.push(physdev('out', tap, names.sg), physdev('in', tap, names.sg));
+      sg.push(physdev('out', tap, names.ingress(port.id)), physdev('in', tap, names.egress(port.id)));
       // Delivered locally, a frame is not "being bridged": no --physdev-is-bridged here.
-      input.push(`-m physdev --physdev-in ${tap} -j ${egressChain(port.id)}`);
+      input.push(`-m physdev --physdev-in ${tap} -j ${names.egress(port.id)}`);
       const own = port.securityGroupIds.map((id) => groups.get(assertId(id, `port ${port.id} security group`)));
       const present = own.filter((g): g is CheckedGroup => g !== undefined);
       // No group (or none known) means nothing is allowed, statefully, as in Neutron.
@@ -125,7 +155,7 @@ export function planFirewall(state: HostState): FirewallPlan {
             .filter((r) => r.direction === direction && r.family === family)
             .map((r) => {
               if (r.remoteGroup !== null) {
-                const name = setName(family, r.remoteGroup);
+                const name = names.set(family, r.remoteGroup);
                 const owner = setOwners.get(name);
                 if (owner !== undefined && owner !== r.remoteGroup) throw new FirewallInputError(`security groups ${owner} and ${r.remoteGroup} share the ipset name ${name}`);
                 setOwners.set(name, r.remoteGroup);
@@ -135,9 +165,9 @@ export function planFirewall(state: HostState): FirewallPlan {
               return r.spec;
             }),
         );
-      table.set(ingressChain(port.id), unique(ingress(family, stateful, rules('ingress'))));
-      table.set(egressChain(port.id), unique(egress(family, stateful, spoofChain(port.id), rules('egress'))));
-      table.set(spoofChain(port.id), unique(antiSpoofing(port, family)));
+      table.set(names.ingress(port.id), unique(ingress(family, stateful, rules('ingress'), names.fallback)));
+      table.set(names.egress(port.id), unique(egress(family, stateful, names.spoof(port.id), rules('egress'), names.fallback)));
+      table.set(names.spoof(port.id), unique(antiSpoofing(port, family)));
     }
     for (const port of unfiltered) {
       const tap = tapName(port.id);
@@ -148,7 +178,7 @@ export function planFirewall(state: HostState): FirewallPlan {
   return { chains, sets };
 }
 
-function ingress(family: Family, stateful: boolean, rules: string[]): string[] {
+function ingress(family: Family, stateful: boolean, rules: string[], fallback: string): string[] {
   const chain: string[] = [];
   if (stateful) chain.push(ESTABLISHED);
   if (family === 4) chain.push(udp(67, 68, 'RETURN'));
@@ -158,11 +188,11 @@ function ingress(family: Family, stateful: boolean, rules: string[]): string[] {
     chain.push(udp(547, 546, 'RETURN'));
   }
   if (stateful) chain.push(INVALID);
-  chain.push(...rules, `-j ${FALLBACK_CHAIN}`);
+  chain.push(...rules, `-j ${fallback}`);
   return chain;
 }
 
-function egress(family: Family, stateful: boolean, spoof: string, rules: string[]): string[] {
+function egress(family: Family, stateful: boolean, spoof: string, rules: string[], fallback: string): string[] {
   const chain: string[] = [];
   if (family === 4) {
     // DHCP discovery leaves before the guest has an address.
@@ -176,7 +206,7 @@ function egress(family: Family, stateful: boolean, spoof: string, rules: string[
     chain.push(icmp6(134, 'DROP'), '-p ipv6-icmp -j RETURN', udp(546, 547, 'RETURN'), udp(547, 546, 'DROP'));
   }
   if (stateful) chain.push(ESTABLISHED, INVALID);
-  chain.push(...rules, `-j ${FALLBACK_CHAIN}`);
+  chain.push(...rules, `-j ${fallback}`);
   return chain;
 }
 
@@ -201,7 +231,7 @@ function antiSpoofing(port: PortState, family: Family): string[] {
   return chain;
 }
 
-function checkGroup(group: SecurityGroupState): CheckedGroup {
+function checkGroup(group: SecurityGroupState, names: FirewallNames): CheckedGroup {
   const members: Record<Family, string[]> = { 4: [], 6: [] };
   for (const ip of group.memberIps) {
     const { family, address } = parseAddress(ip, `security group ${group.id} member`);
@@ -229,7 +259,7 @@ function checkGroup(group: SecurityGroupState): CheckedGroup {
       const parts: string[] = [];
       if (prefix && prefix.length > 0) parts.push(`${peer.flag} ${prefix.network}/${prefix.length}`);
       if (protocol !== null) parts.push(`-p ${protocolToken(protocol)}`);
-      if (remoteGroup !== null) parts.push(`-m set --match-set ${setName(family, remoteGroup)} ${peer.set}`);
+      if (remoteGroup !== null) parts.push(`-m set --match-set ${names.set(family, remoteGroup)} ${peer.set}`);
       if (ports.kind === 'ports') {
         const range = ports.min === ports.max ? String(ports.min) : `${ports.min}:${ports.max}`;
         // UDP-Lite has no match of its own; multiport covers it.

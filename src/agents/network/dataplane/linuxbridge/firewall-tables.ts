@@ -1,15 +1,15 @@
 import ipaddr from 'ipaddr.js';
 import type { CommandRunner } from './command.js';
 import { protocolNumberOf, type Family } from './firewall-input.js';
-import { HOOKS, OWNED_CHAIN } from './firewall-rules.js';
+import { FirewallNames } from './firewall-rules.js';
 
 /**
  * Brings the firewall's chains in one family's filter table to what was rendered: one read
  * (`iptables-save -t filter`), and when anything differs one atomic `iptables-restore
  * --noflush` that re-declares just the chains that differ (a declared chain is flushed in
  * that mode, checked on iptables 1.8.9 nft and legacy), deletes the chains no longer wanted,
- * and keeps exactly one jump from FORWARD (and INPUT), first. Chains and rules not ours are
- * never named.
+ * and keeps exactly one jump from FORWARD (and INPUT) at the top, below other clouds' jumps
+ * only. Chains and rules not ours are never named.
  */
 
 const TOOLS: Record<Family, { save: string; restore: string; name: string }> = {
@@ -24,13 +24,13 @@ export interface SavedTable {
   hooks: Map<string, string[]>;
 }
 
-export function parseSave(text: string): SavedTable {
+export function parseSave(text: string, names: FirewallNames): SavedTable {
   const chains = new Map<string, string[]>();
-  const hooks = new Map<string, string[]>(Object.keys(HOOKS).map((chain) => [chain, []]));
+  const hooks = new Map<string, string[]>(Object.keys(names.hooks).map((chain) => [chain, []]));
   for (const line of text.split('\n')) {
     if (line.startsWith(':')) {
       const name = line.slice(1).split(' ')[0] ?? '';
-      if (OWNED_CHAIN.test(name)) chains.set(name, []);
+      if (names.ownedChain.test(name)) chains.set(name, []);
     } else if (line.startsWith('-A ')) {
       const space = line.indexOf(' ', 3);
       const chain = line.slice(3, space < 0 ? undefined : space);
@@ -78,7 +78,7 @@ export interface TableChange {
 }
 
 /** What it takes to turn `saved` into `desired` (an empty `desired` removes all of ours). */
-export function planTable(family: Family, saved: SavedTable, desired: Map<string, string[]>): TableChange {
+export function planTable(family: Family, saved: SavedTable, desired: Map<string, string[]>, names: FirewallNames): TableChange {
   const tool = TOOLS[family].name;
   const declare: string[] = [];
   const rules: string[] = [];
@@ -95,12 +95,14 @@ export function planTable(family: Family, saved: SavedTable, desired: Map<string
   // Orphans are flushed (declared) before any is deleted, since they may jump to each other.
   for (const chain of orphans) declare.push(`:${chain} - [0:0]`);
   const jumpRules: string[] = [];
-  for (const [hook, target] of Object.entries(HOOKS)) {
+  for (const [hook, target] of Object.entries(names.hooks)) {
     const hookRules = saved.hooks.get(hook) ?? [];
     const jump = `-j ${target}`;
     const jumps = hookRules.filter((rule) => rule === jump).length;
     const wanted = desired.has(target);
-    if (wanted ? jumps === 1 && hookRules[0] === jump : jumps === 0) continue;
+    // Other clouds on the host put their jumps at the top too: above ours stand only theirs.
+    const onTop = hookRules.slice(0, hookRules.indexOf(jump)).every((rule) => FirewallNames.ANY_HOOK_TARGET.test(rule));
+    if (wanted ? jumps === 1 && onTop : jumps === 0) continue;
     for (let i = 0; i < jumps; i++) jumpRules.push(`-D ${hook} ${jump}`);
     if (wanted) {
       jumpRules.push(`-I ${hook} 1 ${jump}`);
@@ -113,8 +115,8 @@ export function planTable(family: Family, saved: SavedTable, desired: Map<string
   return { input, applied, removed };
 }
 
-export async function readTable(run: CommandRunner, family: Family): Promise<SavedTable> {
-  return parseSave(await run.run([TOOLS[family].save, '-t', 'filter']));
+export async function readTable(run: CommandRunner, family: Family, names: FirewallNames): Promise<SavedTable> {
+  return parseSave(await run.run([TOOLS[family].save, '-t', 'filter']), names);
 }
 
 /** Applies the change `planTable` worked out, in one atomic restore. */

@@ -1,7 +1,7 @@
 import type { CommandRunner } from './command.js';
 import type { ReconcileReport } from '../driver.js';
 import { planSetRemovals, planSetUpdates, readSets, restoreSets } from './firewall-ipsets.js';
-import { planFirewall, type FirewallPlan } from './firewall-rules.js';
+import { FirewallNames, planFirewall, type FirewallPlan } from './firewall-rules.js';
 import { applyTable, planTable, readTable } from './firewall-tables.js';
 import type { DataplaneUnit, ReconcileContext } from './unit.js';
 
@@ -23,24 +23,25 @@ export class FirewallUnit implements DataplaneUnit {
   readonly name = 'firewall';
 
   async reconcile(ctx: ReconcileContext): Promise<void> {
-    await apply(ctx.run, planFirewall(ctx.desired), ctx.report);
+    const names = new FirewallNames(ctx.config.cloudId);
+    await apply(ctx.run, planFirewall(ctx.desired, names), names, ctx.report);
   }
 
   async teardown(ctx: ReconcileContext): Promise<void> {
-    await apply(ctx.run, EMPTY_PLAN, ctx.report);
+    await apply(ctx.run, EMPTY_PLAN, new FirewallNames(ctx.config.cloudId), ctx.report);
   }
 }
 
-async function apply(run: CommandRunner, plan: FirewallPlan, report: ReconcileReport): Promise<void> {
+async function apply(run: CommandRunner, plan: FirewallPlan, names: FirewallNames, report: ReconcileReport): Promise<void> {
   // The three reads are independent; together they are most of a pass over a big host.
-  const [sets, v4, v6] = await Promise.all([readSets(run, plan.sets.size > 0), readTable(run, 4), readTable(run, 6)]);
+  const [sets, v4, v6] = await Promise.all([readSets(run, plan.sets.size > 0, names), readTable(run, 4, names), readTable(run, 6, names)]);
   const tables = { 4: v4, 6: v6 };
   // Sets first: iptables-restore refuses a rule naming a set that does not exist.
-  const updates = planSetUpdates(plan.sets, sets);
+  const updates = planSetUpdates(plan.sets, sets, names);
   if (updates.input !== undefined) await restoreSets(run, updates.input);
   report.applied.push(...updates.names);
   for (const family of [4, 6] as const) {
-    const change = planTable(family, tables[family], plan.chains[family]);
+    const change = planTable(family, tables[family], plan.chains[family], names);
     await applyTable(run, family, change);
     report.applied.push(...change.applied);
     report.removed.push(...change.removed);

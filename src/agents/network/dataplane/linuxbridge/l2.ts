@@ -1,6 +1,6 @@
 import type { NetworkState } from '../../../../contracts/network-agent.js';
-import type { CommandRunner } from './command.js';
-import { kindOf, isUp, listLinks, type Link } from './links.js';
+import { CommandError, type CommandRunner } from './command.js';
+import { addMarkedLink, isOtherClouds, isOurs, kindOf, isUp, listLinks, markLink, type Link } from './links.js';
 import { bridgeName, greName, PREFIX, tapName, vlanName, vxlanName } from './names.js';
 import type { DataplaneUnit, ReconcileContext } from './unit.js';
 
@@ -24,7 +24,7 @@ export class L2Unit implements DataplaneUnit {
     for (const network of desired.networks) {
       const bridge = bridgeName(network.id);
       wanted.add(bridge);
-      await ensureBridge(run, links, bridge, network.mtu, report.applied);
+      await ensureBridge(ctx, links, bridge, network.mtu);
       for (const device of await this.ensureSegment(ctx, network, bridge)) wanted.add(device);
     }
     // Taps are the many: their plugs go in one `ip -batch` instead of a command each.
@@ -44,8 +44,9 @@ export class L2Unit implements DataplaneUnit {
     await this.removeOrphans(ctx, wanted, new Set(desired.ports.map((p) => tapName(p.id))));
   }
 
+  /** Everything of this cloud's: its bridges and segments, and every other device it marked (taps). */
   async teardown(ctx: ReconcileContext): Promise<void> {
-    await this.removeOrphans(ctx, new Set(), new Set());
+    await this.removeOrphans(ctx, new Set(), new Set(), true);
   }
 
   /** Joins the network's segment to its bridge; returns the devices that make it. */
@@ -59,6 +60,11 @@ export class L2Unit implements DataplaneUnit {
         if (!physical) return this.unmapped(ctx, network);
         const link = links.get(physical);
         if (!link) throw new Error(`physical interface ${physical} of ${network.physicalNetwork} is missing`);
+        const master = link.master === undefined ? undefined : links.get(link.master);
+        if (link.master !== undefined && link.master !== bridge && !isOurs(master, config.cloudId)) {
+          // Another cloud's bridge, or the operator's: a device has one master, and it is theirs.
+          throw new Error(`physical interface ${physical} of ${network.physicalNetwork} is on ${link.master}, which is not this cloud's: not moving it`);
+        }
         await plugIntoBridge(run, link, bridge, report.applied);
         return [];
       }
@@ -66,10 +72,12 @@ export class L2Unit implements DataplaneUnit {
         if (!physical) return this.unmapped(ctx, network);
         const vid = segmentId(network);
         const name = vlanName(physical, vid);
-        if (kindOf(links.get(name)) !== 'vlan') {
-          await run.run(['ip', 'link', 'add', 'link', physical, 'name', name, 'type', 'vlan', 'id', String(vid)]);
+        const existing = links.get(name);
+        refuseOtherClouds(ctx, existing, `VLAN ${vid} on ${physical}`, 'KUMO_NETWORK_VLAN_RANGES');
+        if (kindOf(existing) !== 'vlan') {
+          await addSegmentDevice(ctx, name, ['link', physical, 'name', name, 'type', 'vlan', 'id', String(vid)], `VLAN ${vid} on ${physical}`, 'KUMO_NETWORK_VLAN_RANGES');
           report.applied.push(`vlan ${name}`);
-        }
+        } else await adopt(ctx, existing, name);
         await plugIntoBridge(run, links.get(name) ?? (await reread(run, name)), bridge, report.applied);
         return [name];
       }
@@ -78,12 +86,13 @@ export class L2Unit implements DataplaneUnit {
         const vni = segmentId(network);
         const name = vxlanName(vni);
         const existing = links.get(name);
+        refuseOtherClouds(ctx, existing, `VXLAN VNI ${vni}`, 'KUMO_NETWORK_VNI_RANGES');
         if (kindOf(existing) !== 'vxlan' || existing?.linkinfo?.info_data?.local !== local) {
           if (existing) await run.run(['ip', 'link', 'del', name]);
-          await run.run(['ip', 'link', 'add', name, 'type', 'vxlan', 'id', String(vni), 'local', local, 'dstport', VXLAN_PORT, 'nolearning']);
-          await run.run(['ip', 'link', 'set', name, 'mtu', String(network.mtu)]);
+          const args = [name, 'mtu', String(network.mtu), 'type', 'vxlan', 'id', String(vni), 'local', local, 'dstport', VXLAN_PORT, 'nolearning'];
+          await addSegmentDevice(ctx, name, args, `VXLAN VNI ${vni}`, 'KUMO_NETWORK_VNI_RANGES');
           report.applied.push(`vxlan ${name}`);
-        }
+        } else await adopt(ctx, existing, name);
         await plugIntoBridge(run, links.get(name) ?? (await reread(run, name)), bridge, report.applied);
         await syncFloodEntries(run, name, network.peers, report.applied);
         return [name];
@@ -95,11 +104,13 @@ export class L2Unit implements DataplaneUnit {
         for (const peer of network.peers) {
           const name = greName(key, peer);
           names.push(name);
-          if (kindOf(links.get(name)) !== 'gretap') {
-            await run.run(['ip', 'link', 'add', name, 'type', 'gretap', 'local', local, 'remote', peer, 'key', String(key)]);
-            await run.run(['ip', 'link', 'set', name, 'mtu', String(network.mtu)]);
+          const existing = links.get(name);
+          refuseOtherClouds(ctx, existing, `GRE key ${key} toward ${peer}`, 'KUMO_NETWORK_GRE_RANGES');
+          if (kindOf(existing) !== 'gretap') {
+            const args = [name, 'mtu', String(network.mtu), 'type', 'gretap', 'local', local, 'remote', peer, 'key', String(key)];
+            await addSegmentDevice(ctx, name, args, `GRE key ${key} toward ${peer}`, 'KUMO_NETWORK_GRE_RANGES');
             report.applied.push(`gretap ${name}`);
-          }
+          } else await adopt(ctx, existing, name);
           await plugIntoBridge(run, links.get(name) ?? (await reread(run, name)), bridge, report.applied);
         }
         return names;
@@ -117,23 +128,22 @@ export class L2Unit implements DataplaneUnit {
   /**
    * Removes bridges and segment devices of networks this host no longer has, and unplugs
    * taps of ports that are gone, so a stale tap never stays on a live network. Only what
-   * carries one of the driver's prefixes *and* is of the kind it creates is touched.
+   * carries this cloud's mark *and* is of a kind the unit creates is touched (with
+   * `everything`, for a teardown, every device carrying the mark: taps and veths too).
    */
-  private async removeOrphans(ctx: ReconcileContext, wanted: Set<string>, wantedTaps: Set<string>): Promise<void> {
+  private async removeOrphans(ctx: ReconcileContext, wanted: Set<string>, wantedTaps: Set<string>, everything = false): Promise<void> {
     const { run, report } = ctx;
+    const cloudId = ctx.config.cloudId;
     const links = await listLinks(run);
     for (const link of links.values()) {
       const name = link.ifname;
       const kind = kindOf(link);
-      const owned =
-        (name.startsWith(PREFIX.bridge) && kind === 'bridge') ||
-        (name.startsWith(PREFIX.vxlan) && kind === 'vxlan') ||
-        (name.startsWith(PREFIX.gre) && kind === 'gretap') ||
-        (name.startsWith(PREFIX.vlan) && kind === 'vlan');
-      if (owned && !wanted.has(name)) {
+      const ours = isOurs(link, cloudId);
+      const segment = kind === 'bridge' || kind === 'vxlan' || kind === 'gretap' || kind === 'vlan';
+      if (ours && (segment || everything) && !wanted.has(name)) {
         await run.tryRun(['ip', 'link', 'del', name]);
-        report.removed.push(`${kind} ${name}`);
-      } else if (name.startsWith(PREFIX.tap) && link.master?.startsWith(PREFIX.bridge) && !wantedTaps.has(name)) {
+        report.removed.push(`${kind ?? 'device'} ${name}`);
+      } else if (name.startsWith(PREFIX.tap) && link.master !== undefined && isOurs(links.get(link.master), cloudId) && !wantedTaps.has(name)) {
         await run.tryRun(['ip', 'link', 'set', name, 'nomaster']);
         report.removed.push(`plug ${name}`);
       }
@@ -144,6 +154,31 @@ export class L2Unit implements DataplaneUnit {
 function segmentId(network: NetworkState): number {
   if (network.segmentationId === null) throw new Error(`${network.networkType} network ${network.id} has no segmentation id`);
   return network.segmentationId;
+}
+
+/** A device of this name that is another cloud's means the two ask for one segment: say which setting parts them. */
+function refuseOtherClouds(ctx: ReconcileContext, existing: Link | undefined, segment: string, setting: string): void {
+  if (!isOtherClouds(existing, ctx.config.cloudId)) return;
+  throw new Error(`${segment} is another cloud's on this host (${existing?.ifname}, ${existing?.ifalias}): give each cloud sharing a host its own ${setting}`);
+}
+
+/** Creates a marked segment device; the kernel refuses a VNI or VLAN another device has, whatever its name. */
+async function addSegmentDevice(ctx: ReconcileContext, name: string, args: string[], segment: string, setting: string): Promise<void> {
+  try {
+    await addMarkedLink(ctx.run, ctx.config.cloudId, name, args);
+  } catch (error) {
+    if (error instanceof CommandError && /exists|in use/i.test(error.stderr)) {
+      throw new Error(`${segment} is taken on this host by a device not of this cloud (another cloud's?): give each cloud sharing a host its own ${setting} (${error.message})`);
+    }
+    throw error;
+  }
+}
+
+/** A wanted device left unmarked (by an older Kumo, or made by hand under our name) becomes ours. */
+async function adopt(ctx: ReconcileContext, link: Link | undefined, name: string): Promise<void> {
+  if (link === undefined || isOurs(link, ctx.config.cloudId)) return;
+  await markLink(ctx.run, ctx.config.cloudId, name);
+  ctx.report.applied.push(`mark ${name}`);
 }
 
 function requireTunnelIp(ctx: ReconcileContext): string {
@@ -157,12 +192,17 @@ async function reread(run: CommandRunner, name: string): Promise<Link> {
   return link;
 }
 
-export async function ensureBridge(run: CommandRunner, links: Map<string, Link>, bridge: string, mtu: number, applied: string[]): Promise<void> {
+export async function ensureBridge(ctx: Pick<ReconcileContext, 'run' | 'config' | 'report'>, links: Map<string, Link>, bridge: string, mtu: number): Promise<void> {
+  const { run, config, report } = ctx;
   const link = links.get(bridge);
+  if (isOtherClouds(link, config.cloudId)) throw new Error(`${bridge} is another cloud's (${link?.ifalias}): not touching it`);
   if (kindOf(link) !== 'bridge') {
     // Forward delay 0: a port is forwarding as soon as it is plugged, as in Neutron.
-    await run.run(['ip', 'link', 'add', bridge, 'mtu', String(mtu), 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0']);
-    applied.push(`bridge ${bridge}`);
+    await addMarkedLink(run, config.cloudId, bridge, [bridge, 'mtu', String(mtu), 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0']);
+    report.applied.push(`bridge ${bridge}`);
+  } else if (!isOurs(link, config.cloudId)) {
+    await markLink(run, config.cloudId, bridge);
+    report.applied.push(`mark ${bridge}`);
   }
   if (!isUp(link)) await run.run(['ip', 'link', 'set', bridge, 'up']);
 }

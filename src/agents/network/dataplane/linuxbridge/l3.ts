@@ -1,6 +1,6 @@
 import { CommandError, type CommandRunner } from './command.js';
 import { plugIntoBridge } from './l2.js';
-import { isUp, kindOf, listLinks, type Link } from './links.js';
+import { addMarkedLink, isUp, kindOf, listLinks, type Link } from './links.js';
 import { ROUTER_PROXY_PORT } from './metadata-proxy.js';
 import { PREFIX } from './names.js';
 import { canonicalNat, canonicalRendered, floatingPairsOf, natTable } from './router-nat.js';
@@ -151,7 +151,7 @@ export class L3Unit implements DataplaneUnit {
       }
       // One command makes the pair, plugs and raises the host end, and moves the other in.
       const mtu = String(leg.mtu);
-      await run.run(['ip', 'link', 'add', leg.tap, 'mtu', mtu, 'master', leg.bridge, 'up', 'type', 'veth', 'peer', 'name', leg.device, 'address', leg.mac, 'mtu', mtu, 'netns', plan.namespace]);
+      await addMarkedLink(run, ctx.config.cloudId, leg.tap, [leg.tap, 'mtu', mtu, 'master', leg.bridge, 'up', 'type', 'veth', 'peer', 'name', leg.device, 'address', leg.mac, 'mtu', mtu, 'netns', plan.namespace]);
       report.applied.push(`router leg ${plan.namespace}/${leg.device}`);
       batch.push(`link set ${leg.device} up`);
       hostLink = { ifname: leg.tap, ifindex: 0, flags: ['UP'], mtu: leg.mtu, master: leg.bridge };

@@ -1,16 +1,16 @@
-import { mkdirSync } from 'node:fs';
 import type { HostState } from '../../../../contracts/network-agent.js';
 import type { Logger } from '../../../../core/log.js';
 import type { Dataplane, ReconcileReport } from '../driver.js';
 import { CommandRunner } from './command.js';
 import { listLinks, listNamespaces } from './links.js';
-import { bridgeName, Namespaces, tapName } from './names.js';
+import { assertCloudId, bridgeName, cloudNamespacePrefix, Namespaces, tapName } from './names.js';
 import type { DataplaneUnit, LinuxBridgeConfig, ReconcileContext } from './unit.js';
 import { L2Unit } from './l2.js';
 import { DhcpUnit } from './dhcp.js';
 import { L3Unit } from './l3.js';
 import { FirewallUnit } from './firewall.js';
 import { MetadataProxies } from './metadata-proxy.js';
+import { mkdirReachable } from './state-dir.js';
 
 const EMPTY_STATE = (host: string): HostState => ({ host, generation: 0, networks: [], ports: [], dhcp: [], routers: [], securityGroups: [] });
 
@@ -32,10 +32,11 @@ export class LinuxBridgeDataplane implements Dataplane {
     private readonly log: Logger,
     units?: DataplaneUnit[],
   ) {
+    assertCloudId(config.cloudId);
     this.run = new CommandRunner(config.hostNamespace);
-    this.namespaces = new Namespaces(config.namespacePrefix);
+    this.namespaces = new Namespaces(config.namespacePrefix ?? cloudNamespacePrefix(config.cloudId));
     this.units = units ?? [new L2Unit(), new DhcpUnit(), new L3Unit(), new FirewallUnit()];
-    mkdirSync(config.stateDir, { recursive: true });
+    mkdirReachable(config.stateDir);
     this.proxies = new MetadataProxies(this.run, config.stateDir, config.metadataSocket);
   }
 
@@ -67,9 +68,15 @@ export class LinuxBridgeDataplane implements Dataplane {
   }
 
   async teardown(): Promise<void> {
+    await this.removeAll();
+  }
+
+  /** Removes everything of this cloud's on the host (`kumo down`); says what went. */
+  async removeAll(): Promise<string[]> {
     const report: ReconcileReport = { applied: [], removed: [] };
     const ctx = await this.context(EMPTY_STATE(''), report);
     for (const unit of [...this.units].reverse()) await unit.teardown(ctx);
+    return report.removed;
   }
 
   private async context(desired: HostState, report: ReconcileReport): Promise<ReconcileContext> {

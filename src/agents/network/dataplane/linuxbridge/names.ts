@@ -2,8 +2,18 @@
  * The names the Linux dataplane gives what it creates, as Neutron's linuxbridge agent names
  * them, so an operator who knows Neutron finds their way: a prefix that says what the thing
  * is, then the first 11 characters of the owning resource's id (Linux allows 15).
- * The prefixes are also how the driver recognises what it owns: it never touches a device
- * or namespace whose name does not start with one of them.
+ *
+ * Several clouds may share a host, so what a cloud owns is told by its cloud id (a short id
+ * of its data directory, `KumoConfig.cloudId`), never by a name prefix alone:
+ * - devices in the host namespace (bridges, VXLAN/VLAN/GRE devices, taps, the host ends of
+ *   veths) carry the mark `kumo:<cloud id>` as their alias (`ip link set dev X alias ...`, set
+ *   in the same `ip -batch` that creates them): 15 characters leave no room for it in the name.
+ *   A device name that is not unique to one resource (a fixed name, one per cloud) must hold
+ *   the cloud id itself (a cloud's DevStack-like br-ex: `brex-<cloud id>`);
+ * - namespaces carry it in their name (`kumo-<cloud id>-qdhcp-<network>`);
+ * - iptables chains and ipsets too (firewall-rules.ts);
+ * - dnsmasq, haproxy and QEMU are found by pid files in the cloud's own state directory.
+ * The driver never touches a device or namespace that is not marked or named as its cloud's.
  */
 export const PREFIX = {
   bridge: 'brq',
@@ -19,6 +29,19 @@ export const PREFIX = {
 } as const;
 
 const DEVICE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
+const CLOUD_ID = /^[0-9a-f]{6}$/;
+
+export function assertCloudId(cloudId: string): string {
+  if (!CLOUD_ID.test(cloudId)) throw new Error(`not a cloud id (6 hex digits): ${JSON.stringify(cloudId)}`);
+  return cloudId;
+}
+
+/** The alias every host device of a cloud carries. */
+export const deviceMark = (cloudId: string) => `kumo:${assertCloudId(cloudId)}`;
+/** Any cloud's mark: a device carrying one of another cloud is never touched. */
+export const ANY_DEVICE_MARK = /^kumo:[0-9a-f]{6}$/;
+/** The namespace prefix of a cloud, unless a test gives one of its own (`namespacePrefix`). */
+export const cloudNamespacePrefix = (cloudId: string) => `kumo-${assertCloudId(cloudId)}-`;
 const NAMESPACE_NAME = /^[A-Za-z0-9_.-]{1,200}$/;
 const ID = /^[A-Za-z0-9-]{11,64}$/;
 
@@ -60,12 +83,12 @@ function ipv4Hex(ip: string): string {
 
 /**
  * Namespace names are global to the machine, unlike devices inside a host namespace, so a
- * host's namespaces carry its `namespacePrefix` (empty on a real host; tests set one so two
- * agents on one machine never see each other's namespaces as orphans).
+ * cloud's namespaces start with its prefix: `kumo-<cloud id>-` (cloudNamespacePrefix), or a
+ * test's own, which also keeps two simulated hosts of one cloud on one machine apart.
  */
 export class Namespaces {
-  constructor(readonly prefix = '') {
-    if (prefix !== '') assertNamespaceName(prefix);
+  constructor(readonly prefix: string) {
+    assertNamespaceName(prefix);
   }
   dhcp(networkId: string): string {
     return assertNamespaceName(`${this.prefix}${PREFIX.dhcpNamespace}${networkId}`);

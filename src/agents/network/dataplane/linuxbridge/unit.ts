@@ -7,13 +7,15 @@ import type { MetadataProxies } from './metadata-proxy.js';
 import type { Namespaces } from './names.js';
 
 export interface LinuxBridgeConfig {
+  /** The cloud's id (`KumoConfig.cloudId`): its mark on devices, in namespace, chain and set names. */
+  cloudId: string;
   /** physnet -> host interface, as Neutron's `physical_interface_mappings`. */
   physicalInterfaceMappings: Record<string, string>;
   /** This host's address for VXLAN and GRE tunnels (Neutron's `local_ip`). */
   tunnelIp?: string;
   /** Run "the host" inside this named namespace (tests stand in for hosts this way). */
   hostNamespace?: string;
-  /** Prefix of the qdhcp-/qrouter- namespaces this host owns (see `Namespaces`). */
+  /** Prefix of the qdhcp-/qrouter- namespaces this host owns (default `kumo-<cloud id>-`; see `Namespaces`). */
   namespacePrefix?: string;
   /** Where dnsmasq and haproxy files live (hosts files, pid files, configs). */
   stateDir: string;
