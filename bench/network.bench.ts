@@ -5,6 +5,7 @@
  * BENCH_PORTS (default 10,000) and BENCH_LIST_REQUESTS (default 50) scale it.
  */
 import { adminToken } from './lib/auth.js';
+import { call as request } from './lib/call.js';
 import { table } from './lib/load.js';
 import { startKumo } from './lib/kumo-process.js';
 
@@ -19,15 +20,6 @@ interface Timed {
   /** When the request ended, from the start of its phase. */
   at: number;
   bytes: number;
-}
-
-async function request(url: string, token: string, method: string, body?: unknown): Promise<{ status: number; text: string }> {
-  const response = await fetch(url, {
-    method,
-    headers: { 'x-auth-token': token, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: response.status, text: await response.text() };
 }
 
 /** Runs `count` calls of `task`, `concurrency` at a time, timing each. */

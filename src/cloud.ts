@@ -29,6 +29,7 @@ import type { PublicBridgeConfig } from './agents/network/dataplane/linuxbridge/
 import { allInOneDefaultNetworks } from './default-networks.js';
 import type { DefaultNetworks } from './services/network/default-networks.js';
 import { imagePlugin } from './services/image/plugin.js';
+import { recoverInterruptedTransfers } from './services/image/recovery.js';
 import { createImageContext, IMAGE_DEFAULT_LIMITS } from './services/image/service.js';
 import type { ComputeContext } from './services/compute/context.js';
 import { computeMigrations } from './services/compute/migrations.js';
@@ -119,6 +120,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     await identity.start();
     cleanups.push(() => identity.stop());
     const image = createImageContext(config, database, enforcerFor(), new InProcessIdentityClient(identity.context), log);
+    await recoverInterruptedTransfers(image);
     const network = createNetworkContext(config, database, enforcerFor(), log);
     const publisher = new DesiredStatePublisher(network, bus, config.hostName, log);
     network.changed = () => publisher.changed();

@@ -28,14 +28,17 @@ export interface KumoProcess {
   stop(): Promise<void>;
 }
 
-/** Starts a real `kumo up` on a fresh data directory; resolves once the banner is printed. */
-export async function startKumo(env: NodeJS.ProcessEnv = {}): Promise<KumoProcess> {
+/**
+ * Starts a real `kumo up` on a fresh data directory; resolves once the banner is printed.
+ * `main` runs another build (a bench comparing two commits).
+ */
+export async function startKumo(env: NodeJS.ProcessEnv = {}, main = KUMO_MAIN): Promise<KumoProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kumo-bench-'));
   const port = await freePort();
   const startedAt = performance.now();
   // Logs go to a file: reading them here would steal CPU from the load generator.
   const logFd = openSync(join(dataDir, 'kumo.log'), 'a');
-  const child = spawn(process.execPath, [KUMO_MAIN, 'up', '--data-dir', dataDir, '--port', String(port)], {
+  const child = spawn(process.execPath, [main, 'up', '--data-dir', dataDir, '--port', String(port)], {
     // The guest image build would compete with the measurement for the CPU.
     env: { ...process.env, KUMO_GUEST_IMAGE: 'skip', KUMO_DATAPLANE: 'noop', KUMO_COMPUTE_DRIVER: 'fake', KUMO_METADATA_PORT: '0', KUMO_DEFAULT_NETWORKS: '0', ...env },
     stdio: ['ignore', logFd, logFd],

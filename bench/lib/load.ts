@@ -7,6 +7,7 @@ export interface LoadResult {
   requestsPerSecond: number;
   p50: number;
   p99: number;
+  max: number;
   non2xx: number;
   errors: number;
 }
@@ -38,6 +39,7 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
     requestsPerSecond: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
+    max: result.latency.max,
     non2xx: result.non2xx,
     errors: result.errors,
   };

@@ -34,6 +34,7 @@ export interface KumoConfig {
   dataplane: DataplaneConfig;
   compute: ComputeConfig;
   metadata: MetadataConfig;
+  image: ImageConfig;
   /** Directory of oslo.policy-style overrides: `<service>.yaml` (identity.yaml, image.yaml, ...). */
   policyDir?: string;
 }
@@ -49,6 +50,15 @@ export interface IdentityConfig {
   lockoutDurationSeconds: number;
   /** How many recent passwords (the new one included) must differ; 0 or 1 disables the check. */
   uniqueLastPasswordCount: number;
+}
+
+export interface ImageConfig {
+  /**
+   * An upload that sends nothing for this long is given up (KUMO_IMAGE_UPLOAD_IDLE_TIMEOUT,
+   * seconds, default 900 as Glance's client_socket_timeout): a client whose machine vanished
+   * never closes its connection, and its image would stay saving.
+   */
+  uploadIdleTimeoutSeconds: number;
 }
 
 /** This host's network agent: which dataplane it drives and how the host is wired. */
@@ -221,6 +231,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     dataplane: { ...dataplaneConfig(env, dataDir), ...overrides.dataplane },
     compute: { ...computeConfig(env), ...overrides.compute },
     metadata: { ...metadataConfig(env), ...overrides.metadata },
+    image: { uploadIdleTimeoutSeconds: numberFrom(env.KUMO_IMAGE_UPLOAD_IDLE_TIMEOUT) ?? 900 },
   };
 }
 

@@ -1,7 +1,8 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
+import { CooperativeSqliteDialect } from './cooperative-sqlite.js';
 
 export type DatabaseKind = 'sqlite' | 'postgres';
 
@@ -65,7 +66,7 @@ function openSqlite(path: string): Database {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  return new Database('sqlite', new Kysely<object>({ dialect: new SqliteDialect({ database: sqlite }) }));
+  return new Database('sqlite', new Kysely<object>({ dialect: new CooperativeSqliteDialect(sqlite) }));
 }
 
 /**

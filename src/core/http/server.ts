@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { answerClientError } from './client-errors.js';
+import { serializeBigRepliesInTurns } from './json-replies.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -34,6 +36,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
     forceCloseConnections: true,
     return503OnClosing: true,
+    // Requests the HTTP parser refuses (431, bad request lines): answered whole, connection closed cleanly.
+    clientErrorHandler: answerClientError,
     // Trailing slashes matter: Glance answers 404 to `/v2/images/`, not the list.
     routerOptions: { maxParamLength: 1000 },
     frameworkErrors: (error, request, reply) => {
@@ -52,6 +56,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-openstack-request-id', request.id);
   });
+  // One big list must not hold the event loop while every other request waits.
+  serializeBigRepliesInTurns(app);
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

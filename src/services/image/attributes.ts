@@ -99,8 +99,8 @@ export function applyAttribute(image: Image, key: string, value: unknown): void 
 }
 
 export function checkTags(value: unknown): string[] {
-  if (!Array.isArray(value) || value.some((t) => typeof t !== 'string' || t.length === 0 || t.length > 255)) {
-    throw badRequest("Invalid value for 'tags': a list of strings of 1 to 255 characters.");
+  if (!Array.isArray(value) || value.some((t) => typeof t !== 'string' || t.length === 0 || t.length > 255 || t.includes('\u0000'))) {
+    throw badRequest("Invalid value for 'tags': a list of strings of 1 to 255 characters, without NUL.");
   }
   const tags = [...new Set(value as string[])];
   if (tags.length > MAX_TAGS) throw new ApiError(413, `Maximum tags per image exceeded: at most ${MAX_TAGS}.`);

@@ -18,6 +18,8 @@ export interface ImageContext {
   identity: IdentityClient;
   enforcer: Enforcer;
   log: Logger;
+  /** An upload that sends nothing for this long is given up. */
+  uploadIdleTimeoutMs: number;
 }
 
 /** The caller as image rules need it. */

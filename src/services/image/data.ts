@@ -6,6 +6,7 @@ import { authorize, type Caller, type ImageContext } from './context.js';
 import { loadVisible } from './images.js';
 import type { Image } from './model.js';
 import { DataNotFound, type ByteRange } from './stores/driver.js';
+import { beginTransfer, leaseOfThisProcess } from './transfers.js';
 import { isOwner } from './visibility.js';
 
 const MIB = 1024 * 1024;
@@ -19,9 +20,6 @@ export async function uploadImageData(ctx: ImageContext, caller: Caller, id: str
   authorize(ctx, caller, 'upload_image', image);
   if (!isOwner(image, caller)) throw new ApiError(403, 'You are not permitted to upload data for this image.');
   requireFormats(image);
-  if (!(await ctx.records.transition(image.id, ['queued'], 'saving'))) {
-    throw conflict(`Image status transition from ${image.status} to saving is not allowed`);
-  }
   await receive(ctx, image, data, 'saving', ctx.store);
 }
 
@@ -30,17 +28,33 @@ export async function stageImageData(ctx: ImageContext, caller: Caller, id: stri
   const image = await loadVisible(ctx, caller, id);
   authorize(ctx, caller, 'upload_image', image);
   if (!isOwner(image, caller)) throw new ApiError(403, 'You are not permitted to stage data for this image.');
-  if (!(await ctx.records.transition(image.id, ['queued'], 'uploading'))) {
-    throw conflict(`Image status transition from ${image.status} to uploading is not allowed`);
-  }
   await receive(ctx, image, data, 'uploading', ctx.staging);
 }
 
 /**
- * Streams the data into a store through the quota limiter and the hasher; only a complete
- * upload marks the image, anything else puts it back to queued with nothing stored.
+ * Takes the image from queued to `during` under this process's lease, then streams the data
+ * into a store through the quota limiter and the hasher; only a complete upload marks the
+ * image, anything else puts it back to queued with nothing stored.
  */
 async function receive(
+  ctx: ImageContext,
+  image: Image,
+  data: Readable,
+  during: 'saving' | 'uploading',
+  store: ImageContext['store'],
+): Promise<void> {
+  const transfer = beginTransfer(image.id);
+  try {
+    if (!(await ctx.records.transition(image.id, ['queued'], during, { transfer_lease: leaseOfThisProcess() }))) {
+      throw conflict(`Image status transition from ${image.status} to ${during} is not allowed`);
+    }
+    await streamIn(ctx, image, data, during, store);
+  } finally {
+    transfer.end();
+  }
+}
+
+async function streamIn(
   ctx: ImageContext,
   image: Image,
   data: Readable,
@@ -53,21 +67,23 @@ async function receive(
   let digests: Digests;
   const stored = Promise.all([store.add(image.id, hasher), hasher.digests()]);
   try {
-    await pipeline(data, limiter, hasher);
+    await pipeline(data, new IdleLimit(ctx.uploadIdleTimeoutMs), limiter, hasher);
     [, digests] = await stored;
   } catch (error) {
     // Let the store finish failing (it removes its partial file) before tidying up.
     await stored.catch(() => undefined);
     await store.delete(image.id);
-    await ctx.records.transition(image.id, [during], 'queued');
+    const reset = await ctx.records.transition(image.id, [during], 'queued', { transfer_lease: null });
     if (limiter.exceeded) {
       throw new ApiError(413, `Image storage quota exceeded: the upload is larger than the ${Math.floor(allowance / MIB)} MiB the project has left (image_size_total).`);
     }
+    // Deleting the image removed the file being written, which is why the write failed.
+    if (!reset && (await ctx.records.get(image.id)) === undefined) throw deletedDuringUpload(image.id);
     throw error;
   }
   if (during === 'uploading') {
     // Staged: the hashes are computed again at import, from the staged copy.
-    if (!(await ctx.records.transition(image.id, ['uploading'], 'uploading', { size: digests.size }))) {
+    if (!(await ctx.records.transition(image.id, ['uploading'], 'uploading', { size: digests.size, transfer_lease: null }))) {
       await store.delete(image.id);
       throw deletedDuringUpload(image.id);
     }
@@ -79,6 +95,7 @@ async function receive(
     os_hash_algo: 'sha512',
     os_hash_value: digests.sha512,
     store: store.id,
+    transfer_lease: null,
   });
   // Deleted while the bytes were on their way: the data has nothing to belong to.
   if (!activated) {
@@ -103,11 +120,15 @@ export async function importImage(ctx: ImageContext, caller: Caller, id: string,
   if (!IMPORT_METHODS.includes(name)) throw badRequest(`Import method ${name.slice(0, 32)} is not available on this cloud.`);
   requireFormats(image);
   if (image.status !== 'uploading') throw conflict('Image needs to be staged before import');
-  if (!(await ctx.records.transition(image.id, ['uploading'], 'importing'))) {
+  const transfer = beginTransfer(image.id);
+  if (!(await ctx.records.transition(image.id, ['uploading'], 'importing', { transfer_lease: leaseOfThisProcess() }))) {
+    transfer.end();
     throw conflict(`Image status transition from ${image.status} to importing is not allowed`);
   }
   // Glance answers 202 and imports in the background; so do we.
-  void finishImport(ctx, image).catch((error: unknown) => ctx.log.error({ err: error, image: image.id }, 'image import failed'));
+  void finishImport(ctx, image)
+    .catch((error: unknown) => ctx.log.error({ err: error, image: image.id }, 'image import failed'))
+    .finally(() => transfer.end());
 }
 
 async function finishImport(ctx: ImageContext, image: Image): Promise<void> {
@@ -122,17 +143,20 @@ async function finishImport(ctx: ImageContext, image: Image): Promise<void> {
       throw error;
     }
     const [, digests] = await stored;
+    // The staged copy has served: gone before the image shows active, not just after.
+    await ctx.staging.delete(image.id);
     const activated = await ctx.records.transition(image.id, ['importing'], 'active', {
       size: digests.size,
       checksum: digests.md5,
       os_hash_algo: 'sha512',
       os_hash_value: digests.sha512,
       store: ctx.store.id,
+      transfer_lease: null,
     });
     if (!activated) await ctx.store.delete(image.id);
   } catch (error) {
     await ctx.store.delete(image.id);
-    await ctx.records.transition(image.id, ['importing'], 'queued');
+    await ctx.records.transition(image.id, ['importing'], 'queued', { size: null, transfer_lease: null });
     throw error;
   } finally {
     await ctx.staging.delete(image.id);
@@ -198,6 +222,31 @@ async function remainingBytes(ctx: ImageContext, image: Image): Promise<number> 
   if (limitMiB === undefined || limitMiB < 0) return Number.POSITIVE_INFINITY;
   const { bytes } = await ctx.records.usage(image.owner);
   return Math.max(0, limitMiB * MIB - bytes);
+}
+
+/** Fails the stream when no byte arrives for `ms`: a client whose machine vanished never closes its connection. */
+class IdleLimit extends Transform {
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(ms: number) {
+    super();
+    this.timer = setTimeout(() => this.destroy(new ApiError(408, `No image data arrived for ${Math.round(ms / 1000)} seconds.`)), ms);
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.timer.refresh();
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    clearTimeout(this.timer);
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    clearTimeout(this.timer);
+    callback(error);
+  }
 }
 
 /** Fails the stream as soon as more than `limit` bytes have passed. */

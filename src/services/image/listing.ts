@@ -1,3 +1,4 @@
+import { filterInTurns } from '../../core/cooperative.js';
 import { badRequest } from '../../core/http/errors.js';
 import { isObject } from '../../core/http/body.js';
 import { authorize, type Caller, type ImageContext } from './context.js';
@@ -59,7 +60,7 @@ export async function listImages(ctx: ImageContext, caller: Caller, rawQuery: un
   );
 
   const memberships = caller.projectId ? await ctx.records.membershipsOf(caller.projectId) : new Map<string, MemberStatus>();
-  images = images.filter((image) => {
+  images = await filterInTurns(images, (image) => {
     const own = image.owner !== null && image.owner === caller.projectId;
     if (image.visibility === 'community' && !own && visibility !== 'community' && !caller.isAdmin) return false;
     if (image.visibility === 'shared' && !own && !caller.isAdmin) {
@@ -70,7 +71,7 @@ export async function listImages(ctx: ImageContext, caller: Caller, rawQuery: un
     return true;
   });
 
-  images = images.filter(filterPredicate(query));
+  images = await filterInTurns(images, filterPredicate(query));
   const sortSpec = sorting(query);
   images.sort((a, b) => compare(a, b, sortSpec));
 

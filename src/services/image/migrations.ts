@@ -44,6 +44,12 @@ async function initial(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('image_member_member').on('image_member').column('member_id').execute();
 }
 
+/** Who is moving an image's data while it is saving, uploading or importing (see transfers.ts). */
+async function transferLease(db: Kysely<unknown>): Promise<void> {
+  await db.schema.alterTable('image_image').addColumn('transfer_lease', 'varchar(255)').execute();
+}
+
 export const imageMigrations: MigrationSet = {
   'image-0001-initial': { up: initial },
+  'image-0002-transfer-lease': { up: transferLease },
 };

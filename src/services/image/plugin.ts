@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { tokenAuthHook, type TokenValidator } from '../../core/auth/context.js';
 import { statusTitle, toApiError } from '../../core/http/errors.js';
-import { emptyJsonIsNoBody } from '../../core/http/json-bodies.js';
+import { emptyJsonIsNoBody, refuseNulInQuery } from '../../core/http/json-bodies.js';
 import type { ImageContext } from './context.js';
 import { dataRoutes } from './routes/data.js';
 import { imageRoutes } from './routes/images.js';
@@ -11,6 +11,9 @@ import { memberRoutes } from './routes/members.js';
 /** Glance v2 under /image: its routes, body parsers and error shape stay inside this plugin. */
 export function imagePlugin(ctx: ImageContext, tokens: TokenValidator, publicUrl: () => string) {
   return async function register(app: FastifyInstance): Promise<void> {
+    // A NUL decoded into a filter would reach SQL, where PostgreSQL refuses it (a 500). In the
+    // path, an image id with one is not a UUID (404), nor a member id any member has (404).
+    app.addHook('onRequest', refuseNulInQuery);
     app.addHook('onRequest', tokenAuthHook(tokens));
     // Clients send `Content-Type: application/json` on bodiless DELETEs and PUTs: no body, not bad JSON.
     emptyJsonIsNoBody(app);

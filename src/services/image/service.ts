@@ -32,5 +32,6 @@ export function createImageContext(
     identity,
     enforcer,
     log,
+    uploadIdleTimeoutMs: config.image.uploadIdleTimeoutSeconds * 1000,
   };
 }

@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
+import { mapInTurns } from '../../core/cooperative.js';
 import type { Database } from '../../core/db/database.js';
 import type { Image, ImageMember, ImageStatus, MemberStatus, Visibility } from './model.js';
-import type { ImageRow, ImageTables } from './tables.js';
+import type { ImageRow, ImageTables, ImageTransferColumns } from './tables.js';
 
 /** Which images a caller may see: everything for admins, else by owner, visibility and membership. */
 export interface Viewer {
@@ -58,7 +59,7 @@ export class ImageRecords {
     }
     const rows = await q.execute();
     const tags = await this.tagsOf(rows.map((r) => r.id));
-    return rows.map((r) => toImage(r, tags));
+    return mapInTurns(rows, (r) => toImage(r, tags));
   }
 
   async update(image: Image): Promise<void> {
@@ -75,7 +76,7 @@ export class ImageRecords {
    * Moves an image from one status to another only if it is still in `from`; the guard
    * is what keeps two concurrent uploads from both taking the image.
    */
-  async transition(id: string, from: ImageStatus[], to: ImageStatus, extra: Partial<ImageRow> = {}): Promise<boolean> {
+  async transition(id: string, from: ImageStatus[], to: ImageStatus, extra: Partial<ImageRow & ImageTransferColumns> = {}): Promise<boolean> {
     const result = await this.db
       .updateTable('image_image')
       .set({ ...extra, status: to, updated_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') })
@@ -83,6 +84,19 @@ export class ImageRecords {
       .where('status', 'in', from)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** Images whose data was on its way (saving, uploading, importing), with the lease of whoever moves it. */
+  async inTransfer(): Promise<Array<{ image: Image; lease: string | null }>> {
+    const rows = await this.db.selectFrom('image_image').selectAll().where('status', 'in', ['saving', 'uploading', 'importing']).execute();
+    const tags = await this.tagsOf(rows.map((r) => r.id));
+    return rows.map((r) => ({ image: toImage(r, tags), lease: r.transfer_lease }));
+  }
+
+  /** The lease on an image's data transfer, or null; undefined when there is no such image. */
+  async leaseOf(id: string): Promise<string | null | undefined> {
+    const row = await this.db.selectFrom('image_image').select('transfer_lease').where('id', '=', id).executeTakeFirst();
+    return row?.transfer_lease;
   }
 
   async delete(id: string): Promise<void> {
@@ -110,6 +124,8 @@ export class ImageRecords {
   }
 
   async getMember(imageId: string, memberId: string): Promise<ImageMember | undefined> {
+    // No member id holds a NUL (bodies refuse it), and PostgreSQL refuses one in a query.
+    if (memberId.includes('\u0000')) return undefined;
     const row = await this.db
       .selectFrom('image_member')
       .selectAll()

@@ -24,6 +24,12 @@ export interface ImageRow {
   updated_at: string;
 }
 
+/** Columns of image_image that are bookkeeping, not image attributes. */
+export interface ImageTransferColumns {
+  /** The process moving the image's data right now (transfers.ts), or null. */
+  transfer_lease: string | null;
+}
+
 export interface ImageTagRow {
   image_id: string;
   value: string;
@@ -38,7 +44,7 @@ export interface ImageMemberRow {
 }
 
 export interface ImageTables {
-  image_image: ImageRow;
+  image_image: ImageRow & ImageTransferColumns;
   image_tag: ImageTagRow;
   image_member: ImageMemberRow;
 }

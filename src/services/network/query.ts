@@ -1,3 +1,4 @@
+import { filterInTurns, mapInTurns } from '../../core/cooperative.js';
 import { isObject, type Json } from '../../core/http/body.js';
 import { invalidInput } from './common.js';
 
@@ -31,16 +32,16 @@ function matches(item: Json, key: string, wanted: string[]): boolean {
 /**
  * Neutron's list contract over rendered resources: attribute filters (repeated values
  * OR'ed), tag filters, `fields=`, `sort_key`/`sort_dir`, `limit`/`marker`/`page_reverse`
- * with `*_links`.
+ * with `*_links`. Long lists are filtered in turns (core/cooperative.ts).
  */
-export function listQuery(all: Json[], rawQuery: unknown, baseUrl: string): ListResult {
+export async function listQuery(all: Json[], rawQuery: unknown, baseUrl: string): Promise<ListResult> {
   const query: Json = isObject(rawQuery) ? rawQuery : {};
   let items = all;
   for (const key of Object.keys(query)) {
     if (CONTROL.has(key)) continue;
     const wanted = values(query, key);
     if (wanted.length === 0) continue;
-    items = items.filter((item) => key in item && matches(item, key, wanted));
+    items = await filterInTurns(items, (item) => key in item && matches(item, key, wanted));
   }
   const tagList = (key: string) => values(query, key).flatMap((v) => v.split(',')).filter(Boolean);
   const tagsOf = (item: Json) => (Array.isArray(item.tags) ? (item.tags as string[]) : []);
@@ -48,10 +49,10 @@ export function listQuery(all: Json[], rawQuery: unknown, baseUrl: string): List
   const any = tagList('tags-any');
   const notAll = tagList('not-tags');
   const notAny = tagList('not-tags-any');
-  if (all_.length) items = items.filter((i) => all_.every((t) => tagsOf(i).includes(t)));
-  if (any.length) items = items.filter((i) => any.some((t) => tagsOf(i).includes(t)));
-  if (notAll.length) items = items.filter((i) => !notAll.every((t) => tagsOf(i).includes(t)));
-  if (notAny.length) items = items.filter((i) => !notAny.some((t) => tagsOf(i).includes(t)));
+  if (all_.length) items = await filterInTurns(items, (i) => all_.every((t) => tagsOf(i).includes(t)));
+  if (any.length) items = await filterInTurns(items, (i) => any.some((t) => tagsOf(i).includes(t)));
+  if (notAll.length) items = await filterInTurns(items, (i) => !notAll.every((t) => tagsOf(i).includes(t)));
+  if (notAny.length) items = await filterInTurns(items, (i) => !notAny.some((t) => tagsOf(i).includes(t)));
 
   const keys = values(query, 'sort_key');
   const dirs = values(query, 'sort_dir');
@@ -111,7 +112,7 @@ export function listQuery(all: Json[], rawQuery: unknown, baseUrl: string): List
 
   const fields = values(query, 'fields');
   if (fields.length > 0) {
-    items = items.map((item) => Object.fromEntries(Object.entries(item).filter(([k]) => fields.includes(k))));
+    items = await mapInTurns(items, (item) => Object.fromEntries(Object.entries(item).filter(([k]) => fields.includes(k))));
   }
   return { items, links };
 }

@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import { standardFromRow, standardToRow } from './rows.js';
+import { mapInTurns } from '../../core/cooperative.js';
 import type { Database } from '../../core/db/database.js';
 import type { Segment } from './ml2/driver.js';
 import type { FixedIp, Network, Port, Subnet } from './model.js';
@@ -65,7 +66,7 @@ export class NetworkRecords {
     }
     const rows = await q.execute();
     const tags = await this.tagsOf(rows.map((r) => r.id));
-    return rows.map((r) => ({
+    return mapInTurns(rows, (r) => ({
       ...standardFromRow(r, tags),
       adminStateUp: r.admin_state_up === 1,
       shared: r.shared === 1,
@@ -118,7 +119,7 @@ export class NetworkRecords {
     }
     const rows = await q.execute();
     const tags = await this.tagsOf(rows.map((r) => r.id));
-    return rows.map((r) => ({
+    return mapInTurns(rows, (r) => ({
       ...standardFromRow(r, tags),
       networkId: r.network_id,
       ipVersion: r.ip_version === 6 ? 6 : 4,
@@ -227,12 +228,13 @@ export class NetworkRecords {
     if (filter.deviceId !== undefined) q = q.where('device_id', '=', filter.deviceId);
     if (filter.deviceOwner !== undefined) q = q.where('device_owner', '=', filter.deviceOwner);
     if (filter.projectId !== undefined) q = q.where('project_id', '=', filter.projectId);
-    const rows = await q.execute();
+    // In the order lists default to: sorting them again is then one cheap pass.
+    const rows = await q.orderBy('id').execute();
     // Listing every port: read the side tables whole rather than 500 ids at a time.
     const everything = Object.values(filter).every((v) => v === undefined);
     const ids = everything ? undefined : rows.map((r) => r.id);
     const [tags, ips, groups] = await Promise.all([this.tagsOf(ids), this.allocationsOf(ids), this.securityGroupsOf(ids)]);
-    return rows.map((r) => ({
+    return mapInTurns(rows, (r) => ({
       ...standardFromRow(r, tags),
       networkId: r.network_id,
       macAddress: r.mac_address,
@@ -295,9 +297,13 @@ export class NetworkRecords {
     return new Map(rows.map((r) => [r.resource, r.hard_limit]));
   }
 
+  /** One statement, so that two concurrent updates of the same quota cannot collide on its key. */
   async setQuota(projectId: string, resource: string, limit: number): Promise<void> {
-    await this.db.deleteFrom('network_quota').where('project_id', '=', projectId).where('resource', '=', resource).execute();
-    await this.db.insertInto('network_quota').values({ project_id: projectId, resource, hard_limit: limit }).execute();
+    await this.db
+      .insertInto('network_quota')
+      .values({ project_id: projectId, resource, hard_limit: limit })
+      .onConflict((oc) => oc.columns(['project_id', 'resource']).doUpdateSet({ hard_limit: limit }))
+      .execute();
   }
 
   async deleteQuotas(projectId: string): Promise<void> {

@@ -2,63 +2,11 @@
 // image deleted while its data arrives, two uploads racing for one image. Whatever happens,
 // the image ends in a state Glance knows and the store keeps no stray file.
 import assert from 'node:assert/strict';
-import { request, type ClientRequest } from 'node:http';
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestCloud, type TestCloud } from '../../helpers/cloud.js';
-import { bytes, createImage, download, filesOf, glance, IMAGE, md5, putData, waitFor, waitForStatus } from './helpers.js';
+import { bytes, createImage, download, filesOf, glance, md5, partialFileWritten, putData, rawUpload, waitFor, waitForStatus } from './helpers.js';
 
 const MIB = 1024 * 1024;
-
-interface RawUpload {
-  req: ClientRequest;
-  /** The answer, once the server gives one; rejects when the connection breaks first. */
-  response: Promise<{ status: number; body: string }>;
-  /** Writes a chunk and resolves once it has been handed to the kernel. */
-  write(chunk: Buffer): Promise<void>;
-  end(): void;
-}
-
-/**
- * A PUT of image data through node:http on a connection of its own, written by the test piece by
- * piece: `length` declares a Content-Length, `'chunked'` sends Transfer-Encoding: chunked.
- */
-function rawUpload(base: string, token: string, id: string, length: number | 'chunked', target: 'file' | 'stage' = 'file'): RawUpload {
-  const url = new URL(base);
-  const req = request({
-    host: url.hostname,
-    port: url.port,
-    method: 'PUT',
-    path: `${IMAGE}/v2/images/${id}/${target}`,
-    agent: false,
-    headers: {
-      'x-auth-token': token,
-      'content-type': 'application/octet-stream',
-      ...(length === 'chunked' ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(length) }),
-    },
-  });
-  const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-  });
-  // A test that cuts the connection does not wait for an answer: no unhandled rejection then.
-  response.catch(() => undefined);
-  return {
-    req,
-    response,
-    write: (chunk) =>
-      new Promise<void>((resolve, reject) => {
-        req.write(chunk, (error) => (error ? reject(error) : resolve()));
-      }),
-    end: () => req.end(),
-  };
-}
 
 describe('image uploads cut off, raced and orphaned', { timeout: 60_000 }, () => {
   let tc: TestCloud;
@@ -77,17 +25,7 @@ describe('image uploads cut off, raced and orphaned', { timeout: 60_000 }, () =>
 
   const newImage = async (name: string) => (await createImage(url, demo, { name, disk_format: 'raw', container_format: 'bare' })).id as string;
 
-  /** Waits until the store has a partial file of this image with some bytes in it. */
-  function partialWritten(id: string, dir = 'images'): Promise<true> {
-    const path = join(tc.dataDir, dir, `${id}.partial`);
-    return waitFor(`${path} to hold data`, async () => {
-      try {
-        return statSync(path).size > 0 ? true : undefined;
-      } catch {
-        return undefined;
-      }
-    });
-  }
+  const partialWritten = (id: string, dir = 'images') => partialFileWritten(tc.dataDir, id, dir);
 
   /** Waits (briefly) for the store directory to hold nothing of the image, and says what is left otherwise. */
   async function noFilesOf(id: string, dir = 'images'): Promise<void> {
@@ -148,6 +86,7 @@ describe('image uploads cut off, raced and orphaned', { timeout: 60_000 }, () =>
 
     const deleted = await glance(url, 'DELETE', `/v2/images/${id}`, demo);
     assert.equal(deleted.status, 204);
+    assert.deepEqual(filesOf(tc.dataDir, id), [], 'the delete removed the partial file at once');
     for (let i = 4; i < 8; i++) await upload.write(bytes(MIB, i + 20));
     upload.end();
 
@@ -165,6 +104,7 @@ describe('image uploads cut off, raced and orphaned', { timeout: 60_000 }, () =>
     for (let i = 0; i < 2; i++) await upload.write(bytes(MIB, i + 40));
     await partialWritten(id, 'image-staging');
     assert.equal((await glance(url, 'DELETE', `/v2/images/${id}`, demo)).status, 204);
+    assert.deepEqual(filesOf(tc.dataDir, id, 'image-staging'), [], 'the delete removed the partial file at once');
     await upload.write(bytes(MIB, 42));
     upload.end();
     assert.equal((await upload.response).status, 410);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { request, type ClientRequest } from 'node:http';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { api, passwordToken, type ApiResponse } from '../../helpers/cloud.js';
 
@@ -229,4 +230,65 @@ export async function setImageLimit(base: string, adminToken: string, project: s
     limits: [{ service_id: serviceId, project_id: project, resource_name: resource, resource_limit: limit, region_id: regionId }],
   });
   assert.equal(res.status, 201, `create limit ${resource}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+}
+
+export interface RawUpload {
+  req: ClientRequest;
+  /** The answer, once the server gives one; rejects when the connection breaks first. */
+  response: Promise<{ status: number; body: string }>;
+  /** Writes a chunk and resolves once it has been handed to the kernel. */
+  write(chunk: Buffer): Promise<void>;
+  end(): void;
+}
+
+/**
+ * A PUT of image data through node:http on a connection of its own, written by the test piece by
+ * piece: `length` declares a Content-Length, `'chunked'` sends Transfer-Encoding: chunked.
+ */
+export function rawUpload(base: string, token: string, id: string, length: number | 'chunked', target: 'file' | 'stage' = 'file'): RawUpload {
+  const url = new URL(base);
+  const req = request({
+    host: url.hostname,
+    port: url.port,
+    method: 'PUT',
+    path: `${IMAGE}/v2/images/${id}/${target}`,
+    agent: false,
+    headers: {
+      'x-auth-token': token,
+      'content-type': 'application/octet-stream',
+      ...(length === 'chunked' ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(length) }),
+    },
+  });
+  const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+  // A test that cuts the connection does not wait for an answer: no unhandled rejection then.
+  response.catch(() => undefined);
+  return {
+    req,
+    response,
+    write: (chunk) =>
+      new Promise<void>((resolve, reject) => {
+        req.write(chunk, (error) => (error ? reject(error) : resolve()));
+      }),
+    end: () => req.end(),
+  };
+}
+
+/** Waits until a store directory (`DATA/images` or `DATA/image-staging`) has a partial file of the image with some bytes in it. */
+export function partialFileWritten(dataDir: string, id: string, dir = 'images'): Promise<true> {
+  const path = join(dataDir, dir, `${id}.partial`);
+  return waitFor(`${path} to hold data`, async () => {
+    try {
+      return statSync(path).size > 0 ? true : undefined;
+    } catch {
+      return undefined;
+    }
+  });
 }

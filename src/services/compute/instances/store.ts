@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { mapInTurns } from '../../../core/cooperative.js';
 import type { ComputeTables, InstanceRow } from '../tables.js';
 import { instanceFromRow, instanceToRow, type Instance } from './model.js';
 
@@ -40,7 +41,7 @@ export class InstanceRecords {
     if (filter.host !== undefined) query = query.where('host', '=', filter.host);
     if (filter.deleted !== undefined) query = query.where('deleted', '=', filter.deleted ? 1 : 0);
     const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
-    return rows.map(instanceFromRow);
+    return mapInTurns(rows, (row) => instanceFromRow(row));
   }
 
   /** Sets `changes` when the instance is in the expected state; false when it was not. */

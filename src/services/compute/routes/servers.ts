@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { mapInTurns } from '../../../core/cooperative.js';
 import { authorize, badRequest, callerFrom, conflict, forbidden, notFound, type Caller, type ComputeContext } from '../context.js';
 import type { Instance } from '../instances/model.js';
 import type { ConsoleArgs } from '../../../contracts/compute.js';
@@ -57,7 +58,7 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
     const caller = callerFrom(request);
     const listed = await listServers(ctx, svc.instances, caller, request.query, false);
     return {
-      servers: listed.instances.map((i) => renderBrief(i, baseUrl())),
+      servers: await mapInTurns(listed.instances, (i) => renderBrief(i, baseUrl())),
       ...(listed.nextMarker ? { servers_links: [{ rel: 'next', href: nextHref(request, `${baseUrl()}/servers`, listed.nextMarker) }] } : {}),
     };
   });
@@ -65,7 +66,10 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
   app.get('/servers/detail', async (request) => {
     const caller = callerFrom(request);
     const listed = await listServers(ctx, svc.instances, caller, request.query, true);
-    const servers = await Promise.all(listed.instances.map((i) => render(request, caller, i)));
+    // One after the other: started all at once, thousands of renders would each do their first
+    // synchronous steps in the same turn of the event loop.
+    const servers = [];
+    for (const instance of listed.instances) servers.push(await render(request, caller, instance));
     return {
       servers,
       ...(listed.nextMarker ? { servers_links: [{ rel: 'next', href: nextHref(request, `${baseUrl()}/servers/detail`, listed.nextMarker) }] } : {}),

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { mapInTurns } from '../../../core/cooperative.js';
 import { callerOf } from '../../../core/auth/context.js';
 import {
   envelope,
@@ -41,7 +42,7 @@ export function projectRoutes(app: FastifyInstance, ctx: IdentityContext): void 
 
   app.get('/v3/projects', async (request) => {
     authorize(ctx, request, 'identity:list_projects');
-    return collection('projects', (await filteredProjects(ctx, request)).map((p) => renderProject(p, ctx.baseUrl)), requestUrl(ctx, request));
+    return collection('projects', await mapInTurns(await filteredProjects(ctx, request), (p) => renderProject(p, ctx.baseUrl)), requestUrl(ctx, request));
   });
 
   app.post('/v3/projects', async (request, reply) => {

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { mapInTurns } from '../../../core/cooperative.js';
 import { callerOf } from '../../../core/auth/context.js';
 import {
   envelope,
@@ -41,7 +42,7 @@ export function userRoutes(app: FastifyInstance, ctx: IdentityContext): void {
       ...(domainId !== undefined ? { domainId } : {}),
       ...(enabled !== undefined ? { enabled } : {}),
     });
-    return collection('users', users.map((u) => renderUser(u, ctx.baseUrl)), requestUrl(ctx, request));
+    return collection('users', await mapInTurns(users, (u) => renderUser(u, ctx.baseUrl)), requestUrl(ctx, request));
   });
 
   app.post('/v3/users', async (request, reply) => {

@@ -1,3 +1,4 @@
+import { mapInTurns } from '../../../core/cooperative.js';
 import type { DomainRow, ProjectRow } from '../tables.js';
 import type { Domain, Project } from '../model.js';
 import { atomically, type IdentityDb, nowIso, parseJson, toBool, toInt } from './db.js';
@@ -84,7 +85,7 @@ export class ResourceStore {
     }
     const rows = await q.execute();
     const tags = await this.tagsOf(rows.map((r) => r.id));
-    return rows.map((r) => toProject(r, tags));
+    return mapInTurns(rows, (r) => toProject(r, tags));
   }
 
   async countChildren(projectId: string): Promise<number> {

@@ -1,3 +1,4 @@
+import { mapInTurns } from '../../../core/cooperative.js';
 import type { GroupRow, UserRow } from '../tables.js';
 import type { Group, User } from '../model.js';
 import { atomically, type IdentityDb, nowIso, parseJson, toBool, toInt } from './db.js';
@@ -84,7 +85,7 @@ export class UserStore {
       if (filter.ids.length === 0) return [];
       q = q.where('id', 'in', filter.ids);
     }
-    return (await q.execute()).map(toUser);
+    return mapInTurns(await q.execute(), (row) => toUser(row));
   }
 
   async updateUser(user: User, passwordChanged: boolean): Promise<void> {
@@ -132,7 +133,7 @@ export class UserStore {
       if (filter.ids.length === 0) return [];
       q = q.where('id', 'in', filter.ids);
     }
-    return (await q.execute()).map(toGroup);
+    return mapInTurns(await q.execute(), (row) => toGroup(row));
   }
 
   async updateGroup(group: Group): Promise<void> {

@@ -21,7 +21,15 @@ export interface ImageDataStore {
   add(key: string, data: Readable): Promise<number>;
   /** The data, or the given range of it; rejects with DataNotFound when there is none. */
   get(key: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * Removes the data and any unfinished write under `key` at once; a write still running
+   * then fails instead of completing.
+   */
   delete(key: string): Promise<void>;
+  /** Keys that have an unfinished write on the store (running, or left behind by a crash). */
+  unfinished(): Promise<string[]>;
+  /** Removes what an unfinished write under `key` left behind, and nothing else. */
+  discardUnfinished(key: string): Promise<void>;
   /** Stored size in bytes, or undefined when the key holds nothing. */
   size(key: string): Promise<number | undefined>;
 }

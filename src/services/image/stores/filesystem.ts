@@ -1,11 +1,12 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DataNotFound, type ByteRange, type ImageDataStore } from './driver.js';
 
 const KEY_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const PARTIAL = '.partial';
 
 /** Image data as files in one directory: `<dir>/<key>`, written as `<key>.partial` and renamed when complete. */
 export class FilesystemStore implements ImageDataStore {
@@ -18,7 +19,7 @@ export class FilesystemStore implements ImageDataStore {
 
   async add(key: string, data: Readable): Promise<number> {
     const path = this.pathOf(key);
-    const partial = `${path}.partial`;
+    const partial = `${path}${PARTIAL}`;
     await mkdir(this.directory, { recursive: true });
     const out = createWriteStream(partial, { flags: 'w', mode: 0o600 });
     try {
@@ -38,7 +39,24 @@ export class FilesystemStore implements ImageDataStore {
   }
 
   async delete(key: string): Promise<void> {
+    // Unlinking the partial file makes a running write's final rename fail: it cannot complete.
+    await this.discardUnfinished(key);
     await rm(this.pathOf(key), { force: true });
+  }
+
+  async unfinished(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.directory);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    return names.filter((n) => n.endsWith(PARTIAL)).map((n) => n.slice(0, -PARTIAL.length)).filter((key) => KEY_RE.test(key));
+  }
+
+  async discardUnfinished(key: string): Promise<void> {
+    await rm(`${this.pathOf(key)}${PARTIAL}`, { force: true });
   }
 
   async size(key: string): Promise<number | undefined> {

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { mapInTurns } from '../../../core/cooperative.js';
 import type { NetworkContext } from '../context.js';
 import { createNetwork, deleteNetwork, updateNetwork, visibleNetwork } from '../networks.js';
 import { createPort, deletePort, updatePort, visiblePort } from '../ports.js';
@@ -20,7 +21,7 @@ export function coreRoutes(app: FastifyInstance, ctx: NetworkContext, baseUrl: (
     list: async (caller) => {
       const networks = await ctx.records.listNetworks(caller.isAdmin ? {} : { visibleTo: caller.projectId });
       const subnets = await subnetIdsOf(networks.map((n) => n.id));
-      return networks.map((n) => renderNetwork(n, subnets.get(n.id) ?? [], caller));
+      return mapInTurns(networks, (n) => renderNetwork(n, subnets.get(n.id) ?? [], caller));
     },
     show: async (caller, id) => {
       const n = await visibleNetwork(ctx, caller, id);
@@ -40,7 +41,7 @@ export function coreRoutes(app: FastifyInstance, ctx: NetworkContext, baseUrl: (
     list: async (caller) => {
       const networks = await ctx.records.listNetworks(caller.isAdmin ? {} : { visibleTo: caller.projectId });
       const subnets = await ctx.records.listSubnets({ networkIds: networks.filter((n) => subnetsVisible(n, caller)).map((n) => n.id) });
-      return subnets.map(renderSubnet);
+      return mapInTurns(subnets, renderSubnet);
     },
     show: async (caller, id) => renderSubnet(await visibleSubnet(ctx, caller, id)),
     create: async (caller, body) => renderSubnet(await createSubnet(ctx, caller, body)),
@@ -52,12 +53,12 @@ export function coreRoutes(app: FastifyInstance, ctx: NetworkContext, baseUrl: (
     collection: 'ports',
     member: 'port',
     list: async (caller) => {
-      if (caller.isAdmin) return (await ctx.records.listPorts()).map((p) => renderPort(p, caller));
+      if (caller.isAdmin) return mapInTurns(await ctx.records.listPorts(), (p) => renderPort(p, caller));
       // A project sees its own ports and every port on the networks it owns.
       const owned = (await ctx.records.listNetworks({ visibleTo: caller.projectId })).filter((n) => n.projectId === caller.projectId);
       const ports = new Map((await ctx.records.listPorts({ projectId: caller.projectId })).map((p) => [p.id, p]));
       for (const p of await ctx.records.listPorts({ networkIds: owned.map((n) => n.id) })) ports.set(p.id, p);
-      return [...ports.values()].map((p) => renderPort(p, caller));
+      return mapInTurns([...ports.values()], (p) => renderPort(p, caller));
     },
     show: async (caller, id) => renderPort(await visiblePort(ctx, caller, id), caller),
     create: async (caller, body) => renderPort(await createPort(ctx, caller, body), caller),

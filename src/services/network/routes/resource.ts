@@ -26,7 +26,7 @@ export interface ResourceHandlers {
 export function resourceRoutes(app: FastifyInstance, baseUrl: () => string, h: ResourceHandlers): void {
   const path = `/v2.0/${h.path ?? h.collection}`;
   app.get(path, async (request) => {
-    const { items, links } = listQuery(await h.list(callerFrom(request)), request.query, `${baseUrl()}${path}`);
+    const { items, links } = await listQuery(await h.list(callerFrom(request)), request.query, `${baseUrl()}${path}`);
     return { [h.collection]: items, ...(links.length > 0 ? { [`${h.collection}_links`]: links } : {}) };
   });
   app.get<{ Params: { id: string } }>(`${path}/:id`, async (request) => {
