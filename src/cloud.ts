@@ -152,6 +152,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     const computeHosts = launchComputeAgents(config, compute, bus, log, computeDriver);
     cleanups.push(() => computeHosts.stop());
     if (computeDriver.probing) {
+      conductor.holdBuildsUntil(computeHosts.ready);
       await conductor.listen(config.hostName);
       void computeHosts.ready
         .then(() => conductor.recover())

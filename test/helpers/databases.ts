@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { openDatabase, type Database } from '../../src/core/db/database.js';
+import { openDatabase, SCHEMA_LOCK_KEY, type Database } from '../../src/core/db/database.js';
 
 export interface DatabaseUnderTest {
   name: 'sqlite' | 'postgres';
@@ -60,7 +60,10 @@ export async function dropSchema(url: string, schema: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
+    // Under the lock migrations hold: they read every schema's catalog, and fail on one dropped meanwhile.
+    await client.query('SELECT pg_advisory_lock($1)', [SCHEMA_LOCK_KEY]);
     await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await client.query('SELECT pg_advisory_unlock($1)', [SCHEMA_LOCK_KEY]);
   } finally {
     await client.end();
   }

@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import { CooperativeSqliteDialect } from './cooperative-sqlite.js';
 
 export type DatabaseKind = 'sqlite' | 'postgres';
@@ -37,10 +37,32 @@ export class Database {
     return this.kysely.transaction().execute((trx) => work(new Database(this.kind, trx, this.schema)));
   }
 
+  /**
+   * PostgreSQL: runs `work` while this process holds the server-wide lock on schema changes,
+   * which every Kumo process (and the test helpers that drop schemas) takes around its DDL.
+   * Kysely's migrator reads the catalog of every schema on the server (`has_schema_privilege`
+   * by name), so a schema dropped meanwhile by another process fails it with 3F000; and two
+   * processes of one cloud starting at once migrate one after the other. SQLite: just `work`.
+   */
+  async withSchemaLock<T>(work: () => Promise<T>): Promise<T> {
+    if (this.kind !== 'postgres') return work();
+    return this.kysely.connection().execute(async (session) => {
+      await sql`select pg_advisory_lock(${SCHEMA_LOCK_KEY})`.execute(session);
+      try {
+        return await work();
+      } finally {
+        await sql`select pg_advisory_unlock(${SCHEMA_LOCK_KEY})`.execute(session);
+      }
+    });
+  }
+
   async close(): Promise<void> {
     await this.kysely.destroy();
   }
 }
+
+/** The advisory lock key of schema changes on a PostgreSQL server ('kumo' in ASCII). */
+export const SCHEMA_LOCK_KEY = 0x6b756d6f;
 
 export interface OpenOptions {
   /** PostgreSQL only: schema to create and use, so test runs can share one database. */

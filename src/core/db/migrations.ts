@@ -30,7 +30,7 @@ export async function migrateToLatest(database: Database, sets: MigrationSet[]):
     // schema next to another one (test runs side by side) never gets its own.
     ...(database.schema !== undefined ? { migrationTableSchema: database.schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await database.withSchemaLock(() => migrator.migrateToLatest());
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -46,8 +46,21 @@ export class Conductor {
   private listener: ListenHandle | undefined;
   private cached: { at: number; states: HostState[] } | undefined;
   private refreshing: Promise<HostState[]> | undefined;
+  /** Builds wait for this before placing: the all-in-one's host registers after its KVM probe. */
+  private hostsReady: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: ConductorDeps) {}
+
+  /**
+   * Builds asked for before `ready` settles are placed after it, not refused for want of a
+   * host: a boot in the first seconds of a start waits in BUILD for the host being probed.
+   */
+  holdBuildsUntil(ready: Promise<unknown>): void {
+    this.hostsReady = ready.then(
+      () => undefined,
+      () => undefined,
+    );
+  }
 
   async start(server: string): Promise<void> {
     await this.listen(server);
@@ -88,6 +101,7 @@ export class Conductor {
 
   /** Places one instance; safe to call twice (only an unplaced, building instance is touched). */
   async build(instanceId: string, previousFailure?: string): Promise<void> {
+    await this.hostsReady;
     const instance = await this.deps.instances.get(instanceId);
     if (!instance || instance.deleted || instance.vmState !== 'building' || instance.host !== null) return;
     const finish = await this.deps.actions.event(instanceId, 'conductor_schedule_and_build_instances', null);
