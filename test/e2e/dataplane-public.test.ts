@@ -88,7 +88,7 @@ describe("the all-in-one's public network on a host bridge of its own", { skip }
     // The upstream namespace has no route to 172.24.4.0/24: only the host's NAT gets replies back.
     assert.ok(await until('the guest reaches the upstream address', () => lab.ping(guest, '10.251.0.1', 1)));
     const nat = await lab.run(['iptables', '-w', '-t', 'nat', '-S'], node);
-    assert.match(nat, new RegExp(`-A kumo-pub-[0-9a-f]{8} -s 172\\.24\\.4\\.0/24 -o up0 -j MASQUERADE`));
+    assert.match(nat, new RegExp(`-A kumo-pub-[0-9a-f]{6} -s 172\\.24\\.4\\.0/24 -o up0 -j MASQUERADE`));
     assert.match(await lab.run(['sysctl', '-n', 'net.ipv4.ip_forward'], node), /^1/);
 
     const agent = ((await admin.call('GET', `/agents?host=${encodeURIComponent(tc.cloud.config.hostName)}`)) as unknown as Body[])[0] as Body;
