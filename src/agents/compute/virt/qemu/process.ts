@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { runningPid } from '../../../network/dataplane/linuxbridge/processes.js';
+import { runningPid } from '../../../../core/host/daemons.js';
 import { VirtError } from '../driver.js';
 import { isPlainPath } from './qemu-img.js';
 
