@@ -7,7 +7,7 @@ import { FirewallNames } from '../../../src/agents/network/dataplane/linuxbridge
 import { parseIpsetSave } from '../../../src/agents/network/dataplane/linuxbridge/firewall-ipsets.js';
 import { parseSave, planTable } from '../../../src/agents/network/dataplane/linuxbridge/firewall-tables.js';
 import { isOtherClouds, isOurs, type Link } from '../../../src/agents/network/dataplane/linuxbridge/links.js';
-import { cloudNamespacePrefix, deviceMark, Namespaces } from '../../../src/agents/network/dataplane/linuxbridge/names.js';
+import { Namespaces, cloudNamespacePrefix, deviceMark } from '../../../src/agents/network/dataplane/linuxbridge/names.js';
 import { cloudIdOf, loadConfig } from '../../../src/core/config.js';
 
 const A = 'a1b2c3';

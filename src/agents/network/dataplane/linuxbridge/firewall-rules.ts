@@ -11,7 +11,7 @@ import {
   protocolToken,
   type Family,
 } from './firewall-input.js';
-import { assertCloudId, PREFIX, tapName } from './names.js';
+import { PREFIX, assertCloudId, tapName } from './names.js';
 
 /**
  * Security groups as iptables rules, the way Neutron's iptables hybrid firewall lays them out

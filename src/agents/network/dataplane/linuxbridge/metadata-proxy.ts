@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CommandRunner } from './command.js';
+import type { CommandRunner } from '../../../../core/host/commands.js';
 import { runningPid, stopDaemon } from '../../../../core/host/daemons.js';
 
 export const METADATA_ADDRESS = '169.254.169.254';
