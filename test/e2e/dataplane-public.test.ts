@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CommandRunner } from '../../src/core/host/commands.js';
-import { bridgeName } from '../../src/agents/network/dataplane/linuxbridge/names.js';
+import { bridgeName } from '../../src/contracts/host-devices.js';
 import { freeRange, pickTunnelIp } from '../../src/agents/network/host-network.js';
 import { networkBannerLines } from '../../src/cli/network-banner.js';
 import type { TestCloud } from '../helpers/cloud.js';

@@ -1,10 +1,10 @@
-import { deviceMark, tapName } from '../../../network/dataplane/linuxbridge/names.js';
+import { deviceMark, tapName } from '../../../../contracts/host-devices.js';
 import { CommandError, runCommand } from '../../../../core/host/commands.js';
 import { VirtError } from '../driver.js';
 
 /**
  * A guest's NICs are tap devices named after their ports (`tap` + the first 11 characters of
- * the port id, the linuxbridge dataplane's name), so the network agent finds
+ * the port id, as contracts/host-devices.ts names a port's tap), so the network agent finds
  * each one and plugs it into its network's bridge. The driver makes them before QEMU starts
  * (QEMU opens a tap by name) and removes them with the instance. With a host namespace (tests
  * stand in for hosts that way) they are made there, with `ip -n`. Each carries its cloud's

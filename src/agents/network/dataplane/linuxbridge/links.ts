@@ -1,5 +1,5 @@
 import type { CommandRunner, CommandOptions } from '../../../../core/host/commands.js';
-import { ANY_DEVICE_MARK, assertDeviceName, deviceMark } from './names.js';
+import { ANY_DEVICE_MARK, assertDeviceName, deviceMark } from '../../../../contracts/host-devices.js';
 
 /** One interface as `ip -j -d link show` reports it (the fields the driver reads). */
 export interface Link {
