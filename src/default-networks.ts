@@ -1,6 +1,6 @@
 import type { DataplaneChoice } from './agents/network/start.js';
 import { PUBLIC_PHYSNET } from './agents/network/start.js';
-import { CommandRunner } from './agents/network/dataplane/linuxbridge/command.js';
+import { CommandRunner } from './core/host/commands.js';
 import { freeRange } from './agents/network/host-network.js';
 import type { KumoConfig } from './core/config.js';
 import { DEFAULT_DOMAIN_ID } from './services/identity/bootstrap.js';
@@ -22,6 +22,6 @@ export async function allInOneDefaultNetworks(config: KumoConfig, identity: Iden
     adminProjectId: admin.id,
     demoProjectId: demo.id,
     physnet: PUBLIC_PHYSNET,
-    publicRange: async () => (dataplane.name === 'linuxbridge' ? freeRange(new CommandRunner(config.dataplane.hostNamespace), PUBLIC_CIDR) : { cidr: PUBLIC_CIDR }),
+    publicRange: async () => (dataplane.name === 'linuxbridge' ? freeRange(new CommandRunner({ hostNamespace: config.dataplane.hostNamespace }), PUBLIC_CIDR) : { cidr: PUBLIC_CIDR }),
   });
 }

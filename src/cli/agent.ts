@@ -2,6 +2,7 @@ import { openBus } from '../core/bus/index.js';
 import type { KumoConfig } from '../core/config.js';
 import { preparePrivateDataDir } from '../core/data-dir.js';
 import { openDatabase } from '../core/db/database.js';
+import { setHostCommandLog } from '../core/host/commands.js';
 import { createLogger } from '../core/log.js';
 import { Enforcer } from '../core/policy/index.js';
 import { chooseDriver, driverText, startComputeAgents } from '../agents/compute/start.js';
@@ -30,6 +31,7 @@ export async function agent(config: KumoConfig, host: string): Promise<void> {
   }
   preparePrivateDataDir(config.dataDir);
   const log = createLogger(config.logLevel);
+  setHostCommandLog(log);
   const database = await openDatabase(config.databaseUrl, config.databaseSchema ? { schema: config.databaseSchema } : {});
   const bus = await openBus(config.busUrl, { logger: log, ...(config.busNamespace ? { namespace: config.busNamespace } : {}) });
   const enforcer = () => new Enforcer({}, { onWarning: (w) => log.warn({ policy: w }, 'policy rule problem') });

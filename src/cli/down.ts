@@ -4,7 +4,7 @@ import { endAllGuests } from '../agents/compute/virt/qemu/host-teardown.js';
 import { linuxBridgeBlockers } from '../agents/network/start.js';
 import { LinuxBridgeDataplane } from '../agents/network/dataplane/linuxbridge/linuxbridge.js';
 import { publicBridgeFor } from '../agents/network/start.js';
-import { alive } from '../agents/network/dataplane/linuxbridge/processes.js';
+import { alive } from '../core/host/daemons.js';
 import type { KumoConfig } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import { pidFileOf, runningKumo } from './pid-file.js';

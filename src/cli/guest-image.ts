@@ -1,17 +1,17 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { CommandError, runCommand } from '../core/host/commands.js';
 import type { Logger } from '../core/log.js';
 import type { Cloud } from '../cloud.js';
 import { createImage } from '../services/image/images.js';
 import { uploadImageData } from '../services/image/data.js';
 import type { Caller } from '../services/image/context.js';
 
-const run = promisify(execFile);
+/** Building downloads Debian packages and assembles a disk: minutes on a slow mirror. */
+const BUILD_TIMEOUT_MS = 30 * 60_000;
 
 export const GUEST_IMAGE_NAME = 'kumo-tiny';
 
@@ -65,9 +65,9 @@ export async function ensureGuestImage(cloud: Cloud, log: Logger): Promise<Guest
   if (!tools) return { state: 'skipped', reason: 'tools/guest-image is not beside this installation' };
   const build = join(tools, 'build.sh');
   try {
-    await run(build, ['--check']);
+    await runCommand([build, '--check'], { log });
   } catch (error) {
-    const stderr = (error as { stderr?: string }).stderr ?? '';
+    const stderr = error instanceof CommandError ? error.stderr : '';
     return { state: 'skipped', reason: `${stderr.trim() || 'build prerequisites missing'} (apt-get install the packages listed in tools/guest-image/README.md)` };
   }
   const file = guestImageCachePath(tools);
@@ -76,7 +76,7 @@ export async function ensureGuestImage(cloud: Cloud, log: Logger): Promise<Guest
     if (!existsSync(file)) {
       mkdirSync(cacheDir, { recursive: true });
       log.info({ file }, `building ${GUEST_IMAGE_NAME}`);
-      await run(build, [file], { maxBuffer: 16 * 1024 * 1024 });
+      await runCommand([build, file], { timeoutMs: BUILD_TIMEOUT_MS, maxOutputBytes: 16 * 1024 * 1024, log });
     }
     const admin = await cloud.identity.context.stores.resources.getProjectByName('default', 'admin');
     const caller: Caller = {

@@ -1,4 +1,4 @@
-import { CommandRunner } from '../agents/network/dataplane/linuxbridge/command.js';
+import { CommandRunner } from '../core/host/commands.js';
 import { addressHolder } from '../agents/network/host-network.js';
 import type { Cloud } from '../cloud.js';
 
@@ -23,7 +23,7 @@ export async function networkBannerLines(cloud: Cloud, tunnel: string | undefine
     const gateway = seeds.public?.gatewayIp;
     let where = '';
     if (bridge && gateway) {
-      const holder = await addressHolder(new CommandRunner(cloud.config.dataplane.hostNamespace), gateway, bridge.bridge);
+      const holder = await addressHolder(new CommandRunner({ hostNamespace: cloud.config.dataplane.hostNamespace }), gateway, bridge.bridge);
       where = holder
         ? `; ${gateway} is already on ${holder} (another cloud?), so it stays off this cloud's bridge ${bridge.bridge}`
         : `; gateway ${gateway} on host bridge ${bridge.bridge}, so this host reaches floating IPs`;

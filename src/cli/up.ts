@@ -4,6 +4,7 @@ import { driverText } from '../agents/compute/start.js';
 import { chooseTunnelIp } from '../agents/network/start.js';
 import { startCloud } from '../cloud.js';
 import type { KumoConfig } from '../core/config.js';
+import { setHostCommandLog } from '../core/host/commands.js';
 import { createLogger } from '../core/log.js';
 import { ensureGuestImage, GUEST_IMAGE_NAME } from './guest-image.js';
 import { clientFilesOnStart, wantedPasswords } from './credentials-files.js';
@@ -19,6 +20,7 @@ export async function up(config: KumoConfig): Promise<void> {
   process.once('exit', releasePidFile);
   claimStateDir(config.dataplane.stateDir, config.cloudId, config.dataDir);
   const log = createLogger(config.logLevel);
+  setHostCommandLog(log);
   // Overlay networks work with no flags: the tunnel address is picked before the agents start.
   const tunnel = await chooseTunnelIp(config);
   const cloud = await startCloud(config, log, wantedPasswords(config.dataDir));

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { alive } from '../../src/agents/network/dataplane/linuxbridge/processes.js';
+import { alive } from '../../src/core/host/daemons.js';
 import { pidFileOf } from '../../src/cli/pid-file.js';
 import { cleanEnv, KUMO_MAIN, startKumo, type KumoProcess } from '../e2e/helpers/kumo-process.js';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runningPid } from '../../src/agents/network/dataplane/linuxbridge/processes.js';
+import { runningPid } from '../../src/core/host/daemons.js';
 import { ec2InstanceId } from '../../src/services/metadata/content.js';
 import { api, type TestCloud } from '../helpers/cloud.js';
 import { guestImage, qemuSuitePrerequisites } from '../helpers/guest-image.js';

@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CommandRunner } from '../../src/agents/network/dataplane/linuxbridge/command.js';
-import { bridgeName } from '../../src/agents/network/dataplane/linuxbridge/names.js';
+import { CommandRunner } from '../../src/core/host/commands.js';
+import { bridgeName } from '../../src/contracts/host-devices.js';
 import { freeRange, pickTunnelIp } from '../../src/agents/network/host-network.js';
 import { networkBannerLines } from '../../src/cli/network-banner.js';
 import type { TestCloud } from '../helpers/cloud.js';
@@ -44,7 +44,7 @@ describe("the all-in-one's public network on a host bridge of its own", { skip }
 
   before(async () => {
     ({ host: node, upstream } = await lab.hostWithDefaultRoute('node', 'up0', '10.251.0'));
-    tunnel = await pickTunnelIp(new CommandRunner(node));
+    tunnel = await pickTunnelIp(new CommandRunner({ hostNamespace: node }));
     dataDir = mkdtempSync(join(tmpdir(), 'kumo-public-'));
     await start();
   });
@@ -58,7 +58,7 @@ describe("the all-in-one's public network on a host bridge of its own", { skip }
   it("takes the default route's interface address as the tunnel address, and loopback without a default route", async () => {
     assert.equal(tunnel.ip, '10.251.0.2');
     assert.match(tunnel.reason, /up0/);
-    const lonely = await pickTunnelIp(new CommandRunner(upstream));
+    const lonely = await pickTunnelIp(new CommandRunner({ hostNamespace: upstream }));
     assert.equal(lonely.ip, '127.0.0.1');
     assert.match(lonely.reason, /no default route/);
   });
@@ -105,10 +105,10 @@ describe("the all-in-one's public network on a host bridge of its own", { skip }
     await lab.run(['ip', '-n', other, 'link', 'add', 'brex-other', 'type', 'bridge']);
     await lab.run(['ip', '-n', other, 'addr', 'add', '172.24.4.1/24', 'dev', 'brex-other']);
     await lab.run(['ip', '-n', other, 'addr', 'add', '172.24.5.1/24', 'dev', 'brex-other']);
-    const chosen = await freeRange(new CommandRunner(other), '172.24.4.0/24');
+    const chosen = await freeRange(new CommandRunner({ hostNamespace: other }), '172.24.4.0/24');
     assert.equal(chosen.cidr, '172.24.6.0/24');
     assert.match(chosen.note ?? '', /172\.24\.4\.0\/24 is in use on this host \(172\.24\.4\.1 on brex-other/);
-    assert.deepEqual(await freeRange(new CommandRunner(upstream), '172.24.4.0/24'), { cidr: '172.24.4.0/24' });
+    assert.deepEqual(await freeRange(new CommandRunner({ hostNamespace: upstream }), '172.24.4.0/24'), { cidr: '172.24.4.0/24' });
   });
 
   it('leaves a gateway another interface holds off its bridge on restart, and says so', async () => {

@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import type { CommandRunner } from './dataplane/linuxbridge/command.js';
+import type { CommandRunner } from '../../core/host/commands.js';
 
 /**
  * What the all-in-one reads from its host's own networking to need no flags: a tunnel address

@@ -11,7 +11,7 @@ import { mkdirReachable } from '../../core/reachable-dir.js';
 import { publicBridgeNames } from './dataplane/linuxbridge/names.js';
 import type { PublicBridgeConfig } from './dataplane/linuxbridge/unit.js';
 import { AgentReporter } from './reporter.js';
-import { CommandRunner } from './dataplane/linuxbridge/command.js';
+import { CommandRunner } from '../../core/host/commands.js';
 import { pickTunnelIp } from './host-network.js';
 import { NoopDataplane } from './dataplane/noop/noop.js';
 
@@ -178,7 +178,7 @@ export async function chooseTunnelIp(config: KumoConfig): Promise<string | undef
     return undefined; // the start fails on it, saying why
   }
   if (choice.name !== 'linuxbridge') return undefined;
-  const picked = await pickTunnelIp(new CommandRunner(config.dataplane.hostNamespace));
+  const picked = await pickTunnelIp(new CommandRunner({ hostNamespace: config.dataplane.hostNamespace }));
   config.dataplane.tunnelIp = picked.ip;
   return `${picked.ip}: ${picked.reason}`;
 }

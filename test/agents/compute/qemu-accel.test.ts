@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { alive } from '../../../src/agents/network/dataplane/linuxbridge/processes.js';
+import { alive } from '../../../src/core/host/daemons.js';
 import { VirtError } from '../../../src/agents/compute/virt/driver.js';
 import { chooseAccel, compareVersions, newestKernel, probeKernelBoot, qemuVersion } from '../../../src/agents/compute/virt/qemu/accel.js';
 import { kvmOpens, missingTools, requireTools, run, skipUnless } from './qemu-tools.js';

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runningPid } from '../../../src/agents/network/dataplane/linuxbridge/processes.js';
+import { runningPid } from '../../../src/core/host/daemons.js';
 import { api, startTestCloud, type TestCloud } from '../../helpers/cloud.js';
 import { guestImage, qemuSuitePrerequisites } from '../../helpers/guest-image.js';
 import { boot, nova, waitForServer } from '../../services/compute/helpers.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
-import { alive } from '../../../src/agents/network/dataplane/linuxbridge/processes.js';
+import { alive } from '../../../src/core/host/daemons.js';
 import { VirtError } from '../../../src/agents/compute/virt/driver.js';
 import { createOverlay, exportDisk, growDisk } from '../../../src/agents/compute/virt/qemu/disk.js';
 import type { CachedImage } from '../../../src/agents/compute/virt/qemu/image-cache.js';

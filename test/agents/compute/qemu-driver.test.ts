@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { alive } from '../../../src/agents/network/dataplane/linuxbridge/processes.js';
+import { alive } from '../../../src/core/host/daemons.js';
 import { PowerState, VirtError, type InstanceSpec, type PowerStateValue } from '../../../src/agents/compute/virt/driver.js';
 import { imageCacheDirOf, QemuDriver, type QemuDriverOptions } from '../../../src/agents/compute/virt/qemu/driver.js';
 import { ImageCache } from '../../../src/agents/compute/virt/qemu/image-cache.js';

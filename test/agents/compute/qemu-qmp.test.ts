@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { alive } from '../../../src/agents/network/dataplane/linuxbridge/processes.js';
+import { alive } from '../../../src/core/host/daemons.js';
 import { VirtError } from '../../../src/agents/compute/virt/driver.js';
 import { JsonLineSplitter } from '../../../src/agents/compute/virt/qemu/json-lines.js';
 import { findRunning, launchQemu, qemuArgs, type QemuSpec } from '../../../src/agents/compute/virt/qemu/process.js';

@@ -7,7 +7,7 @@ import { DhcpUnit } from '../../../src/agents/network/dataplane/linuxbridge/dhcp
 import { dnsmasqConfig, dnsmasqFiles } from '../../../src/agents/network/dataplane/linuxbridge/dhcp-config.js';
 import { L2Unit } from '../../../src/agents/network/dataplane/linuxbridge/l2.js';
 import { LinuxBridgeDataplane } from '../../../src/agents/network/dataplane/linuxbridge/linuxbridge.js';
-import { alive } from '../../../src/agents/network/dataplane/linuxbridge/processes.js';
+import { alive } from '../../../src/core/host/daemons.js';
 import { createLogger } from '../../../src/core/log.js';
 import { NetLab, netlabSkipReason } from '../../helpers/netlab.js';
 

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { HostState, NetworkState, PortState, SecurityGroupState } from '../../../src/contracts/network-agent.js';
-import { CommandRunner } from '../../../src/agents/network/dataplane/linuxbridge/command.js';
+import { CommandRunner } from '../../../src/core/host/commands.js';
 import { FirewallUnit } from '../../../src/agents/network/dataplane/linuxbridge/firewall.js';
 import { FirewallInputError } from '../../../src/agents/network/dataplane/linuxbridge/firewall-input.js';
 import { L2Unit } from '../../../src/agents/network/dataplane/linuxbridge/l2.js';
@@ -234,7 +234,7 @@ describe('linuxbridge firewall (security groups in iptables)', { skip }, () => {
     assert.ok(lines.includes('-A bystander -s 192.0.2.1/32 -j DROP'));
 
     // The same state again: nothing to do, and the firewall only read (ipset, iptables, ip6tables).
-    const run = new CommandRunner(h);
+    const run = new CommandRunner({ hostNamespace: h });
     const ctx = unitContext(run, wanted());
     await new FirewallUnit().reconcile(ctx);
     assert.deepEqual(ctx.report, { applied: [], removed: [] });
@@ -292,7 +292,7 @@ describe('linuxbridge firewall (security groups in iptables)', { skip }, () => {
   });
 
   it('rejects bad input before any tool runs', async () => {
-    const run = new CommandRunner(h);
+    const run = new CommandRunner({ hostNamespace: h });
     const bad: Array<[string, HostState]> = [
       ['invalid cidr', state([port(1, [G(8)])], [group(G(8), [rule('ingress', { remoteIpPrefix: '10.0.0.300/24' })])])],
       ['prefix too long', state([port(1, [G(8)])], [group(G(8), [rule('ingress', { remoteIpPrefix: '10.0.0.0/33' })])])],

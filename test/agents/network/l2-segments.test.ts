@@ -3,7 +3,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { HostState, NetworkState } from '../../../src/contracts/network-agent.js';
-import { CommandRunner, type RunOptions } from '../../../src/agents/network/dataplane/linuxbridge/command.js';
+import { CommandRunner, type CommandOptions } from '../../../src/core/host/commands.js';
 import { L2Unit } from '../../../src/agents/network/dataplane/linuxbridge/l2.js';
 import type { Link } from '../../../src/agents/network/dataplane/linuxbridge/links.js';
 import { Namespaces } from '../../../src/agents/network/dataplane/linuxbridge/names.js';
@@ -17,9 +17,9 @@ class RecordingRunner extends CommandRunner {
   constructor(private readonly links: Link[]) {
     super();
   }
-  override async run(argv: string[], options: RunOptions = {}): Promise<string> {
+  override async run(argv: string[], options: CommandOptions = {}): Promise<string> {
     if (argv[0] === 'ip' && argv[1] === '-batch') {
-      for (const line of (options.input ?? '').split('\n').filter((l) => l !== '')) await this.run(['ip', ...line.split(' ')]);
+      for (const line of String(options.input ?? '').split('\n').filter((l) => l !== '')) await this.run(['ip', ...line.split(' ')]);
       return '';
     }
     this.commands.push(argv);

@@ -208,7 +208,7 @@ describe('linuxbridge L3', { skip }, () => {
     const commands: string[][] = [];
     const run = dp.run.run.bind(dp.run);
     dp.run.run = (argv, options) => {
-      commands.push(argv);
+      commands.push([...argv]);
       return run(argv, options);
     };
     try {

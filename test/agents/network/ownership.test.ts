@@ -7,7 +7,9 @@ import { FirewallNames } from '../../../src/agents/network/dataplane/linuxbridge
 import { parseIpsetSave } from '../../../src/agents/network/dataplane/linuxbridge/firewall-ipsets.js';
 import { parseSave, planTable } from '../../../src/agents/network/dataplane/linuxbridge/firewall-tables.js';
 import { isOtherClouds, isOurs, type Link } from '../../../src/agents/network/dataplane/linuxbridge/links.js';
-import { cloudNamespacePrefix, deviceMark, Namespaces } from '../../../src/agents/network/dataplane/linuxbridge/names.js';
+import { Namespaces } from '../../../src/agents/network/dataplane/linuxbridge/names.js';
+import { tapOfPort } from '../../../src/agents/compute/virt/qemu/taps.js';
+import { bridgeName, cloudPrefix, deviceMark, tapName } from '../../../src/contracts/host-devices.js';
 import { cloudIdOf, loadConfig } from '../../../src/core/config.js';
 
 const A = 'a1b2c3';
@@ -34,7 +36,7 @@ describe('what a cloud owns on a host', () => {
     assert.ok(!isOurs(theirs, A) && isOtherClouds(theirs, A));
     assert.ok(!isOurs(nobodys, A) && !isOtherClouds(nobodys, A));
     assert.ok(!isOurs({ ...mine, ifalias: undefined }, A));
-    const namespaces = new Namespaces(cloudNamespacePrefix(A));
+    const namespaces = new Namespaces(cloudPrefix(A));
     assert.equal(namespaces.dhcp(PORT), `kumo-${A}-qdhcp-${PORT}`);
     assert.deepEqual(namespaces.owned(`kumo-${A}-qrouter-${PORT}`), { kind: 'router', id: PORT });
     assert.equal(namespaces.owned(`kumo-${B}-qrouter-${PORT}`), undefined, "another cloud's router namespace");
@@ -42,8 +44,16 @@ describe('what a cloud owns on a host', () => {
     for (const bad of ['', 'A1B2C3', 'a1b2c', 'a1b2c3d', 'a1b2c;']) assert.throws(() => deviceMark(bad), /not a cloud id/);
   });
 
+  it("names a port's tap and a network's bridge as Neutron does, the same for the compute driver and the dataplane", () => {
+    assert.equal(tapName(PORT), 'tapffffffff-ff');
+    assert.equal(bridgeName(GROUP), 'brqeeeeeeee-ee');
+    assert.equal(tapOfPort(PORT), tapName(PORT), 'QEMU opens the tap the network agent plugs');
+    for (const bad of ['', 'short', 'a b c d e f g h', `${PORT};x`]) assert.throws(() => tapName(bad), /not a valid resource id/, bad);
+  });
+
   it('names chains and sets within iptables and ipset limits, and owns only its own', () => {
     const names = new FirewallNames(A);
+    assert.ok(names.top.startsWith(cloudPrefix(A)), 'chains carry the prefix namespaces carry');
     for (const chain of [names.top, names.sg, names.fallback, names.hooks.INPUT, names.ingress(PORT), names.egress(PORT), names.spoof(PORT)]) {
       assert.ok(chain.length <= 28, `${chain} fits iptables' 28 characters`);
       assert.ok(names.ownedChain.test(chain), chain);

@@ -1,10 +1,7 @@
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
-import { promisify } from 'node:util';
+import { CommandError, runCommand } from '../../../core/host/commands.js';
 import { VirtError } from './driver.js';
-
-const run = promisify(execFile);
 
 /** The volume label cloud-init and Glean look for (Nova's CONFIGDRIVEVOLUMELABEL). */
 export const CONFIG_DRIVE_LABEL = 'config-2';
@@ -50,14 +47,13 @@ export async function buildConfigDrive(files: ReadonlyMap<string, Buffer>, isoPa
       await writeFile(target, content, { flag: 'wx' });
     }
     try {
-      await run(
-        'genisoimage',
-        ['-o', partial, '-ldots', '-allow-lowercase', '-allow-multidot', '-l', '-publisher', 'Kumo', '-quiet', '-J', '-r', '-V', CONFIG_DRIVE_LABEL, root],
-        { timeout: 120_000, maxBuffer: 1024 * 1024 },
+      await runCommand(
+        ['genisoimage', '-o', partial, '-ldots', '-allow-lowercase', '-allow-multidot', '-l', '-publisher', 'Kumo', '-quiet', '-J', '-r', '-V', CONFIG_DRIVE_LABEL, root],
+        { timeoutMs: 120_000, maxOutputBytes: 1024 * 1024 },
       );
     } catch (error) {
-      const detail = (error as { stderr?: string }).stderr?.trim() || (error as Error).message;
-      throw new VirtError(`genisoimage could not build the config drive: ${detail}`);
+      if (!(error instanceof CommandError)) throw error;
+      throw new VirtError(`genisoimage could not build the config drive: ${error.stderr.trim() || error.message}`);
     }
     await rename(partial, isoPath);
   } catch (error) {

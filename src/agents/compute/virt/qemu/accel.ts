@@ -1,9 +1,8 @@
-import { execFile, spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { release, setPriority, tmpdir } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+import { runCommand, startProcess } from '../../../../core/host/commands.js';
 import { VirtError } from '../driver.js';
 import { checkDiskPath } from './qemu-img.js';
 
@@ -18,8 +17,6 @@ import { checkDiskPath } from './qemu-img.js';
  * /dev/kvm means TCG) or from the answer cached for this kernel, QEMU and /dev/kvm device, and
  * otherwise hands back the probe still running, at a low CPU priority, whose answer it caches.
  */
-
-const run = promisify(execFile);
 
 export type Accel = 'kvm' | 'tcg';
 export interface AccelChoice {
@@ -76,7 +73,7 @@ export interface AccelCacheKey {
 export async function accelCacheKey(binary: string = DEFAULT_BINARY): Promise<AccelCacheKey> {
   let qemu: string;
   try {
-    qemu = (await run(binary, ['--version'], { timeout: 10_000, encoding: 'utf8' })).stdout.split('\n')[0]?.trim() ?? '';
+    qemu = (await runCommand([binary, '--version'], { timeoutMs: 10_000 })).split('\n')[0]?.trim() ?? '';
   } catch (error) {
     qemu = `unknown: ${(error as Error).message}`;
   }
@@ -277,38 +274,14 @@ async function watchBoot(
 ): Promise<BootProbe> {
   const { deadlineMs, accel, signal } = opts;
   const started = Date.now();
-  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  if (opts.lowPriority && child.pid !== undefined) {
-    try {
-      setPriority(child.pid, 19);
-    } catch {
-      // it exited at once; the watch below says why
-    }
-  }
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (text: string) => {
-    if (stderr.length < 4096) stderr += text;
-  });
-  let exited = false;
-  let spawnError: Error | undefined;
-  const exit = new Promise<void>((resolve) => {
-    child.once('error', (error) => {
-      spawnError = error;
-      exited = true;
-      resolve();
-    });
-    child.once('close', () => {
-      exited = true;
-      resolve();
-    });
-  });
+  const child = startProcess([binary, ...args], opts.lowPriority ? { niceness: 19 } : {});
+  const exit = child.exited;
   const pid = child.pid;
   const elapsed = () => Date.now() - started;
   const readConsole = async () => readFile(serial, 'utf8').catch(() => '');
   try {
     let output = '';
-    while (!exited && elapsed() < deadlineMs && signal?.aborted !== true) {
+    while (!child.hasExited && elapsed() < deadlineMs && signal?.aborted !== true) {
       output = await readConsole();
       if (output.includes(BANNER) && REACHED_ROOT_MOUNT.test(output)) {
         return { booted: true, ms: elapsed(), detail: 'the kernel reached its root-fs panic', pid };
@@ -320,22 +293,17 @@ async function watchBoot(
     if (output.includes(BANNER) && REACHED_ROOT_MOUNT.test(output)) {
       return { booted: true, ms, detail: 'the kernel reached its root-fs panic', pid };
     }
-    if (spawnError) return { booted: false, ms, detail: `${binary} did not start: ${spawnError.message}`, pid };
-    if (signal?.aborted === true && !exited) return { booted: false, ms, detail: `the probe was stopped after ${ms} ms`, pid };
-    if (exited) {
-      const why = stderr.trim().split('\n').slice(-2).join(' ') || `no kernel banner on the console`;
+    const startError = child.hasExited ? (await exit).error : undefined;
+    if (startError) return { booted: false, ms, detail: `${binary} did not start: ${startError.message}`, pid };
+    if (signal?.aborted === true && !child.hasExited) return { booted: false, ms, detail: `the probe was stopped after ${ms} ms`, pid };
+    if (child.hasExited) {
+      const why = child.stderrTail().trim().split('\n').slice(-2).join(' ') || `no kernel banner on the console`;
       return { booted: false, ms, detail: `QEMU (-accel ${accel}) exited after ${ms} ms: ${why}`, pid };
     }
     const seen = output.includes(BANNER) ? 'the kernel started but did not reach its root-fs panic' : 'the kernel printed nothing';
     return { booted: false, ms, detail: `${seen} within ${deadlineMs} ms (a nested PVM /dev/kvm behaves like this)`, pid };
   } finally {
-    if (!exited && pid !== undefined) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // it exited meanwhile
-      }
-    }
+    child.kill('SIGKILL');
     await exit;
   }
 }
@@ -347,7 +315,7 @@ export async function qemuVersion(binary: string = DEFAULT_BINARY): Promise<numb
   if (binary !== DEFAULT_BINARY) checkDiskPath('QEMU binary', binary);
   let stdout: string;
   try {
-    ({ stdout } = await run(binary, ['--version'], { timeout: 10_000, encoding: 'utf8' }));
+    stdout = await runCommand([binary, '--version'], { timeoutMs: 10_000 });
   } catch (error) {
     throw new VirtError(`${binary} --version failed: ${(error as Error).message}`);
   }

@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, open, rm, statfs } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Logger } from '../../../../core/log.js';
 import { buildConfigDrive } from '../config-drive.js';
 import {
@@ -22,6 +20,7 @@ import { Guest, SUSPEND_TAG, type GuestEnv } from './guest.js';
 import type { CachedImage } from './image-cache.js';
 import { checkInstanceId, instanceIds, InstanceFiles, type LaunchRecord } from './instance-files.js';
 import { checkMac } from './process.js';
+import { qemuImg } from './qemu-img.js';
 import { tapOfPort, Taps } from './taps.js';
 
 /**
@@ -32,13 +31,13 @@ import { tapOfPort, Taps } from './taps.js';
  * runs the operation on it.
  */
 
-const run = promisify(execFile);
-
 /** Nova's libvirt driver returns at most the last 100 KiB of a console log (MAX_CONSOLE_BYTES). */
 const MAX_CONSOLE_BYTES = 100 * 1024;
 const DEFAULT_STOP_TIMEOUT_MS = 60_000;
 const DEFAULT_POWERDOWN_RETRY_MS = 10_000;
 const DEFAULT_WATCH_INTERVAL_MS = 2_000;
+/** Dropping a suspended guest's saved state rewrites its refcounts: seconds, not minutes. */
+const SNAPSHOT_DELETE_TIMEOUT_MS = 120_000;
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
 
@@ -419,7 +418,7 @@ export class QemuDriver implements VirtDriver {
   /** Before a fresh start of a suspended guest: its saved state goes (QEMU is not running). */
   private async discardSavedState(guest: Guest): Promise<void> {
     if (!existsSync(guest.files.suspendedMarker)) return;
-    await run('qemu-img', ['snapshot', '-d', SUSPEND_TAG, '-f', 'qcow2', guest.files.disk]).catch(() => undefined);
+    await qemuImg(['snapshot', '-d', SUSPEND_TAG, '-f', 'qcow2', guest.files.disk], SNAPSHOT_DELETE_TIMEOUT_MS).catch(() => undefined);
     await rm(guest.files.suspendedMarker, { force: true });
   }
 

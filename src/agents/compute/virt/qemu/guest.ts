@@ -1,5 +1,5 @@
 import { access, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { alive } from '../../../network/dataplane/linuxbridge/processes.js';
+import { alive } from '../../../../core/host/daemons.js';
 import type { Logger } from '../../../../core/log.js';
 import { PowerState, VirtError, type PowerStateValue } from '../driver.js';
 import type { InstanceFiles, LaunchRecord } from './instance-files.js';

@@ -1,6 +1,6 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stopDaemon } from '../../../network/dataplane/linuxbridge/processes.js';
+import { stopDaemon } from '../../../../core/host/daemons.js';
 import { checkInstanceId } from './instance-files.js';
 
 /**

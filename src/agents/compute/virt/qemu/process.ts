@@ -1,7 +1,6 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
-import { runningPid } from '../../../network/dataplane/linuxbridge/processes.js';
+import { CommandError, runCommand } from '../../../../core/host/commands.js';
+import { runningPid } from '../../../../core/host/daemons.js';
 import { VirtError } from '../driver.js';
 import { isPlainPath } from './qemu-img.js';
 
@@ -10,8 +9,6 @@ import { isPlainPath } from './qemu-img.js';
  * shell), and every value that lands inside a QEMU option string is checked first: QEMU's
  * option parser splits on commas, so a comma or newline in a path would smuggle in options.
  */
-
-const run = promisify(execFile);
 
 export interface QemuNic {
   /** A tap the network agent already made (QEMU opens it by name; script=no). */
@@ -190,12 +187,11 @@ export async function launchQemu(spec: QemuSpec, timeoutMs = 30_000): Promise<nu
   const running = findRunning(spec.pidFile, spec.qmpSocket);
   if (running !== undefined) throw new VirtError(`qemu: ${spec.name} already runs as pid ${running}`);
   const binary = spec.binary ?? DEFAULT_BINARY;
-  const [file, argv] = spec.netns === undefined ? [binary, args] : ['ip', ['netns', 'exec', spec.netns, binary, ...args]];
   try {
-    await run(file, argv, { timeout: timeoutMs, encoding: 'utf8' });
+    await runCommand([binary, ...args], { ...(spec.netns !== undefined ? { netns: spec.netns } : {}), timeoutMs });
   } catch (error) {
-    const e = error as { stderr?: string; message: string };
-    throw new VirtError(`qemu: ${spec.name} did not start: ${(e.stderr ?? '').trim() || e.message}`);
+    if (!(error instanceof CommandError)) throw error;
+    throw new VirtError(`qemu: ${spec.name} did not start: ${error.stderr.trim() || error.message}`);
   }
   const pid = findRunning(spec.pidFile, spec.qmpSocket);
   if (pid === undefined) {

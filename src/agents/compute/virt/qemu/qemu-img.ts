@@ -1,5 +1,4 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { CommandError, runCommand } from '../../../../core/host/commands.js';
 import { VirtError } from '../driver.js';
 
 /**
@@ -7,8 +6,6 @@ import { VirtError } from '../driver.js';
  * strings (`-b`, `-o backing_file=`, `json:` names), which qemu-img splits on commas, so every
  * path is checked to be plain first.
  */
-
-const run = promisify(execFile);
 
 /** No comma (QEMU's option separator), colon (protocol prefixes), whitespace or control character. */
 const SAFE_PATH = /^\/[A-Za-z0-9._+@/-]+$/;
@@ -77,12 +74,11 @@ export async function imageInfo(path: string, format?: DiskFormat, forceShare = 
 /** Runs qemu-img; a failure becomes a VirtError carrying qemu-img's own message. */
 export async function qemuImg(args: string[], timeoutMs: number, maxBuffer = 1024 * 1024): Promise<string> {
   try {
-    const { stdout } = await run('qemu-img', args, { timeout: timeoutMs, maxBuffer, encoding: 'utf8' });
-    return stdout;
+    return await runCommand(['qemu-img', ...args], { timeoutMs, maxOutputBytes: maxBuffer });
   } catch (error) {
-    const e = error as { stderr?: string; message: string; code?: string | number; killed?: boolean };
-    if (e.code === 'ENOENT') throw new VirtError('qemu-img is not installed (apt: qemu-utils)');
-    if (e.killed === true) throw new VirtError(`qemu-img ${args[0]} took longer than ${timeoutMs} ms and was stopped`);
-    throw new VirtError(`qemu-img ${args[0]} failed: ${(e.stderr ?? '').trim() || e.message}`);
+    if (!(error instanceof CommandError)) throw error;
+    if (error.failure === 'not-found') throw new VirtError('qemu-img is not installed (apt: qemu-utils)');
+    if (error.failure === 'timeout') throw new VirtError(`qemu-img ${args[0]} took longer than ${timeoutMs} ms and was stopped`);
+    throw new VirtError(`qemu-img ${args[0]} failed: ${error.stderr.trim() || error.message}`);
   }
 }

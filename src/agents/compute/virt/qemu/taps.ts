@@ -1,18 +1,15 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { deviceMark, tapName } from '../../../network/dataplane/linuxbridge/names.js';
+import { deviceMark, tapName } from '../../../../contracts/host-devices.js';
+import { CommandError, runCommand } from '../../../../core/host/commands.js';
 import { VirtError } from '../driver.js';
 
 /**
  * A guest's NICs are tap devices named after their ports (`tap` + the first 11 characters of
- * the port id, the linuxbridge dataplane's name), so the network agent finds each one and
- * plugs it into its network's bridge. The driver makes them before QEMU starts (QEMU opens a
- * tap by name) and removes them with the instance. With a host namespace (tests stand in for
- * hosts that way) they are made there, with `ip -n`. Each carries its cloud's mark (its alias,
- * names.ts), so `kumo down` finds it and another cloud on the host leaves it alone.
+ * the port id, as contracts/host-devices.ts names a port's tap), so the network agent finds
+ * each one and plugs it into its network's bridge. The driver makes them before QEMU starts
+ * (QEMU opens a tap by name) and removes them with the instance. With a host namespace (tests
+ * stand in for hosts that way) they are made there, with `ip -n`. Each carries its cloud's
+ * mark (its alias), so `kumo down` finds it and another cloud on the host leaves it alone.
  */
-
-const run = promisify(execFile);
 
 /** What this driver creates and removes: nothing else, whatever name it is handed. */
 const TAP = /^tap[A-Za-z0-9-]{11}$/;
@@ -46,9 +43,9 @@ export class Taps {
     }
   }
 
-  private ip(args: string[]): Promise<{ stdout: string }> {
+  private ip(args: string[]): Promise<string> {
     const full = this.hostNamespace === undefined ? args : ['-n', this.hostNamespace, ...args];
-    return run('ip', full, { encoding: 'utf8', timeout: 30_000 });
+    return runCommand(['ip', ...full], { timeoutMs: 30_000 });
   }
 
   async exists(name: string): Promise<boolean> {
@@ -91,6 +88,6 @@ export class Taps {
 }
 
 function stderrOf(error: unknown): string {
-  const e = error as { stderr?: string; message?: string };
-  return (e.stderr ?? '').trim() || String(e.message ?? error);
+  if (error instanceof CommandError) return error.stderr.trim() || error.message;
+  return error instanceof Error ? error.message : String(error);
 }

@@ -5,8 +5,9 @@ import { canonicalIp, dhcpStateRoot, dnsmasqConfig, dnsmasqFiles, type DnsmasqCo
 import { plugIntoBridge } from './l2.js';
 import { addMarkedLink, isUp, kindOf, type Link } from './links.js';
 import { METADATA_ADDRESS, type ProxyIdentity } from './metadata-proxy.js';
-import { bridgeName, dhcpLegName, PREFIX, tapName } from './names.js';
-import { runningPid, stopDaemon } from './processes.js';
+import { bridgeName, tapName } from '../../../../contracts/host-devices.js';
+import { dhcpLegName, PREFIX } from './names.js';
+import { runningPid, stopDaemon } from '../../../../core/host/daemons.js';
 import { mkdirReachable } from '../../../../core/reachable-dir.js';
 import type { DataplaneUnit, ReconcileContext } from './unit.js';
 

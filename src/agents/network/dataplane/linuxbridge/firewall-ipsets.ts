@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import type { CommandRunner } from './command.js';
+import type { CommandRunner } from '../../../../core/host/commands.js';
 import type { Family } from './firewall-input.js';
 import type { FirewallNames, IpSetPlan } from './firewall-rules.js';
 

@@ -11,7 +11,8 @@ import {
   protocolToken,
   type Family,
 } from './firewall-input.js';
-import { assertCloudId, PREFIX, tapName } from './names.js';
+import { cloudPrefix, tapName } from '../../../../contracts/host-devices.js';
+import { PREFIX } from './names.js';
 
 /**
  * Security groups as iptables rules, the way Neutron's iptables hybrid firewall lays them out
@@ -54,7 +55,7 @@ export class FirewallNames {
   private readonly base: string;
 
   constructor(readonly cloudId: string) {
-    this.base = `kumo-${assertCloudId(cloudId)}-`;
+    this.base = cloudPrefix(cloudId);
     this.hooks = { FORWARD: `${this.base}forward`, INPUT: `${this.base}input` };
     this.top = this.hooks.FORWARD;
     this.sg = `${this.base}sg-chain`;

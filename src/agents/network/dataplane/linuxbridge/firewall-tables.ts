@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import type { CommandRunner } from './command.js';
+import type { CommandRunner } from '../../../../core/host/commands.js';
 import { protocolNumberOf, type Family } from './firewall-input.js';
 import { FirewallNames } from './firewall-rules.js';
 

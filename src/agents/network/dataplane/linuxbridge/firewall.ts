@@ -1,4 +1,4 @@
-import type { CommandRunner } from './command.js';
+import type { CommandRunner } from '../../../../core/host/commands.js';
 import type { ReconcileReport } from '../driver.js';
 import { planSetRemovals, planSetUpdates, readSets, restoreSets } from './firewall-ipsets.js';
 import { FirewallNames, planFirewall, type FirewallPlan } from './firewall-rules.js';

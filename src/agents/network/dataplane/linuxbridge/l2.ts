@@ -1,7 +1,8 @@
 import type { NetworkState } from '../../../../contracts/network-agent.js';
-import { CommandError, type CommandRunner } from './command.js';
+import { CommandError, type CommandRunner } from '../../../../core/host/commands.js';
 import { addMarkedLink, isOtherClouds, isOurs, kindOf, isUp, listLinks, markLink, type Link } from './links.js';
-import { bridgeName, greName, PREFIX, tapName, vlanName, vxlanName } from './names.js';
+import { bridgeName, tapName } from '../../../../contracts/host-devices.js';
+import { greName, PREFIX, vlanName, vxlanName } from './names.js';
 import type { DataplaneUnit, ReconcileContext } from './unit.js';
 
 const VXLAN_PORT = '4789';

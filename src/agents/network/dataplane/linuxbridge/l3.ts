@@ -1,4 +1,4 @@
-import { CommandError, type CommandRunner } from './command.js';
+import { CommandError, type CommandRunner } from '../../../../core/host/commands.js';
 import { plugIntoBridge } from './l2.js';
 import { addMarkedLink, isUp, kindOf, listLinks, type Link } from './links.js';
 import { ROUTER_PROXY_PORT } from './metadata-proxy.js';

@@ -1,5 +1,5 @@
-import type { CommandRunner, RunOptions } from './command.js';
-import { ANY_DEVICE_MARK, assertDeviceName, deviceMark } from './names.js';
+import type { CommandRunner, CommandOptions } from '../../../../core/host/commands.js';
+import { ANY_DEVICE_MARK, assertDeviceName, deviceMark } from '../../../../contracts/host-devices.js';
 
 /** One interface as `ip -j -d link show` reports it (the fields the driver reads). */
 export interface Link {
@@ -18,7 +18,7 @@ export interface Link {
   };
 }
 
-export async function listLinks(run: CommandRunner, options: RunOptions = {}): Promise<Map<string, Link>> {
+export async function listLinks(run: CommandRunner, options: CommandOptions = {}): Promise<Map<string, Link>> {
   const links = await run.ipJson<Link>(['-d', 'link', 'show'], options);
   return new Map(links.map((l) => [l.ifname, l]));
 }
@@ -40,7 +40,7 @@ const BATCH_WORD = /^[A-Za-z0-9_.:/-]+$/;
  * `ip link add ARGS` and the cloud's mark on the new device in one `ip -batch`: a device of
  * ours is never left unmarked, so `kumo down` and orphan removal find every one.
  */
-export async function addMarkedLink(run: CommandRunner, cloudId: string, name: string, addArgs: string[], options: RunOptions = {}): Promise<void> {
+export async function addMarkedLink(run: CommandRunner, cloudId: string, name: string, addArgs: string[], options: CommandOptions = {}): Promise<void> {
   assertDeviceName(name);
   for (const word of addArgs) if (!BATCH_WORD.test(word)) throw new Error(`not an ip argument: ${JSON.stringify(word)}`);
   await run.run(['ip', '-batch', '-'], { ...options, input: `link add ${addArgs.join(' ')}\nlink set dev ${name} alias ${deviceMark(cloudId)}\n` });
@@ -61,7 +61,7 @@ export async function listNamespaces(run: CommandRunner): Promise<Set<string>> {
 }
 
 /** Addresses per interface inside a namespace: `ip -j addr show`, as "addr/prefix". */
-export async function listAddresses(run: CommandRunner, options: RunOptions): Promise<Map<string, string[]>> {
+export async function listAddresses(run: CommandRunner, options: CommandOptions): Promise<Map<string, string[]>> {
   const rows = await run.ipJson<{ ifname: string; addr_info?: Array<{ local: string; prefixlen: number; scope?: string }> }>(['addr', 'show'], options);
   return new Map(rows.map((r) => [r.ifname, (r.addr_info ?? []).filter((a) => a.scope !== 'link').map((a) => `${a.local}/${a.prefixlen}`)]));
 }

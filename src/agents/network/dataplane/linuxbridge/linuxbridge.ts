@@ -1,9 +1,10 @@
 import type { HostState } from '../../../../contracts/network-agent.js';
 import type { Logger } from '../../../../core/log.js';
 import type { Dataplane, DataplaneDescription, ReconcileReport } from '../driver.js';
-import { CommandRunner } from './command.js';
+import { CommandRunner } from '../../../../core/host/commands.js';
 import { listLinks, listNamespaces } from './links.js';
-import { assertCloudId, bridgeName, cloudNamespacePrefix, Namespaces, tapName } from './names.js';
+import { assertCloudId, bridgeName, cloudPrefix, tapName } from '../../../../contracts/host-devices.js';
+import { Namespaces } from './names.js';
 import type { DataplaneUnit, LinuxBridgeConfig, ReconcileContext } from './unit.js';
 import { L2Unit } from './l2.js';
 import { DhcpUnit } from './dhcp.js';
@@ -34,8 +35,8 @@ export class LinuxBridgeDataplane implements Dataplane {
     units?: DataplaneUnit[],
   ) {
     assertCloudId(config.cloudId);
-    this.run = new CommandRunner(config.hostNamespace);
-    this.namespaces = new Namespaces(config.namespacePrefix ?? cloudNamespacePrefix(config.cloudId));
+    this.run = new CommandRunner({ hostNamespace: config.hostNamespace, log });
+    this.namespaces = new Namespaces(config.namespacePrefix ?? cloudPrefix(config.cloudId));
     // The host bridge first: its veth is the interface L2 plugs the external network into.
     this.units = units ?? [new PublicBridgeUnit(), new L2Unit(), new DhcpUnit(), new L3Unit(), new FirewallUnit()];
     mkdirReachable(config.stateDir);

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CommandRunner } from './command.js';
-import { runningPid, stopDaemon } from './processes.js';
+import type { CommandRunner } from '../../../../core/host/commands.js';
+import { runningPid, stopDaemon } from '../../../../core/host/daemons.js';
 
 export const METADATA_ADDRESS = '169.254.169.254';
 /** Where a router's proxy listens; an iptables REDIRECT sends 169.254.169.254:80 to it, as in Neutron. */

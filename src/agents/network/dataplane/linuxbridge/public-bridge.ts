@@ -1,9 +1,9 @@
 import ipaddr from 'ipaddr.js';
 import type { HostState } from '../../../../contracts/network-agent.js';
-import type { CommandRunner } from './command.js';
+import type { CommandRunner } from '../../../../core/host/commands.js';
 import { ensureBridge, plugIntoBridge } from './l2.js';
 import { addMarkedLink, isUp, kindOf, listAddresses, listLinks, type Link } from './links.js';
-import { assertDeviceName, bridgeName } from './names.js';
+import { assertDeviceName, bridgeName } from '../../../../contracts/host-devices.js';
 import type { DataplaneUnit, PublicBridgeConfig, ReconcileContext } from './unit.js';
 
 /**

@@ -1,6 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import type { HostState, RouterState } from '../../../../contracts/network-agent.js';
-import { bridgeName, routerGatewayName, routerInterfaceName, tapName } from './names.js';
+import { bridgeName, tapName } from '../../../../contracts/host-devices.js';
+import { routerGatewayName, routerInterfaceName } from './names.js';
 import { natRules, type FloatingPair } from './router-nat.js';
 
 const ROUTER_INTERFACE = 'network:router_interface';

@@ -1,7 +1,7 @@
 import type { HostState } from '../../../../contracts/network-agent.js';
 import type { Logger } from '../../../../core/log.js';
 import type { ReconcileReport } from '../driver.js';
-import type { CommandRunner } from './command.js';
+import type { CommandRunner } from '../../../../core/host/commands.js';
 import type { Link } from './links.js';
 import type { MetadataProxies } from './metadata-proxy.js';
 import type { Namespaces, PublicBridgeNames } from './names.js';

@@ -1,9 +1,10 @@
 import { readFileSync, rmSync } from 'node:fs';
 
 /**
- * Daemons the dataplane starts inside namespaces (dnsmasq, haproxy) are found again by their
- * pid files, so a restarted agent adopts them instead of starting a second one, and ends
- * only processes it started: the pid must still run the command line it was given.
+ * Daemons an agent starts (dnsmasq and haproxy inside namespaces, QEMU with -daemonize, all
+ * through commands.ts) are found again by their pid files, so a restarted agent adopts them
+ * instead of starting a second one, and ends only processes it started: the pid must still
+ * run the command line it was given (`mustMention`, a path unique to that daemon).
  */
 export function runningPid(pidFile: string, mustMention: string): number | undefined {
   let pid: number;
