@@ -172,9 +172,11 @@ export class NetworkAgent {
         report = await this.dataplane.reconcile(state);
       } catch (err) {
         this.noteOutcome({ error: err });
-        this.log.error({ err, host: this.host, driver: this.dataplane.name }, 'dataplane reconcile failed; the next resync retries');
+        this.log.error({ err, host: this.host, driver: this.dataplane.name }, 'dataplane reconcile failed; retrying');
+        this.retryLater();
         return;
       }
+      this.retryDelayMs = 0;
       this.applied = state.generation;
       this.last = state;
       this.noteOutcome({ report });
@@ -185,7 +187,29 @@ export class NetworkAgent {
     return this.queue;
   }
 
+  /**
+   * A failed pass (a command that failed for a moment, say) is tried again soon, 1 s then
+   * doubling up to 30 s, rather than at the next push or resync: after a burst no push may come,
+   * and the resync may be off or far away. A newer state arriving meanwhile is what it applies.
+   */
+  private retryDelayMs = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  private retryLater(): void {
+    if (this.retryTimer || this.stopped) return;
+    this.retryDelayMs = Math.min(Math.max(this.retryDelayMs * 2, 1000), 30_000);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.newest) void this.apply(this.newest);
+    }, this.retryDelayMs);
+    this.retryTimer.unref();
+  }
+
+  private stopped = false;
+
   async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.timer) clearInterval(this.timer);
     if (this.pollTimer) clearInterval(this.pollTimer);
     await this.listener?.close();

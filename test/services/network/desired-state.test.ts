@@ -133,4 +133,25 @@ describe('desired dataplane state, from the control plane to each host agent', (
     assert.equal(dataplane.current()?.generation, 10);
     assert.equal(dataplane.history.length, 1);
   });
+
+  it('tries a failed pass again by itself, with no push or resync to come', async () => {
+    class FailsOnce extends NoopDataplane {
+      failures = 1;
+      override async reconcile(desired: HostState) {
+        if (this.failures-- > 0) throw new Error('a command failed for a moment');
+        return super.reconcile(desired);
+      }
+    }
+    const dataplane = new FailsOnce();
+    const agent = new NetworkAgent('compute-4', cloud.cloud.bus, dataplane, createLogger('silent'), { reportIntervalMs: 0 });
+    try {
+      const state: HostState = { host: 'compute-4', generation: 3, networks: [], ports: [], dhcp: [], routers: [], securityGroups: [] };
+      await agent.apply(state);
+      assert.equal(dataplane.current(), undefined, 'the first pass failed');
+      await until('the retried pass', () => (dataplane.current()?.generation === 3 ? true : undefined), 5_000);
+      assert.equal(agent.configurations().last_error, null, 'the success clears the error');
+    } finally {
+      await agent.stop();
+    }
+  });
 });
