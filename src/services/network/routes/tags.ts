@@ -70,17 +70,18 @@ export function tagRoutes(app: FastifyInstance, ctx: NetworkContext): void {
     await load(request.params, callerFrom(request), 'update');
     if (!isObject(request.body)) throw new NeutronError(400, 'BadRequest', 'Body must be {"tags": [...]}.');
     const tags = tagList(request.body.tags);
-    await ctx.records.writeTags(ctx.records.db, request.params.id, tags);
+    await ctx.records.replaceTags(request.params.id, tags);
     return { tags };
   });
   app.delete<{ Params: Params }>('/v2.0/:collection/:id/tags', async (request, reply) => {
     await load(request.params, callerFrom(request), 'delete');
-    await ctx.records.writeTags(ctx.records.db, request.params.id, []);
+    await ctx.records.replaceTags(request.params.id, []);
     reply.code(204).send();
   });
   app.put<{ Params: Params & { tag: string } }>('/v2.0/:collection/:id/tags/:tag', async (request, reply) => {
-    const current = await load(request.params, callerFrom(request), 'update');
-    await ctx.records.writeTags(ctx.records.db, request.params.id, tagList([...current, request.params.tag]));
+    await load(request.params, callerFrom(request), 'update');
+    const [tag] = tagList([request.params.tag]);
+    await ctx.records.addTag(request.params.id, tag as string);
     reply.code(201).send();
   });
   app.get<{ Params: Params & { tag: string } }>('/v2.0/:collection/:id/tags/:tag', async (request, reply) => {
@@ -89,9 +90,8 @@ export function tagRoutes(app: FastifyInstance, ctx: NetworkContext): void {
     reply.code(204).send();
   });
   app.delete<{ Params: Params & { tag: string } }>('/v2.0/:collection/:id/tags/:tag', async (request, reply) => {
-    const current = await load(request.params, callerFrom(request), 'delete');
-    if (!current.includes(request.params.tag)) throw tagNotFound(request.params);
-    await ctx.records.writeTags(ctx.records.db, request.params.id, current.filter((t) => t !== request.params.tag));
+    await load(request.params, callerFrom(request), 'delete');
+    if (!(await ctx.records.removeTag(request.params.id, request.params.tag))) throw tagNotFound(request.params);
     reply.code(204).send();
   });
 }
