@@ -1,5 +1,6 @@
-// Project tags under requests at once: Keystone keeps each tag as its own row, so a tag added
-// while another is added, or while the project is renamed, is never lost, and nothing is a 5xx.
+// Identity under requests at once. Project tags: Keystone keeps each tag as its own row, so a
+// tag added while another is added, or while the project is updated, is never lost. Domain
+// configuration: a change is never seen half made (no 404 while it is written). Nothing is a 5xx.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -13,7 +14,7 @@ const ENGINES = [
 ];
 
 for (const engine of ENGINES) {
-  describe(`project tags at the same moment on ${engine.name}`, { skip: engine.skip }, () => {
+  describe(`identity under requests at once on ${engine.name}`, { skip: engine.skip }, () => {
     let tc: TestCloud;
     let admin: string;
     const schema = engine.name === 'postgres' ? `kumo_test_${randomBytes(6).toString('hex')}` : undefined;
@@ -54,6 +55,20 @@ for (const engine of ENGINES) {
       const replaced = await Promise.all(Array.from({ length: 6 }, (_, i) => api(tc.url, 'PUT', `${V3}/projects/${id}/tags`, admin, { tags: [`all${i}`, 'shared'] })));
       assert.deepEqual(replaced.filter((r) => r.status >= 500).map((r) => JSON.stringify(r.body)), []);
       assert.ok((await tagsOf(id)).includes('shared'));
+    });
+
+    it("shows a domain's configuration whole while changes to it arrive at once", async () => {
+      const domain = await api(tc.url, 'POST', `${V3}/domains`, admin, { domain: { name: `config-race-${engine.name}` } });
+      const id = domain.json.domain.id as string;
+      const put = await api(tc.url, 'PUT', `${V3}/domains/${id}/config`, admin, { config: { identity: { driver: 'ldap' }, ldap: { url: 'ldap://a.example.org' } } });
+      assert.equal(put.status, 201, JSON.stringify(put.body));
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => [
+          api(tc.url, 'PATCH', `${V3}/domains/${id}/config/ldap`, admin, { config: { ldap: { url: `ldap://${i}.example.org` } } }),
+          api(tc.url, 'GET', `${V3}/domains/${id}/config`, admin),
+        ]).flat(),
+      );
+      assert.deepEqual(answers.filter((r) => r.status !== 200).map((r) => `${r.status} ${JSON.stringify(r.body)}`), []);
     });
   });
 }
