@@ -4,7 +4,7 @@ import type { ImageContext, Caller as ImageCaller } from '../image/context.js';
 import { downloadImageData, uploadImageData } from '../image/data.js';
 import { createImage, deleteImage, loadVisible } from '../image/images.js';
 import type { Image } from '../image/model.js';
-import type { ComputeImage, ImageLookup } from './peers.js';
+import type { ComputeImage, ImageActor, ImageLookup } from './peers.js';
 
 /**
  * Glance in the same process. Compute acts for the instance's project, as Nova acts with
@@ -13,7 +13,8 @@ import type { ComputeImage, ImageLookup } from './peers.js';
 export class InProcessImages implements ImageLookup {
   constructor(private readonly ctx: ImageContext) {}
 
-  private caller(projectId: string): ImageCaller {
+  private caller(projectId: string, actor?: ImageActor): ImageCaller {
+    if (actor) return { projectId: actor.projectId, isAdmin: actor.isAdmin, credentials: actor.credentials };
     return {
       projectId,
       isAdmin: false,
@@ -21,9 +22,9 @@ export class InProcessImages implements ImageLookup {
     };
   }
 
-  async get(projectId: string, imageId: string): Promise<ComputeImage | undefined> {
+  async get(projectId: string, imageId: string, actor?: ImageActor): Promise<ComputeImage | undefined> {
     try {
-      return toComputeImage(await loadVisible(this.ctx, this.caller(projectId), imageId));
+      return toComputeImage(await loadVisible(this.ctx, this.caller(projectId, actor), imageId));
     } catch {
       return undefined;
     }
@@ -57,8 +58,8 @@ export class InProcessImages implements ImageLookup {
     return { data: stream, diskFormat: image.diskFormat, checksum: image.checksum };
   }
 
-  async discard(projectId: string, imageId: string): Promise<void> {
-    await deleteImage(this.ctx, this.caller(projectId), imageId);
+  async discard(projectId: string, imageId: string, actor?: ImageActor): Promise<void> {
+    await deleteImage(this.ctx, this.caller(projectId, actor), imageId);
   }
 }
 

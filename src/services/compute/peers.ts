@@ -22,9 +22,19 @@ export interface ComputeImage {
   updatedAt?: string;
 }
 
+/**
+ * Who a user's request acts as: Nova passes the user's token on to Glance, so an admin sees
+ * every image and a reader may not delete one. Calls without one act for the project.
+ */
+export interface ImageActor {
+  projectId: string;
+  isAdmin: boolean;
+  credentials: Credentials;
+}
+
 export interface ImageLookup {
-  /** The image when the project may use it, else undefined. */
-  get(projectId: string, imageId: string): Promise<ComputeImage | undefined>;
+  /** The image when the project (or `actor`) may see it, else undefined. */
+  get(projectId: string, imageId: string, actor?: ImageActor): Promise<ComputeImage | undefined>;
   /** A snapshot record owned by the project, `queued`, ready for `upload`. */
   createSnapshot(projectId: string, name: string, properties: Record<string, string>, like: ComputeImage | undefined): Promise<ComputeImage>;
   upload(projectId: string, imageId: string, data: AsyncIterable<Buffer> | Buffer): Promise<void>;
@@ -33,8 +43,8 @@ export interface ImageLookup {
    * own), with what the image service says about it, for a host's image cache to verify.
    */
   download(projectId: string, imageId: string): Promise<{ data: AsyncIterable<Buffer>; diskFormat: string | null; checksum: string | null }>;
-  /** Removes a snapshot that could not be completed. */
-  discard(projectId: string, imageId: string): Promise<void>;
+  /** Deletes an image: a snapshot that could not be completed, or one a user deletes through the proxy (`actor`). */
+  discard(projectId: string, imageId: string, actor?: ImageActor): Promise<void>;
 }
 
 /** One address of a server, as Nova's `addresses` lists it. */

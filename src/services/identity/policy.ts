@@ -133,8 +133,9 @@ export const identityPolicyDefaults: Record<string, string> = {
   'identity:delete_credential': 'rule:admin_required or user_id:%(target.credential.user_id)s',
   'identity:ec2_get_credential': 'rule:admin_or_system_reader or user_id:%(target.credential.user_id)s',
   'identity:ec2_list_credentials': 'rule:admin_or_system_reader or rule:owner',
-  'identity:ec2_create_credential': 'rule:admin_required or rule:owner',
-  'identity:ec2_delete_credential': 'rule:admin_required or user_id:%(target.credential.user_id)s',
+  // An EC2 credential acts for a project: making or deleting one needs the member role there.
+  'identity:ec2_create_credential': '(rule:admin_required) or (role:member and user_id:%(target.credential.user_id)s)',
+  'identity:ec2_delete_credential': '(rule:admin_required) or (role:member and user_id:%(target.credential.user_id)s)',
 
   'identity:get_policy': 'rule:admin_or_system_reader',
   'identity:list_policies': 'rule:admin_or_system_reader',

@@ -38,10 +38,19 @@ export function callerFrom(request: FastifyRequest): Caller {
   };
 }
 
+/**
+ * What Glance's rules read about an image (its ImageTarget): `project_id` is the owner, and
+ * `member_id` the caller's project when that project is a member of the image. Without an
+ * image (listing, or an image still to be made) the target is the caller's own project.
+ */
+export function imageTarget(caller: Caller, image?: Pick<Image, 'id' | 'owner' | 'visibility'>, memberId?: string | null): Record<string, unknown> {
+  if (!image) return { project_id: caller.projectId, owner: caller.projectId };
+  return { id: image.id, project_id: image.owner, owner: image.owner, visibility: image.visibility, member_id: memberId ?? null };
+}
+
 /** Glance answers a refused action with 403 and this sentence. */
-export function authorize(ctx: ImageContext, caller: Caller, action: string, image?: Image): void {
-  const target = image ? { owner: image.owner, visibility: image.visibility, id: image.id } : {};
-  if (!ctx.enforcer.enforce(action, target, caller.credentials)) {
+export function authorize(ctx: ImageContext, caller: Caller, action: string, image?: Pick<Image, 'id' | 'owner' | 'visibility'>, memberId?: string | null): void {
+  if (!ctx.enforcer.enforce(action, imageTarget(caller, image, memberId), caller.credentials)) {
     throw new ApiError(403, `You are not authorized to complete ${action} action.`);
   }
 }

@@ -112,7 +112,8 @@ function deletedDuringUpload(id: string): ApiError {
 /** POST /v2/images/{id}/import with glance-direct: moves the staged data into the store and activates. */
 export async function importImage(ctx: ImageContext, caller: Caller, id: string, body: unknown): Promise<void> {
   const image = await loadVisible(ctx, caller, id);
-  authorize(ctx, caller, 'upload_image', image);
+  // Glance checks an import of the image's own data as a change of the image.
+  authorize(ctx, caller, 'modify_image', image);
   if (!isOwner(image, caller)) throw new ApiError(403, 'You are not permitted to import data for this image.');
   const method = typeof body === 'object' && body !== null ? (body as { method?: { name?: unknown } }).method : undefined;
   const name = method?.name;

@@ -2,7 +2,7 @@ import { ApiError, badRequest, conflict, notFound } from '../../core/http/errors
 import { isObject } from '../../core/http/body.js';
 import { isUuidLike, newUuid } from '../../core/ids.js';
 import { applyAttribute, READ_ONLY, WRITABLE } from './attributes.js';
-import { authorize, type Caller, type ImageContext } from './context.js';
+import { authorize, imageTarget, type Caller, type ImageContext } from './context.js';
 import type { Image } from './model.js';
 import { canSee, isOwner } from './visibility.js';
 
@@ -17,7 +17,6 @@ export async function loadVisible(ctx: ImageContext, caller: Caller, id: string)
 }
 
 export async function createImage(ctx: ImageContext, caller: Caller, body: unknown): Promise<Image> {
-  authorize(ctx, caller, 'add_image');
   if (!isObject(body)) throw badRequest('The request body must be a JSON object describing the image.');
   const now = glanceTime();
   let id = newUuid();
@@ -54,8 +53,10 @@ export async function createImage(ctx: ImageContext, caller: Caller, body: unkno
     if (key === 'id') continue;
     applyAttribute(image, key, value);
   }
-  if (image.owner !== caller.projectId && !caller.isAdmin) {
-    throw new ApiError(403, 'You are not permitted to create images owned by another project.');
+  if (!ctx.enforcer.enforce('add_image', imageTarget(caller, image), caller.credentials)) {
+    // Glance's words when the owner is the reason.
+    if (image.owner !== caller.projectId) throw new ApiError(403, `You are not permitted to create images owned by '${image.owner}'.`);
+    authorize(ctx, caller, 'add_image', image);
   }
   checkVisibilityChange(ctx, caller, image);
   if (image.owner) await checkCountQuota(ctx, image.owner);

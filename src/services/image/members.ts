@@ -7,17 +7,19 @@ import { isOwner } from './visibility.js';
 
 const MAX_MEMBERS = 128;
 
-async function sharedImage(ctx: ImageContext, caller: Caller, id: string): Promise<Image> {
+/** A shared image the caller sees, and the caller's project when it is one of the image's members. */
+async function sharedImage(ctx: ImageContext, caller: Caller, id: string): Promise<Image & { callerMembership: string | null }> {
   const image = await loadVisible(ctx, caller, id);
   if (image.visibility !== 'shared') {
     throw new ApiError(403, `Only shared images have members (image ${image.id} is ${image.visibility}).`);
   }
-  return image;
+  const membership = caller.projectId ? await ctx.records.getMember(image.id, caller.projectId) : undefined;
+  return { ...image, callerMembership: membership ? membership.memberId : null };
 }
 
 export async function listMembers(ctx: ImageContext, caller: Caller, id: string): Promise<ImageMember[]> {
   const image = await sharedImage(ctx, caller, id);
-  authorize(ctx, caller, 'get_members', image);
+  authorize(ctx, caller, 'get_members', image, image.callerMembership);
   const members = await ctx.records.listMembers(image.id);
   // A member project sees only its own membership; the owner sees them all.
   return isOwner(image, caller) ? members : members.filter((m) => m.memberId === caller.projectId);
@@ -25,7 +27,7 @@ export async function listMembers(ctx: ImageContext, caller: Caller, id: string)
 
 export async function getMember(ctx: ImageContext, caller: Caller, id: string, memberId: string): Promise<ImageMember> {
   const image = await sharedImage(ctx, caller, id);
-  authorize(ctx, caller, 'get_member', image);
+  authorize(ctx, caller, 'get_member', image, image.callerMembership);
   const member = await ctx.records.getMember(image.id, memberId);
   if (!member || (!isOwner(image, caller) && memberId !== caller.projectId)) {
     throw notFound(`${memberId} is not a member of image ${image.id}`);
@@ -35,7 +37,7 @@ export async function getMember(ctx: ImageContext, caller: Caller, id: string, m
 
 export async function addMember(ctx: ImageContext, caller: Caller, id: string, body: unknown): Promise<ImageMember> {
   const image = await sharedImage(ctx, caller, id);
-  authorize(ctx, caller, 'add_member', image);
+  authorize(ctx, caller, 'add_member', image, image.callerMembership);
   if (!isOwner(image, caller)) throw new ApiError(403, 'Only the image owner may add members.');
   if (!isObject(body) || typeof body.member !== 'string' || body.member.length === 0 || body.member.length > 255) {
     throw badRequest('The request body must be {"member": "<project id>"}.');
@@ -60,7 +62,7 @@ export async function addMember(ctx: ImageContext, caller: Caller, id: string, b
 
 export async function updateMember(ctx: ImageContext, caller: Caller, id: string, memberId: string, body: unknown): Promise<ImageMember> {
   const image = await sharedImage(ctx, caller, id);
-  authorize(ctx, caller, 'modify_member', image);
+  authorize(ctx, caller, 'modify_member', image, image.callerMembership);
   const status = isObject(body) ? body.status : undefined;
   if (status !== 'accepted' && status !== 'rejected' && status !== 'pending') {
     throw badRequest('The request body must be {"status": "accepted" | "rejected" | "pending"}.');
@@ -77,7 +79,7 @@ export async function updateMember(ctx: ImageContext, caller: Caller, id: string
 
 export async function removeMember(ctx: ImageContext, caller: Caller, id: string, memberId: string): Promise<void> {
   const image = await sharedImage(ctx, caller, id);
-  authorize(ctx, caller, 'delete_member', image);
+  authorize(ctx, caller, 'delete_member', image, image.callerMembership);
   if (!isOwner(image, caller)) throw new ApiError(403, 'Only the image owner may remove members.');
   if (!(await ctx.records.getMember(image.id, memberId))) throw notFound(`${memberId} is not a member of image ${image.id}`);
   await ctx.records.removeMember(image.id, memberId);

@@ -1,30 +1,40 @@
 /**
- * Glance's default rules (legacy defaults: visibility checks happen in the image logic,
- * ownership and admin-only actions here).
+ * Glance's default rules (glance/policies, the secure RBAC defaults Glance enforces now): the
+ * owning project's readers see its images, its members change them, `role:admin` does all.
+ * Targets carry `project_id` (the image's owner, as Glance's ImageTarget maps it), `owner`,
+ * `visibility` and `member_id` (the caller's project when it is a member of the image).
+ * Whether an image is visible at all is decided first: an image the caller cannot see is
+ * not found (404), one it sees but may not change is 403.
  */
+const ADMIN = 'rule:context_is_admin';
+const OWNER_MEMBER = 'rule:context_is_admin or (role:member and project_id:%(project_id)s)';
+const VISIBLE_TO = "(project_id:%(project_id)s or project_id:%(member_id)s or 'community':%(visibility)s or 'public':%(visibility)s or 'shared':%(visibility)s)";
+
 export const imagePolicyDefaults: Record<string, string> = {
   default: '',
   context_is_admin: 'role:admin',
-  admin_or_owner: 'is_admin:True or role:admin or project_id:%(owner)s',
-  add_image: '',
-  delete_image: 'rule:admin_or_owner',
-  get_image: '',
-  get_images: '',
-  modify_image: 'rule:admin_or_owner',
-  publicize_image: 'role:admin',
-  communitize_image: '',
-  download_image: '',
-  upload_image: 'rule:admin_or_owner',
-  set_image_location: 'role:admin',
-  // Glance's current defaults: an owning project may deactivate its own images.
-  deactivate: 'role:admin or project_id:%(owner)s',
-  reactivate: 'role:admin or project_id:%(owner)s',
-  get_member: '',
-  get_members: '',
-  add_member: 'rule:admin_or_owner',
-  delete_member: 'rule:admin_or_owner',
-  modify_member: '',
-  add_image_tag: 'rule:admin_or_owner',
-  delete_image_tag: 'rule:admin_or_owner',
-  stores_info_detail: 'role:admin',
+  service_api: 'role:service or role:admin',
+
+  add_image: 'rule:context_is_admin or (role:member and project_id:%(project_id)s and project_id:%(owner)s)',
+  get_image: `rule:context_is_admin or (role:reader and ${VISIBLE_TO})`,
+  get_images: 'rule:context_is_admin or (role:reader and project_id:%(project_id)s)',
+  modify_image: OWNER_MEMBER,
+  delete_image: OWNER_MEMBER,
+  upload_image: OWNER_MEMBER,
+  download_image: `rule:context_is_admin or (role:member and ${VISIBLE_TO})`,
+  publicize_image: ADMIN,
+  communitize_image: OWNER_MEMBER,
+  deactivate: OWNER_MEMBER,
+  reactivate: OWNER_MEMBER,
+  copy_image: ADMIN,
+  set_image_location: OWNER_MEMBER,
+  delete_image_location: ADMIN,
+
+  get_member: 'rule:context_is_admin or role:reader and (project_id:%(project_id)s or project_id:%(member_id)s)',
+  get_members: 'rule:context_is_admin or role:reader and (project_id:%(project_id)s or project_id:%(member_id)s)',
+  add_member: OWNER_MEMBER,
+  delete_member: OWNER_MEMBER,
+  modify_member: 'rule:context_is_admin or (role:member and project_id:%(member_id)s)',
+
+  stores_info_detail: 'rule:context_is_admin or rule:service_api',
 };

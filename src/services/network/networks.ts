@@ -35,6 +35,16 @@ export function canSee(network: Network, caller: Caller): boolean {
   return caller.isAdmin || network.projectId === caller.projectId || network.shared || network.external;
 }
 
+/**
+ * Neutron's check before any rule (base.py `_validate_network_project_ownership`): a port or
+ * subnet goes on a network shared with everyone, or on its own project's; on any other network
+ * the caller may see (an external one) it is not found, as a network it may not see would be.
+ */
+export function requireNetworkOwnership(caller: Caller, network: Network, projectId: string): void {
+  if (caller.isAdmin || network.shared || network.projectId === projectId) return;
+  throw new NeutronError(404, 'NotFound', 'The resource could not be found.');
+}
+
 export async function createNetwork(ctx: NetworkContext, caller: Caller, body: Json): Promise<Network> {
   onlyAttributes(body, ATTRIBUTES, 'network');
   const projectId = str(body, 'project_id', 64) ?? str(body, 'tenant_id', 64) ?? caller.projectId;
@@ -43,7 +53,9 @@ export async function createNetwork(ctx: NetworkContext, caller: Caller, body: J
   const setAttributes = Object.fromEntries(
     Object.entries(body).filter(([k, v]) => v !== undefined && !(k === 'shared' && v === false) && !(k === 'router:external' && v === false)),
   );
+  // Naming one's own project is no request for another's: only a different one is checked.
   if (projectId !== caller.projectId) setAttributes.project_id = projectId;
+  else delete setAttributes.project_id;
   delete setAttributes.tenant_id;
   authorizeAttributes(ctx, caller, 'create_network', setAttributes, target);
   await checkQuota(ctx, projectId, 'network');

@@ -8,6 +8,7 @@ import { coreRoutes } from './routes/core.js';
 import { l3Routes } from './routes/l3.js';
 import { metaRoutes } from './routes/meta.js';
 import { securityGroupRoutes } from './routes/security-groups.js';
+import { tagRoutes } from './routes/tags.js';
 
 /** Neutron v2.0 under /networking: its routes and NeutronError shape stay inside this plugin. */
 export function networkPlugin(ctx: NetworkContext, tokens: TokenValidator) {
@@ -28,6 +29,7 @@ export function networkPlugin(ctx: NetworkContext, tokens: TokenValidator) {
       reply.code(404).send({ NeutronError: { type: 'HTTPNotFound', message: `The resource could not be found: ${request.url}`, detail: '' } });
     });
     metaRoutes(app, ctx, baseUrl);
+    tagRoutes(app, ctx);
     coreRoutes(app, ctx, baseUrl);
     securityGroupRoutes(app, ctx, baseUrl);
     l3Routes(app, ctx, baseUrl);

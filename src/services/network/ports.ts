@@ -5,7 +5,7 @@ import { bool, invalidInput, newUuid, now, onlyAttributes, str, uuidOrThrow, new
 import { canonicalAddress, contains, eui64, isAddress, parseCidr, pickAddress, randomCandidates } from './ipam.js';
 import { DEVICE_OWNER_DHCP, DEVICE_OWNER_FLOATINGIP, DEVICE_OWNER_ROUTER_GATEWAY, DEVICE_OWNER_ROUTER_INTERFACE, type AddressPair, type FixedIp, type Network, type Port, type Subnet } from './model.js';
 import { bindPort, VIF_TYPE_BINDING_FAILED } from './ml2/binding.js';
-import { canSee, visibleNetwork } from './networks.js';
+import { canSee, requireNetworkOwnership, visibleNetwork } from './networks.js';
 import { checkQuota } from './quotas.js';
 import { defaultSecurityGroup, requireSecurityGroups } from './security-groups.js';
 
@@ -63,15 +63,13 @@ export async function createPort(ctx: NetworkContext, caller: Caller, body: Json
   const networkId = uuidOrThrow(requiredNetworkId, 'network_id');
   const network = await visibleNetwork(ctx, caller, networkId);
   const projectId = str(body, 'project_id', 64) ?? str(body, 'tenant_id', 64) ?? caller.projectId;
+  requireNetworkOwnership(caller, network, projectId);
   const target = portTarget(projectId, network);
   authorize(ctx, caller, 'create_port', target);
   authorizeAttributes(ctx, caller, 'create_port', judgedAttributes(body, projectId === caller.projectId ? undefined : projectId), target);
   const deviceOwner = str(body, 'device_owner') ?? '';
   const deviceId = str(body, 'device_id') ?? '';
   await refuseForeignRouter(ctx, caller, deviceOwner, deviceId, projectId);
-  if (network.external && !network.shared && !caller.isAdmin && network.projectId !== caller.projectId && !deviceOwner.startsWith('network:')) {
-    throw new NeutronError(403, 'PolicyNotAuthorized', '(rule:create_port) is disallowed by policy: the network is external');
-  }
   await checkQuota(ctx, projectId, 'port');
 
   const portSecurity = bool(body, 'port_security_enabled') ?? network.portSecurityEnabled;

@@ -66,18 +66,9 @@ export class L3Records {
    * someone did, so the caller can look again instead of overwriting a concurrent gateway.
    */
   async updateRouter(router: Router, expectedRevision: number): Promise<boolean> {
-    return this.db.transaction().execute(async (tx) => {
-      const { id, ...row } = routerRow(router);
-      const result = await tx
-        .updateTable('network_router')
-        .set(row)
-        .where('id', '=', id)
-        .where('revision_number', '=', expectedRevision)
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0) return false;
-      await this.records.writeTags(tx, router.id, router.tags);
-      return true;
-    });
+    const { id, ...row } = routerRow(router);
+    const result = await this.db.updateTable('network_router').set(row).where('id', '=', id).where('revision_number', '=', expectedRevision).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   async deleteRouter(id: string): Promise<void> {
@@ -128,11 +119,8 @@ export class L3Records {
   }
 
   async updateFloatingIp(fip: FloatingIp): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      const { id, ...row } = floatingIpRow(fip);
-      await tx.updateTable('network_floatingip').set(row).where('id', '=', id).execute();
-      await this.records.writeTags(tx, fip.id, fip.tags);
-    });
+    const { id, ...row } = floatingIpRow(fip);
+    await this.db.updateTable('network_floatingip').set(row).where('id', '=', id).execute();
   }
 
   async deleteFloatingIp(id: string): Promise<void> {

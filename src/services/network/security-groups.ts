@@ -176,8 +176,12 @@ export async function createRule(ctx: NetworkContext, caller: Caller, body: Json
   );
   const groupId = str(body, 'security_group_id', 36);
   if (!groupId) throw invalidInput("Failed to parse request. Required attribute 'security_group_id' not specified");
-  const group = await visibleGroup(ctx, caller, groupId);
-  authorize(ctx, caller, 'create_security_group_rule', { project_id: group.project_id });
+  // Neutron checks the rule against the group's owner, which it finds whoever asks: a group of
+  // another project is refused (403), only an unknown one is not found.
+  const group = await ctx.groups.get(groupId);
+  if (!group) throw notFound('SecurityGroup', groupId);
+  authorize(ctx, caller, 'create_security_group_rule', { project_id: caller.projectId, 'security_group:project_id': group.project_id });
+  if (!caller.isAdmin && group.project_id !== caller.projectId) throw notFound('SecurityGroup', groupId);
   await checkQuota(ctx, group.project_id, 'security_group_rule');
   const direction = str(body, 'direction');
   if (direction !== 'ingress' && direction !== 'egress') throw invalidInput(`'${direction ?? ''}' is not in ['ingress', 'egress']`);
@@ -259,7 +263,7 @@ export async function createRule(ctx: NetworkContext, caller: Caller, body: Json
 export async function deleteRule(ctx: NetworkContext, caller: Caller, id: string): Promise<void> {
   const rule = (await ctx.groups.rules({ ids: [id] }))[0];
   if (!rule || (!caller.isAdmin && rule.project_id !== caller.projectId)) throw notFound('SecurityGroupRule', id);
-  authorize(ctx, caller, 'delete_security_group_rule', { project_id: rule.project_id });
+  authorize(ctx, caller, 'delete_security_group_rule', { project_id: rule.project_id, 'security_group:project_id': rule.project_id });
   await ctx.groups.deleteRule(id);
   ctx.changed([]);
 }

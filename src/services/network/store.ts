@@ -83,11 +83,8 @@ export class NetworkRecords {
   }
 
   async updateNetwork(network: Network): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      const { id, ...row } = networkRow(network);
-      await tx.updateTable('network_network').set(row).where('id', '=', id).execute();
-      await this.writeTags(tx, network.id, network.tags);
-    });
+    const { id, ...row } = networkRow(network);
+    await this.db.updateTable('network_network').set(row).where('id', '=', id).execute();
   }
 
   async deleteNetwork(id: string): Promise<void> {
@@ -139,11 +136,8 @@ export class NetworkRecords {
   }
 
   async updateSubnet(subnet: Subnet): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      const { id, ...row } = subnetRow(subnet);
-      await tx.updateTable('network_subnet').set(row).where('id', '=', id).execute();
-      await this.writeTags(tx, subnet.id, subnet.tags);
-    });
+    const { id, ...row } = subnetRow(subnet);
+    await this.db.updateTable('network_subnet').set(row).where('id', '=', id).execute();
   }
 
   async deleteSubnet(id: string): Promise<void> {
@@ -198,7 +192,6 @@ export class NetworkRecords {
         await tx.deleteFrom('network_port_security_group').where('port_id', '=', port.id).execute();
         await this.writeSecurityGroups(tx, port.id, port.securityGroups);
       }
-      await this.writeTags(tx, port.id, port.tags);
     });
   }
 
@@ -328,9 +321,47 @@ export class NetworkRecords {
     return out;
   }
 
+  /**
+   * A new resource's tags. An update never writes them: it would put back the list it read
+   * before a tag was added at the same moment; tags change only through the tag requests.
+   */
   async writeTags(db: Db, resourceId: string, tags: string[]): Promise<void> {
     await db.deleteFrom('network_tag').where('resource_id', '=', resourceId).execute();
     if (tags.length > 0) await db.insertInto('network_tag').values(tags.map((tag) => ({ resource_id: resourceId, tag }))).execute();
+  }
+
+  /**
+   * Replaces a resource's tags: drops those not in the list, adds the missing ones. Requests
+   * at once never fail on each other (a tag another has just added is kept, not re-inserted;
+   * all insert in the same order, so none waits on another in a cycle).
+   */
+  async replaceTags(resourceId: string, tags: string[]): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      let drop = tx.deleteFrom('network_tag').where('resource_id', '=', resourceId);
+      if (tags.length > 0) drop = drop.where('tag', 'not in', tags);
+      await drop.execute();
+      if (tags.length === 0) return;
+      await tx
+        .insertInto('network_tag')
+        .values([...tags].sort().map((tag) => ({ resource_id: resourceId, tag })))
+        .onConflict((oc) => oc.columns(['resource_id', 'tag']).doNothing())
+        .execute();
+    });
+  }
+
+  /** Adds one tag; one the resource already has (another request's at the same moment) is no error. */
+  async addTag(resourceId: string, tag: string): Promise<void> {
+    await this.db
+      .insertInto('network_tag')
+      .values({ resource_id: resourceId, tag })
+      .onConflict((oc) => oc.columns(['resource_id', 'tag']).doNothing())
+      .execute();
+  }
+
+  /** Removes one tag; false when the resource did not have it. */
+  async removeTag(resourceId: string, tag: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('network_tag').where('resource_id', '=', resourceId).where('tag', '=', tag).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
   }
 
   private async allocationsOf(portIds: string[] | undefined): Promise<Map<string, FixedIp[]>> {

@@ -3,7 +3,7 @@ import { authorize, NeutronError, notFound, type Caller, type NetworkContext } f
 import { bool, int, invalidInput, now, onlyAttributes, str, uuidOrThrow, newResource } from './common.js';
 import { canonicalAddress, contains, defaultGateway, defaultPools, isAddress, parseCidr, toBig, validatePools, versionOf, type ParsedCidr } from './ipam.js';
 import type { AllocationPool, HostRoute, Network, Subnet } from './model.js';
-import { visibleNetwork } from './networks.js';
+import { requireNetworkOwnership, visibleNetwork } from './networks.js';
 import { ensureDhcpAddress, releaseDhcpAddress } from './ports.js';
 import { checkQuota } from './quotas.js';
 
@@ -52,6 +52,7 @@ export async function createSubnet(ctx: NetworkContext, caller: Caller, body: Js
   if (!requiredNetworkId) throw invalidInput("Failed to parse request. Required attribute 'network_id' not specified");
   const networkId = uuidOrThrow(requiredNetworkId, 'network_id');
   const network = await visibleNetwork(ctx, caller, networkId);
+  requireNetworkOwnership(caller, network, str(body, 'project_id', 64) ?? str(body, 'tenant_id', 64) ?? caller.projectId);
   authorize(ctx, caller, 'create_subnet', { project_id: caller.projectId, 'network:project_id': network.projectId });
   if (network.projectId !== caller.projectId && !caller.isAdmin) {
     throw new NeutronError(403, 'PolicyNotAuthorized', '(rule:create_subnet) is disallowed by policy');

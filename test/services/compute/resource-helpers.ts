@@ -52,7 +52,7 @@ export async function refused(tc: TestCloud, method: string, path: string, token
   return error.message as string;
 }
 
-/** A project member as compute's logic sees one, for calling it directly. */
+/** A project member as compute's logic sees one (with the reader role member implies), for calling it directly. */
 export function memberCaller(projectId: string, userId: string): Caller {
-  return { projectId, userId, isAdmin: false, credentials: { user_id: userId, project_id: projectId, roles: ['member'] }, requestId: 'req-test' };
+  return { projectId, userId, isAdmin: false, credentials: { user_id: userId, project_id: projectId, roles: ['member', 'reader'] }, requestId: 'req-test' };
 }

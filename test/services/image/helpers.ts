@@ -198,7 +198,12 @@ export interface ProjectUser {
 }
 
 /** A new project with a new user holding `member` on it, and that user's project-scoped token. */
-export async function projectWithMember(base: string, adminToken: string, name: string): Promise<ProjectUser> {
+export function projectWithMember(base: string, adminToken: string, name: string): Promise<ProjectUser> {
+  return projectWithRoles(base, adminToken, name, ['member']);
+}
+
+/** A new project with a new user holding these roles on it, and that user's project-scoped token. */
+export async function projectWithRoles(base: string, adminToken: string, name: string, roleNames: string[]): Promise<ProjectUser> {
   const project = await api(base, 'POST', '/identity/v3/projects', adminToken, { project: { name, domain_id: 'default' } });
   assert.equal(project.status, 201, `create project ${name}: ${JSON.stringify(project.body)}`);
   const password = `${name}-password`;
@@ -206,10 +211,12 @@ export async function projectWithMember(base: string, adminToken: string, name: 
     user: { name: `${name}-user`, password, domain_id: 'default', default_project_id: project.json.project.id },
   });
   assert.equal(user.status, 201, `create user ${name}: ${JSON.stringify(user.body)}`);
-  const roles = await api(base, 'GET', '/identity/v3/roles?name=member', adminToken);
-  const roleId = roles.json.roles?.[0]?.id as string;
-  const grant = await api(base, 'PUT', `/identity/v3/projects/${project.json.project.id}/users/${user.json.user.id}/roles/${roleId}`, adminToken);
-  assert.equal(grant.status, 204, `grant member on ${name}: ${JSON.stringify(grant.body)}`);
+  for (const roleName of roleNames) {
+    const roles = await api(base, 'GET', `/identity/v3/roles?name=${roleName}`, adminToken);
+    const roleId = roles.json.roles?.[0]?.id as string;
+    const grant = await api(base, 'PUT', `/identity/v3/projects/${project.json.project.id}/users/${user.json.user.id}/roles/${roleId}`, adminToken);
+    assert.equal(grant.status, 204, `grant ${roleName} on ${name}: ${JSON.stringify(grant.body)}`);
+  }
   return {
     projectId: project.json.project.id as string,
     userId: user.json.user.id as string,

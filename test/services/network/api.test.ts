@@ -800,9 +800,10 @@ describe('networking API', { timeout: 180_000 }, () => {
       assert.equal((await neutron('DELETE', `/security-group-rules/${ssh.id}`, demo)).status, 204);
       assertNeutronError(await neutron('GET', `/security-group-rules/${ssh.id}`, demo), 404, 'SecurityGroupRuleNotFound');
       assertNeutronError(await neutron('DELETE', `/security-group-rules/${ssh.id}`, demo), 404, 'SecurityGroupRuleNotFound');
-      // A rule of another project's group is not the caller's.
+      // A rule of another project's group is not the caller's; adding one to that group is
+      // refused, as Neutron checks the rule against the group's owner (sg_owner).
       assertNeutronError(await neutron('GET', `/security-group-rules/${dns.id}`, outsider.token), 404);
-      assertNeutronError(await neutron('POST', '/security-group-rules', outsider.token, { security_group_rule: { security_group_id: web.id, direction: 'ingress' } }), 404);
+      assertNeutronError(await neutron('POST', '/security-group-rules', outsider.token, { security_group_rule: { security_group_id: web.id, direction: 'ingress' } }), 403);
     });
 
     it('refuses a duplicate rule with 409, whether the protocol is a name or its number', async () => {

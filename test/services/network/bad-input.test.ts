@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { api, startTestCloud, TEST_DATABASE_URL, type ApiResponse, type TestCloud } from '../../helpers/cloud.js';
 import { dropSchema } from '../../helpers/databases.js';
-import { projectId } from '../image/helpers.js';
+import { projectId, projectWithRoles } from '../image/helpers.js';
 import { assertNeutronError, neutronErrorProblem } from './helpers.js';
 
 const V2 = '/networking/v2.0';
@@ -225,7 +225,10 @@ for (const engine of ENGINES) {
         assertNeutronError(await neutron('POST', '/ports', demo, { port: body }), 400, undefined, JSON.stringify(body));
       }
       assertNeutronError(await neutron('POST', '/ports', demo, { port: { network_id: randomUUID() } }), 404, 'NetworkNotFound');
-      assertNeutronError(await neutron('POST', '/ports', admin, { port: { network_id: fx.network, 'binding:profile': 'x' } }), 400);
+      // A binding profile is the service role's (Nova's) to set, so only a service user's bad one gets as far as a 400.
+      const service = await projectWithRoles(url, admin, `bad-input-service-${engine.name}`, ['member', 'service']);
+      const serviceNet = await create(service.token, 'networks', 'network', { name: 'service-net' });
+      assertNeutronError(await neutron('POST', '/ports', service.token, { port: { network_id: serviceNet.id, 'binding:profile': 'x' } }), 400);
       for (const change of [{ network_id: randomUUID() }, { fixed_ips: 'x' }, { security_groups: ['nope'] }, { mac_address: 'x' }, { name: 5 }]) {
         const res = await neutron('PUT', `/ports/${fx.port}`, change.mac_address ? admin : demo, { port: change });
         assertNeutronError(res, 400, undefined, JSON.stringify(change));

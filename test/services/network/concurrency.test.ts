@@ -161,6 +161,24 @@ for (const engine of ENGINES) {
       const ports = responses.filter((r) => r.status === 201).map((r) => r.json.port as Resource);
       for (const p of ports) assert.deepEqual(p.security_groups, [defaults[0]!.id]);
     });
+
+    it('takes simultaneous tag adds, removals and replacements without a 5xx or a lost tag', async () => {
+      const net = await create(admin, 'networks', 'network', { name: 'tag-race' });
+      const tags = Array.from({ length: 12 }, (_, i) => `t${i}`);
+      // The same tag twice at once, and a dozen different ones, while the network is updated:
+      // every add lands, none twice, and the updates put back no older list.
+      const added = await Promise.all([
+        ...[...tags, ...tags].map((tag) => neutron('PUT', `/networks/${net.id}/tags/${tag}`, admin)),
+        ...Array.from({ length: 4 }, (_, i) => neutron('PUT', `/networks/${net.id}`, admin, { network: { description: `update ${i}` } })),
+      ]);
+      assert.ok(added.every((r) => r.status === 201 || r.status === 200), JSON.stringify(tally(added)));
+      assert.deepEqual(((await neutron('GET', `/networks/${net.id}/tags`, admin)).json.tags as string[]).sort(), [...tags].sort());
+      const mixed = await Promise.all([
+        ...tags.slice(0, 6).map((tag) => neutron('DELETE', `/networks/${net.id}/tags/${tag}`, admin)),
+        ...Array.from({ length: 6 }, (_, i) => neutron('PUT', `/networks/${net.id}/tags`, admin, { tags: [`all${i}`, 'shared'] })),
+      ]);
+      assert.ok(mixed.every((r) => r.status < 500), JSON.stringify(tally(mixed)));
+    });
   });
 
   describe(`tenant VLANs from a two-id range on ${engine.name}`, { skip: engine.skip, timeout: 120_000 }, () => {

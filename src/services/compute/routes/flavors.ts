@@ -46,17 +46,21 @@ export function flavorRoutes(app: FastifyInstance, ctx: ComputeContext, baseUrl:
     return reply.code(202).send();
   });
 
-  app.get<{ Params: IdParams }>('/flavors/:id/os-extra_specs', async (request) => ({
-    extra_specs: await listExtraSpecs(ctx, callerFrom(request), request.params.id),
-  }));
+  app.get<{ Params: IdParams }>('/flavors/:id/os-extra_specs', async (request) => {
+    const caller = callerFrom(request);
+    authorize(ctx, caller, 'os_compute_api:os-flavor-extra-specs:index');
+    return { extra_specs: await listExtraSpecs(ctx, caller, request.params.id) };
+  });
   app.post<{ Params: IdParams }>('/flavors/:id/os-extra_specs', async (request) => {
     const caller = callerFrom(request);
     authorize(ctx, caller, 'os_compute_api:os-flavor-extra-specs:create');
     return { extra_specs: await createExtraSpecs(ctx, caller, request.params.id, request.body) };
   });
-  app.get<{ Params: KeyParams }>('/flavors/:id/os-extra_specs/:key', async (request) =>
-    showExtraSpec(ctx, callerFrom(request), request.params.id, request.params.key),
-  );
+  app.get<{ Params: KeyParams }>('/flavors/:id/os-extra_specs/:key', async (request) => {
+    const caller = callerFrom(request);
+    authorize(ctx, caller, 'os_compute_api:os-flavor-extra-specs:show');
+    return showExtraSpec(ctx, caller, request.params.id, request.params.key);
+  });
   app.put<{ Params: KeyParams }>('/flavors/:id/os-extra_specs/:key', async (request) => {
     const caller = callerFrom(request);
     authorize(ctx, caller, 'os_compute_api:os-flavor-extra-specs:update');

@@ -51,16 +51,17 @@ export function imageRoutes(app: FastifyInstance, ctx: ComputeContext, baseUrl: 
   };
   app.get<{ Params: IdParams }>('/images/:id', async (request) => {
     proxied(request.computeVersion);
-    const image = await ctx.images.get(callerFrom(request).projectId, request.params.id);
+    const caller = callerFrom(request);
+    const image = await ctx.images.get(caller.projectId, request.params.id, caller);
     if (!image || image.status === 'deleted' || image.status === 'pending_delete') throw notFound('Image not found.');
     return { image: renderImage(image, baseUrl()) };
   });
   app.delete<{ Params: IdParams }>('/images/:id', async (request, reply) => {
     proxied(request.computeVersion);
     const caller = callerFrom(request);
-    const image = await ctx.images.get(caller.projectId, request.params.id);
+    const image = await ctx.images.get(caller.projectId, request.params.id, caller);
     if (!image) throw notFound('Image not found.');
-    await ctx.images.discard(caller.projectId, image.id);
+    await ctx.images.discard(caller.projectId, image.id, caller);
     reply.code(204).send();
   });
 }

@@ -28,12 +28,12 @@ export function interfaceRoutes(app: FastifyInstance, ctx: ComputeContext, svc: 
   const portsOf = async (instance: Instance) => (ctx.network ? await ctx.network.ports(instance) : []);
 
   app.get<{ Params: IdParams }>('/servers/:id/os-interface', async (request) => {
-    const instance = await visibleInstance(ctx, svc.instances, callerFrom(request), request.params.id);
+    const instance = await visibleInstance(ctx, svc.instances, callerFrom(request), request.params.id, 'os_compute_api:os-attach-interfaces:list');
     return { interfaceAttachments: (await portsOf(instance)).map(render) };
   });
 
   app.get<{ Params: PortParams }>('/servers/:id/os-interface/:portId', async (request) => {
-    const instance = await visibleInstance(ctx, svc.instances, callerFrom(request), request.params.id);
+    const instance = await visibleInstance(ctx, svc.instances, callerFrom(request), request.params.id, 'os_compute_api:os-attach-interfaces:show');
     const port = (await portsOf(instance)).find((p) => p.id === request.params.portId);
     if (!port) throw notFound(`Port ${request.params.portId} is not attached`);
     return { interfaceAttachment: render(port) };
@@ -41,7 +41,7 @@ export function interfaceRoutes(app: FastifyInstance, ctx: ComputeContext, svc: 
 
   app.post<{ Params: IdParams }>('/servers/:id/os-interface', async (request) => {
     const caller = callerFrom(request);
-    const instance = await visibleInstance(ctx, svc.instances, caller, request.params.id);
+    const instance = await visibleInstance(ctx, svc.instances, caller, request.params.id, 'os_compute_api:os-attach-interfaces:create');
     const body = member(request.body, 'interfaceAttachment');
     noExtraKeys(body, 'interfaceAttachment', ['net_id', 'port_id', 'fixed_ips', 'tag']);
     const entry = parseAttachment(body);
@@ -71,7 +71,7 @@ export function interfaceRoutes(app: FastifyInstance, ctx: ComputeContext, svc: 
 
   app.delete<{ Params: PortParams }>('/servers/:id/os-interface/:portId', async (request, reply) => {
     const caller = callerFrom(request);
-    const instance = await visibleInstance(ctx, svc.instances, caller, request.params.id);
+    const instance = await visibleInstance(ctx, svc.instances, caller, request.params.id, 'os_compute_api:os-attach-interfaces:delete');
     checkActionAllowed(instance, caller, 'other');
     if (!isUuidLike(request.params.portId)) throw notFound(`Port ${request.params.portId} is not attached`);
     if (!ctx.network) throw notFound(`Port ${request.params.portId} is not attached`);

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { badRequest, callerFrom, notFound, type ComputeContext } from '../context.js';
+import { authorize, badRequest, callerFrom, notFound, type Caller, type ComputeContext } from '../context.js';
 import type { ComputeSecurityGroup, SecurityGroupProxy } from '../peers.js';
 import { queryValue } from '../validate.js';
 
@@ -47,40 +47,42 @@ function groupBody(body: unknown): { name: string; description: string } {
  * clouds that run the network service.
  */
 export function securityGroupRoutes(app: FastifyInstance, ctx: ComputeContext): void {
-  const proxy = (request: FastifyRequest): SecurityGroupProxy => {
+  /** Neutron's groups, once Nova's rule for the proxy `action` lets the caller (acting on its own project) that far. */
+  const proxy = (request: FastifyRequest, caller: Caller, action: 'get' | 'show' | 'create' | 'update' | 'delete'): SecurityGroupProxy => {
     if (request.computeVersion.atLeast('2.36') || !ctx.network?.securityGroups) throw notFound('The resource could not be found.');
+    authorize(ctx, caller, `os_compute_api:os-security-groups:${action}`);
     return ctx.network.securityGroups;
   };
 
   app.get('/os-security-groups', async (request) => {
-    const groups = proxy(request);
     const caller = callerFrom(request);
+    const groups = proxy(request, caller, 'get');
     const all = await groups.list(caller, ['1', 'true', 'True'].includes(queryValue(request.query, 'all_tenants') ?? ''));
     return { security_groups: all.map((g) => renderSecurityGroup(g, all)) };
   });
   app.post('/os-security-groups', async (request) => {
-    const groups = proxy(request);
     const caller = callerFrom(request);
+    const groups = proxy(request, caller, 'create');
     const { name, description } = groupBody(request.body);
     const created = await groups.create(caller, name, description);
     return { security_group: renderSecurityGroup(created, [created]) };
   });
   app.get<{ Params: IdParams }>('/os-security-groups/:id', async (request) => {
-    const groups = proxy(request);
     const caller = callerFrom(request);
+    const groups = proxy(request, caller, 'show');
     const group = await groups.get(caller, request.params.id);
     return { security_group: renderSecurityGroup(group, await groups.list(caller, caller.isAdmin)) };
   });
   app.put<{ Params: IdParams }>('/os-security-groups/:id', async (request) => {
-    const groups = proxy(request);
     const caller = callerFrom(request);
+    const groups = proxy(request, caller, 'update');
     const { name, description } = groupBody(request.body);
     const updated = await groups.update(caller, request.params.id, name, description);
     return { security_group: renderSecurityGroup(updated, await groups.list(caller, caller.isAdmin)) };
   });
   app.delete<{ Params: IdParams }>('/os-security-groups/:id', async (request, reply) => {
-    const groups = proxy(request);
     const caller = callerFrom(request);
+    const groups = proxy(request, caller, 'delete');
     // Neutron refuses a group still on a port (409, Nova's 400), as it is the ports that hold groups.
     await groups.delete(caller, request.params.id);
     reply.code(202).send();

@@ -13,8 +13,9 @@ export function serverGroupRoutes(app: FastifyInstance, ctx: ComputeContext): vo
     const caller = callerFrom(request);
     authorize(ctx, caller, 'os_compute_api:os-server-groups:index');
     const allProjectsParam = queryValue(request.query, 'all_projects');
-    // Nova treats the parameter's presence as the request; `=False` still means no.
-    const allProjects = allProjectsParam !== undefined && (allProjectsParam === '' || TRUE.includes(allProjectsParam.toLowerCase()));
+    // Nova treats the parameter's presence as the request; `=False` still means no. From a
+    // non-admin it is ignored (their own project's groups), as Nova does until it drops the legacy rules.
+    const allProjects = caller.isAdmin && allProjectsParam !== undefined && (allProjectsParam === '' || TRUE.includes(allProjectsParam.toLowerCase()));
     if (allProjects) authorize(ctx, caller, 'os_compute_api:os-server-groups:index:all_projects');
     const limit = queryValue(request.query, 'limit');
     const offset = queryValue(request.query, 'offset');

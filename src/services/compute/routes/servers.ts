@@ -33,7 +33,7 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
   // PUT /servers/{id} and rebuild answer with Nova's update view (no extension attributes).
   const renderUpdated = async (request: FastifyRequest, caller: Caller, instance: Instance) =>
     renderUpdatedServer(instance, await viewOptions(request, caller, instance));
-  const load = (request: FastifyRequest<{ Params: IdParams }>, caller: Caller) => visibleInstance(ctx, svc.instances, caller, request.params.id);
+  const load = (request: FastifyRequest<{ Params: IdParams }>, caller: Caller, rule?: string) => visibleInstance(ctx, svc.instances, caller, request.params.id, rule);
 
   app.post('/servers', async (request, reply) => {
     const caller = callerFrom(request);
@@ -123,7 +123,7 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
   app.post<{ Params: IdParams }>('/servers/:id/remote-consoles', async (request) => {
     if (!request.computeVersion.atLeast('2.6')) throw notFound('The resource could not be found.');
     const caller = callerFrom(request);
-    const instance = await load(request, caller);
+    const instance = await load(request, caller, 'os_compute_api:os-remote-consoles');
     const body = member(request.body, 'remote_console');
     const protocol = body.protocol;
     const type = body.type;
@@ -136,13 +136,13 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
 
   app.get<{ Params: IdParams }>('/servers/:id/ips', async (request) => {
     const caller = callerFrom(request);
-    const instance = await load(request, caller);
+    const instance = await load(request, caller, 'os_compute_api:ips:index');
     return { addresses: renderAddresses(ctx.network ? await ctx.network.addresses(instance) : []) };
   });
 
   app.get<{ Params: IdParams & { network: string } }>('/servers/:id/ips/:network', async (request) => {
     const caller = callerFrom(request);
-    const instance = await load(request, caller);
+    const instance = await load(request, caller, 'os_compute_api:ips:show');
     const all = renderAddresses(ctx.network ? await ctx.network.addresses(instance) : []);
     const found = all[request.params.network];
     if (!found) throw notFound('Network could not be found in the instance addresses.');
@@ -152,7 +152,7 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
   // Not one of the proxies 2.36 removed: Nova serves it at every microversion.
   app.get<{ Params: IdParams }>('/servers/:id/os-security-groups', async (request) => {
     const caller = callerFrom(request);
-    const instance = await load(request, caller);
+    const instance = await load(request, caller, 'os_compute_api:os-security-groups:list');
     const proxy = ctx.network?.securityGroups;
     if (!proxy) return { security_groups: [] };
     // The groups on the server's ports, whole, as os-security-groups shows them; a rule naming
@@ -166,14 +166,14 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
 
   app.get<{ Params: IdParams }>('/servers/:id/os-instance-actions', async (request) => {
     const caller = callerFrom(request);
-    const instance = await load(request, caller);
+    const instance = await load(request, caller, 'os_compute_api:os-instance-actions:list');
     const actions = await svc.actions.list(instance.id);
     return { instanceActions: actions.map((a) => renderAction(a)) };
   });
 
   app.get<{ Params: IdParams & { requestId: string } }>('/servers/:id/os-instance-actions/:requestId', async (request) => {
     const caller = callerFrom(request);
-    const instance = await load(request, caller);
+    const instance = await load(request, caller, 'os_compute_api:os-instance-actions:show');
     const action = await svc.actions.byRequest(instance.id, request.params.requestId);
     if (!action) throw notFound(`Action for request_id ${request.params.requestId} on instance ${instance.id} not found`);
     const body: Record<string, unknown> = renderAction(action);
@@ -220,7 +220,9 @@ function nextHref(request: FastifyRequest, base: string, marker: string): string
 /** /servers/{id}/metadata: the instance's key/value pairs (Nova's server metadata API). */
 function metadataRoutes(app: FastifyInstance, ctx: ComputeContext, svc: ServerServices): void {
   type KeyParams = IdParams & { key: string };
-  const load = (request: FastifyRequest<{ Params: IdParams }>, caller: Caller) => visibleInstance(ctx, svc.instances, caller, request.params.id);
+  const rule = (name: 'index' | 'show' | 'create' | 'update' | 'update_all' | 'delete') => `os_compute_api:server-metadata:${name}`;
+  const load = (request: FastifyRequest<{ Params: IdParams }>, caller: Caller, action: Parameters<typeof rule>[0]) =>
+    visibleInstance(ctx, svc.instances, caller, request.params.id, rule(action));
   const parse = (body: unknown, key: 'metadata' | 'meta'): Record<string, string> => {
     const obj = member(body, key);
     const out: Record<string, string> = {};
@@ -235,17 +237,16 @@ function metadataRoutes(app: FastifyInstance, ctx: ComputeContext, svc: ServerSe
     await svc.instances.update(instance.id, { metadata: JSON.stringify(metadata) });
   };
   const writable = (instance: Instance, caller: Caller) => {
-    authorize(ctx, caller, 'os_compute_api:servers:update', { project_id: instance.projectId });
     if (instance.locked && !caller.isAdmin) throw conflict(`Instance ${instance.id} is locked`);
   };
 
   app.get<{ Params: IdParams }>('/servers/:id/metadata', async (request) => {
-    const instance = await load(request, callerFrom(request));
+    const instance = await load(request, callerFrom(request), 'index');
     return { metadata: instance.metadata };
   });
   app.post<{ Params: IdParams }>('/servers/:id/metadata', async (request) => {
     const caller = callerFrom(request);
-    const instance = await load(request, caller);
+    const instance = await load(request, caller, 'create');
     writable(instance, caller);
     const merged = { ...instance.metadata, ...parse(request.body, 'metadata') };
     await save(instance, merged);
@@ -253,21 +254,21 @@ function metadataRoutes(app: FastifyInstance, ctx: ComputeContext, svc: ServerSe
   });
   app.put<{ Params: IdParams }>('/servers/:id/metadata', async (request) => {
     const caller = callerFrom(request);
-    const instance = await load(request, caller);
+    const instance = await load(request, caller, 'update_all');
     writable(instance, caller);
     const replaced = parse(request.body, 'metadata');
     await save(instance, replaced);
     return { metadata: replaced };
   });
   app.get<{ Params: KeyParams }>('/servers/:id/metadata/:key', async (request) => {
-    const instance = await load(request, callerFrom(request));
+    const instance = await load(request, callerFrom(request), 'show');
     const value = instance.metadata[request.params.key];
     if (value === undefined) throw notFound('Metadata item was not found');
     return { meta: { [request.params.key]: value } };
   });
   app.put<{ Params: KeyParams }>('/servers/:id/metadata/:key', async (request) => {
     const caller = callerFrom(request);
-    const instance = await load(request, caller);
+    const instance = await load(request, caller, 'update');
     writable(instance, caller);
     const meta = parse(request.body, 'meta');
     const keys = Object.keys(meta);
@@ -278,7 +279,7 @@ function metadataRoutes(app: FastifyInstance, ctx: ComputeContext, svc: ServerSe
   });
   app.delete<{ Params: KeyParams }>('/servers/:id/metadata/:key', async (request, reply: FastifyReply) => {
     const caller = callerFrom(request);
-    const instance = await load(request, caller);
+    const instance = await load(request, caller, 'delete');
     writable(instance, caller);
     if (instance.metadata[request.params.key] === undefined) throw notFound('Metadata item was not found');
     const rest = { ...instance.metadata };

@@ -22,9 +22,11 @@ export function validTag(value: unknown): string {
 
 /** Server tags, from microversion 2.26. */
 export function tagRoutes(app: FastifyInstance, ctx: ComputeContext, svc: ServerServices): void {
-  const load = async (request: FastifyRequest<{ Params: IdParams }>, caller: Caller, writing: boolean): Promise<Instance> => {
+  /** The instance, once Nova's os-server-tags rule for `action` allows it. */
+  const load = async (request: FastifyRequest<{ Params: IdParams }>, caller: Caller, action: 'index' | 'show' | 'update' | 'update_all' | 'delete' | 'delete_all'): Promise<Instance> => {
     if (!request.computeVersion.atLeast('2.26')) throw notFound('The resource could not be found.');
-    const instance = await visibleInstance(ctx, svc.instances, caller, request.params.id, writing ? 'os_compute_api:servers:update' : 'os_compute_api:servers:show');
+    const writing = action !== 'index' && action !== 'show';
+    const instance = await visibleInstance(ctx, svc.instances, caller, request.params.id, `os_compute_api:os-server-tags:${action}`);
     if (writing && (!TAGGABLE.has(instance.vmState) || instance.taskState !== null)) {
       throw conflict(`Cannot 'update tags' instance ${instance.id} while it is in vm_state ${instance.vmState}`);
     }
@@ -35,10 +37,10 @@ export function tagRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Server
     return svc.instances.update(instance.id, { tags: JSON.stringify(tags) });
   };
 
-  app.get<{ Params: IdParams }>('/servers/:id/tags', async (request) => ({ tags: (await load(request, callerFrom(request), false)).tags }));
+  app.get<{ Params: IdParams }>('/servers/:id/tags', async (request) => ({ tags: (await load(request, callerFrom(request), 'index')).tags }));
 
   app.put<{ Params: IdParams }>('/servers/:id/tags', async (request) => {
-    const instance = await load(request, callerFrom(request), true);
+    const instance = await load(request, callerFrom(request), 'update_all');
     const body = request.body as { tags?: unknown } | null;
     if (typeof body !== 'object' || body === null || !Array.isArray(body.tags)) {
       throw badRequest("Invalid input for field/attribute tags: 'tags' is a required property and must be a list.");
@@ -49,19 +51,19 @@ export function tagRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Server
   });
 
   app.delete<{ Params: IdParams }>('/servers/:id/tags', async (request, reply) => {
-    const instance = await load(request, callerFrom(request), true);
+    const instance = await load(request, callerFrom(request), 'delete_all');
     await save(instance, []);
     reply.code(204).send();
   });
 
   app.get<{ Params: TagParams }>('/servers/:id/tags/:tag', async (request, reply) => {
-    const instance = await load(request, callerFrom(request), false);
+    const instance = await load(request, callerFrom(request), 'show');
     if (!instance.tags.includes(request.params.tag)) throw notFound(`Tag ${request.params.tag} could not be found.`);
     reply.code(204).send();
   });
 
   app.put<{ Params: TagParams }>('/servers/:id/tags/:tag', async (request, reply) => {
-    const instance = await load(request, callerFrom(request), true);
+    const instance = await load(request, callerFrom(request), 'update');
     const tag = validTag(request.params.tag);
     const location = `${ctx.config.publicUrl}/compute/v2.1/servers/${instance.id}/tags/${encodeURIComponent(tag)}`;
     if (instance.tags.includes(tag)) {
@@ -73,7 +75,7 @@ export function tagRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Server
   });
 
   app.delete<{ Params: TagParams }>('/servers/:id/tags/:tag', async (request, reply) => {
-    const instance = await load(request, callerFrom(request), true);
+    const instance = await load(request, callerFrom(request), 'delete');
     if (!instance.tags.includes(request.params.tag)) throw notFound(`Tag ${request.params.tag} could not be found.`);
     await save(instance, instance.tags.filter((t) => t !== request.params.tag));
     reply.code(204).send();

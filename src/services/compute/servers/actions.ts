@@ -1,6 +1,6 @@
 import { isUuidLike } from '../../../core/ids.js';
 import { ComputeMethods, COMPUTE_TOPIC } from '../../../contracts/compute.js';
-import { authorize, badRequest, conflict, forbidden, notFound, type Caller, type ComputeContext } from '../context.js';
+import { authorize, badRequest, conflict, notFound, type Caller, type ComputeContext } from '../context.js';
 import { findFlavorForBoot } from '../flavors.js';
 import { isUp } from '../hosts.js';
 import { preservedPorts, type Instance } from '../instances/model.js';
@@ -139,8 +139,8 @@ const lock: Handler = async (_ctx, svc, caller, instance) => {
   return ACCEPTED;
 };
 
-const unlock: Handler = async (_ctx, svc, caller, instance) => {
-  if (instance.locked && instance.lockedBy === 'admin' && !caller.isAdmin) throw forbidden("Policy doesn't allow os_compute_api:os-lock-server:unlock:unlock_override to be performed.");
+const unlock: Handler = async (ctx, svc, caller, instance) => {
+  if (instance.locked && instance.lockedBy === 'admin') authorize(ctx, caller, 'os_compute_api:os-lock-server:unlock:unlock_override', { project_id: instance.projectId });
   await svc.instances.update(instance.id, { locked: 0, locked_by: null });
   await svc.actions.start(instance.id, 'unlock', caller);
   return ACCEPTED;
@@ -177,7 +177,6 @@ const securityGroupChange = (adding: boolean): Handler => async (ctx, _svc, call
   if (!('name' in body)) throw badRequest('Security group not specified');
   const name = body.name;
   if (typeof name !== 'string' || name.trim() === '') throw badRequest('Security group name cannot be empty');
-  authorize(ctx, caller, `os_compute_api:os-security-groups:${adding ? 'add' : 'remove'}`, { project_id: instance.projectId });
   checkActionAllowed(instance, caller, 'other');
   const groups = ctx.network?.securityGroups;
   // Without a network service the instance has no ports to carry a group.
@@ -202,29 +201,33 @@ const forceDelete: Handler = async (ctx, svc, caller, instance) => {
   return ACCEPTED;
 };
 
-export const ACTIONS: Record<string, Handler> = {
-  'os-start': hostAction('start', 'start', 'powering-on', ComputeMethods.start),
-  'os-stop': hostAction('stop', 'stop', 'powering-off', ComputeMethods.stop),
-  reboot,
-  pause: hostAction('pause', 'pause', 'pausing', ComputeMethods.pause),
-  unpause: hostAction('unpause', 'unpause', 'unpausing', ComputeMethods.unpause),
-  suspend: hostAction('suspend', 'suspend', 'suspending', ComputeMethods.suspend),
-  resume: hostAction('resume', 'resume', 'resuming', ComputeMethods.resume),
-  resize,
+/** Each action with the Nova rule that guards it, checked once the instance is found. */
+export const ACTIONS: Record<string, { rule: string; run: Handler }> = {
+  'os-start': { rule: 'os_compute_api:servers:start', run: hostAction('start', 'start', 'powering-on', ComputeMethods.start) },
+  'os-stop': { rule: 'os_compute_api:servers:stop', run: hostAction('stop', 'stop', 'powering-off', ComputeMethods.stop) },
+  reboot: { rule: 'os_compute_api:servers:reboot', run: reboot },
+  pause: { rule: 'os_compute_api:os-pause-server:pause', run: hostAction('pause', 'pause', 'pausing', ComputeMethods.pause) },
+  unpause: { rule: 'os_compute_api:os-pause-server:unpause', run: hostAction('unpause', 'unpause', 'unpausing', ComputeMethods.unpause) },
+  suspend: { rule: 'os_compute_api:os-suspend-server:suspend', run: hostAction('suspend', 'suspend', 'suspending', ComputeMethods.suspend) },
+  resume: { rule: 'os_compute_api:os-suspend-server:resume', run: hostAction('resume', 'resume', 'resuming', ComputeMethods.resume) },
+  resize: { rule: 'os_compute_api:servers:resize', run: resize },
   // Nova answers confirmResize with 204 (revertResize with 202).
-  confirmResize: async (...args) => ({ ...(await hostAction('confirmResize', 'confirmResize', 'resize_confirming', ComputeMethods.confirmResize)(...args)), status: 204 }),
-  revertResize: hostAction('revertResize', 'revertResize', 'resize_reverting', ComputeMethods.revertResize),
-  rebuild,
-  createImage,
-  lock,
-  unlock,
-  'os-getConsoleOutput': consoleOutput,
-  'os-getVNCConsole': remoteConsole('vnc', ['novnc', 'xvpvnc']),
-  'os-getSerialConsole': remoteConsole('serial', ['serial']),
-  addSecurityGroup: securityGroupChange(true),
-  removeSecurityGroup: securityGroupChange(false),
-  forceDelete,
-  trigger_crash_dump: triggerCrashDump,
+  confirmResize: {
+    rule: 'os_compute_api:servers:confirm_resize',
+    run: async (...args) => ({ ...(await hostAction('confirmResize', 'confirmResize', 'resize_confirming', ComputeMethods.confirmResize)(...args)), status: 204 }),
+  },
+  revertResize: { rule: 'os_compute_api:servers:revert_resize', run: hostAction('revertResize', 'revertResize', 'resize_reverting', ComputeMethods.revertResize) },
+  rebuild: { rule: 'os_compute_api:servers:rebuild', run: rebuild },
+  createImage: { rule: 'os_compute_api:servers:create_image', run: createImage },
+  lock: { rule: 'os_compute_api:os-lock-server:lock', run: lock },
+  unlock: { rule: 'os_compute_api:os-lock-server:unlock', run: unlock },
+  'os-getConsoleOutput': { rule: 'os_compute_api:os-console-output', run: consoleOutput },
+  'os-getVNCConsole': { rule: 'os_compute_api:os-remote-consoles', run: remoteConsole('vnc', ['novnc', 'xvpvnc']) },
+  'os-getSerialConsole': { rule: 'os_compute_api:os-remote-consoles', run: remoteConsole('serial', ['serial']) },
+  addSecurityGroup: { rule: 'os_compute_api:os-security-groups:add', run: securityGroupChange(true) },
+  removeSecurityGroup: { rule: 'os_compute_api:os-security-groups:remove', run: securityGroupChange(false) },
+  forceDelete: { rule: 'os_compute_api:os-deferred-delete:force', run: forceDelete },
+  trigger_crash_dump: { rule: 'os_compute_api:servers:trigger_crash_dump', run: triggerCrashDump },
 };
 
 /** Actions that exist only from a microversion on. */
@@ -236,11 +239,11 @@ export async function runAction(ctx: ComputeContext, svc: ServerServices, caller
   const keys = Object.keys(body);
   if (keys.length !== 1) throw badRequest('Malformed request body: expected exactly one action.');
   const name = keys[0] as string;
-  const handler = ACTIONS[name];
+  const action = ACTIONS[name];
   const since = SINCE[name];
-  if (!handler || (since !== undefined && !version.atLeast(since))) throw badRequest(`There is no such action: ${name}`);
-  const instance = await visibleInstance(ctx, svc.instances, caller, id);
-  return handler(ctx, svc, caller, instance, (body as Body)[name], version);
+  if (!action || (since !== undefined && !version.atLeast(since))) throw badRequest(`There is no such action: ${name}`);
+  const instance = await visibleInstance(ctx, svc.instances, caller, id, action.rule);
+  return action.run(ctx, svc, caller, instance, (body as Body)[name], version);
 }
 
 /**

@@ -154,7 +154,7 @@ export function credentialRoutes(app: FastifyInstance, ctx: IdentityContext): vo
 
   app.post<UserParams>('/v3/users/:id/credentials/OS-EC2', async (request, reply) => {
     const userId = request.params.id;
-    authorize(ctx, request, 'identity:ec2_create_credential', { user_id: userId });
+    authorize(ctx, request, 'identity:ec2_create_credential', onCredential(userId));
     if (!isObject(request.body)) throw badRequest('The request body must be a JSON object.');
     const tenantId = reqString(request.body, 'tenant_id', { max: 64 });
     const user = await loadUser(userId);

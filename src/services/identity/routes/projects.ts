@@ -116,7 +116,7 @@ export function projectRoutes(app: FastifyInstance, ctx: IdentityContext): void 
     if (updated.name !== project.name && (await ctx.stores.resources.getProjectByName(project.domainId, updated.name))) {
       throw duplicateError('project', updated.name);
     }
-    await ctx.stores.resources.updateProject(updated);
+    await ctx.stores.resources.updateProject(updated, { tags: tags !== undefined });
     if (project.enabled && !updated.enabled) await ctx.revocations.revoke({ projectId: project.id });
     ctx.changed();
     return { project: renderProject(updated, ctx.baseUrl) };
@@ -149,7 +149,7 @@ export function projectRoutes(app: FastifyInstance, ctx: IdentityContext): void 
     if (typeof body !== 'object' || body === null) throw badRequest('The request body must be a JSON object.');
     const tags = optStringArray(body as Record<string, unknown>, 'tags');
     if (!tags) throw badRequest("Invalid input for field 'tags': it is required.");
-    await ctx.stores.resources.updateProject({ ...project, tags: checkTags(tags) });
+    await ctx.stores.resources.setProjectTags(project.id, checkTags(tags));
     ctx.changed();
     return { tags: checkTags(tags) };
   });
@@ -157,7 +157,7 @@ export function projectRoutes(app: FastifyInstance, ctx: IdentityContext): void 
   app.delete<{ Params: { id: string } }>('/v3/projects/:id/tags', async (request, reply) => {
     authorize(ctx, request, 'identity:delete_project_tags');
     const project = await load(request.params.id);
-    await ctx.stores.resources.updateProject({ ...project, tags: [] });
+    await ctx.stores.resources.setProjectTags(project.id, []);
     ctx.changed();
     reply.code(204).send();
   });
@@ -172,8 +172,9 @@ export function projectRoutes(app: FastifyInstance, ctx: IdentityContext): void 
   app.put<{ Params: { id: string; tag: string } }>('/v3/projects/:id/tags/:tag', async (request, reply) => {
     authorize(ctx, request, 'identity:create_project_tag');
     const project = await load(request.params.id);
-    const tags = checkTags([...project.tags, request.params.tag]);
-    await ctx.stores.resources.updateProject({ ...project, tags });
+    // Checked with the tags as read; the tag itself is one row, so a tag added meanwhile stays.
+    checkTags([...project.tags, request.params.tag]);
+    await ctx.stores.resources.addProjectTag(project.id, request.params.tag);
     ctx.changed();
     // Keystone answers a created tag with 201 and an empty body.
     reply.code(201).header('location', `${ctx.baseUrl}/projects/${project.id}/tags/${encodeURIComponent(request.params.tag)}`).send();
@@ -182,8 +183,7 @@ export function projectRoutes(app: FastifyInstance, ctx: IdentityContext): void 
   app.delete<{ Params: { id: string; tag: string } }>('/v3/projects/:id/tags/:tag', async (request, reply) => {
     authorize(ctx, request, 'identity:delete_project_tag');
     const project = await load(request.params.id);
-    if (!project.tags.includes(request.params.tag)) throw notFoundError('project tag', request.params.tag);
-    await ctx.stores.resources.updateProject({ ...project, tags: project.tags.filter((t) => t !== request.params.tag) });
+    if (!(await ctx.stores.resources.removeProjectTag(project.id, request.params.tag))) throw notFoundError('project tag', request.params.tag);
     ctx.changed();
     reply.code(204).send();
   });

@@ -12,11 +12,18 @@ export class DomainConfigStore {
     return row && parseJson<DomainConfig>(row.config, {});
   }
 
-  /** Replaces the whole document; an empty one removes the row, so "no config" has one meaning. */
+  /**
+   * Replaces the whole document in one statement, so a reader at the same moment sees the old
+   * or the new one, never none; an empty one removes the row, so "no config" has one meaning.
+   */
   async put(domainId: string, config: DomainConfig): Promise<void> {
-    await this.delete(domainId);
-    if (Object.keys(config).length === 0) return;
-    await this.db.insertInto('identity_domain_config').values({ domain_id: domainId, config: JSON.stringify(config) }).execute();
+    if (Object.keys(config).length === 0) return this.delete(domainId);
+    const document = JSON.stringify(config);
+    await this.db
+      .insertInto('identity_domain_config')
+      .values({ domain_id: domainId, config: document })
+      .onConflict((oc) => oc.column('domain_id').doUpdateSet({ config: document }))
+      .execute();
   }
 
   async delete(domainId: string): Promise<void> {

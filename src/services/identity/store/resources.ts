@@ -106,17 +106,35 @@ export class ResourceStore {
     return Number(row.n);
   }
 
-  async updateProject(project: Project): Promise<void> {
+  /**
+   * The project's row, and its tags only when `tags` says so: an update that does not name
+   * tags must not put back a list read before a tag was added meanwhile.
+   */
+  async updateProject(project: Project, options: { tags: boolean } = { tags: true }): Promise<void> {
     await atomically(this.db, async (tx) => {
       await tx.updateTable('identity_project').set(projectRow(project)).where('id', '=', project.id).execute();
-      await tx.deleteFrom('identity_project_tag').where('project_id', '=', project.id).execute();
-      if (project.tags.length > 0) {
-        await tx
-          .insertInto('identity_project_tag')
-          .values(project.tags.map((name) => ({ project_id: project.id, name })))
-          .execute();
-      }
+      if (options.tags) await replaceTags(tx, project.id, project.tags);
     });
+  }
+
+  /** Replaces a project's tags (requests at once never fail on each other; see replaceTags). */
+  async setProjectTags(projectId: string, tags: string[]): Promise<void> {
+    await atomically(this.db, (tx) => replaceTags(tx, projectId, tags));
+  }
+
+  /** Adds one tag, a row of its own as in Keystone; one the project already has is no error. */
+  async addProjectTag(projectId: string, tag: string): Promise<void> {
+    await this.db
+      .insertInto('identity_project_tag')
+      .values({ project_id: projectId, name: tag })
+      .onConflict((oc) => oc.columns(['project_id', 'name']).doNothing())
+      .execute();
+  }
+
+  /** Removes one tag; false when the project did not have it. */
+  async removeProjectTag(projectId: string, tag: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('identity_project_tag').where('project_id', '=', projectId).where('name', '=', tag).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
   }
 
   async deleteProject(id: string): Promise<void> {
@@ -168,6 +186,23 @@ function projectRow(p: Project): Omit<ProjectRow, 'created_at'> {
     enabled: toInt(p.enabled),
     extra: JSON.stringify(p.extra),
   };
+}
+
+/**
+ * Drops the tags not in the list and adds the missing ones. Replacements at once never fail
+ * on each other: a tag another has just added is kept rather than inserted twice, and all
+ * insert in the same order, so none waits on another in a cycle.
+ */
+async function replaceTags(tx: IdentityDb, projectId: string, tags: string[]): Promise<void> {
+  let drop = tx.deleteFrom('identity_project_tag').where('project_id', '=', projectId);
+  if (tags.length > 0) drop = drop.where('name', 'not in', tags);
+  await drop.execute();
+  if (tags.length === 0) return;
+  await tx
+    .insertInto('identity_project_tag')
+    .values([...tags].sort().map((name) => ({ project_id: projectId, name })))
+    .onConflict((oc) => oc.columns(['project_id', 'name']).doNothing())
+    .execute();
 }
 
 function toProject(row: ProjectRow, tags: Map<string, string[]>): Project {

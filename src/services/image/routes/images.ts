@@ -75,7 +75,8 @@ export function imageRoutes(app: FastifyInstance, ctx: ImageContext): void {
   app.put<{ Params: { id: string; tag: string } }>('/v2/images/:id/tags/:tag', async (request, reply) => {
     const caller = callerFrom(request);
     const image = await loadVisible(ctx, caller, request.params.id);
-    authorize(ctx, caller, 'add_image_tag', image);
+    // Glance has no rules of its own for tags: a tag is a change of the image.
+    authorize(ctx, caller, 'modify_image', image);
     if (!isOwner(image, caller)) throw new ApiError(403, 'You are not permitted to modify tags of this image.');
     const tags = checkTags([...image.tags, request.params.tag]);
     await ctx.records.update({ ...image, tags, updatedAt: glanceTime() });
@@ -85,7 +86,7 @@ export function imageRoutes(app: FastifyInstance, ctx: ImageContext): void {
   app.delete<{ Params: { id: string; tag: string } }>('/v2/images/:id/tags/:tag', async (request, reply) => {
     const caller = callerFrom(request);
     const image = await loadVisible(ctx, caller, request.params.id);
-    authorize(ctx, caller, 'delete_image_tag', image);
+    authorize(ctx, caller, 'modify_image', image);
     if (!isOwner(image, caller)) throw new ApiError(403, 'You are not permitted to modify tags of this image.');
     if (!image.tags.includes(request.params.tag)) throw notFound(`Tag ${request.params.tag} not found`);
     await ctx.records.update({ ...image, tags: image.tags.filter((t) => t !== request.params.tag), updatedAt: glanceTime() });

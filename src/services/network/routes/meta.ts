@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { isObject } from '../../../core/http/body.js';
-import { authorize, callerFrom, NeutronError, type NetworkContext } from '../context.js';
-import { tagList } from '../common.js';
+import { authorize, callerFrom, NeutronError, type Caller, type NetworkContext } from '../context.js';
 import { DEFAULT_QUOTAS, quotaLimits, quotaUsage } from '../quotas.js';
 
 /** The extensions this service implements, and only those (GET /v2.0/extensions). */
@@ -31,9 +30,6 @@ export const EXTENSIONS: Array<{ alias: string; name: string; description: strin
   { alias: 'fip-port-details', name: 'Floating IP Port Details Extension', description: 'Add port_details attribute to Floating IP resource' },
 ];
 
-/** URL segments: security groups are at `/v2.0/security-groups` (the body key is `security_groups`). */
-const TAGGABLE = new Set(['networks', 'subnets', 'ports', 'routers', 'floatingips', 'security-groups']);
-
 export function metaRoutes(app: FastifyInstance, ctx: NetworkContext, baseUrl: () => string): void {
   const versions = () => ({
     versions: [{ id: 'v2.0', status: 'CURRENT', links: [{ rel: 'self', href: `${baseUrl()}/v2.0/` }] }],
@@ -56,50 +52,6 @@ export function metaRoutes(app: FastifyInstance, ctx: NetworkContext, baseUrl: (
     return { extension: render(found) };
   });
 
-  // Tags: PUT/DELETE one, PUT/DELETE/GET all, on any taggable resource the caller can see.
-  const resource = async (request: { params: { collection: string; id: string } }, caller: ReturnType<typeof callerFrom>) => {
-    const { collection, id } = request.params;
-    if (!TAGGABLE.has(collection)) throw new NeutronError(404, 'NotFound', `The resource could not be found.`);
-    const tags = await ctx.records.tagsOf([id]);
-    const owners = await ownerOf(ctx, collection, id);
-    if (owners === undefined || (!caller.isAdmin && owners !== caller.projectId)) {
-      throw new NeutronError(404, 'NotFound', `${collection.replace(/s$/, '')} ${id} could not be found.`);
-    }
-    return tags.get(id) ?? [];
-  };
-  app.get<{ Params: { collection: string; id: string } }>('/v2.0/:collection/:id/tags', async (request) => ({
-    tags: await resource(request, callerFrom(request)),
-  }));
-  app.put<{ Params: { collection: string; id: string } }>('/v2.0/:collection/:id/tags', async (request) => {
-    await resource(request, callerFrom(request));
-    if (!isObject(request.body)) throw new NeutronError(400, 'BadRequest', 'Body must be {"tags": [...]}.');
-    const tags = tagList(request.body.tags);
-    await ctx.records.writeTags(ctx.records.db, request.params.id, tags);
-    return { tags };
-  });
-  app.delete<{ Params: { collection: string; id: string } }>('/v2.0/:collection/:id/tags', async (request, reply) => {
-    await resource(request, callerFrom(request));
-    await ctx.records.writeTags(ctx.records.db, request.params.id, []);
-    reply.code(204).send();
-  });
-  app.put<{ Params: { collection: string; id: string; tag: string } }>('/v2.0/:collection/:id/tags/:tag', async (request, reply) => {
-    const current = await resource(request, callerFrom(request));
-    const tags = tagList([...current, request.params.tag]);
-    await ctx.records.writeTags(ctx.records.db, request.params.id, tags);
-    reply.code(201).send();
-  });
-  app.get<{ Params: { collection: string; id: string; tag: string } }>('/v2.0/:collection/:id/tags/:tag', async (request, reply) => {
-    const current = await resource(request, callerFrom(request));
-    if (!current.includes(request.params.tag)) throw new NeutronError(404, 'TagNotFound', `Tag ${request.params.tag} could not be found for ${request.params.id}.`);
-    reply.code(204).send();
-  });
-  app.delete<{ Params: { collection: string; id: string; tag: string } }>('/v2.0/:collection/:id/tags/:tag', async (request, reply) => {
-    const current = await resource(request, callerFrom(request));
-    if (!current.includes(request.params.tag)) throw new NeutronError(404, 'TagNotFound', `Tag ${request.params.tag} could not be found for ${request.params.id}.`);
-    await ctx.records.writeTags(ctx.records.db, request.params.id, current.filter((t) => t !== request.params.tag));
-    reply.code(204).send();
-  });
-
   // Quotas
   app.get('/v2.0/quotas', async (request) => {
     const caller = callerFrom(request);
@@ -109,17 +61,26 @@ export function metaRoutes(app: FastifyInstance, ctx: NetworkContext, baseUrl: (
     for (const projectId of projects) quotas.push({ ...(await quotaLimits(ctx, projectId)), project_id: projectId, tenant_id: projectId });
     return { quotas };
   });
-  app.get('/v2.0/quotas/:project/default', async () => ({ quota: { ...DEFAULT_QUOTAS } }));
+  // Neutron checks get_quota only for another project's quotas (against the caller's own project).
+  const otherProjects = (caller: Caller, projectId: string) => {
+    if (projectId !== caller.projectId) authorize(ctx, caller, 'get_quota', { project_id: caller.projectId });
+  };
+  app.get<{ Params: { project: string } }>('/v2.0/quotas/:project/default', async (request) => {
+    otherProjects(callerFrom(request), request.params.project);
+    return { quota: { ...DEFAULT_QUOTAS } };
+  });
   app.get<{ Params: { project: string } }>('/v2.0/quotas/:project/details', async (request) => {
     const caller = callerFrom(request);
-    authorize(ctx, caller, 'get_quota', { project_id: request.params.project });
+    // quota_details has no rule: another project's usage is an admin's alone.
+    if (request.params.project !== caller.projectId && !caller.isAdmin) {
+      throw new NeutronError(403, 'AdminRequired', 'User does not have admin privileges: Only admin is authorized to access quotas for another project.');
+    }
     const limits = await quotaLimits(ctx, request.params.project);
     const used = await quotaUsage(ctx, request.params.project);
     return { quota: Object.fromEntries(Object.entries(limits).map(([k, limit]) => [k, { limit, used: used[k] ?? 0, reserved: 0 }])) };
   });
   app.get<{ Params: { project: string } }>('/v2.0/quotas/:project', async (request) => {
-    const caller = callerFrom(request);
-    authorize(ctx, caller, 'get_quota', { project_id: request.params.project });
+    otherProjects(callerFrom(request), request.params.project);
     return { quota: await quotaLimits(ctx, request.params.project) };
   });
   app.put<{ Params: { project: string } }>('/v2.0/quotas/:project', async (request) => {
@@ -143,23 +104,4 @@ export function metaRoutes(app: FastifyInstance, ctx: NetworkContext, baseUrl: (
     await ctx.records.deleteQuotas(request.params.project);
     reply.code(204).send();
   });
-}
-
-async function ownerOf(ctx: NetworkContext, collection: string, id: string): Promise<string | undefined> {
-  switch (collection) {
-    case 'networks':
-      return (await ctx.records.getNetwork(id))?.projectId;
-    case 'subnets':
-      return (await ctx.records.getSubnet(id))?.projectId;
-    case 'ports':
-      return (await ctx.records.getPort(id))?.projectId;
-    case 'security-groups':
-      return (await ctx.groups.get(id))?.project_id;
-    case 'routers':
-      return (await ctx.l3.getRouter(id))?.projectId;
-    case 'floatingips':
-      return (await ctx.l3.getFloatingIp(id))?.projectId;
-    default:
-      return undefined;
-  }
 }
