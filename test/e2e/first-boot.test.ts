@@ -38,7 +38,11 @@ describe('a clean checkout: kumo up with no flags, the seeds, a guest pinged thr
   /** Creates a server on `private` and waits for its ready line; returns its id, fixed IP and the seconds to the ready line. */
   async function bootOnPrivate(name: string): Promise<{ id: string; fixedIp: string; seconds: number }> {
     const started = Date.now();
-    const created = await cli.json<Json>([...DEMO, 'server', 'create', '--image', 'kumo-tiny', '--flavor', 'm1.nano', '--network', 'private', '--wait', name], { timeoutMs: 300_000 });
+    const created = await cli
+      .json<Json>([...DEMO, 'server', 'create', '--image', 'kumo-tiny', '--flavor', 'm1.nano', '--network', 'private', '--wait', name], { timeoutMs: 300_000 })
+      .catch(async (error: unknown) => {
+        throw new Error(`${String(error)}\nthe cloud's servers: ${JSON.stringify(await rest.call('GET', '/compute/v2.1/servers/detail', undefined, { user: 'admin', microversion: '2.15' }).then((r) => r.json))}\nits output: ${kumo?.output().slice(-4000)}`);
+      });
     assert.equal(created.status, 'ACTIVE');
     const id = created.id as string;
     const server = (await rest.server(id)) as Json;

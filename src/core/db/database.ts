@@ -24,9 +24,7 @@ export class Database {
 
   /** True when the failure is a unique or primary-key violation, whatever the engine. */
   isUniqueViolation(error: unknown): boolean {
-    if (!(error instanceof Error)) return false;
-    const code = (error as { code?: unknown }).code;
-    return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+    return isUniqueViolation(error);
   }
 
   /**
@@ -122,4 +120,11 @@ async function openPostgres(url: string, options: OpenOptions): Promise<Database
     ...(options.schema !== undefined ? { options: `-c search_path=${options.schema}` } : {}),
   });
   return new Database('postgres', new Kysely<object>({ dialect: new PostgresDialect({ pool }) }), options.schema);
+}
+
+/** True when the failure is a unique or primary-key violation, whatever the engine. */
+export function isUniqueViolation(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }

@@ -1,4 +1,5 @@
 import type { Bus, ListenHandle } from '../../core/bus/bus.js';
+import { isUniqueViolation } from '../../core/db/database.js';
 import type { Logger } from '../../core/log.js';
 import {
   COMPUTE_TOPIC,
@@ -48,6 +49,8 @@ export class Conductor {
   private refreshing: Promise<HostState[]> | undefined;
   /** Builds wait for this before placing: the all-in-one's host registers after its KVM probe. */
   private hostsReady: Promise<void> = Promise.resolve();
+  /** One placement per instance at a time: a held build and the restart sweep can name the same one. */
+  private readonly placing = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: ConductorDeps) {}
 
@@ -100,7 +103,15 @@ export class Conductor {
   }
 
   /** Places one instance; safe to call twice (only an unplaced, building instance is touched). */
-  async build(instanceId: string, previousFailure?: string): Promise<void> {
+  build(instanceId: string, previousFailure?: string): Promise<void> {
+    const running = this.placing.get(instanceId);
+    if (running) return running;
+    const placement = this.place(instanceId, previousFailure).finally(() => this.placing.delete(instanceId));
+    this.placing.set(instanceId, placement);
+    return placement;
+  }
+
+  private async place(instanceId: string, previousFailure?: string): Promise<void> {
     await this.hostsReady;
     const instance = await this.deps.instances.get(instanceId);
     if (!instance || instance.deleted || instance.vmState !== 'building' || instance.host !== null) return;
@@ -139,6 +150,12 @@ export class Conductor {
       await finish();
       await this.deps.bus.cast({ topic: COMPUTE_TOPIC, server: host.host }, ComputeMethods.buildAndRun, { instanceId: instance.id });
     } catch (error) {
+      if (isUniqueViolation(error)) {
+        // Another conductor holds a claim for it: that one is placing it.
+        this.deps.log.info({ instanceId }, 'another conductor is placing this instance');
+        await finish();
+        return;
+      }
       this.deps.log.error({ err: error, instanceId }, 'scheduling failed');
       await this.deps.hosts.release(instanceId).catch(() => undefined);
       await this.fail(instance, { code: 500, message: 'Build of instance failed while scheduling.', details: String(error), created: new Date().toISOString() });

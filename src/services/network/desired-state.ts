@@ -30,7 +30,10 @@ export class DesiredStatePublisher {
   private readonly hosts = new Set<string>();
   private listener: ListenHandle | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private counter = 0;
+  private lastGeneration = 0;
+  /** A publish runs; a change meanwhile is published after it (`changedWhilePublishing`). */
+  private publishing = false;
+  private changedWhilePublishing = false;
 
   constructor(
     private readonly ctx: NetworkContext,
@@ -65,11 +68,37 @@ export class DesiredStatePublisher {
 
   /** Something changed: push fresh state to every known host after a short quiet period. */
   changed(): void {
-    if (this.timer || this.hosts.size === 0) return;
+    if (this.hosts.size === 0) return;
+    // One publish at a time: two at once could finish out of order, and the agent would keep
+    // the one that read the database first.
+    if (this.publishing) {
+      this.changedWhilePublishing = true;
+      return;
+    }
+    if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.publish().catch((err: unknown) => this.log.warn({ err }, 'could not publish network state'));
+      this.publishing = true;
+      void this.publish()
+        .catch((err: unknown) => this.log.warn({ err }, 'could not publish network state'))
+        .finally(() => {
+          this.publishing = false;
+          if (this.changedWhilePublishing) {
+            this.changedWhilePublishing = false;
+            this.changed();
+          }
+        });
     }, this.delayMs);
+  }
+
+  /**
+   * Orders states by when their reads began: an agent keeps the highest, so a state computed
+   * from older rows must never outrank one computed from newer. Milliseconds keep generations
+   * increasing across control-plane restarts too.
+   */
+  private nextGeneration(): number {
+    this.lastGeneration = Math.max(this.lastGeneration + 1, Date.now() * 1000);
+    return this.lastGeneration;
   }
 
   private async publish(): Promise<void> {
@@ -81,6 +110,7 @@ export class DesiredStatePublisher {
 
   /** The whole desired state of one host. */
   async compute(host: string): Promise<HostState> {
+    const generation = this.nextGeneration();
     const { records, groups } = this.ctx;
     const isNetworkNode = host === this.networkNode;
     const allPorts = await records.listPorts();
@@ -147,11 +177,9 @@ export class DesiredStatePublisher {
       memberIps: allPorts.filter((p) => p.securityGroups.includes(g.id)).flatMap((p) => p.fixedIps.map((f) => f.ipAddress)),
     }));
 
-    this.counter = (this.counter + 1) % 1000;
     return {
       host,
-      // Milliseconds keep generations increasing across control-plane restarts too.
-      generation: Date.now() * 1000 + this.counter,
+      generation,
       networks: networks.map((n) => ({
         id: n.id,
         networkType: n.segment.networkType,

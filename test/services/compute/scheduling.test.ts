@@ -136,6 +136,27 @@ describe('scheduling on two fake hosts', () => {
     for (const host of hosts) await nova(cloud.url, 'PUT', '/os-services/enable', admin, { host, binary: 'nova-compute' });
   });
 
+  it('places a boot held for the hosts once, when the held build and the restart sweep both name it', async () => {
+    // The all-in-one's start: builds wait for the KVM probe, then the restart sweep runs too.
+    let hostsUp = () => {};
+    cloud.cloud.conductor.holdBuildsUntil(new Promise<void>((resolve) => (hostsUp = resolve)));
+    const created = await boot(cloud.url, admin, { name: 'held', imageRef: image, flavorRef: '42', networks: 'none' });
+    assert.equal(created.status, 202, JSON.stringify(created.body));
+    await new Promise((r) => setTimeout(r, 200));
+    hostsUp();
+    await cloud.cloud.conductor.recover();
+    const server = await waitForServer(cloud.url, admin, created.json.server.id, ['ACTIVE', 'ERROR']);
+    assert.equal(server.status, 'ACTIVE', JSON.stringify(server.fault));
+    const events = await nova(cloud.url, 'GET', `/servers/${server.id}/os-instance-actions`, admin);
+    const detail = await nova(cloud.url, 'GET', `/servers/${server.id}/os-instance-actions/${events.json.instanceActions[0].request_id}`, admin);
+    const events_ = detail.json.instanceAction.events as Array<{ event: string; result: string }>;
+    const placements = events_.filter((e) => e.event === 'conductor_schedule_and_build_instances');
+    const spawns = events_.filter((e) => e.event === 'compute__do_build_and_run_instance');
+    // A host that fails spawns (an earlier test's) may send it round again; never two at once.
+    assert.ok(placements.every((e) => e.result === 'Success'), JSON.stringify(events_));
+    assert.equal(placements.length, spawns.length, `one placement per spawn: ${JSON.stringify(events_)}`);
+  });
+
   it('does not reschedule a build the driver aborts (Nova\'s BuildAbortException): ERROR with its reason', async () => {
     const reason = "Flavor's disk is too small for requested image. Flavor disk is 1073741824 bytes, image is 2147483648 bytes.";
     class AbortingDriver extends FakeDriver {

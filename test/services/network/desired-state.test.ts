@@ -124,6 +124,38 @@ describe('desired dataplane state, from the control plane to each host agent', (
     }
   });
 
+  it('ends a burst on the newest rows, even when an earlier push reads slowly', async () => {
+    const records = cloud.cloud.network.records;
+    const listPorts = records.listPorts.bind(records);
+    let slowOnce = true;
+    // The first push after the next change reads its rows, then dawdles past the next push.
+    records.listPorts = async (...args: Parameters<typeof listPorts>) => {
+      const rows = await listPorts(...args);
+      if (slowOnce && rows.some((p) => p.name === 'burst-a')) {
+        slowOnce = false;
+        await new Promise((r) => setTimeout(r, 600));
+      }
+      return rows;
+    };
+    try {
+      const network = await api(cloud.url, 'POST', net('/networks'), admin, { network: { name: 'burst-net' } });
+      const networkId = network.json.network.id as string;
+      const port = async (name: string) => {
+        const made = await api(cloud.url, 'POST', net('/ports'), admin, { port: { network_id: networkId, name, 'binding:host_id': cloud.cloud.config.hostName } });
+        assert.equal(made.status, 201);
+        return made.json.port.id as string;
+      };
+      await port('burst-a');
+      await new Promise((r) => setTimeout(r, 200));
+      const b = await port('burst-b');
+      await new Promise((r) => setTimeout(r, 1500));
+      const local = cloud.cloud.networkAgent.dataplane as NoopDataplane;
+      assert.ok(local.current()?.ports.some((p) => p.id === b), 'the last port created is in the state the agent kept');
+    } finally {
+      records.listPorts = listPorts;
+    }
+  });
+
   it('skips a state older than the one applied', async () => {
     const dataplane = new NoopDataplane();
     const agent = new NetworkAgent('compute-3', cloud.cloud.bus, dataplane, createLogger('silent'));
