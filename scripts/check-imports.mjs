@@ -214,7 +214,7 @@ function main() {
   if (stale.length > 0 && opts.prune) {
     const keep = allowed.filter((e) => violations.has(e));
     writeFileSync(opts.allowlist, [...ALLOWLIST_HEADER, ...keep.sort()].join('\n') + '\n');
-    console.log(`pruned ${stale.length} entr${stale.length === 1 ? 'y' : 'ies'} that no longer occur from ${relative(opts.root, opts.allowlist)}`);
+    console.log(`pruned ${stale.length} entr${stale.length === 1 ? 'y that no longer occurs' : 'ies that no longer occur'} from ${relative(opts.root, opts.allowlist)}`);
   } else {
     for (const e of stale) console.error(`GONE ${e} (fixed: remove it from ${relative(opts.root, opts.allowlist)}, or run with --prune)`);
   }

@@ -36,7 +36,6 @@ import { computeMigrations } from './services/compute/migrations.js';
 import { InProcessImages } from './services/compute/peers-in-process.js';
 import { ensureDefaultFlavors } from './services/compute/flavors.js';
 import { computePlugin } from './services/compute/plugin.js';
-import { ConsoleAuthTokens } from './services/compute/console-tokens.js';
 import { CONSOLE_PREFIX } from './contracts/console.js';
 import { consolePlugin, registerWebsockets } from './services/console/plugin.js';
 import { createComputeContext } from './services/compute/service.js';
@@ -48,7 +47,7 @@ import { InstanceRecords } from './services/compute/instances/store.js';
 import { FilterScheduler } from './services/compute/scheduler/filter-scheduler.js';
 import { chooseDriver, launchComputeAgents, type DriverChoice } from './agents/compute/start.js';
 import type { ComputeAgent } from './agents/compute/agent.js';
-import { ComputeInstanceSource } from './services/metadata/compute-records.js';
+import { ComputeInstanceSource, InProcessConsoleTokens } from './services/compute/client.js';
 import { InProcessConfigDrive } from './services/metadata/config-drive-source.js';
 import { InProcessInstanceNetwork } from './services/metadata/network-in-process.js';
 import { metadataSecret } from './services/metadata/secret.js';
@@ -171,7 +170,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     await http.register(imagePlugin(image, identity, () => config.publicUrl), { prefix: '/image' });
     await http.register(networkPlugin(network, identity), { prefix: '/networking' });
     await http.register(computePlugin(compute, identity), { prefix: '/compute' });
-    await http.register(consolePlugin({ tokens: new ConsoleAuthTokens(compute.db), instances: new InstanceRecords(compute.db), log }), { prefix: CONSOLE_PREFIX });
+    await http.register(consolePlugin({ tokens: new InProcessConsoleTokens(compute), log }), { prefix: CONSOLE_PREFIX });
     await http.listen({ host: config.host, port: config.port });
     cleanups.push(() => http.close());
     if (config.port === 0) {

@@ -14,7 +14,7 @@ import { createNetworkContext } from '../services/network/service.js';
 import { InProcessNetworkPorts } from '../services/compute/network-in-process.js';
 import { InProcessImages } from '../services/compute/peers-in-process.js';
 import { createComputeContext } from '../services/compute/service.js';
-import { ComputeInstanceSource } from '../services/metadata/compute-records.js';
+import { ComputeInstanceSource } from '../services/compute/client.js';
 import { InProcessConfigDrive } from '../services/metadata/config-drive-source.js';
 import { InProcessInstanceNetwork } from '../services/metadata/network-in-process.js';
 
