@@ -33,7 +33,7 @@ import { recoverInterruptedTransfers } from './services/image/recovery.js';
 import { createImageContext, IMAGE_DEFAULT_LIMITS } from './services/image/service.js';
 import type { ComputeContext } from './services/compute/context.js';
 import { computeMigrations } from './services/compute/migrations.js';
-import { InProcessImages } from './services/compute/peers-in-process.js';
+import { InProcessImages } from './services/image/client.js';
 import { ensureDefaultFlavors } from './services/compute/flavors.js';
 import { computePlugin } from './services/compute/plugin.js';
 import { CONSOLE_PREFIX } from './contracts/console.js';

@@ -12,7 +12,7 @@ import { IdentityService } from '../services/identity/service.js';
 import { createImageContext } from '../services/image/service.js';
 import { createNetworkContext } from '../services/network/service.js';
 import { InProcessNetworkPorts } from '../services/compute/network-in-process.js';
-import { InProcessImages } from '../services/compute/peers-in-process.js';
+import { InProcessImages } from '../services/image/client.js';
 import { createComputeContext } from '../services/compute/service.js';
 import { ComputeInstanceSource } from '../services/compute/client.js';
 import { InProcessConfigDrive } from '../services/metadata/config-drive-source.js';

@@ -7,16 +7,16 @@ import { InstanceRecords } from './instances/store.js';
 import { findKeypair } from './keypairs.js';
 
 /**
- * Compute's public surface for other services (the console proxy and the metadata service,
- * both Nova's): what they may ask it, as typed interfaces with their in-process
- * implementations, and the types those carry. Nothing else in this folder is theirs to import
- * (scripts/check-imports.mjs keeps it so); a split deployment can put the same interfaces over
- * HTTP or the bus.
+ * Compute's public surface for other services: what the console proxy and the metadata service
+ * (both Nova's) may ask it, as typed interfaces with their in-process implementations; the
+ * interfaces it asks its peers to implement; and the types those carry. Nothing else in this
+ * folder is theirs to import (scripts/check-imports.mjs keeps it so); a split deployment can
+ * put the same interfaces over HTTP or the bus.
  */
 
 export type { Instance } from './instances/model.js';
-/** The interfaces compute asks its peers to implement (the config drive is the metadata service's). */
-export type { ConfigDriveSource, InstanceRef } from './peers.js';
+/** The interfaces compute asks its peers to implement (images are Glance's, the config drive the metadata service's). */
+export type { ComputeImage, ConfigDriveSource, ImageActor, ImageLookup, InstanceRef } from './peers.js';
 /** Nova's error shape: the console proxy answers in it too. */
 export { NOVA_ERROR_KEYS } from './context.js';
 /** Nova's sanitized hostname of a server name, which the metadata service serves as well. */
