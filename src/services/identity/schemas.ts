@@ -53,3 +53,55 @@ export interface DomainBody {
   explicit_domain_id?: string;
   [extra: string]: unknown;
 }
+
+// Groups (keystone/identity/schema.py: group_create, group_update).
+const GROUP = { name: string({ min: 1, max: 64 }), domain_id: ID, description: DESCRIPTION };
+export const groupCreate: JsonSchema = envelope('group', GROUP, { required: ['name'] });
+export const groupUpdate: JsonSchema = envelope('group', GROUP);
+
+export interface GroupBody {
+  name?: string;
+  domain_id?: string;
+  description?: string | null;
+  [extra: string]: unknown;
+}
+
+// Roles (keystone/assignment/schema.py: role_create, role_update).
+const ROLE = { name: string({ min: 1, max: 255 }), domain_id: NULLABLE_ID, description: nullableString({ max: 255 }) };
+export const roleCreate: JsonSchema = envelope('role', ROLE, { required: ['name'] });
+export const roleUpdate: JsonSchema = envelope('role', ROLE);
+
+export interface RoleBody {
+  name?: string;
+  domain_id?: string | null;
+  description?: string | null;
+  [extra: string]: unknown;
+}
+
+// Users (keystone/identity/schema.py: user_create, user_update, password_change).
+const MAX_PASSWORD = 4096;
+const USER = {
+  name: string({ min: 1, max: 255 }),
+  domain_id: ID,
+  enabled: boolean(),
+  password: nullableString({ max: MAX_PASSWORD }),
+  default_project_id: NULLABLE_ID,
+  description: DESCRIPTION,
+};
+export const userCreate: JsonSchema = envelope('user', USER, { required: ['name'] });
+export const userUpdate: JsonSchema = envelope('user', USER);
+export const passwordChange: JsonSchema = envelope(
+  'user',
+  { original_password: string({ max: MAX_PASSWORD }), password: string({ max: MAX_PASSWORD }) },
+  { required: ['original_password', 'password'] },
+);
+
+export interface UserBody {
+  name?: string;
+  domain_id?: string;
+  enabled?: boolean;
+  password?: string | null;
+  default_project_id?: string | null;
+  description?: string | null;
+  [extra: string]: unknown;
+}
