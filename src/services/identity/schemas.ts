@@ -105,3 +105,59 @@ export interface UserBody {
   description?: string | null;
   [extra: string]: unknown;
 }
+
+// The catalog (keystone/catalog/schema.py: region_create, service_create, endpoint_create and their updates).
+const REGION = { id: string({ max: 255 }), description: nullableString({ max: 255 }), parent_region_id: nullableString({ max: 255 }) };
+export const regionCreate: JsonSchema = envelope('region', REGION);
+export const regionUpdate: JsonSchema = envelope('region', REGION);
+
+export interface RegionBody {
+  id?: string;
+  description?: string | null;
+  parent_region_id?: string | null;
+  [extra: string]: unknown;
+}
+
+const SERVICE = { type: string({ min: 1, max: 255 }), name: string({ max: 255 }), description: string({ max: 65_535 }), enabled: boolean() };
+export const serviceCreate: JsonSchema = envelope('service', SERVICE, { required: ['type'] });
+export const serviceUpdate: JsonSchema = envelope('service', SERVICE);
+
+export interface ServiceBody {
+  type?: string;
+  name?: string;
+  description?: string;
+  enabled?: boolean;
+  [extra: string]: unknown;
+}
+
+const ENDPOINT = {
+  service_id: string({ min: 1, max: 64 }),
+  interface: string({ min: 1 }),
+  region_id: nullableString({ max: 255 }),
+  region: nullableString({ max: 255 }),
+  url: string({ min: 1, max: 2048 }),
+  enabled: boolean(),
+};
+export const endpointCreate: JsonSchema = envelope('endpoint', ENDPOINT, { required: ['service_id', 'interface', 'url'] });
+export const endpointUpdate: JsonSchema = envelope('endpoint', ENDPOINT);
+
+export interface EndpointBody {
+  service_id?: string;
+  interface?: string;
+  region_id?: string | null;
+  region?: string | null;
+  url?: string;
+  enabled?: boolean;
+  [extra: string]: unknown;
+}
+
+// Policy blobs (keystone/policy/schema.py: policy_create, policy_update).
+const POLICY = { type: string({ min: 1, max: 255 }), blob: string({ min: 1 }) };
+export const policyCreate: JsonSchema = envelope('policy', POLICY, { required: ['type', 'blob'] });
+export const policyUpdate: JsonSchema = envelope('policy', POLICY);
+
+export interface PolicyBody {
+  type?: string;
+  blob?: string;
+  [extra: string]: unknown;
+}
