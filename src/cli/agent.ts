@@ -42,7 +42,7 @@ export async function agent(config: KumoConfig, host: string): Promise<void> {
   compute.configDrive = new InProcessConfigDrive(new ComputeInstanceSource(compute), new InProcessInstanceNetwork(network));
   const driver = await chooseDriver(config);
   if (config.compute.driver === undefined) log.warn({ driver: driver.name }, driver.reason);
-  const agents = await startComputeAgents(config, compute, bus, log, [host], driver);
+  const agents = await startComputeAgents(config, { images: compute.images, configDrive: true }, bus, log, [host], driver);
   // The host's network agent plugs its instances' taps into their networks; DHCP, routers
   // and the metadata relay stay on the network node (the `kumo up` host).
   const dataplane = chooseDataplane(config);

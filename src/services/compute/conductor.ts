@@ -6,6 +6,7 @@ import {
   ComputeMethods,
   CONDUCTOR_TOPIC,
   ConductorMethods,
+  type BuildArgs,
   type BuildInstancesArgs,
   type RescheduleArgs,
 } from '../../contracts/compute.js';
@@ -13,7 +14,9 @@ import type { ComputeHosts } from './hosts.js';
 import type { InstanceActions } from './instances/actions.js';
 import { resourcesOf, type Fault, type Instance } from './instances/model.js';
 import type { InstanceRecords } from './instances/store.js';
-import type { ImageLookup } from './peers.js';
+import type { BuildRequest, HostImageMeta } from '../../contracts/compute-host.js';
+import { hostInstanceOf } from './host-endpoint.js';
+import type { ComputeImage, ImageLookup } from './peers.js';
 import type { HostState, RequestSpec, Scheduler } from './scheduler/types.js';
 import type { ComputeTables } from './tables.js';
 import type { Kysely } from 'kysely';
@@ -129,7 +132,8 @@ export class Conductor {
       }
       // A claim without a placement is a decision lost to a restart: start from a clean slate.
       await this.deps.hosts.release(instance.id);
-      const spec = await this.requestSpec(instance);
+      const image = await this.deps.images.get(instance.projectId, instance.imageRef);
+      const spec = await this.requestSpec(instance, image);
       const host = await this.placeAndClaim(instance, spec);
       if (!host) {
         await this.fail(instance, { code: 500, message: NO_VALID_HOST, details: NO_VALID_HOST, created: new Date().toISOString() });
@@ -148,7 +152,14 @@ export class Conductor {
         return;
       }
       await finish();
-      await this.deps.bus.cast({ topic: COMPUTE_TOPIC, server: host.host }, ComputeMethods.buildAndRun, { instanceId: instance.id });
+      // The whole build request goes to the host (Nova's build_and_run_instance): it reads nothing back.
+      const request: BuildRequest = {
+        instance: hostInstanceOf({ ...instance, host: host.host, availabilityZone: host.availabilityZone, taskState: 'scheduling' }),
+        image: image ? imageMetaOf(image) : null,
+        blockDeviceMappings: [],
+      };
+      const args: BuildArgs = { instanceId: instance.id, request };
+      await this.deps.bus.cast({ topic: COMPUTE_TOPIC, server: host.host }, ComputeMethods.buildAndRun, args);
     } catch (error) {
       if (isUniqueViolation(error)) {
         // Another conductor holds a claim for it: that one is placing it.
@@ -219,9 +230,8 @@ export class Conductor {
     return rows.map((r) => r.host ?? (includeClaims ? r.claimed : null)).filter((h): h is string => h !== null);
   }
 
-  private async requestSpec(instance: Instance): Promise<RequestSpec> {
+  private async requestSpec(instance: Instance, image: ComputeImage | undefined): Promise<RequestSpec> {
     const resources = resourcesOf(instance.flavor);
-    const image = await this.deps.images.get(instance.projectId, instance.imageRef);
     const hints = instance.schedulerHints;
     const spec: RequestSpec = {
       instanceId: instance.id,
@@ -296,4 +306,16 @@ export function parseZone(value: string | null): { zone?: string; host?: string 
   if (!value) return {};
   const [zone, host] = value.split(':', 2);
   return { ...(zone ? { zone } : {}), ...(host ? { host } : {}) };
+}
+
+function imageMetaOf(image: ComputeImage): HostImageMeta {
+  return {
+    id: image.id,
+    diskFormat: image.diskFormat,
+    containerFormat: image.containerFormat,
+    minDisk: image.minDisk,
+    minRam: image.minRam,
+    size: image.size,
+    properties: image.properties,
+  };
 }
