@@ -86,7 +86,7 @@ export interface Cloud {
 }
 
 /** What the catalog lists: every service this process serves, at its DevStack-style prefix. */
-const CATALOG: CatalogEntry[] = [
+export const CATALOG: CatalogEntry[] = [
   { type: 'identity', name: 'keystone', path: '/identity/v3' },
   { type: 'image', name: 'glance', path: '/image', limits: IMAGE_DEFAULT_LIMITS },
   { type: 'network', name: 'neutron', path: '/networking' },
@@ -137,6 +137,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
       hosts: new ComputeHosts(compute.db),
       actions: new InstanceActions(compute.db),
       images: compute.images,
+      ...(compute.network ? { network: compute.network } : {}),
       scheduler: new FilterScheduler({ weigh: config.compute.weigh }),
       log,
       maxAttempts: config.compute.schedulerMaxAttempts,
@@ -259,7 +260,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
 }
 
 /** `<policyDir>/<service>.yaml`, when present, overrides that service's default rules. */
-function loadPolicyOverrides(config: KumoConfig, enforcers: Record<string, Enforcer>): void {
+export function loadPolicyOverrides(config: KumoConfig, enforcers: Record<string, Enforcer>): void {
   if (!config.policyDir) return;
   for (const [service, enforcer] of Object.entries(enforcers)) {
     const path = join(config.policyDir, `${service}.yaml`);

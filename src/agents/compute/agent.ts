@@ -391,6 +391,14 @@ export class ComputeAgent {
         }
       }
     }
+    // Guests no instance of this host accounts for (a build the control plane failed while this
+    // agent was down, an instance deleted meanwhile): ghosts, removed as Nova's init_host does.
+    const accounted = new Set(mine.map((i) => i.id));
+    for (const id of actual.keys()) {
+      if (accounted.has(id)) continue;
+      this.deps.log.warn({ instanceId: id, host: this.options.host }, 'removing a guest no instance of this host accounts for');
+      await this.deps.driver.destroy(id).catch((err: unknown) => this.deps.log.warn({ err, instanceId: id }, 'could not remove a ghost guest'));
+    }
     await control.reconcile(this.options.host);
   }
 

@@ -10,13 +10,13 @@ import {
   type BuildInstancesArgs,
   type RescheduleArgs,
 } from '../../contracts/compute.js';
-import type { ComputeHosts } from './hosts.js';
+import { isUp, type ComputeHosts } from './hosts.js';
 import type { InstanceActions } from './instances/actions.js';
-import { resourcesOf, type Fault, type Instance } from './instances/model.js';
+import { preservedPorts, resourcesOf, type Fault, type Instance } from './instances/model.js';
 import type { InstanceRecords } from './instances/store.js';
 import type { BuildRequest, HostImageMeta } from '../../contracts/compute-host.js';
 import { hostInstanceOf } from './host-endpoint.js';
-import type { ComputeImage, ImageLookup } from './peers.js';
+import type { ComputeImage, ImageLookup, NetworkPorts } from './peers.js';
 import type { HostState, RequestSpec, Scheduler } from './scheduler/types.js';
 import type { ComputeTables } from './tables.js';
 import type { Kysely } from 'kysely';
@@ -28,6 +28,8 @@ export interface ConductorDeps {
   hosts: ComputeHosts;
   actions: InstanceActions;
   images: ImageLookup;
+  /** Ports of builds lost with their host are given back through it. */
+  network?: NetworkPorts;
   scheduler: Scheduler;
   log: Logger;
   maxAttempts: number;
@@ -48,6 +50,7 @@ export const NO_VALID_HOST = 'No valid host was found. There are not enough host
  */
 export class Conductor {
   private listener: ListenHandle | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
   private cached: { at: number; states: HostState[] } | undefined;
   private refreshing: Promise<HostState[]> | undefined;
   /** Builds wait for this before placing: the all-in-one's host registers after its KVM probe. */
@@ -75,6 +78,7 @@ export class Conductor {
 
   /** Takes build requests; `recover` can come later (once the compute hosts are up). */
   async listen(server: string): Promise<void> {
+    this.startSweeper();
     this.listener = await this.deps.bus.listen(CONDUCTOR_TOPIC, server, async (method, args) => {
       if (method === ConductorMethods.buildInstances) {
         await Promise.all((args as BuildInstancesArgs).instanceIds.map((id) => this.build(id)));
@@ -86,7 +90,59 @@ export class Conductor {
   }
 
   async stop(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
     await this.listener?.close();
+  }
+
+  /**
+   * A host that went down (no heartbeat for the service down time) took its builds with it:
+   * they end in ERROR, with their claims and ports given back, and are not rescheduled (their
+   * guest may yet exist on the dead host). Their host is cleared, so the agent, when it comes
+   * back, finds their leftovers foreign and removes them.
+   */
+  async failBuildsOfDownHosts(now = Date.now()): Promise<number> {
+    const down = (await this.deps.hosts.list()).filter((row) => !isUp(row, this.deps.serviceDownTimeSeconds, now)).map((row) => row.host);
+    if (down.length === 0) return 0;
+    const lost = await this.deps.db
+      .selectFrom('compute_instance')
+      .select('id')
+      .where('deleted', '=', 0)
+      .where('vm_state', '=', 'building')
+      .where('host', 'in', down)
+      .execute();
+    let failed = 0;
+    for (const { id } of lost) {
+      const instance = await this.deps.instances.get(id);
+      if (!instance?.host) continue;
+      const fault: Fault = {
+        code: 500,
+        message: `Build of instance ${id} was lost: its compute host ${instance.host} went down (no heartbeat for ${this.deps.serviceDownTimeSeconds} s).`,
+        created: new Date(now).toISOString(),
+      };
+      const changed = await this.deps.instances.transition(
+        id,
+        { vmState: ['building'], host: instance.host },
+        { vm_state: 'error', task_state: null, host: null, fault: JSON.stringify(fault) },
+      );
+      if (!changed) continue;
+      failed++;
+      this.deps.log.warn({ instanceId: id, host: instance.host }, 'build lost with its compute host: ERROR');
+      await this.deps.hosts.release(id);
+      await this.deps.network?.deallocate(instance, preservedPorts(instance)).catch((err: unknown) => this.deps.log.warn({ err, instanceId: id }, 'could not free the ports of a lost build'));
+      const finish = await this.deps.actions.event(id, 'conductor_host_down', null);
+      await finish(new Error(fault.message));
+    }
+    return failed;
+  }
+
+  private startSweeper(): void {
+    if (this.sweeper) return;
+    const everyMs = Math.max(1000, (this.deps.serviceDownTimeSeconds * 1000) / 2);
+    this.sweeper = setInterval(() => {
+      this.failBuildsOfDownHosts().catch((err: unknown) => this.deps.log.warn({ err }, 'could not check for builds lost with their hosts'));
+    }, everyMs);
+    this.sweeper.unref();
   }
 
   /**
