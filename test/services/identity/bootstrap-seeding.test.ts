@@ -68,7 +68,7 @@ for (const engine of DATABASES) {
       try {
         await migrateToLatest(opened.database, MIGRATIONS);
         const ctx = identityOn(opened.database);
-        assert.deepEqual(Object.keys((await bootstrapIdentity(ctx, [], { adminPassword: 'a-secret' })).created).sort(), ['adminPassword', 'demoPassword']);
+        assert.deepEqual(Object.keys((await bootstrapIdentity(ctx, [], { adminPassword: 'a-secret' })).created).sort(), ['adminPassword', 'demoPassword', 'novaPassword']);
         const admin = await ctx.stores.users.getUserByName('default', 'admin');
         assert.ok(admin && (await ctx.hasher.verify('a-secret', admin.passwordHash)), 'the wanted password');
       } finally {
