@@ -11,6 +11,7 @@ import type { Logger } from './core/log.js';
 import { Metrics } from './core/metrics.js';
 import { Enforcer } from './core/policy/index.js';
 import { CONSOLE_PREFIX } from './contracts/console.js';
+import { chooseDataplane, publicBridgeFor, startNetworkAgent } from './agents/network/start.js';
 import { bootstrapIdentity, type BootstrapCredentials } from './services/identity/bootstrap.js';
 import { InProcessIdentityClient } from './services/identity/client.js';
 import { identityPlugin } from './services/identity/plugin.js';
@@ -53,7 +54,8 @@ export interface ControlPlane {
 
 /**
  * A split deployment's control plane, the same services `kumo up` runs, without agents:
- * `api` serves the HTTP APIs, the metadata API and the console proxy; `conductor` runs the
+ * `api` serves the HTTP APIs, the metadata API and the console proxy, and is the network node
+ * (its network agent runs DHCP, routers and the metadata relay); `conductor` runs the
  * conductor, the scheduler and the compute-host endpoint the agents report to. Both push
  * network state to the network agents whenever they change a port.
  */
@@ -143,6 +145,13 @@ export async function startControlPlane(config: KumoConfig, log: Logger, role: '
       log,
     });
     cleanups.push(() => metadata.close());
+    config.metadata.port = metadata.port;
+    // This host is the network node, as a DevStack controller runs Neutron's DHCP, L3 and
+    // metadata agents: DHCP servers, routers and the metadata relay for the compute hosts' guests.
+    const dataplane = chooseDataplane(config);
+    if (config.dataplane.driver === undefined) log.warn({ dataplane: dataplane.name }, dataplane.reason);
+    const networkNode = await startNetworkAgent(config, bus, log, dataplane, { url: metadata.url, sharedSecret: config.metadata.sharedSecret }, publicBridgeFor(config));
+    cleanups.push(() => networkNode.stop());
     const { created } = await bootstrapIdentity(identity.context, CATALOG, wanted);
     return { role, database, bus, http, metadataUrl: metadata.url, createdCredentials: created, stop };
   } catch (error) {

@@ -121,7 +121,7 @@ describe('a split deployment: api, conductor and two agents without a database',
     assert.match(issued, /^[0-9a-f]{32}$/);
   });
 
-  it('boots through the openstack CLI on both agents, with ports from the network service and images over HTTP', async () => {
+  it('boots through the openstack CLI on both agents, with ports from the network service', async () => {
     await startAgent(hosts[0]);
     await startAgent(hosts[1]);
     for (const host of hosts) assert.equal(await until(`${host} up`, async () => ((await serviceState(host)) === 'up' ? 'up' : undefined)), 'up');
@@ -137,6 +137,10 @@ describe('a split deployment: api, conductor and two agents without a database',
       assert.equal(server['OS-EXT-SRV-ATTR:host'], host);
       assert.match(JSON.stringify(server.addresses), /10\.42\.0\.\d+/, 'the port came from the network service');
     }
+    // Three network agents: the network node (kumo api's host) and one on each compute host.
+    const agents = (await (await fetch(`${url}/networking/v2.0/agents`, { headers: { 'x-auth-token': token } })).json()) as { agents: Array<{ host: string; alive: boolean }> };
+    for (const host of hosts) assert.ok(agents.agents.some((a) => a.host === host && a.alive), JSON.stringify(agents));
+    assert.equal(agents.agents.filter((a) => a.alive).length, 3, JSON.stringify(agents));
     // The agents kept nothing of the controller: their state is their own directories.
     for (const host of hosts) assert.ok(readdirSync(join(root, host)).includes('state'));
   });
