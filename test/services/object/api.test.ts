@@ -2,15 +2,22 @@
 // objects, listings, metadata, ranges, conditions, copies, large objects, ACLs, temp URLs,
 // quotas, expiry, and the 4xx Swift gives bad input.
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startTestCloud, type TestCloud } from '../../helpers/cloud.js';
+import { startTestCloud, TEST_DATABASE_URL, type TestCloud } from '../../helpers/cloud.js';
+import { dropSchema } from '../../helpers/databases.js';
 import { projectId, projectWithMember, projectWithRoles, type ProjectUser } from '../image/helpers.js';
 import { md5, swift } from './helpers.js';
 
-describe('object storage API (Swift v1)', { timeout: 180_000 }, () => {
+const ENGINES = [
+  { name: 'sqlite', skip: false as const },
+  { name: 'postgres', skip: TEST_DATABASE_URL ? (false as const) : 'KUMO_TEST_DATABASE_URL is not set (CI sets it to the local PostgreSQL)' },
+];
+
+for (const engine of ENGINES) describe(`object storage API (Swift v1) on ${engine.name}`, { skip: engine.skip, timeout: 240_000 }, () => {
+  const schema = engine.name === 'postgres' ? `kumo_test_${randomBytes(6).toString('hex')}` : undefined;
   let tc: TestCloud;
   let url: string;
   let admin: string;
@@ -20,7 +27,7 @@ describe('object storage API (Swift v1)', { timeout: 180_000 }, () => {
   let reader: ProjectUser;
 
   before(async () => {
-    tc = await startTestCloud();
+    tc = await startTestCloud(schema ? { databaseUrl: TEST_DATABASE_URL as string, databaseSchema: schema } : {});
     url = tc.url;
     admin = await tc.token('admin');
     demo = await tc.token('demo');
@@ -31,6 +38,7 @@ describe('object storage API (Swift v1)', { timeout: 180_000 }, () => {
 
   after(async () => {
     await tc?.stop();
+    if (schema) await dropSchema(TEST_DATABASE_URL as string, schema);
   });
 
   it('is in the catalog as object-store, at AUTH_<project>, with /info and /healthcheck', async () => {
