@@ -11,6 +11,9 @@ import { copyVerb, deleteObject, getObject, postObject, putObject } from './obje
 
 const METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'COPY'] as const;
 
+/** The Content-Type each request came with (see the onRequest hook). */
+const contentTypes = new WeakMap<FastifyRequest, string>();
+
 /** Swift's transaction id: "tx", 21 random hex digits, "-", the time in hex. */
 function transId(): string {
   return `tx${randomBytes(11).toString('hex').slice(0, 21)}-${Math.floor(Date.now() / 1000).toString(16).padStart(10, '0')}`;
@@ -107,6 +110,13 @@ export function objectPlugin(ctx: ObjectContext) {
     app.addHook('onRequest', async (request, reply) => {
       const id = transId();
       reply.header('x-trans-id', id).header('x-openstack-request-id', id);
+      // Swift keeps any Content-Type an object is given; Fastify refuses (415) one that is not a
+      // media type before any parser runs. The body parser sees a neutral type; the handler, the real one.
+      const type = request.headers['content-type'];
+      if (type !== undefined) {
+        contentTypes.set(request, type);
+        request.headers['content-type'] = 'application/octet-stream';
+      }
     });
     app.setErrorHandler((error: FastifyError | SwiftError, request: FastifyRequest, reply: FastifyReply) => {
       const swift = error instanceof SwiftError ? error : toSwiftError(error);
@@ -151,13 +161,16 @@ export function objectPlugin(ctx: ObjectContext) {
       const lengthHeader = request.headers['content-length'];
       if (lengthHeader !== undefined && !/^\d+$/.test(lengthHeader)) throw new SwiftError(400, 'Invalid Content-Length header value');
       const chunked = /chunked/i.test(String(request.headers['transfer-encoding'] ?? ''));
+      const headers = { ...request.headers };
+      const type = contentTypes.get(request);
+      if (type !== undefined) headers['content-type'] = type;
       const req: SwiftRequest = {
         method: request.method,
         path,
         // Temp URL signatures are over the path as the client wrote it.
         rawPath,
         query,
-        headers: request.headers,
+        headers,
         auth: await authOf(ctx, request),
         body: request.raw,
         contentLength: lengthHeader === undefined || chunked ? undefined : Number(lengthHeader),

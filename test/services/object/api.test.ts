@@ -144,6 +144,10 @@ for (const engine of ENGINES) describe(`object storage API (Swift v1) on ${engin
     assert.equal(oh.headers.get('x-object-meta-two'), '2');
     assert.equal(oh.headers.get('content-type'), 'text/plain');
     assert.equal((await swift(url, 'POST', `${c}/missing`, demo, { headers: {} })).status, 404);
+    // Any Content-Type is kept as given, media type or not (Swift stores the string).
+    assert.equal((await swift(url, 'PUT', `${c}/odd`, demo, { body: 'x', headers: { 'content-type': 'not a media type' } })).status, 201);
+    assert.equal((await swift(url, 'HEAD', `${c}/odd`, demo)).headers.get('content-type'), 'not a media type');
+    assert.equal((await swift(url, 'PUT', `${c}/odd`, demo, { body: 'x', headers: { 'content-type': 't'.repeat(257) } })).status, 400);
     assert.equal((await swift(url, 'POST', c, demo, { headers: { [`x-container-meta-${'n'.repeat(129)}`]: 'v' } })).status, 400);
     assert.equal((await swift(url, 'POST', c, demo, { headers: { 'x-container-meta-long': 'v'.repeat(257) } })).status, 400);
   });
