@@ -105,12 +105,14 @@ export async function walkListing<T extends { name: string }>(
   let from = prefix && (low === undefined || low < prefix) ? prefix : undefined;
   while (out.length < query.limit) {
     const want = query.limit - out.length;
+    // With a delimiter a page may end at its first row (a subdir jump): small pages, not `limit` rows.
+    const pageSize = delimiter || query.path !== undefined ? Math.min(want, 100) : want;
     const rows = await page({
       ...(low !== undefined ? { after: low } : {}),
       ...(high !== undefined ? { before: high } : {}),
       ...(from !== undefined ? { from } : {}),
       reverse: query.reverse,
-      limit: delimiter || query.path !== undefined ? Math.max(want, 100) : want,
+      limit: pageSize,
     });
     if (rows.length === 0) break;
     let jumped = false;
@@ -141,7 +143,7 @@ export async function walkListing<T extends { name: string }>(
       low = last.name;
       from = undefined;
     }
-    if (rows.length < (delimiter || query.path !== undefined ? Math.max(want, 100) : want)) break;
+    if (rows.length < pageSize) break;
   }
   return out;
 }
