@@ -5,19 +5,20 @@ import type { Metadata } from './metadata.js';
 
 /** keystoneauth's defaults: these roles on the account's project own it; this role owns every account. */
 export const OPERATOR_ROLES = ['admin', 'member'];
-export const RESELLER_ADMIN_ROLE = 'admin';
+/** keystoneauth's reseller_admin_role is ResellerAdmin; this cloud's admin role is one too. */
+export const RESELLER_ADMIN_ROLES = ['admin', 'reselleradmin'];
 
 export type Verdict = 'owner' | 'acl' | 'tempurl';
 
 export function isResellerAdmin(auth: AuthContext | undefined): boolean {
-  return !!auth && auth.roles.includes(RESELLER_ADMIN_ROLE);
+  return !!auth && auth.roles.some((r) => RESELLER_ADMIN_ROLES.includes(r.toLowerCase()));
 }
 
 /** True when the caller may do anything in the account (keystoneauth's "operator" or reseller admin). */
 export function isOwner(auth: AuthContext | undefined, project: string): boolean {
   if (!auth) return false;
   if (isResellerAdmin(auth)) return true;
-  return auth.projectId === project && auth.roles.some((r) => OPERATOR_ROLES.includes(r));
+  return auth.projectId === project && auth.roles.some((r) => OPERATOR_ROLES.includes(r.toLowerCase()));
 }
 
 /** A refusal: 401 for an anonymous caller (authenticate and retry), 403 for a known one. */

@@ -12,6 +12,7 @@ import { applyMetadataHeaders, metadataHeaders, parseMetadata, type Metadata } f
 import { header, LIMITS, splitContainerObject } from './names.js';
 import { parseRanges } from './ranges.js';
 import { WriteRefused, type ObjectRecords } from './store.js';
+import { archiveCurrent, restorePrevious, versioningOf } from './versioning.js';
 import type { ObjectContainerRow, ObjectObjectRow } from './tables.js';
 
 const nowSeconds = () => Date.now() / 1000;
@@ -271,6 +272,7 @@ export async function putObject(ctx: ObjectContext, req: SwiftRequest): Promise<
     return copyObject(ctx, req, source, { container, object }, deleteAt);
   }
   if (req.query['multipart-manifest'] === 'put') return putManifest(ctx, req, containerRow, metadata, deleteAt);
+  await archiveCurrent(ctx, account, containerRow, object);
   const row = await storeVersion(ctx, {
     account,
     container,
@@ -315,6 +317,7 @@ async function copyObject(
   const metadata = applyMetadataHeaders('object', req.headers, base, false);
   const body = manifestCopy && row.slo ? undefined : await bodyOf(ctx, account, row);
   if (body && body.size > LIMITS.maxFileSize) throw new SwiftError(413, 'Your request is too large.');
+  await archiveCurrent(ctx, account, await ctx.records.container(account, target.container), target.object);
   const readable = body ? (body.size === 0 ? Readable.from([]) : body.open(0, body.size - 1)) : ctx.files.read(row.file);
   const stored = await storeVersion(ctx, {
     account,
@@ -454,6 +457,7 @@ async function putManifest(ctx: ObjectContext, req: SwiftRequest, containerRow: 
   const given = header(req.headers, 'etag');
   if (given !== undefined && unquoted(given) !== sloEtag) throw new SwiftError(422, 'Manifest etag mismatch');
   const manifest = Buffer.from(JSON.stringify(stored));
+  await archiveCurrent(ctx, account, containerRow, object);
   const row = await storeVersion(ctx, {
     account,
     container: containerRow.name,
@@ -497,9 +501,12 @@ export async function deleteObject(ctx: ObjectContext, req: SwiftRequest): Promi
   const live = containerRow ? await liveObject(ctx, account, container, object) : undefined;
   if (!live) throw notFound();
   if (req.query['multipart-manifest'] === 'delete' && live.slo) return deleteManifest(ctx, req, live);
+  const versioning = versioningOf(containerRow);
+  if (versioning?.mode === 'history') await archiveCurrent(ctx, account, containerRow, object);
   const old = await ctx.records.deleteObject(account, container, object);
   if (!old) throw notFound();
   await ctx.files.remove(old.file);
+  if (versioning?.mode === 'stack') await restorePrevious(ctx, account, containerRow as ObjectContainerRow, object);
   return { status: 204, headers: { 'content-type': 'text/html; charset=UTF-8', 'content-length': '0' } };
 }
 

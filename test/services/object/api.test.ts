@@ -369,6 +369,32 @@ for (const engine of ENGINES) describe(`object storage API (Swift v1) on ${engin
     assert.equal((await swift(url, 'HEAD', `${demoAccount}/segs`, demo)).headers.get('x-container-object-count'), '0');
   });
 
+  it('keeps old versions with X-Versions-Location (stack) and X-History-Location', async () => {
+    await swift(url, 'PUT', `${demoAccount}/archive`, demo);
+    await swift(url, 'PUT', `${demoAccount}/versioned`, demo, { headers: { 'x-versions-location': 'archive' } });
+    for (const v of ['v1', 'v2', 'v3']) assert.equal((await swift(url, 'PUT', `${demoAccount}/versioned/doc`, demo, { body: v })).status, 201);
+    assert.equal((await swift(url, 'GET', `${demoAccount}/versioned/doc`, demo)).text, 'v3');
+    const archived = (await swift(url, 'GET', `${demoAccount}/archive`, demo)).text.split('\n').filter(Boolean);
+    assert.equal(archived.length, 2);
+    assert.ok(archived.every((n) => n.startsWith('003doc/')), archived.join(','));
+    assert.equal((await swift(url, 'DELETE', `${demoAccount}/versioned/doc`, demo)).status, 204);
+    assert.equal((await swift(url, 'GET', `${demoAccount}/versioned/doc`, demo)).text, 'v2', 'a DELETE brings the previous version back');
+    assert.equal((await swift(url, 'HEAD', `${demoAccount}/archive`, demo)).headers.get('x-container-object-count'), '1');
+    assert.equal((await swift(url, 'PUT', `${demoAccount}/both`, demo, { headers: { 'x-versions-location': 'a', 'x-history-location': 'b' } })).status, 400);
+    await swift(url, 'PUT', `${demoAccount}/history`, demo);
+    await swift(url, 'PUT', `${demoAccount}/kept`, demo, { headers: { 'x-history-location': 'history' } });
+    for (const v of ['h1', 'h2']) await swift(url, 'PUT', `${demoAccount}/kept/doc`, demo, { body: v });
+    assert.equal((await swift(url, 'DELETE', `${demoAccount}/kept/doc`, demo)).status, 204);
+    assert.equal((await swift(url, 'GET', `${demoAccount}/kept/doc`, demo)).status, 404);
+    assert.equal((await swift(url, 'HEAD', `${demoAccount}/history`, demo)).headers.get('x-container-object-count'), '2');
+  });
+
+  it('treats a ResellerAdmin as a reseller admin (it may set account quotas)', async () => {
+    const reseller = await projectWithRoles(url, admin, 'swift-reseller', ['member', 'ResellerAdmin']);
+    assert.equal((await swift(url, 'POST', demoAccount, reseller.token, { headers: { 'x-account-meta-quota-bytes': '100000000' } })).status, 204);
+    assert.equal((await swift(url, 'HEAD', demoAccount, demo)).headers.get('x-account-meta-quota-bytes'), '100000000');
+  });
+
   it('keeps counts exact under concurrent PUTs of one name, and never serves a mix', async () => {
     const c = `${demoAccount}/race`;
     await swift(url, 'PUT', c, demo);
