@@ -214,7 +214,7 @@ async function main(): Promise<void> {
         ],
       ),
     );
-    console.log(`\nFailures: ${failures}; container count after: ${head.status} (see X-Container-Object-Count in the listing table below)`);
+    console.log(`\nFailures: ${failures}; HEAD of the container afterwards: HTTP ${head.status}`);
 
     // Listing a big container.
     started = performance.now();

@@ -45,12 +45,19 @@ export async function readManifest(ctx: ObjectContext, row: ObjectObjectRow): Pr
   return JSON.parse((await ctx.files.readAll(row.file)).toString('utf8')) as StoredSegment[];
 }
 
+/**
+ * May the caller read segments from this container? Swift authorizes every segment's sub-request
+ * as the caller: a manifest must not show what its reader could not read directly.
+ */
+export type SegmentCheck = (container: string) => Promise<void>;
+
 /** The body of an object: its file, or (for SLO and DLO manifests) its segments in order. */
-export async function bodyOf(ctx: ObjectContext, account: string, row: ObjectObjectRow, depth = 0): Promise<ObjectBody> {
+export async function bodyOf(ctx: ObjectContext, account: string, row: ObjectObjectRow, check: SegmentCheck, depth = 0): Promise<ObjectBody> {
   if (depth > MAX_DEPTH) throw new SwiftError(409, 'Max recursion depth exceeded on large object');
   if (row.slo) {
     const manifest = await readManifest(ctx, row);
     const pieces: Piece[] = [];
+    const checked = new Set<string>();
     let offset = 0;
     for (const seg of manifest) {
       const { container, object } = splitContainerObject(seg.name, 'Segment');
@@ -62,12 +69,16 @@ export async function bodyOf(ctx: ObjectContext, account: string, row: ObjectObj
         last = b ?? last;
       }
       pieces.push({ container, object, hash: seg.hash, first, last, offset });
+      if (!checked.has(container)) {
+        await check(container);
+        checked.add(container);
+      }
       offset += last - first + 1;
     }
-    return composed(ctx, account, pieces, offset, quoted(row.etag), 'slo', depth);
+    return composed(ctx, account, pieces, offset, quoted(row.etag), 'slo', check, depth);
   }
   const manifest = parseMetadata(row.metadata)['x-object-manifest'];
-  if (manifest !== undefined) return dloBody(ctx, account, manifest, depth);
+  if (manifest !== undefined) return dloBody(ctx, account, manifest, check, depth);
   return {
     size: row.size,
     etag: row.etag,
@@ -77,8 +88,9 @@ export async function bodyOf(ctx: ObjectContext, account: string, row: ObjectObj
 }
 
 /** A dynamic large object: every object of `<container>/<prefix>` in name order, read at GET time. */
-async function dloBody(ctx: ObjectContext, account: string, manifest: string, depth: number): Promise<ObjectBody> {
+async function dloBody(ctx: ObjectContext, account: string, manifest: string, check: SegmentCheck, depth: number): Promise<ObjectBody> {
   const { container, object: prefix } = splitContainerObject(manifest, 'X-Object-Manifest', false);
+  await check(container);
   const pieces: Piece[] = [];
   const hash = createHash('md5');
   let offset = 0;
@@ -95,10 +107,10 @@ async function dloBody(ctx: ObjectContext, account: string, manifest: string, de
     if (rows.length < 1000) break;
     after = rows[rows.length - 1]?.name;
   }
-  return composed(ctx, account, pieces, offset, quoted(hash.digest('hex')), 'dlo', depth);
+  return composed(ctx, account, pieces, offset, quoted(hash.digest('hex')), 'dlo', check, depth);
 }
 
-function composed(ctx: ObjectContext, account: string, pieces: Piece[], size: number, etag: string, kind: 'slo' | 'dlo', depth: number): ObjectBody {
+function composed(ctx: ObjectContext, account: string, pieces: Piece[], size: number, etag: string, kind: 'slo' | 'dlo', check: SegmentCheck, depth: number): ObjectBody {
   return {
     size,
     etag,
@@ -113,7 +125,7 @@ function composed(ctx: ObjectContext, account: string, pieces: Piece[], size: nu
           if (piece.hash !== undefined && seg.etag !== piece.hash) {
             throw new SwiftError(409, `Object segment no longer valid: ${piece.container}/${piece.object} etag mismatch`);
           }
-          const body = await bodyOf(ctx, account, seg, depth + 1);
+          const body = await bodyOf(ctx, account, seg, check, depth + 1);
           const from = piece.first + Math.max(0, start - piece.offset);
           const to = piece.first + Math.min(piece.last - piece.first, end - piece.offset);
           if (to < from) continue;

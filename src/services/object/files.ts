@@ -78,7 +78,8 @@ export class ObjectFiles {
 
   /** Bytes `start`..`end` (inclusive) of a file, or the whole file. */
   read(key: string, start?: number, end?: number): Readable {
-    const options: { start?: number; end?: number } = {};
+    // 1 MiB reads: fewer, larger writes to the socket (64 KiB halves GET throughput); still bounded.
+    const options: { start?: number; end?: number; highWaterMark: number } = { highWaterMark: 1024 * 1024 };
     if (start !== undefined) options.start = start;
     if (end !== undefined) options.end = end;
     return createReadStream(this.pathOf(key), options);

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { isOwner, isResellerAdmin } from './access.js';
 import { authorizeObject } from './authorize.js';
-import { bodyOf, quoted, readManifest, unquoted, type ObjectBody, type StoredSegment } from './bodies.js';
+import { bodyOf, quoted, readManifest, unquoted, type ObjectBody, type SegmentCheck, type StoredSegment } from './bodies.js';
 import { guessContentType } from './content-types.js';
 import { httpDate, newTimestamp, type ObjectContext, type SwiftRequest, type SwiftResponse } from './context.js';
 import { badRequest, notFound, preconditionFailed, SwiftError } from './errors.js';
@@ -86,10 +86,23 @@ function checkConditions(req: SwiftRequest, etag: string, timestamp: string, hea
   }
 }
 
+/**
+ * Segment containers a caller reads through a manifest: an owner (or a temp URL, which Swift lets
+ * read within its account) reads all; anyone else needs read access to each, as for a direct GET.
+ */
+function segmentCheck(ctx: ObjectContext, req: SwiftRequest, verdict: 'owner' | 'acl' | 'tempurl'): SegmentCheck {
+  if (verdict !== 'acl') return async () => undefined;
+  return async (segmentContainer) => {
+    const row = await ctx.records.container(req.path.account, segmentContainer);
+    await authorizeObject(ctx, { ...req, method: 'GET', query: {} }, row, 'GET');
+  };
+}
+
 export async function getObject(ctx: ObjectContext, req: SwiftRequest): Promise<SwiftResponse> {
   const { container, object } = objectName(req);
   const containerRow = await ctx.records.container(req.path.account, container);
-  await authorizeObject(ctx, req, containerRow);
+  const verdict = await authorizeObject(ctx, req, containerRow);
+  const check = segmentCheck(ctx, req, verdict);
   const row = containerRow ? await liveObject(ctx, req.path.account, container, object) : undefined;
   if (!row) throw notFound();
   const head = req.method === 'HEAD';
@@ -112,8 +125,8 @@ export async function getObject(ctx: ObjectContext, req: SwiftRequest): Promise<
   }
   const body =
     req.query['multipart-manifest'] === 'get' && !row.slo
-      ? await bodyOf(ctx, req.path.account, { ...row, metadata: JSON.stringify(withoutManifest(parseMetadata(row.metadata))) })
-      : await bodyOf(ctx, req.path.account, row);
+      ? await bodyOf(ctx, req.path.account, { ...row, metadata: JSON.stringify(withoutManifest(parseMetadata(row.metadata))) }, check)
+      : await bodyOf(ctx, req.path.account, row, check);
   const headers = commonObjectHeaders(row, body);
   if (body.kind === 'dlo') headers['x-object-manifest'] = parseMetadata(row.metadata)['x-object-manifest'] ?? '';
   if (req.query['multipart-manifest'] === 'get' && body.kind === 'plain') delete headers['x-object-manifest'];
@@ -306,7 +319,7 @@ async function copyObject(
 ): Promise<SwiftResponse> {
   const account = req.path.account;
   const sourceContainer = await ctx.records.container(account, source.container);
-  await authorizeObject(ctx, { ...req, query: {} }, sourceContainer, 'GET');
+  const verdict = await authorizeObject(ctx, { ...req, query: {} }, sourceContainer, 'GET');
   const row = sourceContainer ? await liveObject(ctx, account, source.container, source.object) : undefined;
   if (!row) throw notFound();
   const fresh = (header(req.headers, 'x-fresh-metadata') ?? '').toLowerCase() === 'true';
@@ -315,7 +328,7 @@ async function copyObject(
   const base: Metadata = fresh ? {} : { ...sourceMeta };
   if (!manifestCopy) delete base['x-object-manifest'];
   const metadata = applyMetadataHeaders('object', req.headers, base, false);
-  const body = manifestCopy && row.slo ? undefined : await bodyOf(ctx, account, row);
+  const body = manifestCopy && row.slo ? undefined : await bodyOf(ctx, account, row, segmentCheck(ctx, req, verdict));
   if (body && body.size > LIMITS.maxFileSize) throw new SwiftError(413, 'Your request is too large.');
   await archiveCurrent(ctx, account, await ctx.records.container(account, target.container), target.object);
   const readable = body ? (body.size === 0 ? Readable.from([]) : body.open(0, body.size - 1)) : ctx.files.read(row.file);

@@ -273,6 +273,16 @@ for (const engine of ENGINES) describe(`object storage API (Swift v1) on ${engin
     await swift(url, 'POST', c, demo, { headers: { 'x-container-read': `${other.projectId}:*` } });
     assert.equal((await swift(url, 'GET', `${c}/doc`, other.token)).status, 200);
     assert.equal((await swift(url, 'GET', c, other.token)).status, 200);
+    // A manifest shows its reader only segments it could read directly.
+    await swift(url, 'PUT', `${demoAccount}/private`, demo);
+    await swift(url, 'PUT', `${demoAccount}/private/secret`, demo, { body: 'top secret' });
+    assert.equal((await swift(url, 'PUT', `${c}/sneaky`, other.token, { body: '', headers: { 'x-object-manifest': 'private/' } })).status, 201);
+    assert.equal((await swift(url, 'GET', `${c}/sneaky`, other.token)).status, 403);
+    assert.equal((await swift(url, 'GET', `${c}/sneaky`, demo)).text, 'top secret');
+    const slo = await swift(url, 'PUT', `${c}/sneaky-slo?multipart-manifest=put`, other.token, { body: JSON.stringify([{ path: '/private/secret' }]) });
+    assert.equal(slo.status, 400);
+    assert.match(slo.text, /403 Forbidden/);
+    assert.equal((await swift(url, 'PUT', `${c}/copied`, other.token, { headers: { 'x-copy-from': `shared/sneaky`, 'content-length': '0' } })).status, 403);
   });
 
   it('honours temp URLs (sha1, sha256, sha512) keyed by account and container, and refuses bad ones', async () => {
