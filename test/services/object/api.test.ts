@@ -336,7 +336,8 @@ for (const engine of ENGINES) describe(`object storage API (Swift v1) on ${engin
     await new Promise((r) => setTimeout(r, 2100));
     assert.equal((await swift(url, 'GET', `${c}/soon`, demo)).status, 404);
     const { expireObjects } = await import('../../../src/services/object/objects.js');
-    assert.equal(await expireObjects(tc.cloud.object), 1);
+    // The background expirer may have been first: either way, the expired row is gone after a pass.
+    assert.ok((await expireObjects(tc.cloud.object)) <= 1);
     const ch = await swift(url, 'HEAD', c, demo);
     assert.equal(ch.headers.get('x-container-object-count'), '1');
   });
