@@ -13,6 +13,8 @@ export interface ObjectContext {
   log: Logger;
   /** How often the expirer looks for objects past their X-Delete-At. */
   expirerIntervalMs: number;
+  /** How often the auditor reads every object back against its md5. */
+  auditorIntervalMs: number;
 }
 
 /** One request as the handlers see it (HTTP-neutral enough to be called from a copy or a manifest). */

@@ -94,6 +94,29 @@ export class ObjectFiles {
     }
   }
 
+  /** The md5 of a file's bytes, streamed; undefined when the file is missing. */
+  async md5Of(key: string): Promise<string | undefined> {
+    const hash = createHash('md5');
+    try {
+      for await (const chunk of this.read(key)) hash.update(chunk as Buffer);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    return hash.digest('hex');
+  }
+
+  /** Moves a damaged file aside (kept for the operator under quarantined/), out of every read path. */
+  async quarantine(key: string): Promise<void> {
+    const dir = join(this.root, 'quarantined');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    try {
+      await rename(this.pathOf(key), join(dir, key));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+
   async remove(key: string): Promise<void> {
     await rm(this.pathOf(key), { force: true });
   }

@@ -5,6 +5,7 @@ import type { Database } from '../../core/db/database.js';
 import type { Logger } from '../../core/log.js';
 import type { ObjectContext } from './context.js';
 import { ObjectFiles } from './files.js';
+import { auditObjects } from './auditor.js';
 import { expireObjects } from './objects.js';
 import { ObjectRecords } from './store.js';
 
@@ -15,12 +16,13 @@ export function createObjectContext(config: KumoConfig, database: Database, toke
     tokens,
     log: log.child({ service: 'object' }),
     expirerIntervalMs: 10_000,
+    auditorIntervalMs: 3_600_000,
   };
 }
 
 /**
  * Starts the service's background work: first the sweep of writes a crash interrupted, then the
- * expirer. Resolves to its stop.
+ * expirer and (hourly) the auditor. Resolves to its stop.
  */
 export async function startObjectService(ctx: ObjectContext): Promise<() => Promise<void>> {
   const swept = await ctx.files.sweep();
@@ -30,8 +32,14 @@ export async function startObjectService(ctx: ObjectContext): Promise<() => Prom
     running = expireObjects(ctx).catch((err: unknown) => ctx.log.warn({ err }, 'object expirer pass failed'));
   }, ctx.expirerIntervalMs);
   timer.unref();
+  let auditing: Promise<unknown> = Promise.resolve();
+  const auditor = setInterval(() => {
+    auditing = auditObjects(ctx).catch((err: unknown) => ctx.log.warn({ err }, 'object auditor pass failed'));
+  }, ctx.auditorIntervalMs);
+  auditor.unref();
   return async () => {
     clearInterval(timer);
-    await running;
+    clearInterval(auditor);
+    await Promise.all([running, auditing]);
   };
 }

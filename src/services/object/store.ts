@@ -215,6 +215,22 @@ export class ObjectRecords {
     });
   }
 
+  /** Every object in key order (account, container, name), after `cursor`: the auditor's walk. */
+  async objectsAfter(cursor: { account: string; container: string; name: string } | undefined, limit: number): Promise<ObjectObjectRow[]> {
+    let q = this.db.selectFrom('object_object').selectAll();
+    if (cursor) {
+      q = q.where((eb) =>
+        eb.or([
+          eb('account', '>', cursor.account),
+          eb.and([eb('account', '=', cursor.account), eb('container', '>', cursor.container)]),
+          eb.and([eb('account', '=', cursor.account), eb('container', '=', cursor.container), eb('name', '>', cursor.name)]),
+        ]),
+      );
+    }
+    const rows = await q.orderBy('account').orderBy('container').orderBy('name').limit(limit).execute();
+    return rows.map(objectOf);
+  }
+
   /** Objects whose X-Delete-At has passed, oldest first. */
   async expired(nowSeconds: number, limit: number): Promise<ObjectObjectRow[]> {
     const rows = await this.db.selectFrom('object_object').selectAll().where('delete_at', '<=', nowSeconds).orderBy('delete_at').limit(limit).execute();

@@ -3,7 +3,7 @@
 // quotas, expiry, and the 4xx Swift gives bad input.
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestCloud, TEST_DATABASE_URL, type TestCloud } from '../../helpers/cloud.js';
@@ -404,6 +404,26 @@ for (const engine of ENGINES) describe(`object storage API (Swift v1) on ${engin
     const reseller = await projectWithRoles(url, admin, 'swift-reseller', ['member', 'ResellerAdmin']);
     assert.equal((await swift(url, 'POST', demoAccount, reseller.token, { headers: { 'x-account-meta-quota-bytes': '100000000' } })).status, 204);
     assert.equal((await swift(url, 'HEAD', demoAccount, demo)).headers.get('x-account-meta-quota-bytes'), '100000000');
+  });
+
+  it('audits stored bytes against their md5 and quarantines a damaged object', async () => {
+    const c = `${demoAccount}/audited`;
+    await swift(url, 'PUT', c, demo);
+    await swift(url, 'PUT', `${c}/healthy`, demo, { body: 'fine' });
+    await swift(url, 'PUT', `${c}/damaged`, demo, { body: 'original bytes' });
+    const account = demoAccount.slice('/v1/'.length);
+    const row = await tc.cloud.object.records.object(account, 'audited', 'damaged');
+    assert.ok(row);
+    const path = join(tc.dataDir, 'objects', 'data', row.file.slice(0, 2), row.file);
+    writeFileSync(path, 'bit-rotted byte');
+    const { auditObjects } = await import('../../../src/services/object/auditor.js');
+    const result = await auditObjects(tc.cloud.object);
+    assert.equal(result.quarantined, 1);
+    assert.ok(result.checked >= 2);
+    assert.equal((await swift(url, 'GET', `${c}/damaged`, demo)).status, 404);
+    assert.equal((await swift(url, 'GET', `${c}/healthy`, demo)).text, 'fine');
+    assert.equal((await swift(url, 'HEAD', c, demo)).headers.get('x-container-object-count'), '1');
+    assert.ok(existsSync(join(tc.dataDir, 'objects', 'quarantined', row.file)));
   });
 
   it('keeps counts exact under concurrent PUTs of one name, and never serves a mix', async () => {
