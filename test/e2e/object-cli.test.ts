@@ -77,15 +77,25 @@ describe('object storage through the swift and openstack CLIs', { skip, timeout:
     });
   }
 
-  it("swift post -r '.r:*' lets an anonymous GET read the object", async () => {
-    const url = `${kumo.url}/object-store/v1/${account}/slo/big.bin`;
-    assert.equal((await fetch(url)).status, 401);
+  it("swift post -r '.r:*' lets an anonymous GET read the object (a large one once its segments are public too)", async () => {
+    const small = join(root, 'public.txt');
+    writeFileSync(small, 'for everyone\n');
+    await swift('upload', '--object-name', 'public.txt', 'slo', small);
+    const plain = `${kumo.url}/object-store/v1/${account}/slo/public.txt`;
+    const large = `${kumo.url}/object-store/v1/${account}/slo/big.bin`;
+    assert.equal((await fetch(plain)).status, 401);
     await swift('post', '-r', '.r:*', 'slo');
-    const res = await fetch(url);
+    const res = await fetch(plain);
     assert.equal(res.status, 200);
-    assert.equal(md5(Buffer.from(await res.arrayBuffer())), md5(data));
+    assert.equal(await res.text(), 'for everyone\n');
+    // As in Swift, a manifest's segments are read as the caller: their container must be readable too.
+    assert.equal((await fetch(large)).status, 401);
+    await swift('post', '-r', '.r:*', 'slo_segments');
+    const big = await fetch(large);
+    assert.equal(big.status, 200);
+    assert.equal(md5(Buffer.from(await big.arrayBuffer())), md5(data));
     await swift('post', '-r', '', 'slo');
-    assert.equal((await fetch(url)).status, 401);
+    assert.equal((await fetch(plain)).status, 401);
   });
 
   it('swift tempurl signs a URL that works, and only with its signature', async () => {
