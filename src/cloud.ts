@@ -51,6 +51,10 @@ import type { ComputeAgent } from './agents/compute/agent.js';
 import { ComputeInstanceSource, InProcessConsoleTokens } from './services/compute/client.js';
 import { InProcessConfigDrive } from './services/metadata/config-drive-source.js';
 import { InProcessInstanceNetwork } from './services/metadata/network-in-process.js';
+import { objectMigrations } from './services/object/migrations.js';
+import { objectPlugin } from './services/object/plugin.js';
+import { createObjectContext, startObjectService } from './services/object/service.js';
+import type { ObjectContext } from './services/object/context.js';
 import { metadataSecret } from './services/metadata/secret.js';
 import { startMetadataServer } from './services/metadata/server.js';
 
@@ -63,6 +67,7 @@ export interface Cloud {
   image: ImageContext;
   network: NetworkContext;
   compute: ComputeContext;
+  object: ObjectContext;
   conductor: Conductor;
   /** Filled in once the compute hosts have started (at once, unless the KVM probe runs: `computeReady`). */
   computeAgents: ComputeAgent[];
@@ -90,10 +95,12 @@ export const CATALOG: CatalogEntry[] = [
   { type: 'image', name: 'glance', path: '/image', limits: IMAGE_DEFAULT_LIMITS },
   { type: 'network', name: 'neutron', path: '/networking' },
   { type: 'compute', name: 'nova', path: '/compute/v2.1' },
+  // Keystone fills in the token's project: each project is its own Swift account.
+  { type: 'object-store', name: 'swift', path: '/object-store/v1/AUTH_$(project_id)s' },
 ];
 
 /** Every service's migrations: one history, whoever runs it. */
-export const MIGRATIONS: MigrationSet[] = [identityMigrations, imageMigrations, networkMigrations, computeMigrations];
+export const MIGRATIONS: MigrationSet[] = [identityMigrations, imageMigrations, networkMigrations, computeMigrations, objectMigrations];
 
 /**
  * Assembles the all-in-one cloud: state store, bus, policy, services and the one HTTP
@@ -176,6 +183,9 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     cleanups.push(() => conductor.stop());
     loadPolicyOverrides(config, { identity: identityEnforcer, image: image.enforcer, network: network.enforcer, compute: compute.enforcer });
 
+    const object = createObjectContext(config, database, identity, log);
+    cleanups.push(await startObjectService(object));
+
     const metrics = new Metrics();
     const http = createHttpServer({ logger: log, metrics });
     await registerWebsockets(http);
@@ -183,6 +193,9 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     await http.register(imagePlugin(image, identity, () => config.publicUrl), { prefix: '/image' });
     await http.register(networkPlugin(network, identity), { prefix: '/networking' });
     await http.register(computePlugin(compute, identity), { prefix: '/compute' });
+    // Swift's COPY verb (a server-side copy to the Destination header's name).
+    http.addHttpMethod('COPY', { hasBody: true });
+    await http.register(objectPlugin(object), { prefix: '/object-store' });
     await http.register(consolePlugin({ tokens: new InProcessConsoleTokens(compute), log }), { prefix: CONSOLE_PREFIX });
     await http.listen({ host: config.host, port: config.port });
     cleanups.push(() => http.close());
@@ -239,6 +252,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
       image,
       network,
       compute,
+      object,
       conductor,
       computeAgents: computeHosts.agents,
       computeDriver,
