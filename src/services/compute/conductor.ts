@@ -57,6 +57,12 @@ export class Conductor {
   private hostsReady: Promise<void> = Promise.resolve();
   /** One placement per instance at a time: a held build and the restart sweep can name the same one. */
   private readonly placing = new Map<string, Promise<void>>();
+  /**
+   * Members of one server group are placed one after another by this conductor: two decided at
+   * once can each see the other's claim in the late check, both step back, and both end in
+   * NoValidHost. The late check still guards against other conductors.
+   */
+  private readonly groupTurns = new Map<string, Promise<unknown>>();
 
   constructor(private readonly deps: ConductorDeps) {}
 
@@ -239,7 +245,19 @@ export class Conductor {
   }
 
   /** Tries the scheduler's candidates best first; a lost race on a claim moves on to the next. */
-  private async placeAndClaim(instance: Instance, spec: RequestSpec): Promise<HostState | undefined> {
+  private placeAndClaim(instance: Instance, spec: RequestSpec): Promise<HostState | undefined> {
+    const group = spec.group?.id;
+    if (!group) return this.placeAndClaimNow(instance, spec);
+    const previous = this.groupTurns.get(group) ?? Promise.resolve();
+    const turn = previous.catch(() => undefined).then(() => this.placeAndClaimNow(instance, spec));
+    this.groupTurns.set(group, turn);
+    void turn.finally(() => {
+      if (this.groupTurns.get(group) === turn) this.groupTurns.delete(group);
+    }).catch(() => undefined);
+    return turn;
+  }
+
+  private async placeAndClaimNow(instance: Instance, spec: RequestSpec): Promise<HostState | undefined> {
     const wanted = resourcesOf(instance.flavor);
     for (let pass = 0; pass < 2; pass++) {
       const states = pass === 0 ? await this.hostStates() : await this.refreshHosts();

@@ -48,8 +48,8 @@ describe('scheduling on two fake hosts', () => {
     const id = await group('anti-affinity');
     // Both at once: the late check keeps them apart even when they are decided together.
     const [a, b] = await Promise.all([bootAndSettle('anti-a', { group: id }), bootAndSettle('anti-b', { group: id })]);
-    assert.equal(a?.status, 'ACTIVE');
-    assert.equal(b?.status, 'ACTIVE');
+    assert.equal(a?.status, 'ACTIVE', JSON.stringify(a?.fault));
+    assert.equal(b?.status, 'ACTIVE', JSON.stringify(b?.fault));
     assert.notEqual(a?.['OS-EXT-SRV-ATTR:host'], b?.['OS-EXT-SRV-ATTR:host']);
     const c = await bootAndSettle('anti-c', { group: id });
     assert.equal(c.status, 'ERROR');
