@@ -39,7 +39,7 @@ import { computePlugin } from './services/compute/plugin.js';
 import { CONSOLE_PREFIX } from './contracts/console.js';
 import { consolePlugin, registerWebsockets } from './services/console/plugin.js';
 import { createComputeContext } from './services/compute/service.js';
-import { InProcessNetworkPorts } from './services/compute/network-in-process.js';
+import { InProcessInstanceNetwork, InProcessNetworkPorts } from './services/network/client.js';
 import { Conductor } from './services/compute/conductor.js';
 import { ComputeHostEndpoint } from './services/compute/host-endpoint.js';
 import { ComputeHosts } from './services/compute/hosts.js';
@@ -50,7 +50,6 @@ import { chooseDriver, launchComputeAgents, type DriverChoice } from './agents/c
 import type { ComputeAgent } from './agents/compute/agent.js';
 import { ComputeInstanceSource, InProcessConsoleTokens } from './services/compute/client.js';
 import { InProcessConfigDrive } from './services/metadata/config-drive-source.js';
-import { InProcessInstanceNetwork } from './services/metadata/network-in-process.js';
 import { objectMigrations } from './services/object/migrations.js';
 import { objectPlugin } from './services/object/plugin.js';
 import { createObjectContext, startObjectService } from './services/object/service.js';

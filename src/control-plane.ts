@@ -28,7 +28,7 @@ import { ComputeHostEndpoint } from './services/compute/host-endpoint.js';
 import { ComputeHosts } from './services/compute/hosts.js';
 import { InstanceActions } from './services/compute/instances/actions.js';
 import { InstanceRecords } from './services/compute/instances/store.js';
-import { InProcessNetworkPorts } from './services/compute/network-in-process.js';
+import { InProcessInstanceNetwork, InProcessNetworkPorts } from './services/network/client.js';
 import { InProcessImages } from './services/image/client.js';
 import { computePlugin } from './services/compute/plugin.js';
 import { FilterScheduler } from './services/compute/scheduler/filter-scheduler.js';
@@ -36,7 +36,6 @@ import { createComputeContext } from './services/compute/service.js';
 import { consolePlugin, registerWebsockets } from './services/console/plugin.js';
 import { ComputeInstanceSource, InProcessConsoleTokens } from './services/compute/client.js';
 import { InProcessConfigDrive } from './services/metadata/config-drive-source.js';
-import { InProcessInstanceNetwork } from './services/metadata/network-in-process.js';
 import { metadataSecret } from './services/metadata/secret.js';
 import { startMetadataServer } from './services/metadata/server.js';
 

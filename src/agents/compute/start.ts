@@ -4,7 +4,7 @@ import type { Bus } from '../../core/bus/bus.js';
 import type { KumoConfig } from '../../core/config.js';
 import type { Logger } from '../../core/log.js';
 import type { HostImageTransfer } from '../../contracts/compute-host.js';
-import { chooseDataplane, onPath } from '../network/start.js';
+import { chooseDataplane, onPath } from '../../core/host/dataplane-choice.js';
 import { ComputeAgent } from './agent.js';
 import { ComputeHostClient } from './host-client.js';
 import type { PowerStateValue, VirtDriver } from './virt/driver.js';

@@ -1,8 +1,8 @@
-import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import type { Bus } from '../../core/bus/bus.js';
 import type { KumoConfig } from '../../core/config.js';
 import type { Logger } from '../../core/log.js';
+import { chooseDataplane, onPath, type DataplaneChoice } from '../../core/host/dataplane-choice.js';
 import { NetworkAgent } from './agent.js';
 import { MetadataRelay } from './metadata-relay.js';
 import type { Dataplane } from './dataplane/driver.js';
@@ -15,53 +15,9 @@ import { CommandRunner } from '../../core/host/commands.js';
 import { pickTunnelIp } from './host-network.js';
 import { NoopDataplane } from './dataplane/noop/noop.js';
 
-/** Which dataplane this host runs, and why, for the start-up banner. */
-export interface DataplaneChoice {
-  name: 'noop' | 'linuxbridge';
-  reason: string;
-}
+export { chooseDataplane, linuxBridgeBlockers, onPath, type DataplaneChoice } from '../../core/host/dataplane-choice.js';
 
-/** The tools linuxbridge runs; it also needs root. haproxy only serves metadata. */
-const REQUIRED_TOOLS = ['ip', 'bridge', 'dnsmasq', 'iptables', 'iptables-save', 'iptables-restore', 'ip6tables-save', 'ip6tables-restore', 'ipset', 'conntrack'] as const;
 const METADATA_TOOL = 'haproxy';
-
-/** Is this tool an executable on PATH (the dataplane runs its tools by name, through PATH)? */
-export function onPath(tool: string): boolean {
-  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
-    try {
-      accessSync(join(dir, tool), constants.X_OK);
-      return true;
-    } catch {
-      // not in this directory
-    }
-  }
-  return false;
-}
-
-/** What keeps linuxbridge from running here (empty: nothing). */
-export function linuxBridgeBlockers(): string[] {
-  const missing: string[] = [];
-  if (process.getuid?.() !== 0) missing.push('root');
-  for (const tool of REQUIRED_TOOLS) if (!onPath(tool)) missing.push(tool);
-  return missing;
-}
-
-/**
- * `--dataplane`: linuxbridge when asked (and refused, naming what is missing, when it cannot
- * run); unset picks linuxbridge when it can run and noop otherwise, saying why.
- */
-export function chooseDataplane(config: KumoConfig): DataplaneChoice {
-  const wanted = config.dataplane.driver;
-  if (wanted === 'noop') return { name: 'noop', reason: 'requested with --dataplane noop: networks exist in the API only' };
-  if (wanted !== undefined && wanted !== 'linuxbridge') throw new Error(`--dataplane ${wanted}: use linuxbridge or noop`);
-  const blockers = linuxBridgeBlockers();
-  if (wanted === 'linuxbridge') {
-    if (blockers.length > 0) throw new Error(`--dataplane linuxbridge needs ${blockers.join(', ')}`);
-    return { name: 'linuxbridge', reason: 'requested with --dataplane linuxbridge' };
-  }
-  if (blockers.length > 0) return { name: 'noop', reason: `networks exist in the API only (noop dataplane): linuxbridge needs ${blockers.join(', ')}` };
-  return { name: 'linuxbridge', reason: 'running as root with iproute2, dnsmasq and iptables: Linux bridges and namespaces' };
-}
 
 /** Can the namespaces' metadata proxies run here? */
 export function metadataProxyBlocker(): string | undefined {

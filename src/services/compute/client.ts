@@ -15,8 +15,23 @@ import { findKeypair } from './keypairs.js';
  */
 
 export type { Instance } from './instances/model.js';
-/** The interfaces compute asks its peers to implement (images are Glance's, the config drive the metadata service's). */
-export type { ComputeImage, ConfigDriveSource, ImageActor, ImageLookup, InstanceRef } from './peers.js';
+/** The interfaces compute asks its peers to implement (images are Glance's, ports and security groups Neutron's, the config drive the metadata service's). */
+export type {
+  ComputeImage,
+  ComputeSecurityGroup,
+  ConfigDriveSource,
+  ImageActor,
+  ImageLookup,
+  InstanceRef,
+  NetworkPorts,
+  RequestedNetwork,
+  SecurityGroupCaller,
+  SecurityGroupProxy,
+  ServerAddress,
+  ServerNetworkView,
+} from './peers.js';
+/** What the network service throws when a port's binding fails (Nova's PortBindingFailed). */
+export { PortBindingFailed } from './peers.js';
 /** Nova's error shape: the console proxy answers in it too. */
 export { NOVA_ERROR_KEYS } from './context.js';
 /** Nova's sanitized hostname of a server name, which the metadata service serves as well. */

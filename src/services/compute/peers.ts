@@ -2,8 +2,9 @@ import type { Credentials } from '../../core/policy/index.js';
 
 /**
  * What compute needs from its peer services, as narrow interfaces: in the all-in-one they
- * are in-process adapters (image/client.ts, network-in-process.ts); a split deployment can put the same
- * interfaces over HTTP without touching compute's logic.
+ * are in-process adapters (image/client.ts, network/client.ts); a split deployment can put the same
+ * interfaces over HTTP without touching compute's logic. A peer refuses with core's ApiError
+ * (status and message chosen as Nova words them), which compute answers in Nova's error shape.
  */
 
 /** An image as compute sees it. */

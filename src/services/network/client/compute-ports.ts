@@ -1,12 +1,12 @@
-import { badRequest, conflict, notFound } from './context.js';
+import { PortBindingFailed, type InstanceRef, type NetworkPorts, type RequestedNetwork, type SecurityGroupCaller, type SecurityGroupProxy, type ServerAddress, type ServerNetworkView } from '../../compute/client.js';
 import { groupsOnPorts, instancePorts } from './instance-ports.js';
-import { PortBindingFailed, type InstanceRef, type NetworkPorts, type RequestedNetwork, type SecurityGroupCaller, type SecurityGroupProxy, type ServerAddress, type ServerNetworkView } from './peers.js';
-import { InProcessSecurityGroups } from './security-groups-in-process.js';
-import { authorizeAttributes, type Caller as NetworkCaller, type NetworkContext } from '../network/context.js';
-import { VIF_TYPE_BINDING_FAILED } from '../network/ml2/binding.js';
-import { createPort, deletePort, updatePort } from '../network/ports.js';
-import { defaultSecurityGroup } from '../network/security-groups.js';
-import type { Network, Port } from '../network/model.js';
+import { badRequest, conflict, notFound } from './nova-errors.js';
+import { InProcessSecurityGroups } from './compute-security-groups.js';
+import { authorizeAttributes, type Caller as NetworkCaller, type NetworkContext } from '../context.js';
+import { VIF_TYPE_BINDING_FAILED } from '../ml2/binding.js';
+import { createPort, deletePort, updatePort } from '../ports.js';
+import { defaultSecurityGroup } from '../security-groups.js';
+import type { Network, Port } from '../model.js';
 
 /**
  * Neutron in the same process, used as Nova uses it: ports are created in the instance's

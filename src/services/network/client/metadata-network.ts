@@ -1,8 +1,8 @@
-import { instancePorts } from '../compute/instance-ports.js';
-import type { InstanceRef } from '../compute/client.js';
-import type { NetworkContext } from '../network/context.js';
-import { DEVICE_OWNER_DHCP } from '../network/model.js';
-import type { InstanceNetwork, InstanceNetworkSource, MetadataSubnet, MetadataVif } from './sources.js';
+import type { InstanceRef } from '../../compute/client.js';
+import type { InstanceNetwork, InstanceNetworkSource, MetadataSubnet, MetadataVif } from '../../metadata/client.js';
+import { instancePorts } from './instance-ports.js';
+import type { NetworkContext } from '../context.js';
+import { DEVICE_OWNER_DHCP } from '../model.js';
 
 /**
  * Neutron in the same process, read as Nova reads it to build an instance's network info:

@@ -1,12 +1,12 @@
-import { ApiError } from '../../core/http/errors.js';
-import { badRequest, conflict, forbidden, notFound } from './context.js';
+import { ApiError } from '../../../core/http/errors.js';
+import type { ComputeSecurityGroup, InstanceRef, SecurityGroupCaller, SecurityGroupProxy } from '../../compute/client.js';
 import { groupsOnPorts, instancePorts } from './instance-ports.js';
-import type { ComputeSecurityGroup, InstanceRef, SecurityGroupCaller, SecurityGroupProxy } from './peers.js';
-import type { NetworkContext } from '../network/context.js';
-import type { Port } from '../network/model.js';
-import { updatePort } from '../network/ports.js';
-import { createSecurityGroup, defaultSecurityGroup, deleteSecurityGroup, updateSecurityGroup, visibleGroup } from '../network/security-groups.js';
-import type { SecurityGroupRow } from '../network/tables.js';
+import { badRequest, conflict, forbidden, notFound } from './nova-errors.js';
+import type { NetworkContext } from '../context.js';
+import type { Port } from '../model.js';
+import { updatePort } from '../ports.js';
+import { createSecurityGroup, defaultSecurityGroup, deleteSecurityGroup, updateSecurityGroup, visibleGroup } from '../security-groups.js';
+import type { SecurityGroupRow } from '../tables.js';
 
 /**
  * Neutron's security groups in the same process, as Nova's neutron security-group driver

@@ -1,7 +1,7 @@
-import type { NetworkContext } from '../network/context.js';
-import type { Port } from '../network/model.js';
-import type { SecurityGroupRow } from '../network/tables.js';
-import type { InstanceRef, SecurityGroupCaller } from './peers.js';
+import type { InstanceRef, SecurityGroupCaller } from '../../compute/client.js';
+import type { NetworkContext } from '../context.js';
+import type { Port } from '../model.js';
+import type { SecurityGroupRow } from '../tables.js';
 
 /**
  * An instance's ports as Nova finds them in Neutron: device_id = the instance and tenant_id =
