@@ -4,6 +4,8 @@
  * instance from the database, so a late or repeated message acts on the current state.
  */
 
+import type { ConnectionInfo } from './volume.js';
+
 /** The conductor serves this topic (any one conductor may take a message). */
 export const CONDUCTOR_TOPIC = 'compute-conductor';
 /** Each compute agent serves this topic under its host name. */
@@ -26,6 +28,34 @@ export const ConductorMethods = {
 
 export interface InstanceArgs {
   instanceId: string;
+}
+
+/** A volume as the compute host gets it: the volume service's connection info for this host. */
+export interface VolumeConnection {
+  volumeId: string;
+  connectionInfo: ConnectionInfo;
+}
+
+/**
+ * build_and_run_instance: the volumes the conductor prepared for the chosen host (Nova's
+ * block_device_info): a boot volume replaces the image's disk.
+ */
+export interface BuildAndRunArgs extends InstanceArgs {
+  rootVolume?: VolumeConnection;
+  volumes?: VolumeConnection[];
+}
+
+export interface AttachVolumeArgs extends InstanceArgs {
+  volume: VolumeConnection;
+}
+
+export interface DetachVolumeArgs extends InstanceArgs {
+  volumeId: string;
+}
+
+export interface ExtendVolumeArgs extends InstanceArgs {
+  volumeId: string;
+  newSizeBytes: number;
 }
 
 export interface RebootArgs extends InstanceArgs {
@@ -64,4 +94,10 @@ export const ComputeMethods = {
   consoleOutput: 'get_console_output',
   /** call: returns the driver's ConsoleTarget: where the console is on the host (a unix socket or host and port), or neither. */
   console: 'get_console',
+  /** call: hot-plugs a volume (or records it for a guest that is off); fails with the driver's reason. */
+  attachVolume: 'attach_volume',
+  /** call: unplugs a volume; resolves once the guest let go of it. */
+  detachVolume: 'detach_volume',
+  /** call: tells the guest an attached volume grew. */
+  extendVolume: 'extend_volume',
 } as const;

@@ -6,7 +6,11 @@ import {
   ComputeMethods,
   CONDUCTOR_TOPIC,
   ConductorMethods,
+  type AttachVolumeArgs,
+  type BuildAndRunArgs,
   type ConsoleArgs,
+  type DetachVolumeArgs,
+  type ExtendVolumeArgs,
   type ConsoleOutputArgs,
   type InstanceArgs,
   type RebootArgs,
@@ -127,7 +131,15 @@ export class ComputeAgent {
     const { instanceId } = args as InstanceArgs;
     switch (method) {
       case ComputeMethods.buildAndRun:
-        return this.buildAndRun(instanceId);
+        return this.buildAndRun(instanceId, args as BuildAndRunArgs);
+      case ComputeMethods.attachVolume:
+        return this.onInstanceHere(instanceId, () => this.deps.driver.attachVolume(instanceId, (args as AttachVolumeArgs).volume));
+      case ComputeMethods.detachVolume:
+        return this.onInstanceHere(instanceId, () => this.deps.driver.detachVolume(instanceId, (args as DetachVolumeArgs).volumeId));
+      case ComputeMethods.extendVolume: {
+        const { volumeId, newSizeBytes } = args as ExtendVolumeArgs;
+        return this.onInstanceHere(instanceId, () => this.deps.driver.extendVolume(instanceId, volumeId, newSizeBytes));
+      }
       case ComputeMethods.terminate:
         return this.terminate(instanceId);
       case ComputeMethods.reboot:
@@ -154,8 +166,19 @@ export class ComputeAgent {
     }
   }
 
+  /**
+   * Volume calls (the API waits for them, as Nova's attach waits for the compute host): only
+   * for an instance this host runs; the driver's error goes back to the caller.
+   */
+  private async onInstanceHere(instanceId: string, step: () => Promise<void>): Promise<null> {
+    const instance = await this.deps.instances.get(instanceId);
+    if (!instance || instance.deleted || instance.host !== this.options.host) throw new Error(`Instance ${instanceId} is not on host ${this.options.host}.`);
+    await step();
+    return null;
+  }
+
   /** Spawns a placed instance; a failure goes back to the conductor to try another host. */
-  async buildAndRun(instanceId: string): Promise<void> {
+  async buildAndRun(instanceId: string, volumes: Omit<BuildAndRunArgs, 'instanceId'> = {}): Promise<void> {
     const mine = { vmState: ['building'], taskState: ['scheduling'], host: this.options.host } as const;
     if (!(await this.deps.instances.transition(instanceId, mine, { task_state: 'networking' }))) return;
     const instance = (await this.deps.instances.get(instanceId)) as Instance;
@@ -165,7 +188,12 @@ export class ComputeAgent {
       if (!(await this.deps.instances.transition(instanceId, { taskState: ['networking'] }, { task_state: 'spawning' }))) {
         throw new Error('instance was deleted while its network was set up');
       }
-      await this.deps.driver.spawn(await this.withConfigDrive(instanceSpec(instance, nics)));
+      const spec: InstanceSpec = {
+        ...instanceSpec(instance, nics),
+        ...(volumes.rootVolume ? { rootVolume: volumes.rootVolume } : {}),
+        ...(volumes.volumes?.length ? { volumes: volumes.volumes } : {}),
+      };
+      await this.deps.driver.spawn(await this.withConfigDrive(spec));
       const now = new Date().toISOString();
       const active = await this.deps.instances.transition(
         instanceId,

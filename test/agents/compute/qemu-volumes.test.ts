@@ -1,0 +1,196 @@
+// Volumes in real kumo-tiny guests (QEMU, TCG) through the qemu driver: a qcow2 volume made by
+// qemu-img is hot-plugged into a running guest, whose waiting script (typed on its serial
+// console, as user data would run it) sees /dev/vdb with the volume id as its serial, writes a
+// marker and syncs; the volume grows while attached and the guest sees the new size; it is
+// unplugged (device_del, DEVICE_DELETED, blockdev-del) and a second guest gets it and reads the
+// marker back; a third guest boots from a volume made from kumo-tiny. Run it under
+// `flock /work/hostlab.lock`.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import type { ConnectionInfo } from '../../../src/contracts/volume.js';
+import { alive } from '../../../src/core/host/daemons.js';
+import { VirtError, type InstanceSpec } from '../../../src/agents/compute/virt/driver.js';
+import { imageCacheDirOf, QemuDriver } from '../../../src/agents/compute/virt/qemu/driver.js';
+import { ImageCache } from '../../../src/agents/compute/virt/qemu/image-cache.js';
+import { guestImage, qemuSuitePrerequisites } from '../../helpers/guest-image.js';
+
+const run = promisify(execFile);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const READY = /^kumo-tiny ready (\S+) (\S+)\r?$/gm;
+const BOOT_TIMEOUT_MS = 180_000;
+const MIB = 1024 * 1024;
+
+const { skip, missing } = await qemuSuitePrerequisites();
+
+function spec(id: string, over: Partial<InstanceSpec> = {}): InstanceSpec {
+  return { id, name: 'vol-guest', projectId: 'project-1', vcpus: 1, memoryMb: 128, rootGb: 1, ephemeralGb: 0, swapMb: 0, imageId: '6f8a0a36-30a4-4d2b-9a1e-222222222222', metadata: {}, nics: [], configDrive: false, ...over };
+}
+
+const fileVolume = (volumeId: string, path: string): ConnectionInfo => ({
+  driver_volume_type: 'file',
+  data: { device_path: path, format: 'qcow2', volume_id: volumeId, access_mode: 'rw', online_extend: true },
+});
+
+describe('volumes in real QEMU guests (kumo-tiny, TCG)', { skip, timeout: 900_000 }, () => {
+  const work = mkdtempSync(join(tmpdir(), 'kumo-qemu-volumes-'));
+  const dataDir = join(work, 'data');
+  const stateDir = join(work, 'run');
+  const volumesDir = join(work, 'volumes');
+  const created = new Set<string>();
+  const pids = new Set<number>();
+  let driver: QemuDriver;
+  const a = randomUUID();
+  const b = randomUUID();
+  const c = randomUUID();
+  const volumeId = randomUUID();
+  const volumePath = join(volumesDir, `volume-${volumeId}.qcow2`);
+  const marker = `kumo-vol-${randomBytes(6).toString('hex')}`;
+  const timings: Record<string, number> = {};
+
+  const consoleText = async (id: string): Promise<string> => (await readFile(join(dataDir, 'instances', id, 'console.log'), 'utf8').catch(() => '')).replace(/\r/g, '');
+
+  async function waitConsole(id: string, what: string, pattern: RegExp, from = 0, timeoutMs = BOOT_TIMEOUT_MS): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = (await consoleText(id)).slice(from).match(pattern);
+      if (match) return match;
+      if (Date.now() > deadline) throw new Error(`no ${what} on ${id} within ${timeoutMs / 1000} s; console ends:\n${(await consoleText(id)).split('\n').slice(-20).join('\n')}`);
+      await sleep(100);
+    }
+  }
+
+  async function boot(id: string, over: Partial<InstanceSpec> = {}): Promise<void> {
+    created.add(id);
+    await driver.spawn(spec(id, over));
+    const pid = await driver.pidOf(id);
+    if (pid !== undefined) pids.add(pid);
+    await waitConsole(id, 'ready line', READY);
+  }
+
+  /**
+   * Types a command on the serial console until `done` shows after it (the shell may not be
+   * on ttyS0 yet just after the ready line). `done` must not match the typed command itself.
+   */
+  async function shell(id: string, command: string, done: RegExp): Promise<RegExpMatchArray> {
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const s = connect(driver.serialSocketPath(id));
+      s.once('connect', () => resolve(s));
+      s.once('error', reject);
+    });
+    socket.resume();
+    try {
+      const from = (await consoleText(id)).length;
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        socket.write(`\x15${command}\r`);
+        const until = Date.now() + 5_000;
+        while (Date.now() < until) {
+          const match = (await consoleText(id)).slice(from).match(done);
+          if (match) return match;
+          await sleep(100);
+        }
+        if (Date.now() > deadline) throw new Error(`console command ${JSON.stringify(command)} showed no ${done}; console ends:\n${(await consoleText(id)).split('\n').slice(-20).join('\n')}`);
+      }
+    } finally {
+      socket.destroy();
+    }
+  }
+
+  before(async () => {
+    if (missing) throw new Error(`CI is set and QEMU is installed, but this is missing: ${missing}`);
+    const image = await guestImage();
+    mkdirSync(volumesDir, { recursive: true });
+    driver = new QemuDriver({
+      dataDir,
+      stateDir,
+      cloudId: 'b0b0b0',
+      host: 'host-v',
+      accel: 'tcg',
+      images: new ImageCache({
+        dir: imageCacheDirOf(dataDir),
+        source: { download: async () => ({ data: createReadStream(image), diskFormat: 'qcow2', checksum: null }) },
+      }),
+      stopTimeoutMs: 30_000,
+      powerdownRetryMs: 5_000,
+      volumeDetach: { timeoutMs: 20_000, attempts: 3 },
+    });
+    await run('qemu-img', ['create', '-q', '-f', 'qcow2', volumePath, '64M']);
+  });
+
+  after(async () => {
+    for (const id of created) await driver?.destroy(id).catch(() => undefined);
+    await driver?.close();
+    for (const pid of pids) {
+      if (alive(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(stateDir)) process.kill(pid, 'SIGKILL');
+    }
+    rmSync(work, { recursive: true, force: true });
+    console.log(`# qemu volume timings (ms): ${JSON.stringify(timings)}`);
+  });
+
+  it('hot-plugs a qcow2 volume into a running guest, whose waiting script finds /dev/vdb by its serial, writes a marker and syncs', async (t) => {
+    await boot(a);
+    // What user data would run: wait for the disk in the background, then write to it.
+    const script = `(while [ ! -b /dev/vdb ]; do sleep 0.2; done; echo ${marker} | dd of=/dev/vdb conv=fsync 2>/dev/null; sync; echo "vol-marker-written $(cat /sys/block/vdb/serial)") & echo armed-$((40+2))`;
+    await shell(a, script, /armed-42/);
+    const from = (await consoleText(a)).length;
+    const started = Date.now();
+    await driver.attachVolume(a, { volumeId, connectionInfo: fileVolume(volumeId, volumePath) });
+    timings.attachCall = Date.now() - started;
+    const [, serial] = await waitConsole(a, 'the marker written to vdb', /^vol-marker-written (\S+)$/m, from, 60_000);
+    timings.attachToGuestWrite = Date.now() - started;
+    t.diagnostic(`attach call ${timings.attachCall} ms; guest wrote the marker ${timings.attachToGuestWrite} ms after the attach began`);
+    assert.equal(serial, volumeId.slice(0, 20), 'the guest sees the volume id as the disk serial (virtio-blk keeps 20 characters)');
+    await assert.rejects(driver.attachVolume(a, { volumeId, connectionInfo: fileVolume(volumeId, volumePath) }), /already attached/);
+    const record = JSON.parse(readFileSync(join(dataDir, 'instances', a, 'instance.json'), 'utf8')) as { volumes?: Array<{ volumeId: string }> };
+    assert.deepEqual(record.volumes?.map((v) => v.volumeId), [volumeId], 'the record keeps it for the next start');
+  });
+
+  it('grows the attached volume online: the guest sees the new size', async (t) => {
+    const started = Date.now();
+    await driver.extendVolume(a, volumeId, 128 * MIB);
+    // 512-byte sectors.
+    await shell(a, 'cat /sys/block/vdb/size', /^262144$/m);
+    timings.extendSeenInGuest = Date.now() - started;
+    t.diagnostic(`guest saw 128 MiB ${timings.extendSeenInGuest} ms after the extend`);
+  });
+
+  it('unplugs it (the guest lets go), and a second guest gets it and reads the marker back', async (t) => {
+    const started = Date.now();
+    await driver.detachVolume(a, volumeId);
+    timings.detachCall = Date.now() - started;
+    t.diagnostic(`detach (device_del to DEVICE_DELETED and blockdev-del) took ${timings.detachCall} ms`);
+    await shell(a, '[ -b /dev/vdb ] || echo vdb-$((2+3))-gone', /vdb-5-gone/);
+    await driver.detachVolume(a, volumeId);
+    const record = JSON.parse(readFileSync(join(dataDir, 'instances', a, 'instance.json'), 'utf8')) as { volumes?: unknown[] };
+    assert.deepEqual(record.volumes, []);
+    // QEMU let go of the file (its lock too): qemu-img may open it for writing, and it kept its new size.
+    const { stdout } = await run('qemu-img', ['info', '--output=json', volumePath], { encoding: 'utf8' });
+    assert.equal((JSON.parse(stdout) as { 'virtual-size': number })['virtual-size'], 128 * MIB);
+
+    await boot(b);
+    await driver.attachVolume(b, { volumeId, connectionInfo: fileVolume(volumeId, volumePath) });
+    await shell(b, `while [ ! -b /dev/vdb ]; do sleep 0.2; done; head -c ${marker.length + 4} /dev/vdb | sed 's/^kumo-vol-/read-back-/'`, new RegExp(`^read-back-${marker.slice('kumo-vol-'.length)}$`, 'm'));
+    await driver.detachVolume(b, volumeId);
+  });
+
+  it('boots a third guest from a volume made from kumo-tiny (no image overlay), which prints its ready line', async () => {
+    const rootId = randomUUID();
+    const rootPath = join(volumesDir, `volume-${rootId}.qcow2`);
+    await run('qemu-img', ['convert', '-q', '-O', 'qcow2', await guestImage(), rootPath]);
+    await boot(c, { rootVolume: { volumeId: rootId, connectionInfo: fileVolume(rootId, rootPath) } });
+    assert.equal(existsSync(join(dataDir, 'instances', c, 'disk')), false, 'no overlay disk: the volume is the root disk');
+    await assert.rejects(driver.detachVolume(c, rootId), /root disk/);
+    await assert.rejects(driver.snapshot(c), VirtError);
+    await driver.destroy(c);
+    created.delete(c);
+    assert.ok(existsSync(rootPath), 'destroying the guest leaves the volume to its owner');
+  });
+});
