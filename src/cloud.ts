@@ -140,6 +140,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
       log,
       maxAttempts: config.compute.schedulerMaxAttempts,
       serviceDownTimeSeconds: config.compute.serviceDownTimeSeconds,
+      volumes: () => compute.volumes,
     });
     // Agents first: after a restart they settle their own instances before the conductor
     // places the ones that were never placed. A KVM probe still running is not waited for:

@@ -88,6 +88,11 @@ export class ComputeAgent {
     return this.options.host;
   }
 
+  /** The hypervisor this agent drives (tests read what the fake driver recorded). */
+  get driver(): VirtDriver {
+    return this.deps.driver;
+  }
+
   async start(): Promise<void> {
     const resources = await this.deps.driver.hostResources();
     await this.deps.hosts.register({

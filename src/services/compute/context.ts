@@ -9,6 +9,7 @@ import type { Credentials, Enforcer } from '../../core/policy/index.js';
 import type { Kysely } from 'kysely';
 import type { ComputeTables } from './tables.js';
 import type { ConfigDriveSource, ImageLookup, NetworkPorts } from './peers.js';
+import type { VolumeClient } from '../../contracts/volume.js';
 
 /** Everything the compute service's logic shares. */
 export interface ComputeContext {
@@ -22,6 +23,8 @@ export interface ComputeContext {
   images: ImageLookup;
   /** Neutron's ports, when the networking service runs in this cloud. */
   network?: NetworkPorts;
+  /** Cinder, as Nova calls it (nova/volume/cinder.py), when block storage runs in this cloud. */
+  volumes?: VolumeClient;
   /** The metadata service's content, for the agents' config drives (set once metadata is wired in). */
   configDrive?: ConfigDriveSource;
 }

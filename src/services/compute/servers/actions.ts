@@ -12,6 +12,7 @@ import type { Microversion } from '../microversion.js';
 import { parseMetadata, randomPassword, toInstanceFlavor } from './create.js';
 import { remoteConsoleUrl } from './remote-console.js';
 import type { ServerServices } from './services.js';
+import { releaseVolumes, releaseVolumesAfterDelete } from './volumes.js';
 
 export interface ActionResult {
   status: number;
@@ -258,9 +259,12 @@ export async function deleteInstance(ctx: ComputeContext, svc: ServerServices, c
     await ctx.network?.deallocate(instance, preservedPorts(instance));
     await svc.hosts.release(instance.id);
     await svc.instances.markDeleted(instance.id);
+    // Nova's local delete: no host holds the guest, so its volumes go back now.
+    await releaseVolumes(ctx, svc, instance);
     return;
   }
   await svc.instances.update(instance.id, { task_state: 'deleting' });
   await ctx.bus.cast({ topic: COMPUTE_TOPIC, server: instance.host }, ComputeMethods.terminate, { instanceId: instance.id });
+  if ((await svc.blockDevices.list(instance.id)).length > 0) releaseVolumesAfterDelete(ctx, svc, instance);
 }
 

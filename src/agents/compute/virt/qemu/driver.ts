@@ -501,7 +501,7 @@ export class QemuDriver implements VirtDriver {
     checkCount('memoryMb', spec.memoryMb, 1, 4 * 1024 * 1024);
     checkCount('rootGb', spec.rootGb, 0, 64 * 1024);
     if (typeof spec.projectId !== 'string' || spec.projectId === '') throw new VirtError('the instance has no project id');
-    if (typeof spec.imageId !== 'string' || spec.imageId === '') throw new VirtError('the instance has no image');
+    if (typeof spec.imageId !== 'string' || (spec.imageId === '' && spec.rootVolume === undefined)) throw new VirtError('the instance has no image');
     const taps = new Set<string>();
     for (const nic of spec.nics) {
       const tap = tapOfPort(nic.portId);
