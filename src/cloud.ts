@@ -53,6 +53,11 @@ import { InProcessConfigDrive } from './services/metadata/config-drive-source.js
 import { InProcessInstanceNetwork } from './services/metadata/network-in-process.js';
 import { metadataSecret } from './services/metadata/secret.js';
 import { startMetadataServer } from './services/metadata/server.js';
+import { volumeMigrations } from './services/volume/migrations.js';
+import { volumePlugin } from './services/volume/plugin.js';
+import { createVolumeService, type VolumeService } from './services/volume/service.js';
+import type { VolumeAgent } from './agents/volume/agent.js';
+import { startVolumeAgent } from './agents/volume/start.js';
 
 export interface Cloud {
   config: KumoConfig;
@@ -63,6 +68,10 @@ export interface Cloud {
   image: ImageContext;
   network: NetworkContext;
   compute: ComputeContext;
+  /** Cinder: its API logic, scheduler and the in-process VolumeClient compute uses. */
+  volume: VolumeService;
+  /** This host's cinder-volume (`host@file`). */
+  volumeAgent: VolumeAgent;
   conductor: Conductor;
   /** Filled in once the compute hosts have started (at once, unless the KVM probe runs: `computeReady`). */
   computeAgents: ComputeAgent[];
@@ -90,10 +99,13 @@ const CATALOG: CatalogEntry[] = [
   { type: 'image', name: 'glance', path: '/image', limits: IMAGE_DEFAULT_LIMITS },
   { type: 'network', name: 'neutron', path: '/networking' },
   { type: 'compute', name: 'nova', path: '/compute/v2.1' },
+  // DevStack registers Cinder under both types at /volume/v3 (no project id since 3.67).
+  { type: 'block-storage', name: 'cinder', path: '/volume/v3' },
+  { type: 'volumev3', name: 'cinderv3', path: '/volume/v3' },
 ];
 
 /** Every service's migrations: one history, whoever runs it. */
-export const MIGRATIONS: MigrationSet[] = [identityMigrations, imageMigrations, networkMigrations, computeMigrations];
+export const MIGRATIONS: MigrationSet[] = [identityMigrations, imageMigrations, networkMigrations, computeMigrations, volumeMigrations];
 
 /**
  * Assembles the all-in-one cloud: state store, bus, policy, services and the one HTTP
@@ -126,6 +138,9 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     network.changed = () => publisher.changed();
     await publisher.start();
     cleanups.push(() => publisher.stop());
+    const volume = createVolumeService(config, database, bus, enforcerFor(), log);
+    await volume.start(config.hostName);
+    cleanups.push(() => volume.stop());
     const compute = createComputeContext(config, database, bus, enforcerFor(), new InProcessImages(image), new InProcessNetworkPorts(network), log);
     compute.configDrive = new InProcessConfigDrive(new ComputeInstanceSource(compute), new InProcessInstanceNetwork(network));
     await ensureDefaultFlavors(compute);
@@ -163,7 +178,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
       await conductor.start(config.hostName);
     }
     cleanups.push(() => conductor.stop());
-    loadPolicyOverrides(config, { identity: identityEnforcer, image: image.enforcer, network: network.enforcer, compute: compute.enforcer });
+    loadPolicyOverrides(config, { identity: identityEnforcer, image: image.enforcer, network: network.enforcer, compute: compute.enforcer, volume: volume.ctx.enforcer });
 
     const metrics = new Metrics();
     const http = createHttpServer({ logger: log, metrics });
@@ -172,6 +187,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     await http.register(imagePlugin(image, identity, () => config.publicUrl), { prefix: '/image' });
     await http.register(networkPlugin(network, identity), { prefix: '/networking' });
     await http.register(computePlugin(compute, identity), { prefix: '/compute' });
+    await http.register(volumePlugin(volume, identity), { prefix: '/volume' });
     await http.register(consolePlugin({ tokens: new ConsoleAuthTokens(compute.db), instances: new InstanceRecords(compute.db), log }), { prefix: CONSOLE_PREFIX });
     await http.listen({ host: config.host, port: config.port });
     cleanups.push(() => http.close());
@@ -194,6 +210,10 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     });
     cleanups.push(() => metadata.close());
     config.metadata.port = metadata.port;
+
+    // cinder-volume after the HTTP port is known: volumes made from images fetch them over the Image API.
+    const volumeAgent = await startVolumeAgent(config, bus, log);
+    cleanups.push(() => volumeAgent.stop());
 
     // The all-in-one host runs its own network agent (and is the network node); it comes
     // last because its relay forwards guests' metadata requests to the service above.
@@ -228,6 +248,8 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
       image,
       network,
       compute,
+      volume,
+      volumeAgent,
       conductor,
       computeAgents: computeHosts.agents,
       computeDriver,

@@ -72,8 +72,11 @@ export type ConnectionInfo =
 // ---------------------------------------------------------------------------------------
 // Bus contract: service <-> volume agent
 
-/** Each volume agent serves this topic under its backend's host name, `host@backend`. */
+/** Each volume agent serves this topic under its backend's host name (see agentServerOf). */
 export const VOLUME_AGENT_TOPIC = 'cinder-volume';
+
+/** The bus server name of backend `host@backend` (bus names take no `@`): `host:backend`. */
+export const agentServerOf = (backendHost: string): string => backendHost.replace('@', ':');
 /** The volume service serves this topic: agents report capacity and finished work to it. */
 export const VOLUME_SERVER_TOPIC = 'cinder-volume-manager';
 
@@ -145,8 +148,13 @@ export interface VolumeIdArgs {
 export interface ExtendVolumeArgs {
   volumeId: string;
   newSizeGb: number;
-  /** When attached: the agent grows the file; the guest's QEMU does block_resize. */
+  /**
+   * When attached, a backend that can grow online leaves the data alone (the guest's QEMU holds
+   * it and grows it with block_resize when compute gets the volume-extended event).
+   */
   attached: boolean;
+  /** The status the volume returns to when the extend is done (`available` or `in-use`). */
+  previousStatus?: string;
 }
 
 export interface SnapshotArgs {
@@ -181,6 +189,8 @@ export interface VolumeTaskResult {
   bootable?: boolean;
   /** The size in GiB the backend actually has now. */
   sizeGb?: number;
+  /** extend_volume: echoed from ExtendVolumeArgs. */
+  previousStatus?: string;
 }
 
 /**
