@@ -144,6 +144,8 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     const compute = createComputeContext(config, database, bus, enforcerFor(), new InProcessImages(image), new InProcessNetworkPorts(network), log);
     compute.configDrive = new InProcessConfigDrive(new ComputeInstanceSource(compute), new InProcessInstanceNetwork(network));
     await ensureDefaultFlavors(compute);
+    // Nova calls Cinder in-process in the all-in-one (the same rules as its HTTP API).
+    compute.volumes = volume.client;
     const conductor = new Conductor({
       db: compute.db,
       bus,

@@ -37,6 +37,8 @@ export interface Caller {
   credentials: Credentials;
   /** The request's id, recorded with instance actions (`x-openstack-request-id`). */
   requestId: string;
+  /** The caller's token, which Nova passes on to Cinder (a volume made from an image reads it with it). */
+  token?: string;
 }
 
 export function callerFrom(request: FastifyRequest): Caller {
@@ -48,6 +50,7 @@ export function callerFrom(request: FastifyRequest): Caller {
     credentials: policyCredentials(auth),
     // The HTTP layer's ids already read `req-<uuid>`, the id x-openstack-request-id carries.
     requestId: request.id.startsWith('req-') ? request.id : `req-${request.id}`,
+    ...(typeof request.headers['x-auth-token'] === 'string' ? { token: request.headers['x-auth-token'] } : {}),
   };
 }
 

@@ -184,6 +184,11 @@ describe('attaching and detaching volumes through Nova, with the volume service 
   });
 
   it('boots from a volume made from an image (block_device_mapping_v2), and deletes it with the server (delete_on_termination)', async () => {
+    // A real (raw) disk image: the volume agent converts it into the volume.
+    const rawImage = await api(cloud.url, 'POST', '/image/v2/images', demo, { name: 'raw-disk', disk_format: 'raw', container_format: 'bare' });
+    const image = rawImage.json.id as string;
+    const upload = await fetch(`${cloud.url}/image/v2/images/${image}/file`, { method: 'PUT', headers: { 'x-auth-token': demo, 'content-type': 'application/octet-stream' }, body: Buffer.alloc(1 << 20) });
+    assert.equal(upload.status, 204);
     const created = await boot(cloud.url, demo, {
       name: 'bfv',
       flavorRef: '42',

@@ -46,7 +46,7 @@ function bootIndexOf(value: unknown, path: string): number | null {
 }
 
 /** Nova's schema and _validate_bdm shape checks; existence is checked by `checkBlockDevices`. */
-export function parseBlockDevices(value: unknown): ParsedBlockDevices {
+export function parseBlockDevices(value: unknown, hasImageRef = false): ParsedBlockDevices {
   if (value === undefined) return { volumes: [], localImage: null };
   if (!Array.isArray(value)) throw invalidInput('block_device_mapping_v2', value, `${pyRepr(value)} is not of type 'array'`);
   const out: ParsedBlockDevices = { volumes: [], localImage: null };
@@ -86,7 +86,9 @@ export function parseBlockDevices(value: unknown): ParsedBlockDevices {
     if (source === 'blank' && bootIndex === 0) throw invalidBdm('a blank volume cannot be the boot disk');
     out.volumes.push({ sourceType: source as RequestedBlockDevice['sourceType'], uuid, bootIndex, deleteOnTermination, volumeSize, deviceName });
   });
-  const indexes = [...out.volumes.map((v) => v.bootIndex), ...(out.localImage ? [0] : [])].filter((b): b is number => b !== null).sort((a, b) => a - b);
+  // imageRef without a boot mapping of its own is the boot disk (boot index 0), as in Nova.
+  const imageBoots = out.localImage !== null || (hasImageRef && !out.volumes.some((v) => v.bootIndex === 0));
+  const indexes = [...out.volumes.map((v) => v.bootIndex), ...(imageBoots ? [0] : [])].filter((b): b is number => b !== null).sort((a, b) => a - b);
   if (indexes.some((b, i) => b !== i)) throw invalidBdm('Boot sequence for the instance and image/block device mapping combination is not valid.');
   const volumeIds = out.volumes.filter((v) => v.sourceType === 'volume').map((v) => v.uuid);
   if (new Set(volumeIds).size !== volumeIds.length) throw invalidBdm('a volume is mapped twice');

@@ -42,7 +42,7 @@ export async function createServers(ctx: ComputeContext, svc: ServerServices, ca
   const flavorRef = server.flavorRef;
   if (typeof flavorRef !== 'string' && typeof flavorRef !== 'number') throw invalidInput('flavorRef', flavorRef, `${pyRepr(flavorRef)} is not of type 'string', 'integer'`);
   const flavor = await findFlavorForBoot(ctx, caller, String(flavorRef));
-  const blockDevices = parseBlockDevices(server.block_device_mapping_v2);
+  const blockDevices = parseBlockDevices(server.block_device_mapping_v2, server.imageRef !== undefined && server.imageRef !== '' && server.imageRef !== null);
   const imageId = await resolveImage(ctx, caller, server, blockDevices);
   const minCount = server.min_count === undefined ? 1 : integer(server.min_count, 'min_count', 1);
   const maxCount = server.max_count === undefined ? minCount : integer(server.max_count, 'max_count', 1);

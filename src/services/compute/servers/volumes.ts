@@ -28,7 +28,7 @@ export function volumeService(ctx: ComputeContext): VolumeClient {
 
 /** The caller as the volume service checks it: Nova passes the user's token on to Cinder. */
 export function volumeCaller(caller: Caller): VolumeCaller {
-  return { userId: caller.userId, projectId: caller.projectId, roles: [...caller.credentials.roles], isAdmin: caller.isAdmin };
+  return { userId: caller.userId, projectId: caller.projectId, roles: [...caller.credentials.roles], isAdmin: caller.isAdmin, ...(caller.token ? { token: caller.token } : {}) };
 }
 
 /**
