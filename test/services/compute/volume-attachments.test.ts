@@ -154,6 +154,19 @@ describe('attaching and detaching volumes through Nova, with the volume service 
     const actions = await nova(cloud.url, 'GET', `/servers/${serverId}/os-instance-actions`, demo);
     assert.ok(actions.json.instanceActions.some((a: { action: string }) => a.action === 'attach_volume'));
 
+    // Extended while attached (3.42): Nova's volume-extended event reaches the host, which grows the guest's disk.
+    const extend = await cinder(cloud.url, 'POST', `/volumes/${volumeId}/action`, demo, { 'os-extend': { new_size: 2 } }, '3.42');
+    assert.equal(extend.status, 202, JSON.stringify(extend.body));
+    await waitVolume(cloud.url, demo, volumeId, ['in-use']);
+    const deadline = Date.now() + 10_000;
+    const driver = cloud.cloud.computeAgents[0]?.driver as FakeDriver;
+    while (driver.attachedVolumes(serverId)[0]?.sizeBytes !== 2 * 1024 ** 3) {
+      if (Date.now() > deadline) assert.fail(`the guest was not told: ${JSON.stringify(driver.attachedVolumes(serverId))}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const extended = await nova(cloud.url, 'GET', `/servers/${serverId}/os-instance-actions`, demo);
+    assert.ok(extended.json.instanceActions.some((a: { action: string }) => a.action === 'extend_volume'));
+
     const detachStarted = Date.now();
     const detach = await nova(cloud.url, 'DELETE', `/servers/${serverId}/os-volume_attachments/${volumeId}`, demo);
     assert.equal(detach.status, 202, JSON.stringify(detach.body));

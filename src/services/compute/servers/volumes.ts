@@ -1,4 +1,5 @@
-import { COMPUTE_TOPIC, ComputeMethods, type AttachVolumeArgs, type DetachVolumeArgs } from '../../../contracts/compute.js';
+import { randomUUID } from 'node:crypto';
+import { COMPUTE_TOPIC, ComputeMethods, type AttachVolumeArgs, type DetachVolumeArgs, type ExtendVolumeArgs } from '../../../contracts/compute.js';
 import { VolumeClientError, type VolumeCaller, type VolumeClient, type VolumeConnector } from '../../../contracts/volume.js';
 import { ApiError } from '../../../core/http/errors.js';
 import { badRequest, conflict, forbidden, notFound, type Caller, type ComputeContext } from '../context.js';
@@ -223,5 +224,30 @@ export async function releaseVolumesOfDeletedInstances(ctx: ComputeContext, svc:
   for (const row of rows) {
     const instance = await svc.instances.get(row.id);
     if (instance) await releaseVolumes(ctx, svc, instance);
+  }
+}
+
+const GIB = 1024 ** 3;
+
+/**
+ * Nova's volume-extended external event: an attached volume grew in the volume service, so
+ * each instance that has it is told, and its host grows the disk the guest sees (QEMU's
+ * block_resize), recorded as an `extend_volume` instance action.
+ */
+export async function volumeExtended(ctx: ComputeContext, svc: ServerServices, volumeId: string, instanceIds: string[], newSizeGb: number): Promise<void> {
+  for (const instanceId of instanceIds) {
+    const instance = await svc.instances.get(instanceId);
+    if (!instance || instance.deleted || !instance.host) continue;
+    if (!(await svc.blockDevices.byVolume(instance.id, volumeId))) continue;
+    await svc.actions.start(instance.id, 'extend_volume', { projectId: instance.projectId, userId: instance.userId, requestId: `req-${randomUUID()}` });
+    const finish = await svc.actions.event(instance.id, 'compute_extend_volume', instance.host);
+    try {
+      const args: ExtendVolumeArgs = { instanceId: instance.id, volumeId, newSizeBytes: newSizeGb * GIB };
+      await ctx.bus.call({ topic: COMPUTE_TOPIC, server: instance.host }, ComputeMethods.extendVolume, args, { timeoutMs: ATTACH_CALL_TIMEOUT_MS });
+      await finish();
+    } catch (error) {
+      ctx.log.warn({ err: error, instanceId, volumeId }, 'the guest could not be told that its volume grew');
+      await finish(error);
+    }
   }
 }
