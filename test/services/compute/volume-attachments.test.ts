@@ -167,6 +167,9 @@ describe('attaching and detaching volumes through Nova, with the volume service 
     const extended = await nova(cloud.url, 'GET', `/servers/${serverId}/os-instance-actions`, demo);
     assert.ok(extended.json.instanceActions.some((a: { action: string }) => a.action === 'extend_volume'));
 
+    const rebuild = await nova(cloud.url, 'POST', `/servers/${serverId}/action`, demo, { rebuild: { imageRef: image } });
+    assert.equal(rebuild.status, 409, `a rebuild would lose the volume: ${JSON.stringify(rebuild.body)}`);
+
     const detachStarted = Date.now();
     const detach = await nova(cloud.url, 'DELETE', `/servers/${serverId}/os-volume_attachments/${volumeId}`, demo);
     assert.equal(detach.status, 202, JSON.stringify(detach.body));

@@ -93,6 +93,8 @@ const rebuild: Handler = async (ctx, svc, caller, instance, args, version) => {
     throw invalidInput('rebuild', body, "'imageRef' is a required property");
   }
   checkActionAllowed(instance, caller, 'rebuild');
+  // The host's rebuild makes the guest afresh from the image: its volumes would not follow yet.
+  if ((await svc.blockDevices.list(instance.id)).length > 0) throw conflict(`Cannot 'rebuild' instance ${instance.id} while it has volumes: detach them first (a volume-backed server cannot be rebuilt in this cloud yet).`);
   const id = body.imageRef.split('/').pop() ?? '';
   if (!isUuidLike(id)) throw badRequest('Invalid imageRef provided.');
   const image = await ctx.images.get(instance.projectId, id);
