@@ -240,6 +240,11 @@ describe('volume API', { timeout: 180_000 }, () => {
     assert.equal(t.status, 200);
     const id = t.json.volume_type.id as string;
     assert.equal((await cinder(url, 'POST', '/types', admin, { volume_type: { name: 'private-t' } })).status, 409);
+    // cinderclient sends null for the fields it leaves alone.
+    const described = await cinder(url, 'PUT', `/types/${id}`, admin, { volume_type: { name: null, description: 'described', is_public: null } });
+    assert.equal(described.status, 200, JSON.stringify(described.body));
+    assert.equal(described.json.volume_type.name, 'private-t');
+    assert.equal(described.json.volume_type.description, 'described');
     assert.equal((await cinder(url, 'POST', `/types/${id}/extra_specs`, admin, { extra_specs: { volume_backend_name: 'file' } })).status, 200);
     assert.equal((await cinder(url, 'GET', `/types/${id}/extra_specs/volume_backend_name`, admin)).json.volume_backend_name, 'file');
     assert.equal((await cinder(url, 'GET', `/types/${id}`, demo)).status, 404);
