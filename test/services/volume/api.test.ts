@@ -1,7 +1,8 @@
 // Cinder v3 over real HTTP against the whole cloud in this process, with the file backend's
 // agent on the in-process bus: volumes are real qcow2 files, and their data is checked.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { api, startTestCloud, type TestCloud } from '../../helpers/cloud.js';
 import { volumeDirOf } from '../../../src/agents/volume/start.js';
@@ -138,6 +139,24 @@ describe('volume API', { timeout: 180_000 }, () => {
     const clone = await create({ source_volid: fromSnap.id });
     assert.equal((await ready(clone.id)).size, 2);
     assert.equal(rawBytes(file(clone.id), 17).toString(), 'KUMO-IMAGE-MARKER');
+
+    assert.equal((await cinder(url, 'GET', `/volumes/${clone.id}`, admin)).json.volume.bootable, 'true', 'bootable follows the data');
+    // Upload to a new image: Glance gets the volume's data, and the volume comes back available.
+    const up = await cinder(url, 'POST', `/volumes/${clone.id}/action`, admin, { 'os-volume_upload_image': { image_name: 'from-volume', disk_format: 'qcow2' } });
+    assert.equal(up.status, 202, JSON.stringify(up.body));
+    const uploadedId = up.json['os-volume_upload_image'].image_id as string;
+    assert.equal((await waitFor(url, admin, `/volumes/${clone.id}`, 'volume', ['available'])).status, 'available');
+    const image = await api(url, 'GET', `/image/v2/images/${uploadedId}`, admin);
+    assert.equal(image.json.status, 'active');
+    assert.equal(image.json.disk_format, 'qcow2');
+    const data = await fetch(`${url}/image/v2/images/${uploadedId}/file`, { headers: { 'x-auth-token': admin } });
+    const downloaded = join(tc.dataDir, 'uploaded.qcow2');
+    writeFileSync(downloaded, Buffer.from(await data.arrayBuffer()));
+    assert.equal(virtualSize(downloaded), 2 * GiB);
+    assert.equal(rawBytes(downloaded, 17).toString(), 'KUMO-IMAGE-MARKER');
+    rmSync(downloaded);
+    assert.equal((await cinder(url, 'POST', `/volumes/${clone.id}/action`, admin, { 'os-volume_upload_image': { image_name: 'x', disk_format: 'iso' } })).status, 400);
+    await api(url, 'DELETE', `/image/v2/images/${uploadedId}`, admin);
 
     // A volume with snapshots is not deleted (400); with cascade it is.
     assert.equal((await cinder(url, 'DELETE', `/volumes/${v.id}`, admin)).status, 400);

@@ -5,6 +5,7 @@ import { callerFrom, type Caller } from '../context.js';
 import { renderVolume, renderVolumeSummary } from '../render.js';
 import type { VolumeService } from '../service.js';
 import type { VolumeRow } from '../tables.js';
+import { uploadToImage } from '../volumes.js';
 import { typeById, findType } from '../types.js';
 import { checkMetadata, metadataFilter, q, sortAndPage, truthy } from './listing.js';
 
@@ -284,6 +285,9 @@ export function volumeRoutes(app: FastifyInstance, svc: VolumeService, base: () 
         reply.code(200);
         return null;
       }
+      case 'os-volume_upload_image':
+        reply.code(202);
+        return { 'os-volume_upload_image': await uploadToImage(svc.ctx, volumes, caller, id, obj(raw, action)) };
       case 'os-show_image_metadata': {
         const row = await volumes.find(caller, id, 'volume_extension:volume_image_metadata:show');
         reply.code(200);
