@@ -12,6 +12,7 @@ type ProjectParams = { target: string };
 const EXTENSIONS: Array<[string, string, string]> = [
   ['os-admin-actions', 'AdminActions', 'Enable admin actions.'],
   ['os-availability-zone', 'AvailabilityZones', 'Describe Availability Zones.'],
+  ['os-hosts', 'Hosts', 'Admin-only host administration.'],
   ['os-extended-snapshot-attributes', 'ExtendedSnapshotAttributes', 'Extended SnapshotAttributes support.'],
   ['os-quota-sets', 'Quotas', 'Quota management support.'],
   ['os-quota-class-sets', 'QuotaClasses', 'Quota classes management support.'],
@@ -115,6 +116,22 @@ export function miscRoutes(app: FastifyInstance, svc: VolumeService): void {
     const zones = new Map<string, boolean>();
     for (const b of backends) zones.set(b.availability_zone, (zones.get(b.availability_zone) ?? false) || (b.disabled === 0 && svc.volumes.scheduler.isUp(b)));
     return { availabilityZoneInfo: [...zones].map(([zoneName, available]) => ({ zoneName, zoneState: { available } })) };
+  });
+
+  // Cinder's os-hosts: the volume services' hosts, as `cinder host-list` shows them.
+  app.get('/os-hosts', async (request) => {
+    authorize(ctx, callerFrom(request), 'volume_extension:hosts');
+    const backends = await svc.volumes.scheduler.list();
+    return {
+      hosts: backends.map((b) => ({
+        service: 'cinder-volume',
+        host_name: b.host,
+        zone: b.availability_zone,
+        'service-status': b.disabled === 0 ? 'available' : 'unavailable',
+        'service-state': svc.volumes.scheduler.isUp(b) ? 'enabled' : 'disabled',
+        'last-update': cinderTime(b.last_heartbeat),
+      })),
+    };
   });
 
   app.get('/os-services', async (request) => {
