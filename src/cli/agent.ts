@@ -7,6 +7,7 @@ import { createLogger } from '../core/log.js';
 import { Enforcer } from '../core/policy/index.js';
 import { chooseDriver, driverText, startComputeAgents } from '../agents/compute/start.js';
 import { chooseDataplane, startNetworkAgent } from '../agents/network/start.js';
+import { startVolumeAgent } from '../agents/volume/start.js';
 import { InProcessIdentityClient } from '../services/identity/client.js';
 import { IdentityService } from '../services/identity/service.js';
 import { createImageContext } from '../services/image/service.js';
@@ -48,6 +49,8 @@ export async function agent(config: KumoConfig, host: string): Promise<void> {
   const dataplane = chooseDataplane(config);
   if (config.dataplane.driver === undefined) log.warn({ dataplane: dataplane.name }, dataplane.reason);
   const networkAgent = await startNetworkAgent({ ...config, hostName: host }, bus, log, dataplane);
+  // The host's cinder-volume: file volumes here attach to this host's guests.
+  const volumeAgent = await startVolumeAgent({ ...config, hostName: host }, bus, log);
   process.stdout.write(`Kumo compute agent ${host} is up (${driverText(driver)}; dataplane ${dataplane.name}, bus ${bus.kind}, database ${database.kind}).\n`);
 
   let stopping = false;
@@ -56,6 +59,7 @@ export async function agent(config: KumoConfig, host: string): Promise<void> {
     stopping = true;
     for (const a of agents) await a.stop();
     await networkAgent.stop();
+    await volumeAgent.stop();
     await bus.close();
     await database.close();
     log.flush();

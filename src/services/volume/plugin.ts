@@ -33,6 +33,13 @@ export function volumePlugin(svc: VolumeService, tokens: TokenValidator) {
     });
     app.addHook('onRequest', tokenAuthHook(tokens));
     app.addHook('onSend', async (request, reply) => stampVolumeVersion(request, reply));
+    // Cinder's bodiless answers (202 on delete and actions, 200 on metadata delete) have no
+    // body at all; a handler returning null means exactly that, not the JSON text `null`.
+    app.addHook('onSend', async (_request, reply, payload) => {
+      if (payload !== 'null') return payload;
+      reply.removeHeader('content-type');
+      return '';
+    });
     emptyJsonIsNoBody(app);
     app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const apiError = toApiError(error);

@@ -18,7 +18,15 @@ export function renderVolumeSummary(row: VolumeRow, base: string) {
 
 export function renderVolume(
   row: VolumeRow,
-  opts: { base: string; type: VolumeTypeRow | undefined; attachments: AttachmentRow[]; isAdmin: boolean; version: VolumeMicroversion },
+  opts: {
+    base: string;
+    type: VolumeTypeRow | undefined;
+    attachments: AttachmentRow[];
+    isAdmin: boolean;
+    version: VolumeMicroversion;
+    /** Show and detail list carry the extension attributes (os-vol-*, image metadata); create and update answers do not, as Cinder's. */
+    extended: boolean;
+  },
 ): Record<string, unknown> {
   const { version } = opts;
   const imageMetadata = JSON.parse(row.image_metadata) as Record<string, string>;
@@ -53,23 +61,28 @@ export function renderVolume(
     metadata: JSON.parse(row.metadata) as Record<string, string>,
     user_id: row.user_id,
     links: volumeLinks(opts.base, row.project_id, row.id),
-    'os-vol-tenant-attr:tenant_id': row.project_id,
-    'os-vol-mig-status-attr:migstat': null,
-    'os-vol-mig-status-attr:name_id': null,
   };
-  if (Object.keys(imageMetadata).length > 0) body.volume_image_metadata = imageMetadata;
-  if (opts.isAdmin) body['os-vol-host-attr:host'] = row.host ? `${row.host}#${row.host.split('@')[1] ?? 'pool'}` : null;
+  if (opts.extended) {
+    body['os-vol-tenant-attr:tenant_id'] = row.project_id;
+    if (Object.keys(imageMetadata).length > 0) body.volume_image_metadata = imageMetadata;
+  }
+  if (opts.extended && opts.isAdmin) {
+    body['os-vol-mig-status-attr:migstat'] = null;
+    body['os-vol-mig-status-attr:name_id'] = null;
+  }
+  if (opts.extended && opts.isAdmin) body['os-vol-host-attr:host'] = row.host ? `${row.host}#${row.host.split('@')[1] ?? 'pool'}` : null;
   if (version.atLeast('3.13')) body.group_id = null;
   if (version.atLeast('3.21')) body.provider_id = null;
   if (version.atLeast('3.48')) body.shared_targets = false;
   if (version.atLeast('3.48')) body.service_uuid = null;
-  if (version.atLeast('3.61') && opts.isAdmin) body.cluster_name = null;
+  if (version.atLeast('3.61') && opts.isAdmin && opts.extended) body.cluster_name = null;
   if (version.atLeast('3.63')) body.volume_type_id = row.volume_type_id;
   if (version.atLeast('3.65')) body.consumes_quota = true;
   return body;
 }
 
-export function renderSnapshot(row: SnapshotRow, version: VolumeMicroversion, isAdmin: boolean): Record<string, unknown> {
+/** `extended`: show and list carry the os-extended-snapshot-attributes; create and update answers do not. */
+export function renderSnapshot(row: SnapshotRow, version: VolumeMicroversion, _isAdmin: boolean, extended = true): Record<string, unknown> {
   const body: Record<string, unknown> = {
     id: row.id,
     name: row.name,
@@ -80,13 +93,14 @@ export function renderSnapshot(row: SnapshotRow, version: VolumeMicroversion, is
     created_at: cinderTime(row.created_at),
     updated_at: cinderTime(row.updated_at),
     metadata: JSON.parse(row.metadata) as Record<string, string>,
-    'os-extended-snapshot-attributes:project_id': row.project_id,
-    'os-extended-snapshot-attributes:progress': row.status === 'available' ? '100%' : '0%',
   };
+  if (extended) {
+    body['os-extended-snapshot-attributes:project_id'] = row.project_id;
+    body['os-extended-snapshot-attributes:progress'] = row.status === 'available' ? '100%' : '0%';
+  }
   if (version.atLeast('3.41')) body.user_id = row.user_id;
   if (version.atLeast('3.65')) body.consumes_quota = true;
   if (version.atLeast('3.14')) body.group_snapshot_id = null;
-  if (isAdmin && version.atLeast('3.0')) body['os-extended-snapshot-attributes:project_id'] = row.project_id;
   return body;
 }
 

@@ -3,6 +3,7 @@ import {
   VOLUME_AGENT_TOPIC,
   agentServerOf,
   VolumeAgentMethods,
+  type CopyVolumeToImageArgs,
   type CreateVolumeArgs,
   type ExtendVolumeArgs,
   type SnapshotArgs,
@@ -108,6 +109,8 @@ export class Volumes {
     }
     const az = req.availability_zone ?? source?.availability_zone ?? DEFAULT_AZ;
     if (!(await this.zones()).includes(az)) throw new ApiError(400, `Invalid input received: Availability zone '${az}' is invalid.`);
+    // A copy of a bootable volume (or of its snapshot) is bootable too, as Cinder copies the flag.
+    const origin = source ?? (snapshot ? await this.rowOf(snapshot.volume_id) : undefined);
     const now = nowIso();
     const row: VolumeRow = {
       id: randomUUID(),
@@ -117,7 +120,7 @@ export class Volumes {
       description: req.description ?? null,
       size,
       status: 'creating',
-      bootable: source?.bootable ?? (image ? 1 : 0),
+      bootable: origin?.bootable ?? (image ? 1 : 0),
       readonly: 0,
       multiattach: multiattach ? 1 : 0,
       volume_type_id: type.id,
@@ -127,7 +130,7 @@ export class Volumes {
       source_volid: source?.id ?? null,
       image_id: image?.id ?? null,
       metadata: JSON.stringify(req.metadata ?? {}),
-      image_metadata: JSON.stringify(image ? { image_id: image.id, disk_format: image.disk_format ?? '', ...image.properties } : source ? JSON.parse(source.image_metadata) : {}),
+      image_metadata: JSON.stringify(image ? { image_id: image.id, disk_format: image.disk_format ?? '', ...image.properties } : origin ? JSON.parse(origin.image_metadata) : {}),
       error_reason: null,
       created_at: now,
       updated_at: now,
@@ -387,4 +390,63 @@ export class Volumes {
     }
     await this.ctx.bus.cast({ topic: VOLUME_AGENT_TOPIC, server: agentServerOf(volume.host) }, VolumeAgentMethods.deleteSnapshot, { snapshotId: row.id, volumeId: volume.id } satisfies SnapshotArgs);
   }
+}
+
+/**
+ * os-volume_upload_image: registers an image in Glance (with the caller's token, so it is
+ * theirs) and has the volume's agent upload the volume's data into it; the volume is
+ * `uploading` meanwhile and returns to its status when the agent reports.
+ */
+export async function uploadToImage(
+  ctx: VolumeContext,
+  volumes: Volumes,
+  caller: Caller,
+  id: string,
+  body: { image_name?: unknown; force?: unknown; disk_format?: unknown; container_format?: unknown; visibility?: unknown; protected?: unknown },
+): Promise<Record<string, unknown>> {
+  const row = await volumes.find(caller, id, 'volume_extension:volume_actions:upload_image');
+  if (typeof body.image_name !== 'string' || body.image_name.length === 0 || body.image_name.length > 255) throw new ApiError(400, 'Invalid input received: image_name is required.');
+  const diskFormat = body.disk_format === undefined ? 'raw' : body.disk_format;
+  if (diskFormat !== 'raw' && diskFormat !== 'qcow2') throw new ApiError(400, `Invalid input received: Invalid disk-format '${String(diskFormat)}' is specified; raw and qcow2 are allowed.`);
+  const containerFormat = body.container_format === undefined ? 'bare' : body.container_format;
+  if (containerFormat !== 'bare') throw new ApiError(400, `Invalid input received: container_format must be bare.`);
+  const visibility = body.visibility ?? 'private';
+  if (!['private', 'public', 'shared', 'community'].includes(String(visibility))) throw new ApiError(400, `Invalid input received: Invalid visibility ${String(visibility)}.`);
+  if (visibility === 'public') authorize(ctx, caller, 'volume_extension:volume_actions:upload_public', { project_id: row.project_id });
+  const force = body.force === true || String(body.force).toLowerCase() === 'true';
+  const from = force ? ['available', 'in-use'] : ['available'];
+  if (!from.includes(row.status)) throw new ApiError(400, `Invalid volume: Volume status must be available${force ? ' or in-use' : ''} (currently ${row.status}).`);
+  if (!row.host) throw new ApiError(400, `Invalid volume: Volume ${row.id} has no backend.`);
+  const imageMetadata = JSON.parse(row.image_metadata) as Record<string, string>;
+  const image = await ctx.images.create(caller.token, {
+    name: body.image_name,
+    disk_format: diskFormat,
+    container_format: containerFormat,
+    visibility,
+    ...(body.protected === true ? { protected: true } : {}),
+    // Glance's min_disk keeps a volume-backed boot from a smaller disk.
+    min_disk: row.size,
+    ...Object.fromEntries(Object.entries(imageMetadata).filter(([k]) => !['image_id', 'disk_format', 'container_format', 'checksum', 'size', 'min_disk', 'min_ram', 'image_name', 'owner'].includes(k))),
+  });
+  if (!(await volumes.transition(row.id, from, 'uploading'))) throw new ApiError(400, `Invalid volume: Volume ${row.id} changed status; try again.`);
+  const args: CopyVolumeToImageArgs = {
+    volumeId: row.id,
+    image: { imageId: image.id, url: ctx.images.dataUrl(image.id), headers: { 'x-auth-token': caller.token }, diskFormat },
+  };
+  await ctx.bus.cast({ topic: VOLUME_AGENT_TOPIC, server: agentServerOf(row.host) }, VolumeAgentMethods.copyVolumeToImage, args);
+  const type = await typeById(ctx, row.volume_type_id);
+  return {
+    id: row.id,
+    updated_at: row.updated_at,
+    status: 'uploading',
+    display_description: row.description,
+    size: row.size,
+    volume_type: type ? { id: type.id, name: type.name } : null,
+    image_id: image.id,
+    container_format: containerFormat,
+    disk_format: diskFormat,
+    image_name: body.image_name,
+    protected: body.protected === true,
+    visibility,
+  };
 }

@@ -53,7 +53,8 @@ export function sortAndPage<T extends { id: string }>(rows: T[], query: unknown,
   if (limitRaw !== undefined) {
     const limit = Number(limitRaw);
     if (!Number.isInteger(limit) || limit < 0) throw new ApiError(400, `Invalid input received: limit must be a non-negative integer, not ${limitRaw}.`);
-    if (out.length > limit) {
+    // As Cinder: a full page gets a next link (the page after it may be empty).
+    if (out.length >= limit && limit > 0) {
       out = out.slice(0, limit);
       next = out.at(-1)?.id;
     }
@@ -84,4 +85,15 @@ export function checkMetadata(value: unknown, what = 'metadata'): Record<string,
     out[key] = v;
   }
   return out;
+}
+
+/** The next page's link: the request's own URL (with or without a project id) with the new marker. */
+export function nextLink(publicUrl: string, requestUrl: string, query: unknown, marker: string): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries((query ?? {}) as Record<string, unknown>)) {
+    if (key === 'marker') continue;
+    for (const v of Array.isArray(value) ? value : [value]) params.append(key, String(v));
+  }
+  params.set('marker', marker);
+  return `${publicUrl}${requestUrl.split('?')[0]}?${params}`;
 }

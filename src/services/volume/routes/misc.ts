@@ -9,6 +9,24 @@ import { q, truthy } from './listing.js';
 
 type ProjectParams = { target: string };
 
+const EXTENSIONS: Array<[string, string, string]> = [
+  ['os-admin-actions', 'AdminActions', 'Enable admin actions.'],
+  ['os-availability-zone', 'AvailabilityZones', 'Describe Availability Zones.'],
+  ['os-hosts', 'Hosts', 'Admin-only host administration.'],
+  ['os-extended-snapshot-attributes', 'ExtendedSnapshotAttributes', 'Extended SnapshotAttributes support.'],
+  ['os-quota-sets', 'Quotas', 'Quota management support.'],
+  ['os-quota-class-sets', 'QuotaClasses', 'Quota classes management support.'],
+  ['os-services', 'Services', 'Services support.'],
+  ['os-types-manage', 'TypesManage', 'Types manage support.'],
+  ['os-types-extra-specs', 'TypesExtraSpecs', 'Type extra specs support.'],
+  ['os-volume-actions', 'VolumeActions', 'Enable volume actions.'],
+  ['os-volume-type-access', 'VolumeTypeAccess', 'Volume type access support.'],
+  ['os-vol-host-attr', 'VolumeHostAttribute', 'Expose host as an attribute of a volume.'],
+  ['os-vol-image-meta', 'VolumeImageMetadata', 'Show image metadata associated with the volume.'],
+  ['os-vol-tenant-attr', 'VolumeTenantAttribute', 'Expose the internal project_id as an attribute of a volume.'],
+  ['scheduler-stats', 'Scheduler_stats', 'Scheduler stats support.'],
+];
+
 /** Quotas, limits, availability zones, services and pools. */
 export function miscRoutes(app: FastifyInstance, svc: VolumeService): void {
   const ctx = svc.ctx;
@@ -87,12 +105,33 @@ export function miscRoutes(app: FastifyInstance, svc: VolumeService): void {
     };
   });
 
+  // Cinder's extensions list (deprecated, but tempest and old clients read it).
+  app.get('/extensions', async () => ({
+    extensions: EXTENSIONS.map(([alias, name, description]) => ({ alias, name, description, links: [], updated: '2022-08-31T00:00:00+00:00' })),
+  }));
+
   app.get('/os-availability-zone', async (request) => {
     authorize(ctx, callerFrom(request), 'volume_extension:availability_zone_list');
     const backends = await svc.volumes.scheduler.list();
     const zones = new Map<string, boolean>();
     for (const b of backends) zones.set(b.availability_zone, (zones.get(b.availability_zone) ?? false) || (b.disabled === 0 && svc.volumes.scheduler.isUp(b)));
     return { availabilityZoneInfo: [...zones].map(([zoneName, available]) => ({ zoneName, zoneState: { available } })) };
+  });
+
+  // Cinder's os-hosts: the volume services' hosts, as `cinder host-list` shows them.
+  app.get('/os-hosts', async (request) => {
+    authorize(ctx, callerFrom(request), 'volume_extension:hosts');
+    const backends = await svc.volumes.scheduler.list();
+    return {
+      hosts: backends.map((b) => ({
+        service: 'cinder-volume',
+        host_name: b.host,
+        zone: b.availability_zone,
+        'service-status': b.disabled === 0 ? 'available' : 'unavailable',
+        'service-state': svc.volumes.scheduler.isUp(b) ? 'enabled' : 'disabled',
+        'last-update': cinderTime(b.last_heartbeat),
+      })),
+    };
   });
 
   app.get('/os-services', async (request) => {

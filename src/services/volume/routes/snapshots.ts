@@ -3,7 +3,7 @@ import { ApiError } from '../../../core/http/errors.js';
 import { callerFrom } from '../context.js';
 import { renderSnapshot } from '../render.js';
 import type { VolumeService } from '../service.js';
-import { checkMetadata, q, sortAndPage, truthy } from './listing.js';
+import { checkMetadata, nextLink, q, sortAndPage, truthy } from './listing.js';
 
 type IdParams = { id: string };
 type KeyParams = { id: string; key: string };
@@ -42,6 +42,7 @@ export function snapshotRoutes(app: FastifyInstance, svc: VolumeService): void {
     rows = rows.filter((r) => (name === undefined || r.name === name) && (status === undefined || r.status === status) && (volumeId === undefined || r.volume_id === volumeId));
     const page = sortAndPage(rows, request.query, SORT_KEYS);
     return {
+      ...(page.next ? { snapshots_links: [{ rel: 'next', href: nextLink(svc.ctx.config.publicUrl, request.url, request.query, page.next) }] } : {}),
       snapshots: page.rows.map((r) => {
         const full = renderSnapshot(r, request.volumeVersion, caller.isAdmin);
         return detailed ? full : { id: full.id, name: full.name, volume_id: full.volume_id, status: full.status, size: full.size, created_at: full.created_at, description: full.description, metadata: full.metadata, updated_at: full.updated_at };
@@ -62,7 +63,7 @@ export function snapshotRoutes(app: FastifyInstance, svc: VolumeService): void {
       ...(s.metadata ? { metadata: checkMetadata(s.metadata) } : {}),
     });
     reply.code(202);
-    return { snapshot: renderSnapshot(row, request.volumeVersion, caller.isAdmin) };
+    return { snapshot: renderSnapshot(row, request.volumeVersion, caller.isAdmin, false) };
   });
 
   app.get<{ Params: IdParams }>('/snapshots/:id', async (request) => {
@@ -75,7 +76,7 @@ export function snapshotRoutes(app: FastifyInstance, svc: VolumeService): void {
     { schema: { body: { type: 'object', required: ['snapshot'], properties: { snapshot: { type: 'object', minProperties: 1 } } } } },
     async (request) => {
       const caller = callerFrom(request);
-      return { snapshot: renderSnapshot(await volumes.updateSnapshot(caller, request.params.id, request.body.snapshot), request.volumeVersion, caller.isAdmin) };
+      return { snapshot: renderSnapshot(await volumes.updateSnapshot(caller, request.params.id, request.body.snapshot), request.volumeVersion, caller.isAdmin, false) };
     },
   );
 

@@ -47,10 +47,15 @@ export function typeRoutes(app: FastifyInstance, svc: VolumeService): void {
   app.post<{ Body: { volume_type: Parameters<typeof createType>[2] } }>('/types', { schema: createSchema }, async (request) => ({
     volume_type: renderType(await createType(ctx, callerFrom(request), request.body.volume_type), true),
   }));
-  app.put<{ Params: IdParams; Body: { volume_type: { name?: string; description?: string | null; is_public?: boolean } } }>(
+  app.put<{ Params: IdParams; Body: { volume_type: { name?: string | null; description?: string | null; is_public?: boolean | null } } }>(
     '/types/:id',
-    { schema: { body: { type: 'object', required: ['volume_type'], properties: { volume_type: { type: 'object', properties: { name: { type: 'string', maxLength: 255 }, description: { type: ['string', 'null'], maxLength: 255 }, is_public: { type: 'boolean' } } } } } } },
-    async (request) => ({ volume_type: renderType(await updateType(ctx, callerFrom(request), request.params.id, request.body.volume_type), true) }),
+    { schema: { body: { type: 'object', required: ['volume_type'], properties: { volume_type: { type: 'object', properties: { name: { type: ['string', 'null'], maxLength: 255 }, description: { type: ['string', 'null'], maxLength: 255 }, is_public: { type: ['boolean', 'null'] } } } } } } },
+    async (request) => {
+      // cinderclient sends every field, null for the ones it leaves alone.
+      const { name, description, is_public: isPublic } = request.body.volume_type;
+      const changes = { ...(name !== null && name !== undefined ? { name } : {}), ...(description !== undefined ? { description } : {}), ...(isPublic !== null && isPublic !== undefined ? { is_public: isPublic } : {}) };
+      return { volume_type: renderType(await updateType(ctx, callerFrom(request), request.params.id, changes), true) };
+    },
   );
   app.delete<{ Params: IdParams }>('/types/:id', async (request, reply) => {
     await deleteType(ctx, callerFrom(request), request.params.id);

@@ -5,8 +5,9 @@ import { callerFrom, type Caller } from '../context.js';
 import { renderVolume, renderVolumeSummary } from '../render.js';
 import type { VolumeService } from '../service.js';
 import type { VolumeRow } from '../tables.js';
+import { uploadToImage } from '../volumes.js';
 import { typeById, findType } from '../types.js';
-import { checkMetadata, metadataFilter, q, sortAndPage, truthy } from './listing.js';
+import { checkMetadata, metadataFilter, nextLink, q, sortAndPage, truthy } from './listing.js';
 
 type IdParams = { id: string };
 type KeyParams = { id: string; key: string };
@@ -89,13 +90,14 @@ function obj(value: unknown, name: string): Record<string, unknown> {
 export function volumeRoutes(app: FastifyInstance, svc: VolumeService, base: () => string): void {
   const { volumes, attachments } = svc;
 
-  const detail = async (request: FastifyRequest, caller: Caller, row: VolumeRow) =>
+  const detail = async (request: FastifyRequest, caller: Caller, row: VolumeRow, extended = true) =>
     renderVolume(row, {
       base: base(),
       type: await typeById(svc.ctx, row.volume_type_id),
       attachments: await attachments.ofVolume(row.id),
       isAdmin: caller.isAdmin,
       version: request.volumeVersion,
+      extended,
     });
 
   const list = async (request: FastifyRequest, detailed: boolean) => {
@@ -124,11 +126,7 @@ export function volumeRoutes(app: FastifyInstance, svc: VolumeService, base: () 
     const out = [];
     for (const row of page.rows) out.push(detailed ? await detail(request, caller, row) : renderVolumeSummary(row, base()));
     const body: Record<string, unknown> = { volumes: out };
-    if (page.next) {
-      const params = new URLSearchParams(Object.entries(query as Record<string, string>).filter(([k]) => k !== 'marker'));
-      params.set('marker', page.next);
-      body.volumes_links = [{ rel: 'next', href: `${base()}/v3/${caller.projectId}/volumes${detailed ? '/detail' : ''}?${params}` }];
-    }
+    if (page.next) body.volumes_links = [{ rel: 'next', href: nextLink(svc.ctx.config.publicUrl, request.url, query, page.next) }];
     if (request.volumeVersion.atLeast('3.45') && truthy(q(query, 'with_count'))) body.count = rows.length;
     return body;
   };
@@ -162,7 +160,7 @@ export function volumeRoutes(app: FastifyInstance, svc: VolumeService, base: () 
       multiattach: (v.multiattach ?? undefined) as boolean | undefined,
     });
     reply.code(202);
-    return { volume: await detail(request, caller, (await volumes.rowOf(row.id)) ?? row) };
+    return { volume: await detail(request, caller, (await volumes.rowOf(row.id)) ?? row, false) };
   });
 
   app.get<{ Params: IdParams }>('/volumes/:id', async (request) => {
@@ -173,13 +171,15 @@ export function volumeRoutes(app: FastifyInstance, svc: VolumeService, base: () 
   app.put<{ Params: IdParams; Body: { volume: Record<string, unknown> } }>('/volumes/:id', { schema: updateSchema }, async (request) => {
     const caller = callerFrom(request);
     const v = request.body.volume;
+    // No id (PUT /volumes/) is no volume: 404 before the body is judged, as Cinder.
+    if (!request.params.id) throw new ApiError(404, 'Volume  could not be found.');
     if (Object.keys(v).length === 0) throw new ApiError(400, 'Invalid input received: Missing required element volume in request body.');
     const row = await volumes.update(caller, request.params.id, {
       ...(v.name !== undefined || v.display_name !== undefined ? { name: (v.name ?? v.display_name) as string | null } : {}),
       ...(v.description !== undefined || v.display_description !== undefined ? { description: (v.description ?? v.display_description) as string | null } : {}),
       ...(v.metadata !== undefined && v.metadata !== null ? { metadata: checkMetadata(v.metadata) } : {}),
     });
-    return { volume: await detail(request, caller, row) };
+    return { volume: await detail(request, caller, row, false) };
   });
 
   app.delete<{ Params: IdParams }>('/volumes/:id', async (request, reply) => {
@@ -284,6 +284,9 @@ export function volumeRoutes(app: FastifyInstance, svc: VolumeService, base: () 
         reply.code(200);
         return null;
       }
+      case 'os-volume_upload_image':
+        reply.code(202);
+        return { 'os-volume_upload_image': await uploadToImage(svc.ctx, volumes, caller, id, obj(raw, action)) };
       case 'os-show_image_metadata': {
         const row = await volumes.find(caller, id, 'volume_extension:volume_image_metadata:show');
         reply.code(200);
