@@ -3,12 +3,13 @@
 // console, as user data would run it) sees /dev/vdb with the volume id as its serial, writes a
 // marker and syncs; the volume grows while attached and the guest sees the new size; it is
 // unplugged (device_del, DEVICE_DELETED, blockdev-del) and a second guest gets it and reads the
-// marker back; a third guest boots from a volume made from kumo-tiny. Run it under
+// marker back, then over NBD with TLS-PSK from qemu-storage-daemon; a third guest boots from a
+// volume made from kumo-tiny. Run it under
 // `flock /work/hostlab.lock`.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -129,7 +130,7 @@ describe('volumes in real QEMU guests (kumo-tiny, TCG)', { skip, timeout: 900_00
     for (const id of created) await driver?.destroy(id).catch(() => undefined);
     await driver?.close();
     for (const pid of pids) {
-      if (alive(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(stateDir)) process.kill(pid, 'SIGKILL');
+      if (alive(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(work)) process.kill(pid, 'SIGKILL');
     }
     rmSync(work, { recursive: true, force: true });
     console.log(`# qemu volume timings (ms): ${JSON.stringify(timings)}`);
@@ -179,6 +180,47 @@ describe('volumes in real QEMU guests (kumo-tiny, TCG)', { skip, timeout: 900_00
     await driver.attachVolume(b, { volumeId, connectionInfo: fileVolume(volumeId, volumePath) });
     await shell(b, `while [ ! -b /dev/vdb ]; do sleep 0.2; done; head -c ${marker.length + 4} /dev/vdb | sed 's/^kumo-vol-/read-back-/'`, new RegExp(`^read-back-${marker.slice('kumo-vol-'.length)}$`, 'm'));
     await driver.detachVolume(b, volumeId);
+    await shell(b, '[ -b /dev/vdb ] || echo vdb-$((3+4))-gone', /vdb-7-gone/);
+  });
+
+  it('attaches the same volume over NBD with TLS-PSK (qemu-storage-daemon): the guest reads the marker, and it does not grow online', async (t) => {
+    const keysDir = join(work, 'nbd-keys');
+    mkdirSync(keysDir, { mode: 0o700 });
+    const key = randomBytes(16).toString('hex');
+    writeFileSync(join(keysDir, 'keys.psk'), `kumo:${key}\n`, { mode: 0o600 });
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const pidFile = join(work, 'qsd.pid');
+    await run('qemu-storage-daemon', [
+      '--object', `tls-creds-psk,id=tls0,endpoint=server,dir=${keysDir}`,
+      '--blockdev', `driver=file,node-name=f0,filename=${volumePath}`,
+      '--blockdev', 'driver=qcow2,node-name=q0,file=f0',
+      '--nbd-server', `addr.type=inet,addr.host=127.0.0.1,addr.port=${port},tls-creds=tls0`,
+      '--export', `type=nbd,id=e0,node-name=q0,name=volume-${volumeId},writable=on`,
+      '--pidfile', pidFile,
+      '--daemonize',
+    ]);
+    const qsd = Number(readFileSync(pidFile, 'utf8').trim());
+    pids.add(qsd);
+    try {
+      const nbd: ConnectionInfo = {
+        driver_volume_type: 'nbd',
+        data: { host: '127.0.0.1', port, export_name: `volume-${volumeId}`, tls_psk_identity: 'kumo', tls_psk_key: key, format: 'raw', volume_id: volumeId, access_mode: 'rw', online_extend: false },
+      };
+      const started = Date.now();
+      await driver.attachVolume(b, { volumeId, connectionInfo: nbd });
+      timings.nbdAttachCall = Date.now() - started;
+      assert.ok(!readFileSync(`/proc/${await driver.pidOf(b)}/cmdline`, 'utf8').includes(key), 'the key is not on the guest QEMU\'s command line');
+      await shell(b, `while [ ! -b /dev/vdb ]; do sleep 0.2; done; head -c ${marker.length + 4} /dev/vdb | sed 's/^kumo-vol-/nbd-back-/'`, new RegExp(`^nbd-back-${marker.slice('kumo-vol-'.length)}$`, 'm'));
+      timings.nbdAttachToGuestRead = Date.now() - started;
+      await assert.rejects(driver.extendVolume(b, volumeId, 256 * MIB), /NBD/);
+      const detachStarted = Date.now();
+      await driver.detachVolume(b, volumeId);
+      timings.nbdDetachCall = Date.now() - detachStarted;
+      t.diagnostic(`NBD attach ${timings.nbdAttachCall} ms, guest read ${timings.nbdAttachToGuestRead} ms after, detach ${timings.nbdDetachCall} ms`);
+      assert.equal(existsSync(join(dataDir, 'instances', b, 'volumes', volumeId)), false, 'the TLS key file went with the volume');
+    } finally {
+      if (alive(qsd)) process.kill(qsd, 'SIGTERM');
+    }
   });
 
   it('boots a third guest from a volume made from kumo-tiny (no image overlay), which prints its ready line', async () => {
