@@ -55,7 +55,7 @@ import { metadataSecret } from './services/metadata/secret.js';
 import { startMetadataServer } from './services/metadata/server.js';
 import { volumeMigrations } from './services/volume/migrations.js';
 import { ServerServices } from './services/compute/servers/services.js';
-import { releaseVolumesOfDeletedInstances, volumeExtended } from './services/compute/servers/volumes.js';
+import { recoverVolumeMappings, releaseVolumesOfDeletedInstances, volumeExtended } from './services/compute/servers/volumes.js';
 import { volumePlugin } from './services/volume/plugin.js';
 import { createVolumeService, type VolumeService } from './services/volume/service.js';
 import type { VolumeAgent } from './agents/volume/agent.js';
@@ -154,7 +154,9 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
         void volumeExtended(compute, servers, volumeId, instanceIds, newSizeGb).catch((err: unknown) => log.warn({ err, volumeId }, 'volume-extended event failed'));
       };
       // Volumes a restart kept from being released when their server was deleted.
-      void releaseVolumesOfDeletedInstances(compute, servers).catch((err: unknown) => log.warn({ err }, 'could not release the volumes of deleted servers'));
+      void releaseVolumesOfDeletedInstances(compute, servers)
+        .then(() => recoverVolumeMappings(compute, servers))
+        .catch((err: unknown) => log.warn({ err }, 'could not release the volumes of deleted servers'));
     }
     const conductor = new Conductor({
       db: compute.db,

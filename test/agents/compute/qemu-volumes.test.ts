@@ -19,7 +19,7 @@ import { promisify } from 'node:util';
 import type { ConnectionInfo } from '../../../src/contracts/volume.js';
 import { alive } from '../../../src/core/host/daemons.js';
 import { VirtError, type InstanceSpec } from '../../../src/agents/compute/virt/driver.js';
-import { imageCacheDirOf, QemuDriver } from '../../../src/agents/compute/virt/qemu/driver.js';
+import { imageCacheDirOf, QemuDriver, type QemuDriverOptions } from '../../../src/agents/compute/virt/qemu/driver.js';
 import { ImageCache } from '../../../src/agents/compute/virt/qemu/image-cache.js';
 import { guestImage, qemuSuitePrerequisites } from '../../helpers/guest-image.js';
 
@@ -48,6 +48,7 @@ describe('volumes in real QEMU guests (kumo-tiny, TCG)', { skip, timeout: 900_00
   const created = new Set<string>();
   const pids = new Set<number>();
   let driver: QemuDriver;
+  let options: QemuDriverOptions;
   const a = randomUUID();
   const b = randomUUID();
   const c = randomUUID();
@@ -109,7 +110,7 @@ describe('volumes in real QEMU guests (kumo-tiny, TCG)', { skip, timeout: 900_00
     if (missing) throw new Error(`CI is set and QEMU is installed, but this is missing: ${missing}`);
     const image = await guestImage();
     mkdirSync(volumesDir, { recursive: true });
-    driver = new QemuDriver({
+    options = {
       dataDir,
       stateDir,
       cloudId: 'b0b0b0',
@@ -122,7 +123,8 @@ describe('volumes in real QEMU guests (kumo-tiny, TCG)', { skip, timeout: 900_00
       stopTimeoutMs: 30_000,
       powerdownRetryMs: 5_000,
       volumeDetach: { timeoutMs: 20_000, attempts: 3 },
-    });
+    };
+    driver = new QemuDriver(options);
     await run('qemu-img', ['create', '-q', '-f', 'qcow2', volumePath, '64M']);
   });
 
@@ -221,6 +223,29 @@ describe('volumes in real QEMU guests (kumo-tiny, TCG)', { skip, timeout: 900_00
     } finally {
       if (alive(qsd)) process.kill(qsd, 'SIGTERM');
     }
+  });
+
+  it('keeps an attached volume across an agent restart (the guest is adopted) and a power cycle (the next start plugs it in again)', async () => {
+    await driver.attachVolume(b, { volumeId, connectionInfo: fileVolume(volumeId, volumePath) });
+    await shell(b, 'while [ ! -b /dev/vdb ]; do sleep 0.2; done; echo has-$((1+1))-$(cat /sys/block/vdb/serial)', new RegExp(`has-2-${volumeId.slice(0, 20)}`));
+    const pid = await driver.pidOf(b);
+    await driver.close();
+    driver = new QemuDriver(options);
+    assert.equal(await driver.pidOf(b), pid, 'the same QEMU, adopted');
+    await assert.rejects(driver.attachVolume(b, { volumeId, connectionInfo: fileVolume(volumeId, volumePath) }), /already attached/, 'the new driver knows it is attached');
+    await driver.powerOff(b);
+    await driver.powerOn(b);
+    const newPid = await driver.pidOf(b);
+    if (newPid !== undefined) pids.add(newPid);
+    assert.ok(readFileSync(`/proc/${newPid}/cmdline`, 'utf8').includes(`serial=${volumeId}`), 'the new QEMU starts with the volume');
+    const deadline = Date.now() + BOOT_TIMEOUT_MS;
+    while ([...(await consoleText(b)).matchAll(READY)].length < 2) {
+      if (Date.now() > deadline) throw new Error('no second ready line');
+      await sleep(200);
+    }
+    await shell(b, 'echo again-$((1+1))-$(cat /sys/block/vdb/serial)', new RegExp(`again-2-${volumeId.slice(0, 20)}`));
+    await driver.detachVolume(b, volumeId);
+    await shell(b, '[ -b /dev/vdb ] || echo vdb-$((4+4))-gone', /vdb-8-gone/);
   });
 
   it('boots a third guest from a volume made from kumo-tiny (no image overlay), which prints its ready line', async () => {

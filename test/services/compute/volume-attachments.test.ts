@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BlockDevices } from '../../../src/services/compute/instances/block-devices.js';
 import type { ComputeTables } from '../../../src/services/compute/tables.js';
+import { ServerServices } from '../../../src/services/compute/servers/services.js';
+import { recoverVolumeMappings } from '../../../src/services/compute/servers/volumes.js';
 import { FakeDriver } from '../../../src/agents/compute/virt/fake/fake.js';
 import { api, startTestCloud, type TestCloud } from '../../helpers/cloud.js';
 import { activeImage, boot, nova, waitForServer } from './helpers.js';
@@ -169,6 +171,15 @@ describe('attaching and detaching volumes through Nova, with the volume service 
 
     const rebuild = await nova(cloud.url, 'POST', `/servers/${serverId}/action`, demo, { rebuild: { imageRef: image } });
     assert.equal(rebuild.status, 409, `a rebuild would lose the volume: ${JSON.stringify(rebuild.body)}`);
+
+    // A detach cut off by a restart of the API goes back to attached, so it can be asked again.
+    const devices = new BlockDevices(cloud.cloud.database.tables<ComputeTables>());
+    const mapping = await devices.byVolume(serverId, volumeId);
+    assert.ok(mapping);
+    await devices.update(mapping.id, { status: 'detaching' });
+    assert.equal((await nova(cloud.url, 'DELETE', `/servers/${serverId}/os-volume_attachments/${volumeId}`, demo)).status, 400, 'a detach is under way');
+    await recoverVolumeMappings(cloud.cloud.compute, new ServerServices(cloud.cloud.compute));
+    assert.equal((await devices.get(mapping.id))?.status, 'attached');
 
     const detachStarted = Date.now();
     const detach = await nova(cloud.url, 'DELETE', `/servers/${serverId}/os-volume_attachments/${volumeId}`, demo);

@@ -251,3 +251,39 @@ export async function volumeExtended(ctx: ComputeContext, svc: ServerServices, v
     }
   }
 }
+
+/**
+ * After a restart of the API: a detach whose background step was cut off leaves its mapping
+ * `detaching`; it goes back to `attached` (Nova's roll_detaching), so the user may detach again.
+ * An attach cut off (its mapping `attaching`, the instance not building) is undone: the host
+ * lets go of it if it had plugged it in, and the reservation is deleted.
+ */
+export async function recoverVolumeMappings(ctx: ComputeContext, svc: ServerServices): Promise<void> {
+  const rows = await ctx.db
+    .selectFrom('compute_block_device_mapping as b')
+    .innerJoin('compute_instance as i', 'i.id', 'b.instance_id')
+    .select(['b.id as id', 'b.status as status', 'i.id as instanceId', 'i.vm_state as vmState'])
+    .where('i.deleted', '=', 0)
+    .where('b.status', 'in', ['detaching', 'attaching'])
+    .execute();
+  for (const row of rows) {
+    if (row.status === 'detaching') {
+      await svc.blockDevices.update(row.id, { status: 'attached' }, ['detaching']);
+      continue;
+    }
+    if (row.vmState === 'building') continue;
+    const instance = await svc.instances.get(row.instanceId);
+    const mapping = await svc.blockDevices.get(row.id);
+    if (!instance || !mapping) continue;
+    try {
+      if (instance.host && mapping.volumeId) {
+        const args: DetachVolumeArgs = { instanceId: instance.id, volumeId: mapping.volumeId };
+        await ctx.bus.call({ topic: COMPUTE_TOPIC, server: instance.host }, ComputeMethods.detachVolume, args, { timeoutMs: DETACH_CALL_TIMEOUT_MS });
+      }
+      if (mapping.attachmentId && ctx.volumes) await ctx.volumes.attachmentDelete(instanceVolumeCaller(instance), mapping.attachmentId).catch(ignoreNotFound);
+      await svc.blockDevices.remove(mapping.id);
+    } catch (err) {
+      ctx.log.warn({ err, instanceId: instance.id, volumeId: mapping.volumeId }, 'could not undo an interrupted volume attach');
+    }
+  }
+}
