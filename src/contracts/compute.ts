@@ -1,8 +1,10 @@
 /**
  * Bus contracts of the boot workflow: API -> conductor -> compute agent, as Nova's
- * compute_task and compute RPC APIs. Messages carry ids only; each side reads the
- * instance from the database, so a late or repeated message acts on the current state.
+ * compute_task and compute RPC APIs. Messages carry ids (and a build its request); every
+ * state change is a compare-and-set in the control plane, so a late or repeated message
+ * acts on the current state.
  */
+import type { BuildRequest } from './compute-host.js';
 
 import type { ConnectionInfo } from './volume.js';
 
@@ -30,19 +32,15 @@ export interface InstanceArgs {
   instanceId: string;
 }
 
+/** build_and_run_instance: the whole build request travels with the id (contracts/compute-host.ts). */
+export interface BuildArgs extends InstanceArgs {
+  request?: BuildRequest;
+}
+
 /** A volume as the compute host gets it: the volume service's connection info for this host. */
 export interface VolumeConnection {
   volumeId: string;
   connectionInfo: ConnectionInfo;
-}
-
-/**
- * build_and_run_instance: the volumes the conductor prepared for the chosen host (Nova's
- * block_device_info): a boot volume replaces the image's disk.
- */
-export interface BuildAndRunArgs extends InstanceArgs {
-  rootVolume?: VolumeConnection;
-  volumes?: VolumeConnection[];
 }
 
 export interface AttachVolumeArgs extends InstanceArgs {

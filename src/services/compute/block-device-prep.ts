@@ -1,4 +1,4 @@
-import type { VolumeConnection } from '../../contracts/compute.js';
+import type { HostBlockDeviceMapping } from '../../contracts/compute-host.js';
 import { VolumeClientError, type VolumeClient } from '../../contracts/volume.js';
 import type { Logger } from '../../core/log.js';
 import type { ComputeHosts } from './hosts.js';
@@ -17,11 +17,6 @@ export class BlockDeviceError extends Error {
   }
 }
 
-export interface PreparedBlockDevices {
-  rootVolume?: VolumeConnection;
-  volumes: VolumeConnection[];
-}
-
 /**
  * Nova's _prep_block_device for a boot placed on `host`: each volume of the instance is made
  * ready (a volume the boot created must first become available), attached for this host
@@ -33,16 +28,16 @@ export async function prepareBlockDevices(
   deps: { volumes: VolumeClient | undefined; blockDevices: BlockDevices; hosts: ComputeHosts; log: Logger },
   instance: Instance,
   host: string,
-): Promise<PreparedBlockDevices> {
+): Promise<HostBlockDeviceMapping[]> {
   const devices = await deps.blockDevices.list(instance.id);
-  if (devices.length === 0) return { volumes: [] };
+  if (devices.length === 0) return [];
   const volumes = deps.volumes;
   if (!volumes) throw new BlockDeviceError('Block Storage is not available in this cloud.');
   // As compute does on its own behalf for the instance (the user's rights were checked at the API).
   const who = { userId: instance.userId, projectId: instance.projectId, roles: ['admin', 'member', 'reader'], isAdmin: true };
   const row = await deps.hosts.get(host);
   const connector = { host, ...(row?.host_ip ? { ip: row.host_ip } : {}), platform: 'x86_64', os_type: 'linux', multipath: false, instance: instance.id };
-  const out: PreparedBlockDevices = { volumes: [] };
+  const out: HostBlockDeviceMapping[] = [];
   const ordered = [...devices].sort((a, b) => (a.bootIndex ?? 1000) - (b.bootIndex ?? 1000));
   for (const device of ordered) {
     const volumeId = device.volumeId;
@@ -61,9 +56,7 @@ export async function prepareBlockDevices(
       if (!updated.connection_info) throw new Error('the volume service gave no connection info');
       await volumes.attachmentComplete(who, attachmentId);
       await deps.blockDevices.update(device.id, { status: 'attached', connection_info: JSON.stringify(updated.connection_info) });
-      const connection = { volumeId, connectionInfo: updated.connection_info };
-      if (device.bootIndex === 0) out.rootVolume = connection;
-      else out.volumes.push(connection);
+      out.push({ volumeId, deviceName: device.deviceName, bootIndex: device.bootIndex, deleteOnTermination: device.deleteOnTermination, connectionInfo: updated.connection_info });
     } catch (error) {
       if (error instanceof BlockDeviceError) throw error;
       const reason = error instanceof VolumeClientError ? error.message : (error as Error).message;
