@@ -4,14 +4,15 @@ import assert from 'node:assert/strict';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { api, startTestCloud, type TestCloud } from '../../helpers/cloud.js';
+import { api, type TestCloud } from '../../helpers/cloud.js';
 import { volumeDirOf } from '../../../src/agents/volume/start.js';
-import { cinder, rawBytes, rawImage, virtualSize, waitFor } from './helpers.js';
+import { cinder, cloudOn, ENGINES, rawBytes, rawImage, virtualSize, waitFor } from './helpers.js';
 
 const GiB = 2 ** 30;
 
-describe('volume API', { timeout: 180_000 }, () => {
+for (const engine of ENGINES) describe(`volume API on ${engine.name}`, { skip: engine.skip, timeout: 180_000 }, () => {
   let tc: TestCloud;
+  let stop: () => Promise<void>;
   let url: string;
   let admin: string;
   let demo: string;
@@ -26,14 +27,14 @@ describe('volume API', { timeout: 180_000 }, () => {
   const ready = (id: string, token = admin) => waitFor(url, token, `/volumes/${id}`, 'volume', ['available', 'error']);
 
   before(async () => {
-    tc = await startTestCloud();
+    ({ tc, stop } = await cloudOn(engine.name));
     url = tc.url;
     admin = await tc.token('admin');
     demo = await tc.token('demo');
     dir = volumeDirOf(tc.dataDir, 'file');
   });
   after(async () => {
-    await tc?.stop();
+    await stop?.();
   });
 
   it('publishes versions and the catalog types block-storage and volumev3 at /volume/v3', async () => {
