@@ -182,7 +182,7 @@ async function main(): Promise<void> {
       `${table(['start', 'API answers ms', 'first token ms', 'kumo CPU ms to the token', 'banner "started in" ms', 'compute host registered ms', 'accel in the banner', 'load average'], rows)}\n\n`,
     );
     process.stdout.write(
-      'The clock starts at the spawn of `node dist/src/cli/main.js up` (Node\'s own start included). Target: first token under 1 s in every case. ' +
+      'The clock starts at the spawn of `node dist/kumo.mjs up` (the bundle `npm start` runs) (Node\'s own start included). Target: first token under 1 s in every case. ' +
         'The CPU column is user+system time of the kumo process (every thread) when the token came: on a machine that other work keeps busy (the load average, 1 min, after the case) it is the figure that does not move.\n',
     );
   } finally {

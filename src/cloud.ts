@@ -42,6 +42,7 @@ import { consolePlugin, registerWebsockets } from './services/console/plugin.js'
 import { createComputeContext } from './services/compute/service.js';
 import { InProcessNetworkPorts } from './services/compute/network-in-process.js';
 import { Conductor } from './services/compute/conductor.js';
+import { ComputeHostEndpoint } from './services/compute/host-endpoint.js';
 import { ComputeHosts } from './services/compute/hosts.js';
 import { InstanceActions } from './services/compute/instances/actions.js';
 import { InstanceRecords } from './services/compute/instances/store.js';
@@ -94,7 +95,7 @@ export interface Cloud {
 }
 
 /** What the catalog lists: every service this process serves, at its DevStack-style prefix. */
-const CATALOG: CatalogEntry[] = [
+export const CATALOG: CatalogEntry[] = [
   { type: 'identity', name: 'keystone', path: '/identity/v3' },
   { type: 'image', name: 'glance', path: '/image', limits: IMAGE_DEFAULT_LIMITS },
   { type: 'network', name: 'neutron', path: '/networking' },
@@ -151,6 +152,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
       hosts: new ComputeHosts(compute.db),
       actions: new InstanceActions(compute.db),
       images: compute.images,
+      ...(compute.network ? { network: compute.network } : {}),
       scheduler: new FilterScheduler({ weigh: config.compute.weigh }),
       log,
       maxAttempts: config.compute.schedulerMaxAttempts,
@@ -164,7 +166,18 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     const startedSignal = new Promise<void>((resolve) => (started = resolve));
     const computeDriver = await chooseDriver(config, { probeAfter: startedSignal });
     if (config.compute.driver === undefined) log.warn({ driver: computeDriver.name }, computeDriver.reason);
-    const computeHosts = launchComputeAgents(config, compute, bus, log, computeDriver);
+    // The agents reach state only through the compute-host contract, on the in-process bus here
+    // exactly as over RabbitMQ from another machine.
+    const hostEndpoint = new ComputeHostEndpoint({
+      instances: new InstanceRecords(compute.db),
+      hosts: new ComputeHosts(compute.db),
+      actions: new InstanceActions(compute.db),
+      ...(compute.network ? { network: compute.network } : {}),
+      ...(compute.configDrive ? { configDrive: compute.configDrive } : {}),
+    });
+    await hostEndpoint.listen(bus, config.hostName);
+    cleanups.push(() => hostEndpoint.stop());
+    const computeHosts = launchComputeAgents(config, { images: compute.images, configDrive: compute.configDrive !== undefined }, bus, log, computeDriver);
     cleanups.push(() => computeHosts.stop());
     if (computeDriver.probing) {
       conductor.holdBuildsUntil(computeHosts.ready);
@@ -269,7 +282,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
 }
 
 /** `<policyDir>/<service>.yaml`, when present, overrides that service's default rules. */
-function loadPolicyOverrides(config: KumoConfig, enforcers: Record<string, Enforcer>): void {
+export function loadPolicyOverrides(config: KumoConfig, enforcers: Record<string, Enforcer>): void {
   if (!config.policyDir) return;
   for (const [service, enforcer] of Object.entries(enforcers)) {
     const path = join(config.policyDir, `${service}.yaml`);

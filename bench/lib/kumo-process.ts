@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The compiled `kumo` entry point, found from this (compiled) file. */
-export const KUMO_MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+export const KUMO_MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../kumo.mjs');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -8,7 +8,7 @@ export interface OtherBuild {
   /** Short commit id. */
   commit: string;
   subject: string;
-  /** Its compiled `kumo` entry point (dist/src/cli/main.js). */
+  /** Its `kumo` entry point (dist/kumo.mjs, or dist/src/cli/main.js before the bundle). */
   main: string;
   remove(): void;
 }
@@ -44,7 +44,11 @@ export function buildOtherCommit(ref: string): OtherBuild {
     symlinkSync(modules, join(dir, 'node_modules'));
     const tsc = spawnSync(process.execPath, [join(modules, 'typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: dir, encoding: 'utf8' });
     if (tsc.status !== 0) throw new Error(`building ${commit} failed:\n${(tsc.stdout + tsc.stderr).slice(-4000)}`);
-    return { commit, subject, main: join(dir, 'dist/src/cli/main.js'), remove };
+    // Builds from before the bundle run the compiled tree; later ones what `npm start` runs.
+    if (!existsSync(join(dir, 'scripts/bundle.mjs'))) return { commit, subject, main: join(dir, 'dist/src/cli/main.js'), remove };
+    const bundle = spawnSync(process.execPath, ['scripts/bundle.mjs'], { cwd: dir, encoding: 'utf8' });
+    if (bundle.status !== 0) throw new Error(`bundling ${commit} failed:\n${(bundle.stdout + bundle.stderr).slice(-4000)}`);
+    return { commit, subject, main: join(dir, 'dist/kumo.mjs'), remove };
   } catch (error) {
     remove();
     throw error;

@@ -1,57 +1,51 @@
 import { openBus } from '../core/bus/index.js';
 import type { KumoConfig } from '../core/config.js';
 import { preparePrivateDataDir } from '../core/data-dir.js';
-import { openDatabase } from '../core/db/database.js';
 import { setHostCommandLog } from '../core/host/commands.js';
 import { createLogger } from '../core/log.js';
-import { Enforcer } from '../core/policy/index.js';
+import { readCloud, ServiceSession } from '../core/service-session.js';
 import { chooseDriver, driverText, startComputeAgents } from '../agents/compute/start.js';
+import { ImageApiTransfer } from '../agents/compute/image-api.js';
 import { chooseDataplane, startNetworkAgent } from '../agents/network/start.js';
 import { startVolumeAgent } from '../agents/volume/start.js';
-import { InProcessIdentityClient } from '../services/identity/client.js';
-import { IdentityService } from '../services/identity/service.js';
-import { createImageContext } from '../services/image/service.js';
-import { createNetworkContext } from '../services/network/service.js';
-import { InProcessNetworkPorts } from '../services/compute/network-in-process.js';
-import { InProcessImages } from '../services/compute/peers-in-process.js';
-import { createComputeContext } from '../services/compute/service.js';
-import { ComputeInstanceSource } from '../services/metadata/compute-records.js';
-import { InProcessConfigDrive } from '../services/metadata/config-drive-source.js';
-import { InProcessInstanceNetwork } from '../services/metadata/network-in-process.js';
+
+export interface AgentOptions {
+  host: string;
+  /** The clouds.yaml cloud the host authenticates as (`kumo-service`). */
+  osCloud: string;
+  /** The clouds.yaml to read it from (OS_CLIENT_CONFIG_FILE). */
+  cloudsFile: string;
+}
 
 /**
- * `kumo agent --host NAME`: one compute host of a split deployment (its compute and network
- * agents), on the database and bus
- * of a running cloud (KUMO_DATABASE_URL, KUMO_BUS_URL). It reaches images and ports through
- * the same service libraries over that database, so it needs the cloud's data directory for
- * image data (a shared filesystem, or the same machine).
+ * `kumo agent --host NAME --state-dir S --os-cloud kumo-service`: one compute host of a split
+ * deployment (its compute and network agents), as nova-compute runs since Grizzly: it needs the
+ * bus (KUMO_BUS_URL) and the service user's credentials, nothing else. State goes through the
+ * conductor's compute-host calls, image data over the Image API into the host's own cache in its
+ * state directory, ports through the network service. No database, no controller disk.
+ * (`config.dataDir` is the host's state directory.)
  */
-export async function agent(config: KumoConfig, host: string): Promise<void> {
-  if (config.databaseUrl.startsWith('sqlite:') || config.busUrl === 'memory:') {
-    throw new Error('kumo agent joins a running cloud: set KUMO_DATABASE_URL (postgres://...) and KUMO_BUS_URL (amqp://...) to the ones `kumo up` uses');
-  }
+export async function agent(config: KumoConfig, options: AgentOptions): Promise<void> {
+  if (config.busUrl === 'memory:') throw new Error('kumo agent joins a running cloud: set KUMO_BUS_URL (amqp://...) to the broker its control plane uses');
+  const { host } = options;
   preparePrivateDataDir(config.dataDir);
   const log = createLogger(config.logLevel);
   setHostCommandLog(log);
-  const database = await openDatabase(config.databaseUrl, config.databaseSchema ? { schema: config.databaseSchema } : {});
+  const session = new ServiceSession(readCloud(options.cloudsFile, options.osCloud));
+  // Fails the start, not the first boot, when the credentials are wrong or the cloud is unreachable.
+  await session.endpoint('image');
   const bus = await openBus(config.busUrl, { logger: log, ...(config.busNamespace ? { namespace: config.busNamespace } : {}) });
-  const enforcer = () => new Enforcer({}, { onWarning: (w) => log.warn({ policy: w }, 'policy rule problem') });
-  const identity = new IdentityService(config, database, enforcer(), undefined, log);
-  const image = createImageContext(config, database, enforcer(), new InProcessIdentityClient(identity.context), log);
-  const network = createNetworkContext(config, database, enforcer(), log);
-  const compute = createComputeContext(config, database, bus, enforcer(), new InProcessImages(image), new InProcessNetworkPorts(network), log);
-  compute.configDrive = new InProcessConfigDrive(new ComputeInstanceSource(compute), new InProcessInstanceNetwork(network));
   const driver = await chooseDriver(config);
   if (config.compute.driver === undefined) log.warn({ driver: driver.name }, driver.reason);
-  const agents = await startComputeAgents(config, compute, bus, log, [host], driver);
+  const agents = await startComputeAgents(config, { images: new ImageApiTransfer(session), configDrive: true }, bus, log, [host], driver);
   // The host's network agent plugs its instances' taps into their networks; DHCP, routers
-  // and the metadata relay stay on the network node (the `kumo up` host).
+  // and the metadata relay stay on the network node.
   const dataplane = chooseDataplane(config);
   if (config.dataplane.driver === undefined) log.warn({ dataplane: dataplane.name }, dataplane.reason);
   const networkAgent = await startNetworkAgent({ ...config, hostName: host }, bus, log, dataplane);
   // The host's cinder-volume: file volumes here attach to this host's guests.
   const volumeAgent = await startVolumeAgent({ ...config, hostName: host }, bus, log);
-  process.stdout.write(`Kumo compute agent ${host} is up (${driverText(driver)}; dataplane ${dataplane.name}, bus ${bus.kind}, database ${database.kind}).\n`);
+  process.stdout.write(`Kumo compute agent ${host} is up (${driverText(driver)}; dataplane ${dataplane.name}, bus ${bus.kind}, no database).\n`);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -61,7 +55,6 @@ export async function agent(config: KumoConfig, host: string): Promise<void> {
     await networkAgent.stop();
     await volumeAgent.stop();
     await bus.close();
-    await database.close();
     log.flush();
     process.stdout.write(`Kumo compute agent ${host} stopped (${signal}).\n`);
     process.exit(0);

@@ -8,7 +8,7 @@ const SECRETS_FILE = 'bootstrap-credentials.json';
 const CLOUDS_FILE = 'clouds.yaml';
 
 /** The files that hold the bootstrap accounts' passwords, in the order the banner lists them. */
-const CREDENTIAL_FILES = [CLOUDS_FILE, 'admin-openrc.sh', 'demo-openrc.sh', SECRETS_FILE];
+const CREDENTIAL_FILES = [CLOUDS_FILE, 'admin-openrc.sh', 'demo-openrc.sh', 'service-openrc.sh', SECRETS_FILE];
 
 /** A bootstrap account as the client files describe it. */
 export interface ClientUser {
@@ -21,6 +21,8 @@ export interface ClientUser {
 
 export const adminClient = (password: string): ClientUser => ({ cloud: 'kumo-admin', file: 'admin-openrc.sh', username: 'admin', project: 'admin', password });
 export const demoClient = (password: string): ClientUser => ({ cloud: 'kumo-demo', file: 'demo-openrc.sh', username: 'demo', project: 'demo', password });
+/** The service user compute hosts run as (`kumo agent --os-cloud kumo-service`). */
+export const serviceClient = (password: string): ClientUser => ({ cloud: 'kumo-service', file: 'service-openrc.sh', username: 'nova', project: 'service', password });
 
 /** The passwords kept beside the database (written by the first start), if any. */
 export function readBootstrapCredentials(dataDir: string): Partial<BootstrapCredentials> {
@@ -55,11 +57,12 @@ export function wantedPasswords(dataDir: string, env: NodeJS.ProcessEnv = proces
 export function clientFilesOnStart(config: KumoConfig, created: Partial<BootstrapCredentials>): string[] {
   const authUrl = identityUrl(config.publicUrl);
   const lines: string[] = [];
-  if (created.adminPassword || created.demoPassword) {
+  if (created.adminPassword || created.demoPassword || created.novaPassword) {
     saveBootstrapCredentials(config.dataDir, { ...readBootstrapCredentials(config.dataDir), ...created });
     writeClientFiles(config.dataDir, authUrl, config.region, [
       ...(created.adminPassword ? [adminClient(created.adminPassword)] : []),
       ...(created.demoPassword ? [demoClient(created.demoPassword)] : []),
+      ...(created.novaPassword ? [serviceClient(created.novaPassword)] : []),
     ]);
     lines.push(`  accounts: ${[created.adminPassword ? 'admin' : '', created.demoPassword ? 'demo' : ''].filter(Boolean).join(' and ')} created by this first start`);
   } else {
@@ -142,7 +145,7 @@ function pointClientFilesAt(dataDir: string, authUrl: string): string | undefine
     if (auth && auth.auth_url === previous) auth.auth_url = authUrl;
   }
   writePrivate(cloudsPath, stringify({ clouds }));
-  for (const file of ['admin-openrc.sh', 'demo-openrc.sh']) {
+  for (const file of ['admin-openrc.sh', 'demo-openrc.sh', 'service-openrc.sh']) {
     const path = join(dataDir, file);
     if (!existsSync(path)) continue;
     const text = readFileSync(path, 'utf8').replace(/^export OS_AUTH_URL=.*$/m, `export OS_AUTH_URL=${shellQuote(authUrl)}`);

@@ -7,6 +7,7 @@ import type { LogLevel } from '../core/log.js';
 import { FernetKeyRepository } from '../services/identity/fernet/key-repository.js';
 import { createLogger } from '../core/log.js';
 import { agent } from './agent.js';
+import { controlPlane } from './split.js';
 import { identityBootstrap } from './identity-bootstrap.js';
 import { down, downText } from './down.js';
 import { up } from './up.js';
@@ -123,20 +124,47 @@ program
   });
 
 program
+  .command('api')
+  .description('run the HTTP APIs of a split deployment (KUMO_DATABASE_URL, KUMO_BUS_URL); the first start writes clouds.yaml with kumo-service')
+  .option('--data-dir <dir>', 'where keys and client files live (default: ./data)')
+  .option('--port <port>', 'the one HTTP port every service answers on (default: 8080)', port)
+  .option('--host <address>', 'address to bind (default: 127.0.0.1)')
+  .option('--policy-dir <dir>', 'oslo.policy-style overrides, one file per service')
+  .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+  .action(async (options: CommonOptions) => {
+    await controlPlane(loadConfig(overrides(options)), 'api');
+  });
+
+program
+  .command('conductor')
+  .description('run the conductor and scheduler of a split deployment (KUMO_DATABASE_URL, KUMO_BUS_URL): the compute hosts report to it')
+  .option('--data-dir <dir>', 'where keys live (default: ./data)')
+  .option('--policy-dir <dir>', 'oslo.policy-style overrides, one file per service')
+  .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+  .action(async (options: CommonOptions) => {
+    await controlPlane(loadConfig(overrides(options)), 'conductor');
+  });
+
+program
   .command('agent')
-  .description('run one compute host of a split deployment, on the database and bus of a running cloud')
+  .description('run one compute host of a split deployment: needs KUMO_BUS_URL and the service user (OS_CLIENT_CONFIG_FILE, --os-cloud), no database')
   .requiredOption('--host <name>', 'this compute host\'s name (as os-services and hypervisors list it)')
-  .option('--data-dir <dir>', 'the data directory of the cloud (default: ./data)')
+  .requiredOption('--state-dir <dir>', "this host's own state: guests' disks, its image cache")
+  .option('--os-cloud <cloud>', 'the clouds.yaml cloud to authenticate as (default: OS_CLOUD, else kumo-service)')
   .addOption(new Option('--compute-driver <driver>', 'what runs instances (default: the best this host can run)').choices(['fake', 'qemu']))
   .addOption(new Option('--accel <accel>', 'with the qemu driver: kvm, tcg, or auto (KVM only when it proves itself; default)').choices(['auto', 'kvm', 'tcg']))
   .addOption(new Option('--dataplane <driver>', 'what carries network traffic (default: linuxbridge when root with the tools, else noop)').choices(['linuxbridge', 'noop']))
   .option('--physnet <physnet:interface>', 'map a physical network to a host interface (repeatable)', physnet)
   .option('--tunnel-ip <address>', "this host's VXLAN/GRE endpoint address", ipv4)
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
-  .action(async (options: CommonOptions & { host: string }) => {
+  .action(async (options: CommonOptions & { host: string; stateDir: string; osCloud?: string }) => {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(options.host)) throw new InvalidArgumentError('--host: letters, digits, dot, dash, underscore');
-    const { host, ...common } = options;
-    await agent(loadConfig(overrides(common)), host);
+    const cloudsFile = process.env.OS_CLIENT_CONFIG_FILE;
+    if (!cloudsFile) throw new InvalidArgumentError('OS_CLIENT_CONFIG_FILE must name the clouds.yaml `kumo api` wrote');
+    const { host, stateDir, osCloud, ...common } = options;
+    // The agent's own directory stands where a cloud's data directory would: it never sees the controller's.
+    const config = loadConfig({ ...overrides(common), dataDir: stateDir, databaseUrl: 'none:' });
+    await agent(config, { host, cloudsFile, osCloud: osCloud ?? process.env.OS_CLOUD ?? 'kumo-service' });
   });
 
 program

@@ -1,8 +1,10 @@
 /**
  * Bus contracts of the boot workflow: API -> conductor -> compute agent, as Nova's
- * compute_task and compute RPC APIs. Messages carry ids only; each side reads the
- * instance from the database, so a late or repeated message acts on the current state.
+ * compute_task and compute RPC APIs. Messages carry ids (and a build its request); every
+ * state change is a compare-and-set in the control plane, so a late or repeated message
+ * acts on the current state.
  */
+import type { BuildRequest } from './compute-host.js';
 
 /** The conductor serves this topic (any one conductor may take a message). */
 export const CONDUCTOR_TOPIC = 'compute-conductor';
@@ -26,6 +28,11 @@ export const ConductorMethods = {
 
 export interface InstanceArgs {
   instanceId: string;
+}
+
+/** build_and_run_instance: the whole build request travels with the id (contracts/compute-host.ts). */
+export interface BuildArgs extends InstanceArgs {
+  request?: BuildRequest;
 }
 
 export interface RebootArgs extends InstanceArgs {

@@ -8,15 +8,12 @@ import {
   ConductorMethods,
   type ConsoleArgs,
   type ConsoleOutputArgs,
+  type BuildArgs,
   type InstanceArgs,
   type RebootArgs,
   type SnapshotArgs,
 } from '../../contracts/compute.js';
-import type { ComputeHosts } from '../../services/compute/hosts.js';
-import type { InstanceActions } from '../../services/compute/instances/actions.js';
-import { flavorColumns, preservedPorts, resourcesOf, type Instance } from '../../services/compute/instances/model.js';
-import type { InstanceRecords } from '../../services/compute/instances/store.js';
-import { PortBindingFailed, type ConfigDriveSource, type ImageLookup, type NetworkPorts } from '../../services/compute/peers.js';
+import type { BuildRequest, ComputeHostApi, HostFlavor, HostImageTransfer, HostInstance, InstanceChanges } from '../../contracts/compute-host.js';
 import { instanceSpec } from './instance-spec.js';
 import { BuildAbortError, PowerState, type InstanceSpec, type PowerStateValue, type VirtDriver } from './virt/driver.js';
 
@@ -37,13 +34,12 @@ export interface ComputeAgentOptions {
 export interface ComputeAgentDeps {
   bus: Bus;
   driver: VirtDriver;
-  instances: InstanceRecords;
-  hosts: ComputeHosts;
-  actions: InstanceActions;
-  images: ImageLookup;
-  network?: NetworkPorts;
-  /** The metadata service's content for config drives. */
-  configDrive?: ConfigDriveSource;
+  /** The control plane, through the compute-host contract: every state read and write. */
+  control: ComputeHostApi;
+  /** Image data: snapshots uploaded (and discarded when they fail). */
+  images: HostImageTransfer;
+  /** This host makes config drives (the control plane answers with the metadata service's files). */
+  configDrive?: boolean;
   log: Logger;
 }
 
@@ -68,8 +64,8 @@ const POWER_ACTIONS: Record<string, PowerAction> = {
 /**
  * The compute agent of one host (Nova's nova-compute): registers the host, keeps its
  * heartbeat, runs what the conductor and API send it through the VirtDriver, and reports
- * every state change to the database. Every handler starts from the instance's current
- * row, so a repeated or late message does no harm.
+ * every state change to the control plane over the bus (it has no database). Every handler
+ * starts from the instance's current state, so a repeated or late message does no harm.
  */
 export class ComputeAgent {
   private listener: ListenHandle | undefined;
@@ -86,7 +82,7 @@ export class ComputeAgent {
 
   async start(): Promise<void> {
     const resources = await this.deps.driver.hostResources();
-    await this.deps.hosts.register({
+    await this.deps.control.register({
       host: this.options.host,
       availabilityZone: this.options.availabilityZone,
       hypervisorType: resources.hypervisorType,
@@ -102,7 +98,7 @@ export class ComputeAgent {
     });
     await this.initHost();
     this.listener = await this.deps.bus.listen(COMPUTE_TOPIC, this.options.host, (method, args) => this.handle(method, args));
-    this.every(this.options.heartbeatIntervalSeconds, () => this.deps.hosts.heartbeat(this.options.host));
+    this.every(this.options.heartbeatIntervalSeconds, () => this.deps.control.heartbeat(this.options.host));
     this.every(this.options.powerSyncIntervalSeconds, () => this.syncPowerStates());
   }
 
@@ -127,7 +123,7 @@ export class ComputeAgent {
     const { instanceId } = args as InstanceArgs;
     switch (method) {
       case ComputeMethods.buildAndRun:
-        return this.buildAndRun(instanceId);
+        return this.buildAndRun(instanceId, (args as BuildArgs).request);
       case ComputeMethods.terminate:
         return this.terminate(instanceId);
       case ComputeMethods.reboot:
@@ -154,23 +150,35 @@ export class ComputeAgent {
     }
   }
 
-  /** Spawns a placed instance; a failure goes back to the conductor to try another host. */
-  async buildAndRun(instanceId: string): Promise<void> {
-    const mine = { vmState: ['building'], taskState: ['scheduling'], host: this.options.host } as const;
-    if (!(await this.deps.instances.transition(instanceId, mine, { task_state: 'networking' }))) return;
-    const instance = (await this.deps.instances.get(instanceId)) as Instance;
-    const finish = await this.deps.actions.event(instanceId, 'compute__do_build_and_run_instance', this.options.host);
+  /** Records an action event through the control plane; returns what ends it. */
+  private async event(instanceId: string, event: string): Promise<(error?: unknown) => Promise<void>> {
+    const handle = await this.deps.control.startEvent(instanceId, event, this.options.host);
+    if (!handle) return async () => undefined;
+    return (error?: unknown) => this.deps.control.finishEvent(handle, error === undefined ? undefined : describe(error));
+  }
+
+  /**
+   * Spawns a placed instance from the build request the conductor sent; a failure goes back
+   * to the conductor to try another host.
+   */
+  async buildAndRun(instanceId: string, request?: BuildRequest): Promise<void> {
+    const control = this.deps.control;
+    const mine = { vmState: ['building'], taskState: ['scheduling'], host: this.options.host };
+    if (!(await control.transition(instanceId, mine, { taskState: 'networking' }))) return;
+    // A message from before the contract carried the id only: read the instance then.
+    const instance = request?.instance ?? (await control.getInstance(instanceId));
+    if (!instance) return;
+    const finish = await this.event(instanceId, 'compute__do_build_and_run_instance');
     try {
       const nics = await this.allocateNetwork(instance);
-      if (!(await this.deps.instances.transition(instanceId, { taskState: ['networking'] }, { task_state: 'spawning' }))) {
+      if (!(await control.transition(instanceId, { taskState: ['networking'] }, { taskState: 'spawning' }))) {
         throw new Error('instance was deleted while its network was set up');
       }
       await this.deps.driver.spawn(await this.withConfigDrive(instanceSpec(instance, nics)));
-      const now = new Date().toISOString();
-      const active = await this.deps.instances.transition(
+      const active = await control.transition(
         instanceId,
         { vmState: ['building'], taskState: ['spawning'] },
-        { vm_state: 'active', task_state: null, power_state: PowerState.RUNNING, launched_at: now },
+        { vmState: 'active', taskState: null, powerState: PowerState.RUNNING, launchedAt: new Date().toISOString() },
       );
       // Deleted while spawning: the delete finds the domain gone or removes it itself.
       if (!active) await this.deps.driver.destroy(instanceId);
@@ -188,47 +196,39 @@ export class ComputeAgent {
   private async withConfigDrive(spec: InstanceSpec): Promise<InstanceSpec> {
     if (!spec.configDrive && !this.options.forceConfigDrive) return spec;
     if (!this.deps.configDrive) throw new Error(`Host ${this.options.host} cannot build config drives.`);
-    if (!spec.configDrive) await this.deps.instances.update(spec.id, { config_drive: 'True' });
-    return { ...spec, configDrive: true, configDriveFiles: await this.deps.configDrive.files(spec.id) };
+    if (!spec.configDrive) await this.deps.control.update(spec.id, { configDrive: true });
+    const files = await this.deps.control.configDriveFiles(spec.id);
+    const decoded = new Map(Object.entries(files).map(([path, base64]) => [path, Buffer.from(base64, 'base64')]));
+    return { ...spec, configDrive: true, configDriveFiles: decoded };
   }
 
-  private async allocateNetwork(instance: Instance): Promise<Array<{ portId: string; mac: string }>> {
-    const network = this.deps.network;
-    if (!network || instance.requestedNetworks === 'none') return [];
-    try {
-      await network.allocate(
-        { id: instance.id, projectId: instance.projectId, host: this.options.host, securityGroups: instance.securityGroups },
-        instance.requestedNetworks,
-      );
-    } catch (error) {
-      // A server never runs without the network it asked for: the build ends here, with the reason.
-      if (error instanceof PortBindingFailed) throw new BuildAbortError(error.message);
-      throw error;
-    }
-    return (await network.ports(instance)).map((p) => ({ portId: p.id, mac: p.mac }));
+  /** The instance's ports, made and bound to this host by the network service (through the control plane). */
+  private async allocateNetwork(instance: HostInstance): Promise<Array<{ portId: string; mac: string }>> {
+    if (instance.requestedNetworks === 'none') return [];
+    const result = await this.deps.control.allocateNetwork(instance.id, this.options.host);
+    // A server never runs without the network it asked for: the build ends here, with the reason.
+    if ('bindingFailed' in result) throw new BuildAbortError(result.message);
+    return result.nics;
   }
 
-  private async cleanUpFailedBuild(instance: Instance, error: unknown): Promise<void> {
+  private async cleanUpFailedBuild(instance: HostInstance, error: unknown): Promise<void> {
+    const control = this.deps.control;
     const reason = error instanceof Error ? error.message : String(error);
     const abort = error instanceof BuildAbortError;
     this.deps.log.warn({ instanceId: instance.id, host: this.options.host, reason }, abort ? 'spawn failed; build aborted' : 'spawn failed; rescheduling');
     await this.deps.driver.destroy(instance.id).catch(() => undefined);
-    await this.deps.network?.deallocate(instance, preservedPorts(instance)).catch(() => undefined);
-    await this.deps.hosts.release(instance.id);
+    await control.deallocateNetwork(instance.id).catch(() => undefined);
+    await control.release(instance.id);
     if (abort) {
       // Nova's BuildAbortException: another host would fail the same way, so no reschedule.
       const fault = { code: 500, message: `Build of instance ${instance.id} aborted: ${reason}`, created: new Date().toISOString() };
-      await this.deps.instances.transition(
-        instance.id,
-        { vmState: ['building'], host: this.options.host },
-        { vm_state: 'error', task_state: null, fault: JSON.stringify(fault) },
-      );
+      await control.transition(instance.id, { vmState: ['building'], host: this.options.host }, { vmState: 'error', taskState: null, fault });
       return;
     }
-    const requeued = await this.deps.instances.transition(
+    const requeued = await control.transition(
       instance.id,
       { vmState: ['building'], host: this.options.host },
-      { host: null, task_state: 'scheduling', attempted_hosts: JSON.stringify([...instance.attemptedHosts, this.options.host]) },
+      { host: null, taskState: 'scheduling', attemptedHosts: [...instance.attemptedHosts, this.options.host] },
     );
     if (requeued) {
       await this.deps.bus.cast({ topic: CONDUCTOR_TOPIC }, ConductorMethods.reschedule, { instanceId: instance.id, reason });
@@ -236,18 +236,19 @@ export class ComputeAgent {
   }
 
   async terminate(instanceId: string): Promise<void> {
-    const instance = await this.deps.instances.get(instanceId);
+    const control = this.deps.control;
+    const instance = await control.getInstance(instanceId);
     if (!instance || instance.deleted) return;
-    const finish = await this.deps.actions.event(instanceId, 'compute_terminate_instance', this.options.host);
+    const finish = await this.event(instanceId, 'compute_terminate_instance');
     try {
       await this.deps.driver.destroy(instanceId);
-      await this.deps.network?.deallocate(instance, preservedPorts(instance));
-      await this.deps.hosts.release(instanceId);
-      await this.deps.instances.markDeleted(instanceId);
+      await control.deallocateNetwork(instanceId);
+      await control.release(instanceId);
+      await control.markDeleted(instanceId);
       await finish();
     } catch (error) {
       await finish(error);
-      await this.deps.instances.update(instanceId, { vm_state: 'error', task_state: null });
+      await control.update(instanceId, { vmState: 'error', taskState: null });
       throw error;
     }
   }
@@ -255,7 +256,7 @@ export class ComputeAgent {
   private async power(instanceId: string, action: PowerAction): Promise<void> {
     await this.run(instanceId, action.event, action.task, async () => {
       await action.run(this.deps.driver, instanceId);
-      return { vm_state: action.vmState, power_state: action.powerState };
+      return { vmState: action.vmState, powerState: action.powerState };
     });
   }
 
@@ -263,7 +264,7 @@ export class ComputeAgent {
     const task = kind === 'HARD' ? 'rebooting_hard' : 'rebooting';
     await this.run(instanceId, 'compute_reboot_instance', task, async () => {
       await this.deps.driver.reboot(instanceId, kind);
-      return { vm_state: 'active', power_state: PowerState.RUNNING };
+      return { vmState: 'active', powerState: PowerState.RUNNING };
     });
   }
 
@@ -279,17 +280,11 @@ export class ComputeAgent {
         memoryMb: Math.max(before.memoryMb, after.memoryMb),
         diskGb: Math.max(before.diskGb, after.diskGb),
       };
-      if (!(await this.deps.hosts.reclaim(instanceId, both))) {
+      if (!(await this.deps.control.reclaim(instanceId, both))) {
         throw new Error(`No valid host was found. Host ${this.options.host} has no room for flavor ${target.name}.`);
       }
       await this.deps.driver.resize(instanceSpec(instance, [], target));
-      return {
-        vm_state: 'resized',
-        power_state: PowerState.RUNNING,
-        ...flavorColumns(target),
-        old_flavor: JSON.stringify(instance.flavor),
-        new_flavor: null,
-      };
+      return { vmState: 'resized', powerState: PowerState.RUNNING, flavor: target, oldFlavor: instance.flavor, newFlavor: null };
     });
   }
 
@@ -300,18 +295,18 @@ export class ComputeAgent {
       const kept = confirm ? instance.flavor : old;
       if (!confirm) await this.deps.driver.resize(instanceSpec(instance, [], old));
       // Shrinking to one flavor always fits: the claim held both.
-      await this.deps.hosts.reclaim(instanceId, resourcesOf(kept));
-      return { vm_state: 'active', power_state: PowerState.RUNNING, ...flavorColumns(kept), old_flavor: null };
+      await this.deps.control.reclaim(instanceId, resourcesOf(kept));
+      return { vmState: 'active', powerState: PowerState.RUNNING, flavor: kept, oldFlavor: null };
     });
   }
 
   private async rebuild(instanceId: string): Promise<void> {
     await this.run(instanceId, 'compute_rebuild_instance', 'rebuilding', async (instance) => {
-      const nics = this.deps.network ? (await this.deps.network.ports(instance)).map((p) => ({ portId: p.id, mac: p.mac })) : [];
+      const nics = await this.deps.control.instanceNics(instanceId);
       const spec = await this.withConfigDrive(instanceSpec(instance, nics));
       await this.deps.driver.destroy(instanceId);
       await this.deps.driver.spawn(spec);
-      return { vm_state: 'active', power_state: PowerState.RUNNING, launched_at: new Date().toISOString() };
+      return { vmState: 'active', powerState: PowerState.RUNNING, launchedAt: new Date().toISOString() };
     });
   }
 
@@ -333,22 +328,18 @@ export class ComputeAgent {
    * changes apply and the task clears; on failure the instance keeps its state, the task
    * clears and the action's event records the error, as Nova reverts a failed task.
    */
-  private async run(
-    instanceId: string,
-    event: string,
-    task: string,
-    step: (instance: Instance) => Promise<Record<string, string | number | null>>,
-  ): Promise<void> {
-    const instance = await this.deps.instances.get(instanceId);
+  private async run(instanceId: string, event: string, task: string, step: (instance: HostInstance) => Promise<InstanceChanges>): Promise<void> {
+    const control = this.deps.control;
+    const instance = await control.getInstance(instanceId);
     if (!instance || instance.deleted || instance.taskState !== task || instance.host !== this.options.host) return;
-    const finish = await this.deps.actions.event(instanceId, event, this.options.host);
+    const finish = await this.event(instanceId, event);
     try {
       const changes = await step(instance);
-      await this.deps.instances.transition(instanceId, { taskState: [task] }, { ...changes, task_state: null });
+      await control.transition(instanceId, { taskState: [task] }, { ...changes, taskState: null });
       await finish();
     } catch (error) {
       this.deps.log.warn({ instanceId, event, err: error }, 'instance action failed');
-      await this.deps.instances.transition(instanceId, { taskState: [task] }, { task_state: null, new_flavor: null });
+      await control.transition(instanceId, { taskState: [task] }, { taskState: null, newFlavor: null });
       await finish(error);
     }
   }
@@ -356,27 +347,28 @@ export class ComputeAgent {
   /**
    * After a restart: builds that were under way cannot be resumed (their messages and half
    * made guests are gone) and end in ERROR with their claims released; tasks that were
-   * running are cleared; guests the database says run here are brought back.
+   * running are cleared; guests the control plane says run here are brought back (adopted).
    */
   private async initHost(): Promise<void> {
-    const mine = await this.deps.instances.list({ host: this.options.host, deleted: false });
+    const control = this.deps.control;
+    const mine = await control.listInstances(this.options.host);
     const actual = new Map((await this.deps.driver.listInstances()).map((i) => [i.id, i.powerState]));
     for (const instance of mine) {
       if (instance.vmState === 'building') {
         await this.deps.driver.destroy(instance.id).catch(() => undefined);
-        await this.deps.network?.deallocate(instance, preservedPorts(instance)).catch(() => undefined);
-        await this.deps.hosts.release(instance.id);
-        await this.deps.instances.transition(
+        await control.deallocateNetwork(instance.id).catch(() => undefined);
+        await control.release(instance.id);
+        await control.transition(
           instance.id,
           { vmState: ['building'] },
           {
-            vm_state: 'error',
-            task_state: null,
-            fault: JSON.stringify({
+            vmState: 'error',
+            taskState: null,
+            fault: {
               code: 500,
               message: `Build of instance ${instance.id} was interrupted by a restart of its compute agent.`,
               created: new Date().toISOString(),
-            }),
+            },
           },
         );
         continue;
@@ -385,7 +377,7 @@ export class ComputeAgent {
         await this.terminate(instance.id);
         continue;
       }
-      if (instance.taskState !== null) await this.deps.instances.update(instance.id, { task_state: null });
+      if (instance.taskState !== null) await control.update(instance.id, { taskState: null });
       if (instance.vmState === 'error') continue;
       // Unknown to the driver, or down when it should run (the host rebooted): bring it back.
       const power = actual.get(instance.id);
@@ -399,12 +391,20 @@ export class ComputeAgent {
         }
       }
     }
-    await this.deps.hosts.reconcile(this.options.host);
+    // Guests no instance of this host accounts for (a build the control plane failed while this
+    // agent was down, an instance deleted meanwhile): ghosts, removed as Nova's init_host does.
+    const accounted = new Set(mine.map((i) => i.id));
+    for (const id of actual.keys()) {
+      if (accounted.has(id)) continue;
+      this.deps.log.warn({ instanceId: id, host: this.options.host }, 'removing a guest no instance of this host accounts for');
+      await this.deps.driver.destroy(id).catch((err: unknown) => this.deps.log.warn({ err, instanceId: id }, 'could not remove a ghost guest'));
+    }
+    await control.reconcile(this.options.host);
   }
 
-  /** Makes the database agree with the hypervisor about power (Nova's _sync_power_states). */
+  /** Makes the control plane agree with the hypervisor about power (Nova's _sync_power_states). */
   async syncPowerStates(): Promise<void> {
-    const mine = await this.deps.instances.list({ host: this.options.host, deleted: false });
+    const mine = await this.deps.control.listInstances(this.options.host);
     for (const instance of mine) {
       if (instance.taskState !== null || instance.vmState === 'building' || instance.vmState === 'error') continue;
       const info = await this.deps.driver.instanceInfo(instance.id);
@@ -418,7 +418,7 @@ export class ComputeAgent {
    */
   async handleLifecycleEvent(instanceId: string, powerState: PowerStateValue): Promise<void> {
     try {
-      const instance = await this.deps.instances.get(instanceId);
+      const instance = await this.deps.control.getInstance(instanceId);
       if (!instance || instance.deleted || instance.host !== this.options.host) return;
       await this.syncInstancePowerState(instance, powerState);
     } catch (err) {
@@ -428,24 +428,24 @@ export class ComputeAgent {
 
   /**
    * Nova's _sync_instance_power_state: a task under way owns the state; otherwise the
-   * database takes the hypervisor's power state, and a guest that went down behind our back
-   * is stopped through a `stop` action, as Nova calls its stop API for it, so the user sees
-   * why in os-instance-actions.
+   * control plane takes the hypervisor's power state, and a guest that went down behind our
+   * back is stopped through a `stop` action, as Nova calls its stop API for it, so the user
+   * sees why in os-instance-actions.
    */
-  private async syncInstancePowerState(instance: Instance, power: PowerStateValue): Promise<void> {
+  private async syncInstancePowerState(instance: HostInstance, power: PowerStateValue): Promise<void> {
     if (instance.taskState !== null || instance.vmState === 'building' || instance.vmState === 'error') return;
     if (power === instance.powerState) return;
     const wentDown = power === PowerState.SHUTDOWN || power === PowerState.CRASHED || power === PowerState.NOSTATE;
     const stoppedBehindOurBack = (instance.vmState === 'active' || instance.vmState === 'paused') && wentDown;
-    const changed = await this.deps.instances.transition(
+    const changed = await this.deps.control.transition(
       instance.id,
       { vmState: [instance.vmState], taskState: [null] },
-      { power_state: power, ...(stoppedBehindOurBack ? { vm_state: 'stopped' } : {}) },
+      { powerState: power, ...(stoppedBehindOurBack ? { vmState: 'stopped' } : {}) },
     );
     if (!changed || !stoppedBehindOurBack) return;
     this.deps.log.warn({ instanceId: instance.id, host: this.options.host, powerState: power }, 'instance went down by itself: stopping it');
-    await this.deps.actions.start(instance.id, 'stop', { projectId: instance.projectId, userId: instance.userId, requestId: `req-${randomUUID()}` });
-    const finish = await this.deps.actions.event(instance.id, 'compute_stop_instance', this.options.host);
+    await this.deps.control.startAction(instance.id, 'stop', { projectId: instance.projectId, userId: instance.userId, requestId: `req-${randomUUID()}` });
+    const finish = await this.event(instance.id, 'compute_stop_instance');
     try {
       // A crashed guest may still hold its QEMU; a stopped instance must not.
       if (power === PowerState.CRASHED) await this.deps.driver.powerOff(instance.id);
@@ -454,4 +454,13 @@ export class ComputeAgent {
       await finish(error);
     }
   }
+}
+
+/** Resources an instance holds on its host, as the claims count them. */
+function resourcesOf(flavor: HostFlavor): { vcpus: number; memoryMb: number; diskGb: number } {
+  return { vcpus: flavor.vcpus, memoryMb: flavor.memoryMb, diskGb: flavor.rootGb + flavor.ephemeralGb + Math.ceil(flavor.swapMb / 1024) };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

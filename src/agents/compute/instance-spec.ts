@@ -1,8 +1,8 @@
-import type { Instance, InstanceFlavor } from '../../services/compute/instances/model.js';
+import type { HostFlavor, HostInstance } from '../../contracts/compute-host.js';
 import type { InstanceSpec } from './virt/driver.js';
 
-/** What the driver gets to know about an instance: its shape, never the database row. */
-export function instanceSpec(instance: Instance, nics: InstanceSpec['nics'] = [], flavor: InstanceFlavor = instance.flavor): InstanceSpec {
+/** What the driver gets to know about an instance: its shape, never the control plane's record. */
+export function instanceSpec(instance: HostInstance, nics: InstanceSpec['nics'] = [], flavor: HostFlavor = instance.flavor): InstanceSpec {
   return {
     id: instance.id,
     name: instance.name,
@@ -17,6 +17,6 @@ export function instanceSpec(instance: Instance, nics: InstanceSpec['nics'] = []
     ...(instance.keyData ? { keyData: instance.keyData } : {}),
     metadata: instance.metadata,
     nics,
-    configDrive: instance.configDrive === 'True' || instance.configDrive === 'true',
+    configDrive: instance.configDrive,
   };
 }

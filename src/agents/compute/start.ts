@@ -3,17 +3,25 @@ import { join } from 'node:path';
 import type { Bus } from '../../core/bus/bus.js';
 import type { KumoConfig } from '../../core/config.js';
 import type { Logger } from '../../core/log.js';
-import type { ComputeContext } from '../../services/compute/context.js';
-import { ComputeHosts } from '../../services/compute/hosts.js';
-import { InstanceActions } from '../../services/compute/instances/actions.js';
-import { InstanceRecords } from '../../services/compute/instances/store.js';
+import type { HostImageTransfer } from '../../contracts/compute-host.js';
 import { chooseDataplane, onPath } from '../network/start.js';
 import { ComputeAgent } from './agent.js';
+import { ComputeHostClient } from './host-client.js';
 import type { PowerStateValue, VirtDriver } from './virt/driver.js';
 import { FakeDriver } from './virt/fake/fake.js';
 import { resolveAccel, type AccelChoice } from './virt/qemu/accel.js';
 import { imageCacheDirOf, QemuDriver } from './virt/qemu/driver.js';
 import { ImageCache } from './virt/qemu/image-cache.js';
+
+/**
+ * What a host's agents need besides the bus: where image data comes from and goes to (the
+ * Image API over HTTP when split, the image service in-process in `kumo up`), and whether
+ * the control plane can give them config drives.
+ */
+export interface ComputeHostPlane {
+  images: HostImageTransfer;
+  configDrive: boolean;
+}
 
 /** Which driver runs this host's guests, and why, for the start-up banner. */
 export interface DriverChoice {
@@ -121,7 +129,7 @@ function createDriver(
   config: KumoConfig,
   host: string,
   choice: DriverChoice,
-  compute: ComputeContext,
+  plane: ComputeHostPlane,
   log: Logger,
   onLifecycleEvent: (instanceId: string, powerState: PowerStateValue) => void,
 ): VirtDriver {
@@ -130,7 +138,7 @@ function createDriver(
     return new FakeDriver({ vcpus: c.fakeHostVcpus, memoryMb: c.fakeHostMemoryMb, localGb: c.fakeHostDiskGb, spawnDelayMs: c.fakeSpawnDelayMs, ...(c.fakeConsoleDir ? { consoleDir: c.fakeConsoleDir } : {}) });
   }
   if (!choice.accel) throw new Error('the qemu driver was chosen without an accelerator');
-  const images = compute.images;
+  const images = plane.images;
   return new QemuDriver({
     dataDir: config.dataDir,
     stateDir: config.dataplane.stateDir,
@@ -147,10 +155,10 @@ function createDriver(
   });
 }
 
-/** Starts this process's compute agents (one per host name) on the given bus and database. */
+/** Starts this process's compute agents (one per host name) on the given bus; state goes through the control plane. */
 export async function startComputeAgents(
   config: KumoConfig,
-  compute: ComputeContext,
+  plane: ComputeHostPlane,
   bus: Bus,
   log: Logger,
   hostNames = computeHostNames(config),
@@ -166,7 +174,7 @@ export async function startComputeAgents(
     for (const host of hostNames) {
       // The driver reports guests that change state by themselves; the agent exists by then.
       let agent: ComputeAgent | undefined;
-      const driver = createDriver(config, host, driverChoice, compute, log, (instanceId, powerState) => {
+      const driver = createDriver(config, host, driverChoice, plane, log, (instanceId, powerState) => {
         void agent?.handleLifecycleEvent(instanceId, powerState);
       });
       agent = new ComputeAgent(
@@ -184,12 +192,9 @@ export async function startComputeAgents(
         {
           bus,
           driver,
-          instances: new InstanceRecords(compute.db),
-          hosts: new ComputeHosts(compute.db),
-          actions: new InstanceActions(compute.db),
-          images: compute.images,
-          ...(compute.network ? { network: compute.network } : {}),
-          ...(compute.configDrive ? { configDrive: compute.configDrive } : {}),
+          control: new ComputeHostClient(bus),
+          images: plane.images,
+          configDrive: plane.configDrive,
           log,
         },
       );
@@ -218,13 +223,13 @@ export interface ComputeLaunch {
   stop(): Promise<void>;
 }
 
-export function launchComputeAgents(config: KumoConfig, compute: ComputeContext, bus: Bus, log: Logger, choice: DriverChoice): ComputeLaunch {
+export function launchComputeAgents(config: KumoConfig, plane: ComputeHostPlane, bus: Bus, log: Logger, choice: DriverChoice): ComputeLaunch {
   const agents: ComputeAgent[] = [];
   let stopped = false;
   const ready = (async () => {
     if (!choice.accel && choice.probing) await choice.probing.answer;
     if (stopped) return;
-    const started = await startComputeAgents(config, compute, bus, log, undefined, choice);
+    const started = await startComputeAgents(config, plane, bus, log, undefined, choice);
     if (stopped) {
       for (const agent of started) await agent.stop();
       return;

@@ -6,14 +6,17 @@ import {
   ComputeMethods,
   CONDUCTOR_TOPIC,
   ConductorMethods,
+  type BuildArgs,
   type BuildInstancesArgs,
   type RescheduleArgs,
 } from '../../contracts/compute.js';
-import type { ComputeHosts } from './hosts.js';
+import { isUp, type ComputeHosts } from './hosts.js';
 import type { InstanceActions } from './instances/actions.js';
-import { resourcesOf, type Fault, type Instance } from './instances/model.js';
+import { preservedPorts, resourcesOf, type Fault, type Instance } from './instances/model.js';
 import type { InstanceRecords } from './instances/store.js';
-import type { ImageLookup } from './peers.js';
+import type { BuildRequest, HostImageMeta } from '../../contracts/compute-host.js';
+import { hostInstanceOf } from './host-endpoint.js';
+import type { ComputeImage, ImageLookup, NetworkPorts } from './peers.js';
 import type { HostState, RequestSpec, Scheduler } from './scheduler/types.js';
 import type { ComputeTables } from './tables.js';
 import type { Kysely } from 'kysely';
@@ -25,6 +28,8 @@ export interface ConductorDeps {
   hosts: ComputeHosts;
   actions: InstanceActions;
   images: ImageLookup;
+  /** Ports of builds lost with their host are given back through it. */
+  network?: NetworkPorts;
   scheduler: Scheduler;
   log: Logger;
   maxAttempts: number;
@@ -45,6 +50,7 @@ export const NO_VALID_HOST = 'No valid host was found. There are not enough host
  */
 export class Conductor {
   private listener: ListenHandle | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
   private cached: { at: number; states: HostState[] } | undefined;
   private refreshing: Promise<HostState[]> | undefined;
   /** Builds wait for this before placing: the all-in-one's host registers after its KVM probe. */
@@ -72,6 +78,7 @@ export class Conductor {
 
   /** Takes build requests; `recover` can come later (once the compute hosts are up). */
   async listen(server: string): Promise<void> {
+    this.startSweeper();
     this.listener = await this.deps.bus.listen(CONDUCTOR_TOPIC, server, async (method, args) => {
       if (method === ConductorMethods.buildInstances) {
         await Promise.all((args as BuildInstancesArgs).instanceIds.map((id) => this.build(id)));
@@ -83,7 +90,59 @@ export class Conductor {
   }
 
   async stop(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
     await this.listener?.close();
+  }
+
+  /**
+   * A host that went down (no heartbeat for the service down time) took its builds with it:
+   * they end in ERROR, with their claims and ports given back, and are not rescheduled (their
+   * guest may yet exist on the dead host). Their host is cleared, so the agent, when it comes
+   * back, finds their leftovers foreign and removes them.
+   */
+  async failBuildsOfDownHosts(now = Date.now()): Promise<number> {
+    const down = (await this.deps.hosts.list()).filter((row) => !isUp(row, this.deps.serviceDownTimeSeconds, now)).map((row) => row.host);
+    if (down.length === 0) return 0;
+    const lost = await this.deps.db
+      .selectFrom('compute_instance')
+      .select('id')
+      .where('deleted', '=', 0)
+      .where('vm_state', '=', 'building')
+      .where('host', 'in', down)
+      .execute();
+    let failed = 0;
+    for (const { id } of lost) {
+      const instance = await this.deps.instances.get(id);
+      if (!instance?.host) continue;
+      const fault: Fault = {
+        code: 500,
+        message: `Build of instance ${id} was lost: its compute host ${instance.host} went down (no heartbeat for ${this.deps.serviceDownTimeSeconds} s).`,
+        created: new Date(now).toISOString(),
+      };
+      const changed = await this.deps.instances.transition(
+        id,
+        { vmState: ['building'], host: instance.host },
+        { vm_state: 'error', task_state: null, host: null, fault: JSON.stringify(fault) },
+      );
+      if (!changed) continue;
+      failed++;
+      this.deps.log.warn({ instanceId: id, host: instance.host }, 'build lost with its compute host: ERROR');
+      await this.deps.hosts.release(id);
+      await this.deps.network?.deallocate(instance, preservedPorts(instance)).catch((err: unknown) => this.deps.log.warn({ err, instanceId: id }, 'could not free the ports of a lost build'));
+      const finish = await this.deps.actions.event(id, 'conductor_host_down', null);
+      await finish(new Error(fault.message));
+    }
+    return failed;
+  }
+
+  private startSweeper(): void {
+    if (this.sweeper) return;
+    const everyMs = Math.max(1000, (this.deps.serviceDownTimeSeconds * 1000) / 2);
+    this.sweeper = setInterval(() => {
+      this.failBuildsOfDownHosts().catch((err: unknown) => this.deps.log.warn({ err }, 'could not check for builds lost with their hosts'));
+    }, everyMs);
+    this.sweeper.unref();
   }
 
   /**
@@ -129,7 +188,8 @@ export class Conductor {
       }
       // A claim without a placement is a decision lost to a restart: start from a clean slate.
       await this.deps.hosts.release(instance.id);
-      const spec = await this.requestSpec(instance);
+      const image = await this.deps.images.get(instance.projectId, instance.imageRef);
+      const spec = await this.requestSpec(instance, image);
       const host = await this.placeAndClaim(instance, spec);
       if (!host) {
         await this.fail(instance, { code: 500, message: NO_VALID_HOST, details: NO_VALID_HOST, created: new Date().toISOString() });
@@ -148,7 +208,14 @@ export class Conductor {
         return;
       }
       await finish();
-      await this.deps.bus.cast({ topic: COMPUTE_TOPIC, server: host.host }, ComputeMethods.buildAndRun, { instanceId: instance.id });
+      // The whole build request goes to the host (Nova's build_and_run_instance): it reads nothing back.
+      const request: BuildRequest = {
+        instance: hostInstanceOf({ ...instance, host: host.host, availabilityZone: host.availabilityZone, taskState: 'scheduling' }),
+        image: image ? imageMetaOf(image) : null,
+        blockDeviceMappings: [],
+      };
+      const args: BuildArgs = { instanceId: instance.id, request };
+      await this.deps.bus.cast({ topic: COMPUTE_TOPIC, server: host.host }, ComputeMethods.buildAndRun, args);
     } catch (error) {
       if (isUniqueViolation(error)) {
         // Another conductor holds a claim for it: that one is placing it.
@@ -219,9 +286,8 @@ export class Conductor {
     return rows.map((r) => r.host ?? (includeClaims ? r.claimed : null)).filter((h): h is string => h !== null);
   }
 
-  private async requestSpec(instance: Instance): Promise<RequestSpec> {
+  private async requestSpec(instance: Instance, image: ComputeImage | undefined): Promise<RequestSpec> {
     const resources = resourcesOf(instance.flavor);
-    const image = await this.deps.images.get(instance.projectId, instance.imageRef);
     const hints = instance.schedulerHints;
     const spec: RequestSpec = {
       instanceId: instance.id,
@@ -296,4 +362,16 @@ export function parseZone(value: string | null): { zone?: string; host?: string 
   if (!value) return {};
   const [zone, host] = value.split(':', 2);
   return { ...(zone ? { zone } : {}), ...(host ? { host } : {}) };
+}
+
+function imageMetaOf(image: ComputeImage): HostImageMeta {
+  return {
+    id: image.id,
+    diskFormat: image.diskFormat,
+    containerFormat: image.containerFormat,
+    minDisk: image.minDisk,
+    minRam: image.minRam,
+    size: image.size,
+    properties: image.properties,
+  };
 }

@@ -19,6 +19,8 @@ export interface CatalogEntry {
 export interface BootstrapCredentials {
   adminPassword: string;
   demoPassword: string;
+  /** The `nova` service user's, which compute hosts authenticate as (clouds.yaml's kumo-service). */
+  novaPassword: string;
 }
 
 export interface BootstrapResult {
@@ -55,7 +57,8 @@ async function seedFirstStart(ctx: IdentityContext, catalog: CatalogEntry[], wan
   // Hash before the transaction: bcrypt takes a while and must not hold it (SQLite's one connection) open.
   const adminPassword = wanted.adminPassword ?? generatePassword();
   const demoPassword = wanted.demoPassword ?? generatePassword();
-  const [adminHash, demoHash] = await Promise.all([ctx.hasher.hash(adminPassword), ctx.hasher.hash(demoPassword)]);
+  const novaPassword = wanted.novaPassword ?? generatePassword();
+  const [adminHash, demoHash, novaHash] = await Promise.all([ctx.hasher.hash(adminPassword), ctx.hasher.hash(demoPassword), ctx.hasher.hash(novaPassword)]);
   // One transaction, the marker first: the accounts exist exactly when the marker does, and a
   // second process starting at the same moment (a split deployment) waits, then finds it taken.
   return ctx.stores.database.transaction(async (db) => {
@@ -73,6 +76,12 @@ async function seedFirstStart(ctx: IdentityContext, catalog: CatalogEntry[], wan
     await grant(stores, admin.user.id, 'project', projects.admin!.id, roles.admin!);
     await grant(stores, admin.user.id, 'system', 'system', roles.admin!);
     await grant(stores, demo.user.id, 'project', projects.demo!.id, roles.member!);
+    // DevStack's service user for Nova: admin and service in the service project. Compute hosts
+    // authenticate as it to move image data over the Image API.
+    const nova = await ensureUser(stores, 'nova', projects.service!, novaHash);
+    if (nova.created) created.novaPassword = novaPassword;
+    await grant(stores, nova.user.id, 'project', projects.service!.id, roles.admin!);
+    await grant(stores, nova.user.id, 'project', projects.service!.id, roles.service!);
     // The catalog too, so that processes starting beside this one find it made, not half made.
     await ensureCatalog(stores, ctx.config, catalog);
     return created;

@@ -66,9 +66,12 @@ export class DesiredStatePublisher {
     await this.listener?.close();
   }
 
-  /** Something changed: push fresh state to every known host after a short quiet period. */
+  /**
+   * Something changed: push fresh state to every known host after a short quiet period. Known
+   * hosts are those that asked this process and those whose agents reported to any control-plane
+   * process: a port made by the conductor reaches a host whose agent asked the API process.
+   */
   changed(): void {
-    if (this.hosts.size === 0) return;
     // One publish at a time: two at once could finish out of order, and the agent would keep
     // the one that read the database first.
     if (this.publishing) {
@@ -102,9 +105,11 @@ export class DesiredStatePublisher {
   }
 
   private async publish(): Promise<void> {
-    for (const host of this.hosts) {
+    const reported = await this.ctx.records.db.selectFrom('network_agent').select('host').execute();
+    for (const host of new Set([...this.hosts, ...reported.map((r) => r.host)])) {
       const state = await this.compute(host);
-      await this.bus.cast({ topic: NETWORK_AGENT_TOPIC, server: host }, 'reconcile', state);
+      // A host whose agent is gone must not keep the others from their state.
+      await this.bus.cast({ topic: NETWORK_AGENT_TOPIC, server: host }, 'reconcile', state).catch((err: unknown) => this.log.debug({ err, host }, 'no network agent took the state'));
     }
   }
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { ComputeAgent } from '../../../src/agents/compute/agent.js';
+import { ComputeHostClient } from '../../../src/agents/compute/host-client.js';
 import { buildConfigDrive, driveFileSegments } from '../../../src/agents/compute/virt/config-drive.js';
 import type { InstanceSpec } from '../../../src/agents/compute/virt/driver.js';
 import { FakeDriver } from '../../../src/agents/compute/virt/fake/fake.js';
@@ -66,11 +67,9 @@ describe('config drive', () => {
         {
           bus: cloud.cloud.bus,
           driver,
-          instances: new InstanceRecords(db),
-          hosts: new ComputeHosts(db),
-          actions: new InstanceActions(db),
+          control: new ComputeHostClient(cloud.cloud.bus),
           images: cloud.cloud.compute.images,
-          configDrive: cloud.cloud.compute.configDrive!,
+          configDrive: true,
           log: cloud.cloud.compute.log,
         },
       );

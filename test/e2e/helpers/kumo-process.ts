@@ -2,8 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-/** dist/src/cli/main.js, found from this compiled file (dist/test/e2e/helpers/), never from the cwd. */
-export const KUMO_MAIN = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
+/**
+ * dist/kumo.mjs (what `npm start` and the `kumo` command run: the bundle of dist/src/cli/main.js),
+ * found from this compiled file (dist/test/e2e/helpers/), never from the cwd.
+ */
+export const KUMO_MAIN = fileURLToPath(new URL('../../../kumo.mjs', import.meta.url));
 
 const BANNER = /Kumo is up at (http:\/\/\S+)/;
 
@@ -94,7 +97,7 @@ export interface StartOptions {
 }
 
 /**
- * Runs `node dist/src/cli/main.js up` as a real child process and resolves once it printed
+ * Runs `node dist/kumo.mjs up` as a real child process and resolves once it printed
  * "Kumo is up at". Bcrypt runs at cost 4 so that password checks stay cheap.
  */
 export async function startKumo(options: StartOptions): Promise<KumoProcess> {

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ComputeAgent } from '../../../src/agents/compute/agent.js';
+import { ComputeHostClient } from '../../../src/agents/compute/host-client.js';
 import { BuildAbortError, type InstanceSpec } from '../../../src/agents/compute/virt/driver.js';
 import { FakeDriver } from '../../../src/agents/compute/virt/fake/fake.js';
 import { ComputeHosts } from '../../../src/services/compute/hosts.js';
@@ -107,9 +108,7 @@ describe('scheduling on two fake hosts', () => {
       {
         bus: cloud.cloud.bus,
         driver: new FakeDriver({ vcpus: 64, memoryMb: 1_000_000, localGb: 1000, failSpawnFor: () => true }),
-        instances: new InstanceRecords(db),
-        hosts: new ComputeHosts(db),
-        actions: new InstanceActions(db),
+        control: new ComputeHostClient(cloud.cloud.bus),
         images: cloud.cloud.compute.images,
         log: cloud.cloud.compute.log,
       },
@@ -171,9 +170,7 @@ describe('scheduling on two fake hosts', () => {
       {
         bus: cloud.cloud.bus,
         driver: new AbortingDriver({ vcpus: 64, memoryMb: 2_000_000, localGb: 1000 }),
-        instances: new InstanceRecords(db),
-        hosts: new ComputeHosts(db),
-        actions: new InstanceActions(db),
+        control: new ComputeHostClient(cloud.cloud.bus),
         images: cloud.cloud.compute.images,
         log: cloud.cloud.compute.log,
       },

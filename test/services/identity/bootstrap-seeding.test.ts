@@ -37,9 +37,9 @@ for (const engine of DATABASES) {
         const [a, b] = await Promise.all([bootstrapIdentity(identityOn(opened.database), [], {}), bootstrapIdentity(identityOn(other), [], {})]);
         const seeded = [a, b].filter((r) => Object.keys(r.created).length > 0);
         assert.equal(seeded.length, 1, `one of them seeded: ${JSON.stringify([a, b])}`);
-        assert.deepEqual(Object.keys(seeded[0]!.created).sort(), ['adminPassword', 'demoPassword']);
+        assert.deepEqual(Object.keys(seeded[0]!.created).sort(), ['adminPassword', 'demoPassword', 'novaPassword']);
         const users = await identityOn(opened.database).stores.users.listUsers({ domainId: 'default' });
-        assert.deepEqual(users.map((u) => u.name), ['admin', 'demo']);
+        assert.deepEqual(users.map((u) => u.name), ['admin', 'demo', 'nova']);
       } finally {
         if (other !== opened.database) await other.close();
         await opened.dispose();
@@ -68,7 +68,7 @@ for (const engine of DATABASES) {
       try {
         await migrateToLatest(opened.database, MIGRATIONS);
         const ctx = identityOn(opened.database);
-        assert.deepEqual(Object.keys((await bootstrapIdentity(ctx, [], { adminPassword: 'a-secret' })).created).sort(), ['adminPassword', 'demoPassword']);
+        assert.deepEqual(Object.keys((await bootstrapIdentity(ctx, [], { adminPassword: 'a-secret' })).created).sort(), ['adminPassword', 'demoPassword', 'novaPassword']);
         const admin = await ctx.stores.users.getUserByName('default', 'admin');
         assert.ok(admin && (await ctx.hasher.verify('a-secret', admin.passwordHash)), 'the wanted password');
       } finally {

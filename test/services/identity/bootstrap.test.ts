@@ -50,8 +50,10 @@ for (const engine of ENGINES) {
       rmSync(dataDir, { recursive: true, force: true });
     });
 
-    it('the first start creates admin and demo with the given passwords, and says so', () => {
-      assert.deepEqual((cloud as TestCloud).cloud.createdCredentials, { adminPassword: ADMIN_PASSWORD, demoPassword: DEMO_PASSWORD });
+    it('the first start creates admin and demo with the given passwords, and the nova service user, and says so', () => {
+      const { novaPassword, ...given } = (cloud as TestCloud).cloud.createdCredentials;
+      assert.deepEqual(given, { adminPassword: ADMIN_PASSWORD, demoPassword: DEMO_PASSWORD });
+      assert.match(novaPassword ?? '', /^[\w-]{16}$/, 'a random password for nova');
     });
 
     it('a revoked role is not granted again by a restart', async () => {

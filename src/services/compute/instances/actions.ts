@@ -30,6 +30,13 @@ export class InstanceActions {
 
   /** Records an event under the instance's latest action; returns a function that ends it. */
   async event(instanceId: string, event: string, host: string | null): Promise<(error?: unknown) => Promise<void>> {
+    const handle = await this.openEvent(instanceId, event, host);
+    if (!handle) return async () => undefined;
+    return (error?: unknown) => this.closeEvent(handle, error === undefined ? undefined : describe(error));
+  }
+
+  /** `event` in two steps, for a caller across the bus: null when the instance has no action. */
+  async openEvent(instanceId: string, event: string, host: string | null): Promise<{ eventId: string; actionId: string } | null> {
     const action = await this.db
       .selectFrom('compute_instance_action')
       .select('id')
@@ -37,26 +44,29 @@ export class InstanceActions {
       .orderBy('start_time', 'desc')
       .orderBy('id', 'desc')
       .executeTakeFirst();
-    if (!action) return async () => undefined;
+    if (!action) return null;
     const id = newUuid();
     await this.db
       .insertInto('compute_instance_action_event')
       .values({ id, action_id: action.id, event, start_time: new Date().toISOString(), finish_time: null, result: null, host, traceback: null })
       .execute();
-    return async (error?: unknown) => {
-      const now = new Date().toISOString();
-      const failed = error !== undefined;
-      await this.db
-        .updateTable('compute_instance_action_event')
-        .set({ finish_time: now, result: failed ? 'Error' : 'Success', traceback: failed ? describe(error) : null })
-        .where('id', '=', id)
-        .execute();
-      await this.db
-        .updateTable('compute_instance_action')
-        .set({ finish_time: now, ...(failed ? { message: 'Error' } : {}) })
-        .where('id', '=', action.id)
-        .execute();
-    };
+    return { eventId: id, actionId: action.id };
+  }
+
+  /** Ends an event opened by `openEvent`; `traceback` set means it failed. */
+  async closeEvent(handle: { eventId: string; actionId: string }, traceback?: string): Promise<void> {
+    const now = new Date().toISOString();
+    const failed = traceback !== undefined;
+    await this.db
+      .updateTable('compute_instance_action_event')
+      .set({ finish_time: now, result: failed ? 'Error' : 'Success', traceback: failed ? traceback : null })
+      .where('id', '=', handle.eventId)
+      .execute();
+    await this.db
+      .updateTable('compute_instance_action')
+      .set({ finish_time: now, ...(failed ? { message: 'Error' } : {}) })
+      .where('id', '=', handle.actionId)
+      .execute();
   }
 
   async list(instanceId: string): Promise<InstanceActionRow[]> {
@@ -87,6 +97,6 @@ export class InstanceActions {
   }
 }
 
-function describe(error: unknown): string {
+export function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

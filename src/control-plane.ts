@@ -1,0 +1,168 @@
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { CATALOG, loadPolicyOverrides, MIGRATIONS } from './cloud.js';
+import { openBus, type Bus } from './core/bus/index.js';
+import type { KumoConfig } from './core/config.js';
+import { preparePrivateDataDir } from './core/data-dir.js';
+import { openDatabase, type Database } from './core/db/database.js';
+import { migrateToLatest } from './core/db/migrations.js';
+import { createHttpServer } from './core/http/server.js';
+import type { Logger } from './core/log.js';
+import { Metrics } from './core/metrics.js';
+import { Enforcer } from './core/policy/index.js';
+import { CONSOLE_PREFIX } from './contracts/console.js';
+import { chooseDataplane, publicBridgeFor, startNetworkAgent } from './agents/network/start.js';
+import { bootstrapIdentity, type BootstrapCredentials } from './services/identity/bootstrap.js';
+import { InProcessIdentityClient } from './services/identity/client.js';
+import { identityPlugin } from './services/identity/plugin.js';
+import { IdentityService } from './services/identity/service.js';
+import { imagePlugin } from './services/image/plugin.js';
+import { recoverInterruptedTransfers } from './services/image/recovery.js';
+import { createImageContext } from './services/image/service.js';
+import { DesiredStatePublisher } from './services/network/desired-state.js';
+import { networkPlugin } from './services/network/plugin.js';
+import { createNetworkContext } from './services/network/service.js';
+import { Conductor } from './services/compute/conductor.js';
+import { ConsoleAuthTokens } from './services/compute/console-tokens.js';
+import { ensureDefaultFlavors } from './services/compute/flavors.js';
+import { ComputeHostEndpoint } from './services/compute/host-endpoint.js';
+import { ComputeHosts } from './services/compute/hosts.js';
+import { InstanceActions } from './services/compute/instances/actions.js';
+import { InstanceRecords } from './services/compute/instances/store.js';
+import { InProcessNetworkPorts } from './services/compute/network-in-process.js';
+import { InProcessImages } from './services/compute/peers-in-process.js';
+import { computePlugin } from './services/compute/plugin.js';
+import { FilterScheduler } from './services/compute/scheduler/filter-scheduler.js';
+import { createComputeContext } from './services/compute/service.js';
+import { consolePlugin, registerWebsockets } from './services/console/plugin.js';
+import { ComputeInstanceSource } from './services/metadata/compute-records.js';
+import { InProcessConfigDrive } from './services/metadata/config-drive-source.js';
+import { InProcessInstanceNetwork } from './services/metadata/network-in-process.js';
+import { metadataSecret } from './services/metadata/secret.js';
+import { startMetadataServer } from './services/metadata/server.js';
+import { volumePlugin } from './services/volume/plugin.js';
+import { createVolumeService } from './services/volume/service.js';
+
+/** One process of a split control plane: `kumo api` or `kumo conductor`. */
+export interface ControlPlane {
+  role: 'api' | 'conductor';
+  database: Database;
+  bus: Bus;
+  http?: FastifyInstance;
+  metadataUrl?: string;
+  createdCredentials: Partial<BootstrapCredentials>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A split deployment's control plane, the same services `kumo up` runs, without agents:
+ * `api` serves the HTTP APIs, the metadata API and the console proxy, and is the network node
+ * (its network agent runs DHCP, routers and the metadata relay); `conductor` runs the
+ * conductor, the scheduler and the compute-host endpoint the agents report to. Both push
+ * network state to the network agents whenever they change a port.
+ */
+export async function startControlPlane(config: KumoConfig, log: Logger, role: 'api' | 'conductor', wanted: Partial<BootstrapCredentials> = {}): Promise<ControlPlane> {
+  if (config.databaseUrl.startsWith('sqlite:') || config.busUrl === 'memory:') {
+    throw new Error(`kumo ${role} is one process of a split cloud: set KUMO_DATABASE_URL (postgres://...) and KUMO_BUS_URL (amqp://...)`);
+  }
+  preparePrivateDataDir(config.dataDir);
+  const database = await openDatabase(config.databaseUrl, config.databaseSchema ? { schema: config.databaseSchema } : {});
+  const cleanups: Array<() => Promise<void>> = [() => database.close()];
+  const stop = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((err: unknown) => log.warn({ err }, 'error while stopping'));
+  };
+  try {
+    await migrateToLatest(database, MIGRATIONS);
+    const bus = await openBus(config.busUrl, { logger: log, ...(config.busNamespace ? { namespace: config.busNamespace } : {}) });
+    cleanups.push(() => bus.close());
+    const enforcerFor = () => new Enforcer({}, { onWarning: (w) => log.warn({ policy: w }, 'policy rule problem') });
+    const identityEnforcer = enforcerFor();
+    const identity = new IdentityService(config, database, identityEnforcer, bus, log);
+    if (role === 'api') {
+      await identity.start();
+      cleanups.push(() => identity.stop());
+    }
+    const image = createImageContext(config, database, enforcerFor(), new InProcessIdentityClient(identity.context), log);
+    if (role === 'api') await recoverInterruptedTransfers(image);
+    const network = createNetworkContext(config, database, enforcerFor(), log);
+    const publisher = new DesiredStatePublisher(network, bus, config.hostName, log);
+    network.changed = () => publisher.changed();
+    await publisher.start();
+    cleanups.push(() => publisher.stop());
+    const compute = createComputeContext(config, database, bus, enforcerFor(), new InProcessImages(image), new InProcessNetworkPorts(network), log);
+    compute.configDrive = new InProcessConfigDrive(new ComputeInstanceSource(compute), new InProcessInstanceNetwork(network));
+    // Cinder's API, scheduler and the listener the volume agents report to run in `kumo api`.
+    const volume = createVolumeService(config, database, bus, enforcerFor(), log);
+    loadPolicyOverrides(config, { identity: identityEnforcer, image: image.enforcer, network: network.enforcer, compute: compute.enforcer, volume: volume.ctx.enforcer });
+
+    if (role === 'conductor') {
+      const endpoint = new ComputeHostEndpoint({
+        instances: new InstanceRecords(compute.db),
+        hosts: new ComputeHosts(compute.db),
+        actions: new InstanceActions(compute.db),
+        ...(compute.network ? { network: compute.network } : {}),
+        configDrive: compute.configDrive,
+      });
+      await endpoint.listen(bus, config.hostName);
+      cleanups.push(() => endpoint.stop());
+      const conductor = new Conductor({
+        db: compute.db,
+        bus,
+        instances: new InstanceRecords(compute.db),
+        hosts: new ComputeHosts(compute.db),
+        actions: new InstanceActions(compute.db),
+        images: compute.images,
+        ...(compute.network ? { network: compute.network } : {}),
+        scheduler: new FilterScheduler({ weigh: config.compute.weigh }),
+        log,
+        maxAttempts: config.compute.schedulerMaxAttempts,
+        serviceDownTimeSeconds: config.compute.serviceDownTimeSeconds,
+      });
+      await conductor.start(config.hostName);
+      cleanups.push(() => conductor.stop());
+      return { role, database, bus, createdCredentials: {}, stop };
+    }
+
+    await ensureDefaultFlavors(compute);
+    await volume.start(config.hostName);
+    cleanups.push(() => volume.stop());
+    const http = createHttpServer({ logger: log, metrics: new Metrics() });
+    await registerWebsockets(http);
+    await http.register(identityPlugin(identity), { prefix: '/identity' });
+    await http.register(imagePlugin(image, identity, () => config.publicUrl), { prefix: '/image' });
+    await http.register(networkPlugin(network, identity), { prefix: '/networking' });
+    await http.register(computePlugin(compute, identity), { prefix: '/compute' });
+    await http.register(volumePlugin(volume, identity), { prefix: '/volume' });
+    await http.register(consolePlugin({ tokens: new ConsoleAuthTokens(compute.db), instances: new InstanceRecords(compute.db), log }), { prefix: CONSOLE_PREFIX });
+    await http.listen({ host: config.host, port: config.port });
+    cleanups.push(() => http.close());
+    if (config.port === 0) {
+      const port = (http.server.address() as AddressInfo).port;
+      config.port = port;
+      config.publicUrl = config.publicUrl.replace(/:0$/, `:${port}`);
+    }
+    config.metadata.sharedSecret = metadataSecret(config.metadata.sharedSecret, config.dataDir);
+    const metadata = await startMetadataServer({
+      host: config.metadata.host,
+      port: config.metadata.port,
+      freePortIfTaken: config.metadata.freePortIfTaken,
+      sharedSecret: config.metadata.sharedSecret,
+      instances: new ComputeInstanceSource(compute),
+      network: new InProcessInstanceNetwork(network),
+      log,
+    });
+    cleanups.push(() => metadata.close());
+    config.metadata.port = metadata.port;
+    // This host is the network node, as a DevStack controller runs Neutron's DHCP, L3 and
+    // metadata agents: DHCP servers, routers and the metadata relay for the compute hosts' guests.
+    const dataplane = chooseDataplane(config);
+    if (config.dataplane.driver === undefined) log.warn({ dataplane: dataplane.name }, dataplane.reason);
+    const networkNode = await startNetworkAgent(config, bus, log, dataplane, { url: metadata.url, sharedSecret: config.metadata.sharedSecret }, publicBridgeFor(config));
+    cleanups.push(() => networkNode.stop());
+    const { created } = await bootstrapIdentity(identity.context, CATALOG, wanted);
+    return { role, database, bus, http, metadataUrl: metadata.url, createdCredentials: created, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
