@@ -40,6 +40,8 @@ import { InProcessConfigDrive } from './services/metadata/config-drive-source.js
 import { InProcessInstanceNetwork } from './services/metadata/network-in-process.js';
 import { metadataSecret } from './services/metadata/secret.js';
 import { startMetadataServer } from './services/metadata/server.js';
+import { volumePlugin } from './services/volume/plugin.js';
+import { createVolumeService } from './services/volume/service.js';
 
 /** One process of a split control plane: `kumo api` or `kumo conductor`. */
 export interface ControlPlane {
@@ -89,7 +91,9 @@ export async function startControlPlane(config: KumoConfig, log: Logger, role: '
     cleanups.push(() => publisher.stop());
     const compute = createComputeContext(config, database, bus, enforcerFor(), new InProcessImages(image), new InProcessNetworkPorts(network), log);
     compute.configDrive = new InProcessConfigDrive(new ComputeInstanceSource(compute), new InProcessInstanceNetwork(network));
-    loadPolicyOverrides(config, { identity: identityEnforcer, image: image.enforcer, network: network.enforcer, compute: compute.enforcer });
+    // Cinder's API, scheduler and the listener the volume agents report to run in `kumo api`.
+    const volume = createVolumeService(config, database, bus, enforcerFor(), log);
+    loadPolicyOverrides(config, { identity: identityEnforcer, image: image.enforcer, network: network.enforcer, compute: compute.enforcer, volume: volume.ctx.enforcer });
 
     if (role === 'conductor') {
       const endpoint = new ComputeHostEndpoint({
@@ -120,12 +124,15 @@ export async function startControlPlane(config: KumoConfig, log: Logger, role: '
     }
 
     await ensureDefaultFlavors(compute);
+    await volume.start(config.hostName);
+    cleanups.push(() => volume.stop());
     const http = createHttpServer({ logger: log, metrics: new Metrics() });
     await registerWebsockets(http);
     await http.register(identityPlugin(identity), { prefix: '/identity' });
     await http.register(imagePlugin(image, identity, () => config.publicUrl), { prefix: '/image' });
     await http.register(networkPlugin(network, identity), { prefix: '/networking' });
     await http.register(computePlugin(compute, identity), { prefix: '/compute' });
+    await http.register(volumePlugin(volume, identity), { prefix: '/volume' });
     await http.register(consolePlugin({ tokens: new ConsoleAuthTokens(compute.db), instances: new InstanceRecords(compute.db), log }), { prefix: CONSOLE_PREFIX });
     await http.listen({ host: config.host, port: config.port });
     cleanups.push(() => http.close());

@@ -22,6 +22,7 @@ async function initial(db: Kysely<unknown>): Promise<void> {
     .addColumn('image_id', 'varchar(36)')
     .addColumn('metadata', 'text', (c) => c.notNull())
     .addColumn('image_metadata', 'text', (c) => c.notNull())
+    .addColumn('admin_metadata', 'text', (c) => c.notNull())
     .addColumn('error_reason', 'text')
     .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
     .addColumn('updated_at', 'varchar(40)', (c) => c.notNull())

@@ -58,7 +58,7 @@ export function renderVolume(
     snapshot_id: row.snapshot_id,
     source_volid: row.source_volid,
     volume_type: opts.type?.name ?? null,
-    metadata: JSON.parse(row.metadata) as Record<string, string>,
+    metadata: { ...(JSON.parse(row.metadata) as Record<string, string>), ...(JSON.parse(row.admin_metadata) as Record<string, string>) },
     user_id: row.user_id,
     links: volumeLinks(opts.base, row.project_id, row.id),
   };

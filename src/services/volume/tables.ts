@@ -22,6 +22,11 @@ export interface VolumeRow {
   metadata: string;
   /** JSON object of strings (Glance properties copied when made from an image). */
   image_metadata: string;
+  /**
+   * Cinder's admin metadata (JSON object of strings): `readonly` once the flag was set. The
+   * API shows it inside `metadata`, where users cannot change or delete it.
+   */
+  admin_metadata: string;
   /** Why the last task failed (for operators; Cinder keeps user messages elsewhere). */
   error_reason: string | null;
   created_at: string;

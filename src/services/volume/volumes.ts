@@ -131,6 +131,7 @@ export class Volumes {
       image_id: image?.id ?? null,
       metadata: JSON.stringify(req.metadata ?? {}),
       image_metadata: JSON.stringify(image ? { image_id: image.id, disk_format: image.disk_format ?? '', ...image.properties } : origin ? JSON.parse(origin.image_metadata) : {}),
+      admin_metadata: '{}',
       error_reason: null,
       created_at: now,
       updated_at: now,
@@ -238,7 +239,13 @@ export class Volumes {
   async setFlag(caller: Caller, id: string, flag: 'bootable' | 'readonly', value: boolean): Promise<void> {
     const row = await this.find(caller, id, flag === 'bootable' ? 'volume:update' : 'volume:update_readonly_flag');
     if (flag === 'readonly' && !['available', 'in-use'].includes(row.status)) throw new ApiError(400, `Invalid volume: Volume status must be available or in-use to update readonly flag.`);
-    await this.ctx.db.updateTable('volume_volume').set({ [flag]: value ? 1 : 0, updated_at: nowIso() }).where('id', '=', row.id).execute();
+    const admin = JSON.parse(row.admin_metadata) as Record<string, string>;
+    if (flag === 'readonly') admin.readonly = value ? 'True' : 'False';
+    await this.ctx.db
+      .updateTable('volume_volume')
+      .set({ [flag]: value ? 1 : 0, admin_metadata: JSON.stringify(admin), updated_at: nowIso() })
+      .where('id', '=', row.id)
+      .execute();
   }
 
   async resetStatus(caller: Caller, id: string, status: string): Promise<void> {

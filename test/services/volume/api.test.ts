@@ -4,14 +4,15 @@ import assert from 'node:assert/strict';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { api, startTestCloud, type TestCloud } from '../../helpers/cloud.js';
+import { api, type TestCloud } from '../../helpers/cloud.js';
 import { volumeDirOf } from '../../../src/agents/volume/start.js';
-import { cinder, rawBytes, rawImage, virtualSize, waitFor } from './helpers.js';
+import { cinder, cloudOn, ENGINES, rawBytes, rawImage, virtualSize, waitFor } from './helpers.js';
 
 const GiB = 2 ** 30;
 
-describe('volume API', { timeout: 180_000 }, () => {
+for (const engine of ENGINES) describe(`volume API on ${engine.name}`, { skip: engine.skip, timeout: 180_000 }, () => {
   let tc: TestCloud;
+  let stop: () => Promise<void>;
   let url: string;
   let admin: string;
   let demo: string;
@@ -26,14 +27,14 @@ describe('volume API', { timeout: 180_000 }, () => {
   const ready = (id: string, token = admin) => waitFor(url, token, `/volumes/${id}`, 'volume', ['available', 'error']);
 
   before(async () => {
-    tc = await startTestCloud();
+    ({ tc, stop } = await cloudOn(engine.name));
     url = tc.url;
     admin = await tc.token('admin');
     demo = await tc.token('demo');
     dir = volumeDirOf(tc.dataDir, 'file');
   });
   after(async () => {
-    await tc?.stop();
+    await stop?.();
   });
 
   it('publishes versions and the catalog types block-storage and volumev3 at /volume/v3', async () => {
@@ -170,6 +171,27 @@ describe('volume API', { timeout: 180_000 }, () => {
     assert.equal((await cinder(url, 'DELETE', `/volumes/${v.id}?cascade=true`, admin)).status, 202);
     for (const id of [fromSnap.id, clone.id]) assert.equal((await cinder(url, 'DELETE', `/volumes/${id}`, admin)).status, 202);
     await waitFor(url, admin, `/volumes/${v.id}`, 'volume', ['deleted']);
+  });
+
+  it('shows the readonly flag in metadata, and lists snapshots with limit 0, offset and v1 sort keys', async () => {
+    const v = await create({ size: 1 });
+    await ready(v.id);
+    for (const readonly of [true, false]) {
+      assert.equal((await cinder(url, 'POST', `/volumes/${v.id}/action`, admin, { 'os-update_readonly_flag': { readonly } })).status, 202);
+      assert.equal((await cinder(url, 'GET', `/volumes/${v.id}`, admin)).json.volume.metadata.readonly, readonly ? 'True' : 'False');
+    }
+    const snaps: string[] = [];
+    for (const name of ['s-b', 's-a', 's-c']) {
+      const r = await cinder(url, 'POST', '/snapshots', admin, { snapshot: { volume_id: v.id, name } });
+      snaps.push(r.json.snapshot.id as string);
+      await waitFor(url, admin, `/snapshots/${r.json.snapshot.id}`, 'snapshot', ['available']);
+    }
+    const list = (query: string) => cinder(url, 'GET', `/snapshots?volume_id=${v.id}&${query}`, admin);
+    assert.deepEqual((await list('limit=0')).json.snapshots, []);
+    assert.equal((await list('offset=2&limit=3')).json.snapshots.length, 1);
+    assert.deepEqual((await list('sort_key=display_name&sort_dir=asc')).json.snapshots.map((x: { name: string }) => x.name), ['s-a', 's-b', 's-c']);
+    assert.equal((await list('offset=-1')).status, 400);
+    assert.equal((await cinder(url, 'DELETE', `/volumes/${v.id}?cascade=true`, admin)).status, 202);
   });
 
   it('extends a volume, and refuses shrinking', async () => {

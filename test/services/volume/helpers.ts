@@ -2,7 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { api, type ApiResponse } from '../../helpers/cloud.js';
+import { randomBytes } from 'node:crypto';
+import { api, startTestCloud, type ApiResponse, type TestCloud } from '../../helpers/cloud.js';
+import { dropSchema } from '../../helpers/databases.js';
 
 export const V3 = '/volume/v3';
 
@@ -51,4 +53,26 @@ export async function rawImage(base: string, token: string, marker: string, size
   const response = await fetch(`${base}/image/v2/images/${id}/file`, { method: 'PUT', headers: { 'x-auth-token': token, 'content-type': 'application/octet-stream' }, body: data });
   if (response.status !== 204) throw new Error(`image upload: ${response.status} ${await response.text()}`);
   return id;
+}
+
+const PG_URL = process.env.KUMO_TEST_DATABASE_URL;
+const BUS_URL = process.env.KUMO_TEST_BUS_URL;
+
+/** SQLite with the in-process bus always; PostgreSQL (and RabbitMQ, when set) as CI runs them. */
+export const ENGINES = [
+  { name: 'sqlite', skip: false as const },
+  { name: 'postgres', skip: PG_URL ? (false as const) : 'KUMO_TEST_DATABASE_URL is not set (CI sets it to the local PostgreSQL)' },
+];
+
+/** A cloud on this engine: a fresh PostgreSQL schema (dropped by `stop`) and RabbitMQ when given. */
+export async function cloudOn(engine: string): Promise<{ tc: TestCloud; stop(): Promise<void> }> {
+  const schema = engine === 'postgres' ? `kumo_test_${randomBytes(6).toString('hex')}` : undefined;
+  const tc = await startTestCloud(schema ? { databaseUrl: PG_URL as string, databaseSchema: schema, ...(BUS_URL ? { busUrl: BUS_URL } : {}) } : {});
+  return {
+    tc,
+    async stop() {
+      await tc.stop();
+      if (schema) await dropSchema(PG_URL as string, schema);
+    },
+  };
 }

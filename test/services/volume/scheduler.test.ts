@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { BackendCapabilities } from '../../../src/contracts/volume.js';
-import { openDatabase, type Database } from '../../../src/core/db/database.js';
+import type { Database } from '../../../src/core/db/database.js';
+import { DATABASES } from '../../helpers/databases.js';
 import { migrateToLatest } from '../../../src/core/db/migrations.js';
 import { VolumeScheduler, virtualFree } from '../../../src/services/volume/scheduler.js';
 import { volumeMigrations } from '../../../src/services/volume/migrations.js';
@@ -27,17 +28,20 @@ const caps = (host: string, over: Partial<BackendCapabilities> = {}): BackendCap
   ...over,
 });
 
-describe('volume scheduler', () => {
+for (const engine of DATABASES) describe(`volume scheduler on ${engine.name}`, { skip: engine.skip }, () => {
   let database: Database;
+  let dispose: () => Promise<void>;
   let scheduler: VolumeScheduler;
 
   before(async () => {
-    database = await openDatabase('sqlite::memory:');
+    const opened = await engine.open();
+    database = opened.database;
+    dispose = opened.dispose;
     await migrateToLatest(database, [volumeMigrations]);
     scheduler = new VolumeScheduler(database.tables<VolumeTables>(), 60);
   });
   after(async () => {
-    await database.close();
+    await dispose?.();
   });
 
   it('filters by zone, backend name, multiattach and capacity, and weighs by free space', async () => {

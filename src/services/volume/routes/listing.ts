@@ -10,6 +10,9 @@ export function q(query: unknown, key: string): string | undefined {
 export const truthy = (value: string | undefined): boolean => value !== undefined && ['1', 'true', 'yes', 'on', 't', 'y'].includes(value.toLowerCase());
 
 
+/** Cinder's v1 names, which it still sorts by. */
+const SORT_ALIASES: Record<string, string> = { display_name: 'name', display_description: 'description' };
+
 /**
  * Cinder's sort (`sort=key:dir,...` or sort_key/sort_dir), limit and marker over rows already
  * filtered; a bad key, direction, limit or marker is a 400, as Cinder answers.
@@ -20,10 +23,11 @@ export function sortAndPage<T extends { id: string }>(rows: T[], query: unknown,
   if (sort !== undefined) {
     for (const part of sort.split(',')) {
       const [key, dir = 'desc'] = part.trim().split(':', 2) as [string, string | undefined];
-      sorts.push([key, dir as 'asc' | 'desc']);
+      sorts.push([SORT_ALIASES[key] ?? key, dir as 'asc' | 'desc']);
     }
   } else if (q(query, 'sort_key') !== undefined) {
-    sorts.push([q(query, 'sort_key') as string, (q(query, 'sort_dir') ?? 'desc') as 'asc' | 'desc']);
+    const key = q(query, 'sort_key') as string;
+    sorts.push([SORT_ALIASES[key] ?? key, (q(query, 'sort_dir') ?? 'desc') as 'asc' | 'desc']);
   }
   if (sorts.length === 0) sorts.push(['created_at', 'desc']);
   for (const [key, dir] of sorts) {
@@ -48,13 +52,20 @@ export function sortAndPage<T extends { id: string }>(rows: T[], query: unknown,
     if (at < 0) throw new ApiError(400, `Invalid input received: marker [${marker}] not found.`);
     out = out.slice(at + 1);
   }
+  const offsetRaw = q(query, 'offset');
+  if (offsetRaw !== undefined) {
+    const offset = Number(offsetRaw);
+    if (!Number.isInteger(offset) || offset < 0) throw new ApiError(400, `Invalid input received: offset must be a non-negative integer, not ${offsetRaw}.`);
+    out = out.slice(offset);
+  }
   const limitRaw = q(query, 'limit');
   let next: string | undefined;
   if (limitRaw !== undefined) {
     const limit = Number(limitRaw);
     if (!Number.isInteger(limit) || limit < 0) throw new ApiError(400, `Invalid input received: limit must be a non-negative integer, not ${limitRaw}.`);
     // As Cinder: a full page gets a next link (the page after it may be empty).
-    if (out.length >= limit && limit > 0) {
+    if (limit === 0) out = [];
+    else if (out.length >= limit) {
       out = out.slice(0, limit);
       next = out.at(-1)?.id;
     }
