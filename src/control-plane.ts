@@ -42,6 +42,8 @@ import { metadataSecret } from './services/metadata/secret.js';
 import { startMetadataServer } from './services/metadata/server.js';
 import { volumePlugin } from './services/volume/plugin.js';
 import { createVolumeService } from './services/volume/service.js';
+import { ServerServices } from './services/compute/servers/services.js';
+import { recoverVolumeMappings, releaseVolumesOfDeletedInstances, volumeExtended } from './services/compute/servers/volumes.js';
 
 /** One process of a split control plane: `kumo api` or `kumo conductor`. */
 export interface ControlPlane {
@@ -94,6 +96,8 @@ export async function startControlPlane(config: KumoConfig, log: Logger, role: '
     // Cinder's API, scheduler and the listener the volume agents report to run in `kumo api`.
     const volume = createVolumeService(config, database, bus, enforcerFor(), log);
     loadPolicyOverrides(config, { identity: identityEnforcer, image: image.enforcer, network: network.enforcer, compute: compute.enforcer, volume: volume.ctx.enforcer });
+    // Nova calls Cinder in-process here too: the same database, the volume agents over the bus.
+    compute.volumes = volume.client;
 
     if (role === 'conductor') {
       const endpoint = new ComputeHostEndpoint({
@@ -117,6 +121,7 @@ export async function startControlPlane(config: KumoConfig, log: Logger, role: '
         log,
         maxAttempts: config.compute.schedulerMaxAttempts,
         serviceDownTimeSeconds: config.compute.serviceDownTimeSeconds,
+        volumes: () => compute.volumes,
       });
       await conductor.start(config.hostName);
       cleanups.push(() => conductor.stop());
@@ -126,6 +131,15 @@ export async function startControlPlane(config: KumoConfig, log: Logger, role: '
     await ensureDefaultFlavors(compute);
     await volume.start(config.hostName);
     cleanups.push(() => volume.stop());
+    {
+      const servers = new ServerServices(compute);
+      volume.ctx.onAttachedVolumeExtended = (volumeId, instanceIds, newSizeGb) => {
+        void volumeExtended(compute, servers, volumeId, instanceIds, newSizeGb).catch((err: unknown) => log.warn({ err, volumeId }, 'volume-extended event failed'));
+      };
+      void releaseVolumesOfDeletedInstances(compute, servers)
+        .then(() => recoverVolumeMappings(compute, servers))
+        .catch((err: unknown) => log.warn({ err }, 'could not release the volumes of deleted servers'));
+    }
     const http = createHttpServer({ logger: log, metrics: new Metrics() });
     await registerWebsockets(http);
     await http.register(identityPlugin(identity), { prefix: '/identity' });
