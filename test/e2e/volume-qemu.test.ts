@@ -101,7 +101,8 @@ describe('volumes in real QEMU guests through the openstack CLI', { skip, timeou
     const text = await rest.waitConsole(ids.vm1 as string, 'the marker written to vdb', (t) => /kumo-e2e vol-marker-written \S+\r?$/m.test(t), 120_000);
     timings.attachToGuestWrite = Date.now() - started;
     assert.match(text, new RegExp(`kumo-e2e vol-marker-written ${ids.data.slice(0, 20)}\\r?$`, 'm'), 'the guest sees the volume id as the serial');
-    assert.match(text, /kumo-e2e vdb-size 2097152\r?$/m, 'a 1 GiB disk (512-byte sectors)');
+    // Its watcher prints the size a moment after the marker: a 1 GiB disk (512-byte sectors).
+    await rest.waitConsole(ids.vm1 as string, 'the size of vdb', (t) => /kumo-e2e vdb-size 2097152\r?$/m.test(t), 30_000);
     await waitVolume(ids.data, 'in-use');
     const listed = await cli.json<Array<Json>>([...DEMO, 'server', 'volume', 'list', 'vm1']);
     assert.deepEqual(listed.map((a) => a['Volume ID']), [ids.data], JSON.stringify(listed));
