@@ -52,6 +52,10 @@ import type { ComputeAgent } from './agents/compute/agent.js';
 import { ComputeInstanceSource } from './services/metadata/compute-records.js';
 import { InProcessConfigDrive } from './services/metadata/config-drive-source.js';
 import { InProcessInstanceNetwork } from './services/metadata/network-in-process.js';
+import { objectMigrations } from './services/object/migrations.js';
+import { objectPlugin } from './services/object/plugin.js';
+import { createObjectContext, startObjectService } from './services/object/service.js';
+import type { ObjectContext } from './services/object/context.js';
 import { metadataSecret } from './services/metadata/secret.js';
 import { startMetadataServer } from './services/metadata/server.js';
 import { volumeMigrations } from './services/volume/migrations.js';
@@ -75,6 +79,7 @@ export interface Cloud {
   volume: VolumeService;
   /** This host's cinder-volume (`host@file`). */
   volumeAgent: VolumeAgent;
+  object: ObjectContext;
   conductor: Conductor;
   /** Filled in once the compute hosts have started (at once, unless the KVM probe runs: `computeReady`). */
   computeAgents: ComputeAgent[];
@@ -105,10 +110,12 @@ export const CATALOG: CatalogEntry[] = [
   // DevStack registers Cinder under both types at /volume/v3 (no project id since 3.67).
   { type: 'block-storage', name: 'cinder', path: '/volume/v3' },
   { type: 'volumev3', name: 'cinderv3', path: '/volume/v3' },
+  // Keystone fills in the token's project: each project is its own Swift account.
+  { type: 'object-store', name: 'swift', path: '/object-store/v1/AUTH_$(project_id)s' },
 ];
 
 /** Every service's migrations: one history, whoever runs it. */
-export const MIGRATIONS: MigrationSet[] = [identityMigrations, imageMigrations, networkMigrations, computeMigrations, volumeMigrations];
+export const MIGRATIONS: MigrationSet[] = [identityMigrations, imageMigrations, networkMigrations, computeMigrations, volumeMigrations, objectMigrations];
 
 /**
  * Assembles the all-in-one cloud: state store, bus, policy, services and the one HTTP
@@ -207,6 +214,9 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     cleanups.push(() => conductor.stop());
     loadPolicyOverrides(config, { identity: identityEnforcer, image: image.enforcer, network: network.enforcer, compute: compute.enforcer, volume: volume.ctx.enforcer });
 
+    const object = createObjectContext(config, database, identity, log);
+    cleanups.push(await startObjectService(object));
+
     const metrics = new Metrics();
     const http = createHttpServer({ logger: log, metrics });
     await registerWebsockets(http);
@@ -215,6 +225,9 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     await http.register(networkPlugin(network, identity), { prefix: '/networking' });
     await http.register(computePlugin(compute, identity), { prefix: '/compute' });
     await http.register(volumePlugin(volume, identity), { prefix: '/volume' });
+    // Swift's COPY verb (a server-side copy to the Destination header's name).
+    http.addHttpMethod('COPY', { hasBody: true });
+    await http.register(objectPlugin(object), { prefix: '/object-store' });
     await http.register(consolePlugin({ tokens: new ConsoleAuthTokens(compute.db), instances: new InstanceRecords(compute.db), log }), { prefix: CONSOLE_PREFIX });
     await http.listen({ host: config.host, port: config.port });
     cleanups.push(() => http.close());
@@ -277,6 +290,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
       compute,
       volume,
       volumeAgent,
+      object,
       conductor,
       computeAgents: computeHosts.agents,
       computeDriver,

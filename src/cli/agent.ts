@@ -7,7 +7,6 @@ import { readCloud, ServiceSession } from '../core/service-session.js';
 import { chooseDriver, driverText, startComputeAgents } from '../agents/compute/start.js';
 import { ImageApiTransfer } from '../agents/compute/image-api.js';
 import { chooseDataplane, startNetworkAgent } from '../agents/network/start.js';
-import { startVolumeAgent } from '../agents/volume/start.js';
 
 export interface AgentOptions {
   host: string;
@@ -43,8 +42,6 @@ export async function agent(config: KumoConfig, options: AgentOptions): Promise<
   const dataplane = chooseDataplane(config);
   if (config.dataplane.driver === undefined) log.warn({ dataplane: dataplane.name }, dataplane.reason);
   const networkAgent = await startNetworkAgent({ ...config, hostName: host }, bus, log, dataplane);
-  // The host's cinder-volume: file volumes here attach to this host's guests.
-  const volumeAgent = await startVolumeAgent({ ...config, hostName: host }, bus, log);
   process.stdout.write(`Kumo compute agent ${host} is up (${driverText(driver)}; dataplane ${dataplane.name}, bus ${bus.kind}, no database).\n`);
 
   let stopping = false;
@@ -53,7 +50,6 @@ export async function agent(config: KumoConfig, options: AgentOptions): Promise<
     stopping = true;
     for (const a of agents) await a.stop();
     await networkAgent.stop();
-    await volumeAgent.stop();
     await bus.close();
     log.flush();
     process.stdout.write(`Kumo compute agent ${host} stopped (${signal}).\n`);

@@ -42,6 +42,7 @@ export async function up(config: KumoConfig): Promise<void> {
     `            network  ${config.publicUrl}/networking`,
     `            compute  ${config.publicUrl}/compute/v2.1`,
     `            volume   ${config.publicUrl}/volume/v3`,
+    `            object   ${config.publicUrl}/object-store/v1/AUTH_<project id>`,
     `            metadata ${cloud.metadataUrl} (for the network agents' relays${cloud.metadataPortTaken !== undefined ? `; ${cloud.metadataPortTaken} was taken` : ''})`,
     `  network:  dataplane ${cloud.dataplane.name}: ${cloud.dataplane.reason}`,
     ...(await networkBannerLines(cloud, tunnel)),

@@ -64,20 +64,35 @@ export function renderTokenBody(t: ValidatedToken, catalog: CatalogSnapshot | un
   if (t.payload.scope.kind !== 'unscoped') {
     body.roles = t.roles.map((r) => ({ id: r.id, name: r.name }));
   }
-  if (catalog && t.payload.scope.kind !== 'unscoped') body.catalog = renderCatalog(catalog);
+  if (catalog && t.payload.scope.kind !== 'unscoped') body.catalog = renderCatalog(catalog, t.project?.id);
   if (t.payload.applicationCredentialId) {
     body.application_credential = { id: t.payload.applicationCredentialId, restricted: true };
   }
   return { token: body };
 }
 
-export function renderCatalog(catalog: CatalogSnapshot): Json[] {
+/**
+ * Keystone's endpoint templates: `$(project_id)s` / `%(project_id)s` (and the old `tenant_id`)
+ * become the token's project; an endpoint whose template cannot be filled (no project in the
+ * scope) is left out of that catalog, as Keystone leaves it out.
+ */
+export function substituteEndpointUrl(url: string, projectId: string | undefined): string | undefined {
+  const pattern = /[$%]\((project_id|tenant_id)\)s/g;
+  if (!pattern.test(url)) return url;
+  if (!projectId) return undefined;
+  return url.replace(pattern, projectId);
+}
+
+export function renderCatalog(catalog: CatalogSnapshot, projectId?: string): Json[] {
   const entries: Json[] = [];
   for (const service of catalog.services) {
     if (!service.enabled) continue;
     const endpoints = catalog.endpoints
       .filter((e) => e.serviceId === service.id && e.enabled)
-      .map((e) => ({ id: e.id, interface: e.interface, region: e.regionId, region_id: e.regionId, url: e.url }));
+      .flatMap((e) => {
+        const url = substituteEndpointUrl(e.url, projectId);
+        return url === undefined ? [] : [{ id: e.id, interface: e.interface, region: e.regionId, region_id: e.regionId, url }];
+      });
     entries.push({ id: service.id, type: service.type, name: service.name, endpoints });
   }
   return entries;

@@ -58,7 +58,7 @@ export function authRoutes(app: FastifyInstance, ctx: IdentityContext): void {
     if (!caller.projectId && !caller.domainId && !caller.system) {
       throw new ApiError(403, 'A scoped token is required to read the catalog.');
     }
-    return { catalog: renderCatalog(await ctx.directory.catalog()), links: { self: requestUrl(ctx, request) } };
+    return { catalog: renderCatalog(await ctx.directory.catalog(), caller.projectId), links: { self: requestUrl(ctx, request) } };
   });
 
   app.get('/v3/auth/projects', async (request) => {
