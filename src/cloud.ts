@@ -33,10 +33,9 @@ import { recoverInterruptedTransfers } from './services/image/recovery.js';
 import { createImageContext, IMAGE_DEFAULT_LIMITS } from './services/image/service.js';
 import type { ComputeContext } from './services/compute/context.js';
 import { computeMigrations } from './services/compute/migrations.js';
-import { InProcessImages } from './services/compute/peers-in-process.js';
+import { InProcessImages } from './services/image/client.js';
 import { ensureDefaultFlavors } from './services/compute/flavors.js';
 import { computePlugin } from './services/compute/plugin.js';
-import { ConsoleAuthTokens } from './services/compute/console-tokens.js';
 import { CONSOLE_PREFIX } from './contracts/console.js';
 import { consolePlugin, registerWebsockets } from './services/console/plugin.js';
 import { createComputeContext } from './services/compute/service.js';
@@ -49,7 +48,7 @@ import { InstanceRecords } from './services/compute/instances/store.js';
 import { FilterScheduler } from './services/compute/scheduler/filter-scheduler.js';
 import { chooseDriver, launchComputeAgents, type DriverChoice } from './agents/compute/start.js';
 import type { ComputeAgent } from './agents/compute/agent.js';
-import { ComputeInstanceSource } from './services/metadata/compute-records.js';
+import { ComputeInstanceSource, InProcessConsoleTokens } from './services/compute/client.js';
 import { InProcessConfigDrive } from './services/metadata/config-drive-source.js';
 import { InProcessInstanceNetwork } from './services/metadata/network-in-process.js';
 import { objectMigrations } from './services/object/migrations.js';
@@ -228,7 +227,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     // Swift's COPY verb (a server-side copy to the Destination header's name).
     http.addHttpMethod('COPY', { hasBody: true });
     await http.register(objectPlugin(object), { prefix: '/object-store' });
-    await http.register(consolePlugin({ tokens: new ConsoleAuthTokens(compute.db), instances: new InstanceRecords(compute.db), log }), { prefix: CONSOLE_PREFIX });
+    await http.register(consolePlugin({ tokens: new InProcessConsoleTokens(compute), log }), { prefix: CONSOLE_PREFIX });
     await http.listen({ host: config.host, port: config.port });
     cleanups.push(() => http.close());
     if (config.port === 0) {

@@ -19,3 +19,15 @@ export function noVncUrl(publicUrl: string, token: string): string {
   const websocket = `${root === '' ? '' : `${root}/`}${CONSOLE_PREFIX.slice(1)}/${WEBSOCKIFY}?token=${token}`;
   return `${base}${CONSOLE_PREFIX}/${NOVNC_PAGE}?path=${encodeURIComponent(websocket)}`;
 }
+
+/** Where a console is on its host: a unix socket, or a TCP host and port. */
+export type ConsoleEndpoint = { unixSocket: string } | { host: string; port: number };
+
+/** What a valid console token opens: compute issues it, the console proxy joins a browser to it. */
+export interface ConsoleGrant {
+  instanceId: string;
+  consoleType: string;
+  endpoint: ConsoleEndpoint;
+  computeHost: string;
+  expiresAt: string;
+}

@@ -1,3 +1,5 @@
+import { describeSchemaFailure, type SchemaFailure } from './route-schemas.js';
+
 /**
  * A failure that reaches the client as a 4xx/5xx. Services throw these; each service's
  * plugin renders them in its own OpenStack error shape (Keystone, Nova, Neutron, ...).
@@ -57,9 +59,15 @@ export function toApiError(error: unknown): ApiError {
   return new ApiError(500, 'An unexpected error prevented the server from fulfilling your request.');
 }
 
-function describeFrameworkError(error: { message?: unknown; code?: unknown; validation?: unknown }): string {
+function describeFrameworkError(error: { message?: unknown; code?: unknown; validation?: unknown; validationContext?: unknown }): string {
   const message = typeof error.message === 'string' ? error.message : 'Invalid request';
   switch (error.code) {
+    case 'FST_ERR_VALIDATION': {
+      // A route's declared schema refused the request (route-schemas.ts): name the field.
+      const first = Array.isArray(error.validation) ? (error.validation[0] as SchemaFailure | undefined) : undefined;
+      const context = typeof error.validationContext === 'string' ? error.validationContext : 'body';
+      return first ? describeSchemaFailure(first, context) : message;
+    }
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return 'Malformed request body: the body could not be parsed as JSON.';

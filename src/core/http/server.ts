@@ -34,6 +34,9 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     genReqId: () => `req-${randomUUID()}`,
     requestIdHeader: false,
     bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
+    // Route schemas (route-schemas.ts) check what the client sent, as OpenStack's jsonschema
+    // does: no coercion (`"true"` is not a boolean), no defaults filled in, nothing removed.
+    ajv: { customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allowUnionTypes: true } },
     forceCloseConnections: true,
     return503OnClosing: true,
     // Requests the HTTP parser refuses (431, bad request lines): answered whole, connection closed cleanly.

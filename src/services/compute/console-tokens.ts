@@ -1,18 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import type { ConsoleEndpoint, ConsoleGrant } from '../../contracts/console.js';
 import type { ComputeTables, ConsoleAuthTokenRow } from './tables.js';
 
-/** Where a console is on its host: a unix socket, or a TCP host and port. */
-export type ConsoleEndpoint = { unixSocket: string } | { host: string; port: number };
-
-/** What a valid token opens. */
-export interface ConsoleGrant {
-  instanceId: string;
-  consoleType: string;
-  endpoint: ConsoleEndpoint;
-  computeHost: string;
-  expiresAt: string;
-}
+export type { ConsoleEndpoint, ConsoleGrant } from '../../contracts/console.js';
 
 /** Tokens are 32 random bytes in base64url: anything else is not worth a database lookup. */
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;

@@ -2,7 +2,7 @@ import type { Credentials } from '../../core/policy/index.js';
 
 /**
  * What compute needs from its peer services, as narrow interfaces: in the all-in-one they
- * are in-process adapters (peers-in-process.ts); a split deployment can put the same
+ * are in-process adapters (image/client.ts, network-in-process.ts); a split deployment can put the same
  * interfaces over HTTP without touching compute's logic.
  */
 

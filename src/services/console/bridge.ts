@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { WebSocket, type RawData } from 'ws';
 import type { Logger } from '../../core/log.js';
-import type { ConsoleEndpoint } from '../compute/console-tokens.js';
+import type { ConsoleEndpoint } from '../../contracts/console.js';
 
 /** Bytes queued towards a slow browser before the console's socket is paused, and resumed. */
 const HIGH_WATER = 4 * 1024 * 1024;

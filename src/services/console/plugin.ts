@@ -3,16 +3,15 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { NOVNC_PAGE, WEBSOCKIFY } from '../../contracts/console.js';
 import { ApiError, toApiError } from '../../core/http/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { ConsoleAuthTokens, ConsoleGrant } from '../compute/console-tokens.js';
-import { NOVA_ERROR_KEYS } from '../compute/context.js';
-import type { InstanceRecords } from '../compute/instances/store.js';
+import type { ConsoleGrant } from '../../contracts/console.js';
+import { NOVA_ERROR_KEYS, type ConsoleTokenCheck } from '../compute/client.js';
 import { bridgeConsole } from './bridge.js';
 import { openNoVncFile } from './novnc-files.js';
 import { VNC_PAGE } from './vnc-page.js';
 
 export interface ConsoleProxyDeps {
-  tokens: ConsoleAuthTokens;
-  instances: InstanceRecords;
+  /** Compute's console tokens: the proxy keeps no record of its own. */
+  tokens: ConsoleTokenCheck;
   log: Logger;
 }
 
@@ -61,15 +60,11 @@ export function consolePlugin(deps: ConsoleProxyDeps) {
           checkOrigin(request);
           const token = tokenOf(request);
           if (token === undefined) throw new ApiError(401, 'A console token is required (?token=...).');
-          const grant = await deps.tokens.check(token);
-          if (!grant) throw new ApiError(401, 'The token is invalid or has expired.');
+          const verdict = await deps.tokens.check(token);
+          if (!verdict.ok && verdict.reason === 'invalid') throw new ApiError(401, 'The token is invalid or has expired.');
           // The token opens this instance's console only while it is where the token was issued.
-          const instance = await deps.instances.get(grant.instanceId);
-          if (!instance || instance.deleted || instance.host !== grant.computeHost) {
-            await deps.tokens.revoke(token);
-            throw new ApiError(404, `Instance ${grant.instanceId} could not be found.`);
-          }
-          grants.set(request, grant);
+          if (!verdict.ok) throw new ApiError(404, `Instance ${verdict.instanceId} could not be found.`);
+          grants.set(request, verdict.grant);
         },
       },
       (socket, request) => {

@@ -1,4 +1,4 @@
-import type { ConfigDriveSource } from '../compute/peers.js';
+import type { ConfigDriveSource } from '../compute/client.js';
 import { configDriveFiles } from './config-drive.js';
 import { instanceMetadata } from './content.js';
 import type { InstanceNetworkSource, InstanceSource } from './sources.js';

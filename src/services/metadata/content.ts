@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Instance } from '../compute/instances/model.js';
-import { hostnameOf } from '../compute/servers/render.js';
+import { hostnameOf, type Instance } from '../compute/client.js';
 import { ec2Addresses, networkData, type NetworkData } from './network-data.js';
 import type { InstanceNetwork } from './sources.js';
 

@@ -1,5 +1,5 @@
 import { instancePorts } from '../compute/instance-ports.js';
-import type { InstanceRef } from '../compute/peers.js';
+import type { InstanceRef } from '../compute/client.js';
 import type { NetworkContext } from '../network/context.js';
 import { DEVICE_OWNER_DHCP } from '../network/model.js';
 import type { InstanceNetwork, InstanceNetworkSource, MetadataSubnet, MetadataVif } from './sources.js';

@@ -1,9 +1,8 @@
-import type { Instance } from '../compute/instances/model.js';
-import type { InstanceRef } from '../compute/peers.js';
+import type { InstanceRef } from '../compute/client.js';
 
 /**
- * What the metadata service reads. The instance side is Nova's own (the compute tables,
- * through compute's classes); the network side is Neutron's, behind an interface so a split
+ * What the metadata service reads. The instance side is Nova's own (compute's client, in the
+ * all-in-one its classes over the compute tables); the network side is Neutron's, behind an interface so a split
  * deployment can put it over HTTP as compute does with its ports.
  */
 
@@ -47,13 +46,5 @@ export interface InstanceNetworkSource {
   forInstance(instance: InstanceRef): Promise<InstanceNetwork>;
 }
 
-/** The compute side: Nova's instance, key pair and password records. */
-export interface InstanceSource {
-  /** The instance unless it is unknown or deleted. */
-  instance(id: string): Promise<Instance | undefined>;
-  /** The key pair's type (`ssh`, `x509`) when it still exists. */
-  keypairType(userId: string, name: string): Promise<string | undefined>;
-  password(instanceId: string): Promise<string | undefined>;
-  /** False when a password was already set. */
-  setPasswordOnce(instanceId: string, password: string): Promise<boolean>;
-}
+/** The compute side: Nova's instance, key pair and password records, as compute's client declares them. */
+export type { InstanceSource } from '../compute/client.js';

@@ -20,13 +20,7 @@ export function authorize(
   }
 }
 
-export function notFoundError(kind: string, id: string): ApiError {
-  return new ApiError(404, `Could not find ${kind}: ${id}.`);
-}
-
-export function duplicateError(kind: string, name: string): ApiError {
-  return new ApiError(409, `Conflict occurred attempting to store ${kind} - Duplicate entry found with name ${name}.`);
-}
+export { duplicateError, notFoundError } from '../errors.js';
 
 /** The absolute URL of this request, for `links.self` of collections. */
 export function requestUrl(ctx: IdentityContext, request: FastifyRequest): string {

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { envelope, optString, queryString, reqString, type Json } from '../../../core/http/body.js';
+import { queryString, type Json } from '../../../core/http/body.js';
 import { badRequest } from '../../../core/http/errors.js';
 import { newHexId } from '../../../core/ids.js';
 import type { IdentityContext } from '../context.js';
 import type { PolicyBlob } from '../store/policies.js';
 import { collection } from '../render.js';
+import { policyCreate, policyUpdate, type PolicyBody } from '../schemas.js';
 import { authorize, notFoundError, requestUrl } from './common.js';
 
 /** /v3/policies: Keystone keeps these blobs for other services; nothing here enforces them. */
@@ -18,10 +19,10 @@ export function policyRoutes(app: FastifyInstance, ctx: IdentityContext): void {
   });
   const load = async (id: string): Promise<PolicyBlob> => (await store.get(id)) ?? Promise.reject(notFoundError('policy', id));
 
-  app.post('/v3/policies', async (request, reply) => {
+  app.post<{ Body: { policy: PolicyBody } }>('/v3/policies', { schema: { body: policyCreate } }, async (request, reply) => {
     authorize(ctx, request, 'identity:create_policy');
-    const body = envelope(request.body, 'policy');
-    const policy: PolicyBlob = { id: newHexId(), type: reqString(body, 'type', { max: 255 }), blob: reqString(body, 'blob') };
+    const body = request.body.policy;
+    const policy: PolicyBlob = { id: newHexId(), type: body.type ?? '', blob: body.blob ?? '' };
     await store.create(policy);
     reply.code(201);
     return { policy: render(policy) };
@@ -39,15 +40,15 @@ export function policyRoutes(app: FastifyInstance, ctx: IdentityContext): void {
     return { policy: render(await load(request.params.id)) };
   });
 
-  app.patch<{ Params: { id: string } }>('/v3/policies/:id', async (request) => {
+  app.patch<{ Params: { id: string }; Body: { policy: PolicyBody } }>('/v3/policies/:id', { schema: { body: policyUpdate } }, async (request) => {
     authorize(ctx, request, 'identity:update_policy');
-    const body = envelope(request.body, 'policy');
+    const body = request.body.policy;
     const policy = await load(request.params.id);
     if (body.id !== undefined && body.id !== policy.id) throw badRequest('The policy id cannot be changed.');
     const updated: PolicyBlob = {
       ...policy,
-      type: optString(body, 'type', { min: 1, max: 255 }) ?? policy.type,
-      blob: optString(body, 'blob', { min: 1 }) ?? policy.blob,
+      type: body.type ?? policy.type,
+      blob: body.blob ?? policy.blob,
     };
     await store.update(updated);
     return { policy: render(updated) };

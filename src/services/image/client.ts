@@ -1,14 +1,15 @@
 import { Readable } from 'node:stream';
 import { ApiError } from '../../core/http/errors.js';
-import type { ImageContext, Caller as ImageCaller } from '../image/context.js';
-import { downloadImageData, uploadImageData } from '../image/data.js';
-import { createImage, deleteImage, loadVisible } from '../image/images.js';
-import type { Image } from '../image/model.js';
-import type { ComputeImage, ImageActor, ImageLookup } from './peers.js';
+import type { ComputeImage, ImageActor, ImageLookup } from '../compute/client.js';
+import type { ImageContext, Caller as ImageCaller } from './context.js';
+import { downloadImageData, uploadImageData } from './data.js';
+import { createImage, deleteImage, loadVisible } from './images.js';
+import type { Image } from './model.js';
 
 /**
- * Glance in the same process. Compute acts for the instance's project, as Nova acts with
- * the user's token; a snapshot is created and uploaded in that project's name.
+ * Image's public surface for other services: Glance in the same process, as compute's
+ * ImageLookup (compute/client.ts declares it). Compute acts for the instance's project, as
+ * Nova acts with the user's token; a snapshot is created and uploaded in that project's name.
  */
 export class InProcessImages implements ImageLookup {
   constructor(private readonly ctx: ImageContext) {}
