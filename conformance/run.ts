@@ -96,17 +96,25 @@ async function call(method: string, url: string, token: string, body?: unknown, 
 }
 
 /**
- * What tempest's compute tests need: two public images (a few bytes declared qcow2: the fake
- * driver never reads them), the microversion range from GET /compute, and default quotas large
+ * What tempest's compute tests need: two public images (an empty 1 MiB qcow2: the fake driver
+ * never reads them, but the volume service writes them into volumes, so they must be real), the microversion range from GET /compute, and default quotas large
  * enough for parallel workers (tempest's dynamic projects get the `default` quota class).
  */
 async function prepareCompute(endpoints: Map<string, string>, token: string): Promise<Record<string, string>> {
   const image = endpoints.get('image');
   const compute = endpoints.get('compute');
   if (!image || !compute) throw new Error('compute needs the image service in the catalog');
+  const scratch = mkdtempSync(join(tmpdir(), 'kumo-conformance-image-'));
+  let data: Uint8Array;
+  try {
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', join(scratch, 'empty.qcow2'), '1M']);
+    data = new Uint8Array(readFileSync(join(scratch, 'empty.qcow2')));
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
   const upload = async (name: string) => {
     const created = (await (await call('POST', `${image}/v2/images`, token, { name, disk_format: 'qcow2', container_format: 'bare', visibility: 'public' })).json()) as { id: string };
-    await call('PUT', `${image}/v2/images/${created.id}/file`, token, new TextEncoder().encode('QFI\xfb kumo conformance image'), 'application/octet-stream');
+    await call('PUT', `${image}/v2/images/${created.id}/file`, token, data, 'application/octet-stream');
     return created.id;
   };
   const imageRef = await upload('conformance-image');

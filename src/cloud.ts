@@ -56,6 +56,13 @@ import { createObjectContext, startObjectService } from './services/object/servi
 import type { ObjectContext } from './services/object/context.js';
 import { metadataSecret } from './services/metadata/secret.js';
 import { startMetadataServer } from './services/metadata/server.js';
+import { volumeMigrations } from './services/volume/migrations.js';
+import { ServerServices } from './services/compute/servers/services.js';
+import { recoverVolumeMappings, releaseVolumesOfDeletedInstances, volumeExtended } from './services/compute/servers/volumes.js';
+import { volumePlugin } from './services/volume/plugin.js';
+import { createVolumeService, type VolumeService } from './services/volume/service.js';
+import type { VolumeAgent } from './agents/volume/agent.js';
+import { startVolumeAgent } from './agents/volume/start.js';
 
 export interface Cloud {
   config: KumoConfig;
@@ -66,6 +73,10 @@ export interface Cloud {
   image: ImageContext;
   network: NetworkContext;
   compute: ComputeContext;
+  /** Cinder: its API logic, scheduler and the in-process VolumeClient compute uses. */
+  volume: VolumeService;
+  /** This host's cinder-volume (`host@file`). */
+  volumeAgent: VolumeAgent;
   object: ObjectContext;
   conductor: Conductor;
   /** Filled in once the compute hosts have started (at once, unless the KVM probe runs: `computeReady`). */
@@ -94,12 +105,15 @@ export const CATALOG: CatalogEntry[] = [
   { type: 'image', name: 'glance', path: '/image', limits: IMAGE_DEFAULT_LIMITS },
   { type: 'network', name: 'neutron', path: '/networking' },
   { type: 'compute', name: 'nova', path: '/compute/v2.1' },
+  // DevStack registers Cinder under both types at /volume/v3 (no project id since 3.67).
+  { type: 'block-storage', name: 'cinder', path: '/volume/v3' },
+  { type: 'volumev3', name: 'cinderv3', path: '/volume/v3' },
   // Keystone fills in the token's project: each project is its own Swift account.
   { type: 'object-store', name: 'swift', path: '/object-store/v1/AUTH_$(project_id)s' },
 ];
 
 /** Every service's migrations: one history, whoever runs it. */
-export const MIGRATIONS: MigrationSet[] = [identityMigrations, imageMigrations, networkMigrations, computeMigrations, objectMigrations];
+export const MIGRATIONS: MigrationSet[] = [identityMigrations, imageMigrations, networkMigrations, computeMigrations, volumeMigrations, objectMigrations];
 
 /**
  * Assembles the all-in-one cloud: state store, bus, policy, services and the one HTTP
@@ -132,9 +146,24 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     network.changed = () => publisher.changed();
     await publisher.start();
     cleanups.push(() => publisher.stop());
+    const volume = createVolumeService(config, database, bus, enforcerFor(), log);
+    await volume.start(config.hostName);
+    cleanups.push(() => volume.stop());
     const compute = createComputeContext(config, database, bus, enforcerFor(), new InProcessImages(image), new InProcessNetworkPorts(network), log);
     compute.configDrive = new InProcessConfigDrive(new ComputeInstanceSource(compute), new InProcessInstanceNetwork(network));
     await ensureDefaultFlavors(compute);
+    // Nova calls Cinder in-process in the all-in-one (the same rules as its HTTP API).
+    compute.volumes = volume.client;
+    {
+      const servers = new ServerServices(compute);
+      volume.ctx.onAttachedVolumeExtended = (volumeId, instanceIds, newSizeGb) => {
+        void volumeExtended(compute, servers, volumeId, instanceIds, newSizeGb).catch((err: unknown) => log.warn({ err, volumeId }, 'volume-extended event failed'));
+      };
+      // Volumes a restart kept from being released when their server was deleted.
+      void releaseVolumesOfDeletedInstances(compute, servers)
+        .then(() => recoverVolumeMappings(compute, servers))
+        .catch((err: unknown) => log.warn({ err }, 'could not release the volumes of deleted servers'));
+    }
     const conductor = new Conductor({
       db: compute.db,
       bus,
@@ -147,6 +176,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
       log,
       maxAttempts: config.compute.schedulerMaxAttempts,
       serviceDownTimeSeconds: config.compute.serviceDownTimeSeconds,
+      volumes: () => compute.volumes,
     });
     // Agents first: after a restart they settle their own instances before the conductor
     // places the ones that were never placed. A KVM probe still running is not waited for:
@@ -180,7 +210,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
       await conductor.start(config.hostName);
     }
     cleanups.push(() => conductor.stop());
-    loadPolicyOverrides(config, { identity: identityEnforcer, image: image.enforcer, network: network.enforcer, compute: compute.enforcer });
+    loadPolicyOverrides(config, { identity: identityEnforcer, image: image.enforcer, network: network.enforcer, compute: compute.enforcer, volume: volume.ctx.enforcer });
 
     const object = createObjectContext(config, database, identity, log);
     cleanups.push(await startObjectService(object));
@@ -192,6 +222,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     await http.register(imagePlugin(image, identity, () => config.publicUrl), { prefix: '/image' });
     await http.register(networkPlugin(network, identity), { prefix: '/networking' });
     await http.register(computePlugin(compute, identity), { prefix: '/compute' });
+    await http.register(volumePlugin(volume, identity), { prefix: '/volume' });
     // Swift's COPY verb (a server-side copy to the Destination header's name).
     http.addHttpMethod('COPY', { hasBody: true });
     await http.register(objectPlugin(object), { prefix: '/object-store' });
@@ -217,6 +248,10 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     });
     cleanups.push(() => metadata.close());
     config.metadata.port = metadata.port;
+
+    // cinder-volume after the HTTP port is known: volumes made from images fetch them over the Image API.
+    const volumeAgent = await startVolumeAgent(config, bus, log);
+    cleanups.push(() => volumeAgent.stop());
 
     // The all-in-one host runs its own network agent (and is the network node); it comes
     // last because its relay forwards guests' metadata requests to the service above.
@@ -251,6 +286,8 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
       image,
       network,
       compute,
+      volume,
+      volumeAgent,
       object,
       conductor,
       computeAgents: computeHosts.agents,

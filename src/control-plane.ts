@@ -38,6 +38,10 @@ import { ComputeInstanceSource, InProcessConsoleTokens } from './services/comput
 import { InProcessConfigDrive } from './services/metadata/config-drive-source.js';
 import { metadataSecret } from './services/metadata/secret.js';
 import { startMetadataServer } from './services/metadata/server.js';
+import { volumePlugin } from './services/volume/plugin.js';
+import { createVolumeService } from './services/volume/service.js';
+import { ServerServices } from './services/compute/servers/services.js';
+import { recoverVolumeMappings, releaseVolumesOfDeletedInstances, volumeExtended } from './services/compute/servers/volumes.js';
 
 /** One process of a split control plane: `kumo api` or `kumo conductor`. */
 export interface ControlPlane {
@@ -87,7 +91,11 @@ export async function startControlPlane(config: KumoConfig, log: Logger, role: '
     cleanups.push(() => publisher.stop());
     const compute = createComputeContext(config, database, bus, enforcerFor(), new InProcessImages(image), new InProcessNetworkPorts(network), log);
     compute.configDrive = new InProcessConfigDrive(new ComputeInstanceSource(compute), new InProcessInstanceNetwork(network));
-    loadPolicyOverrides(config, { identity: identityEnforcer, image: image.enforcer, network: network.enforcer, compute: compute.enforcer });
+    // Cinder's API, scheduler and the listener the volume agents report to run in `kumo api`.
+    const volume = createVolumeService(config, database, bus, enforcerFor(), log);
+    loadPolicyOverrides(config, { identity: identityEnforcer, image: image.enforcer, network: network.enforcer, compute: compute.enforcer, volume: volume.ctx.enforcer });
+    // Nova calls Cinder in-process here too: the same database, the volume agents over the bus.
+    compute.volumes = volume.client;
 
     if (role === 'conductor') {
       const endpoint = new ComputeHostEndpoint({
@@ -111,6 +119,7 @@ export async function startControlPlane(config: KumoConfig, log: Logger, role: '
         log,
         maxAttempts: config.compute.schedulerMaxAttempts,
         serviceDownTimeSeconds: config.compute.serviceDownTimeSeconds,
+        volumes: () => compute.volumes,
       });
       await conductor.start(config.hostName);
       cleanups.push(() => conductor.stop());
@@ -118,12 +127,24 @@ export async function startControlPlane(config: KumoConfig, log: Logger, role: '
     }
 
     await ensureDefaultFlavors(compute);
+    await volume.start(config.hostName);
+    cleanups.push(() => volume.stop());
+    {
+      const servers = new ServerServices(compute);
+      volume.ctx.onAttachedVolumeExtended = (volumeId, instanceIds, newSizeGb) => {
+        void volumeExtended(compute, servers, volumeId, instanceIds, newSizeGb).catch((err: unknown) => log.warn({ err, volumeId }, 'volume-extended event failed'));
+      };
+      void releaseVolumesOfDeletedInstances(compute, servers)
+        .then(() => recoverVolumeMappings(compute, servers))
+        .catch((err: unknown) => log.warn({ err }, 'could not release the volumes of deleted servers'));
+    }
     const http = createHttpServer({ logger: log, metrics: new Metrics() });
     await registerWebsockets(http);
     await http.register(identityPlugin(identity), { prefix: '/identity' });
     await http.register(imagePlugin(image, identity, () => config.publicUrl), { prefix: '/image' });
     await http.register(networkPlugin(network, identity), { prefix: '/networking' });
     await http.register(computePlugin(compute, identity), { prefix: '/compute' });
+    await http.register(volumePlugin(volume, identity), { prefix: '/volume' });
     await http.register(consolePlugin({ tokens: new InProcessConsoleTokens(compute), log }), { prefix: CONSOLE_PREFIX });
     await http.listen({ host: config.host, port: config.port });
     cleanups.push(() => http.close());

@@ -1,3 +1,5 @@
+import type { ConnectionInfo } from './volume.js';
+
 /**
  * The compute host's contract with the control plane (Nova's nova-compute <-> nova-conductor
  * since Grizzly): a compute agent holds no database connection. The conductor hands it an
@@ -59,12 +61,17 @@ export interface HostImageMeta {
   properties: Record<string, string>;
 }
 
-/** A block device mapping (Nova's BDM); empty until volumes can be attached at boot. */
+/**
+ * A block device mapping (Nova's BDM with its block_device_info): a volume the conductor
+ * attached for this host, with the volume service's connection info; boot index 0 is the
+ * root disk (boot from volume).
+ */
 export interface HostBlockDeviceMapping {
   volumeId: string;
   deviceName: string | null;
   bootIndex: number | null;
   deleteOnTermination: boolean;
+  connectionInfo: ConnectionInfo;
 }
 
 /** One NIC of an instance: a port the network service bound to the host. */

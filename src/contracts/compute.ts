@@ -6,6 +6,8 @@
  */
 import type { BuildRequest } from './compute-host.js';
 
+import type { ConnectionInfo } from './volume.js';
+
 /** The conductor serves this topic (any one conductor may take a message). */
 export const CONDUCTOR_TOPIC = 'compute-conductor';
 /** Each compute agent serves this topic under its host name. */
@@ -33,6 +35,25 @@ export interface InstanceArgs {
 /** build_and_run_instance: the whole build request travels with the id (contracts/compute-host.ts). */
 export interface BuildArgs extends InstanceArgs {
   request?: BuildRequest;
+}
+
+/** A volume as the compute host gets it: the volume service's connection info for this host. */
+export interface VolumeConnection {
+  volumeId: string;
+  connectionInfo: ConnectionInfo;
+}
+
+export interface AttachVolumeArgs extends InstanceArgs {
+  volume: VolumeConnection;
+}
+
+export interface DetachVolumeArgs extends InstanceArgs {
+  volumeId: string;
+}
+
+export interface ExtendVolumeArgs extends InstanceArgs {
+  volumeId: string;
+  newSizeBytes: number;
 }
 
 export interface RebootArgs extends InstanceArgs {
@@ -71,4 +92,10 @@ export const ComputeMethods = {
   consoleOutput: 'get_console_output',
   /** call: returns the driver's ConsoleTarget: where the console is on the host (a unix socket or host and port), or neither. */
   console: 'get_console',
+  /** call: hot-plugs a volume (or records it for a guest that is off); fails with the driver's reason. */
+  attachVolume: 'attach_volume',
+  /** call: unplugs a volume; resolves once the guest let go of it. */
+  detachVolume: 'detach_volume',
+  /** call: tells the guest an attached volume grew. */
+  extendVolume: 'extend_volume',
 } as const;

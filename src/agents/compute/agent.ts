@@ -6,9 +6,12 @@ import {
   ComputeMethods,
   CONDUCTOR_TOPIC,
   ConductorMethods,
+  type AttachVolumeArgs,
   type ConsoleArgs,
   type ConsoleOutputArgs,
   type BuildArgs,
+  type DetachVolumeArgs,
+  type ExtendVolumeArgs,
   type InstanceArgs,
   type RebootArgs,
   type SnapshotArgs,
@@ -80,6 +83,11 @@ export class ComputeAgent {
     return this.options.host;
   }
 
+  /** The hypervisor this agent drives (tests read what the fake driver recorded). */
+  get driver(): VirtDriver {
+    return this.deps.driver;
+  }
+
   async start(): Promise<void> {
     const resources = await this.deps.driver.hostResources();
     await this.deps.control.register({
@@ -124,6 +132,14 @@ export class ComputeAgent {
     switch (method) {
       case ComputeMethods.buildAndRun:
         return this.buildAndRun(instanceId, (args as BuildArgs).request);
+      case ComputeMethods.attachVolume:
+        return this.onInstanceHere(instanceId, () => this.deps.driver.attachVolume(instanceId, (args as AttachVolumeArgs).volume));
+      case ComputeMethods.detachVolume:
+        return this.onInstanceHere(instanceId, () => this.deps.driver.detachVolume(instanceId, (args as DetachVolumeArgs).volumeId));
+      case ComputeMethods.extendVolume: {
+        const { volumeId, newSizeBytes } = args as ExtendVolumeArgs;
+        return this.onInstanceHere(instanceId, () => this.deps.driver.extendVolume(instanceId, volumeId, newSizeBytes));
+      }
       case ComputeMethods.terminate:
         return this.terminate(instanceId);
       case ComputeMethods.reboot:
@@ -158,6 +174,17 @@ export class ComputeAgent {
   }
 
   /**
+   * Volume calls (the API waits for them, as Nova's attach waits for the compute host): only
+   * for an instance this host runs; the driver's error goes back to the caller.
+   */
+  private async onInstanceHere(instanceId: string, step: () => Promise<void>): Promise<null> {
+    const instance = await this.deps.control.getInstance(instanceId);
+    if (!instance || instance.deleted || instance.host !== this.options.host) throw new Error(`Instance ${instanceId} is not on host ${this.options.host}.`);
+    await step();
+    return null;
+  }
+
+  /**
    * Spawns a placed instance from the build request the conductor sent; a failure goes back
    * to the conductor to try another host.
    */
@@ -174,7 +201,16 @@ export class ComputeAgent {
       if (!(await control.transition(instanceId, { taskState: ['networking'] }, { taskState: 'spawning' }))) {
         throw new Error('instance was deleted while its network was set up');
       }
-      await this.deps.driver.spawn(await this.withConfigDrive(instanceSpec(instance, nics)));
+      // The volumes the conductor attached for this host (Nova's block_device_info).
+      const volumes = (request?.blockDeviceMappings ?? []).map((b) => ({ volumeId: b.volumeId, connectionInfo: b.connectionInfo, bootIndex: b.bootIndex }));
+      const root = volumes.find((v) => v.bootIndex === 0);
+      const others = volumes.filter((v) => v.bootIndex !== 0).map(({ volumeId, connectionInfo }) => ({ volumeId, connectionInfo }));
+      const spec: InstanceSpec = {
+        ...instanceSpec(instance, nics),
+        ...(root ? { rootVolume: { volumeId: root.volumeId, connectionInfo: root.connectionInfo } } : {}),
+        ...(others.length > 0 ? { volumes: others } : {}),
+      };
+      await this.deps.driver.spawn(await this.withConfigDrive(spec));
       const active = await control.transition(
         instanceId,
         { vmState: ['building'], taskState: ['spawning'] },

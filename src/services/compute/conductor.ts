@@ -10,7 +10,10 @@ import {
   type BuildInstancesArgs,
   type RescheduleArgs,
 } from '../../contracts/compute.js';
+import type { VolumeClient } from '../../contracts/volume.js';
+import { BlockDeviceError, prepareBlockDevices } from './block-device-prep.js';
 import { isUp, type ComputeHosts } from './hosts.js';
+import { BlockDevices } from './instances/block-devices.js';
 import type { InstanceActions } from './instances/actions.js';
 import { preservedPorts, resourcesOf, type Fault, type Instance } from './instances/model.js';
 import type { InstanceRecords } from './instances/store.js';
@@ -36,6 +39,8 @@ export interface ConductorDeps {
   serviceDownTimeSeconds: number;
   /** How long a snapshot of the hosts may serve decisions before it is read again. */
   hostCacheMs?: number;
+  /** The volume service, for boots with volumes (read when needed: it may be wired in after). */
+  volumes?: () => VolumeClient | undefined;
 }
 
 /** How many hosts one decision offers, best first (Nova's host_subset_size plus alternates). */
@@ -64,7 +69,11 @@ export class Conductor {
    */
   private readonly groupTurns = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly deps: ConductorDeps) {}
+  private readonly blockDevices: BlockDevices;
+
+  constructor(private readonly deps: ConductorDeps) {
+    this.blockDevices = new BlockDevices(deps.db);
+  }
 
   /**
    * Builds asked for before `ready` settles are placed after it, not refused for want of a
@@ -213,12 +222,23 @@ export class Conductor {
         await finish();
         return;
       }
+      let prepared;
+      try {
+        prepared = await prepareBlockDevices({ volumes: this.deps.volumes?.(), blockDevices: this.blockDevices, hosts: this.deps.hosts, log: this.deps.log }, instance, host.host);
+      } catch (error) {
+        if (!(error instanceof BlockDeviceError)) throw error;
+        // Nova's BuildAbortException: no other host would do better with this volume.
+        await this.deps.hosts.release(instance.id);
+        await this.fail(instance, { code: 500, message: `Build of instance ${instance.id} aborted: ${error.message}`, created: new Date().toISOString() });
+        await finish(error);
+        return;
+      }
       await finish();
       // The whole build request goes to the host (Nova's build_and_run_instance): it reads nothing back.
       const request: BuildRequest = {
         instance: hostInstanceOf({ ...instance, host: host.host, availabilityZone: host.availabilityZone, taskState: 'scheduling' }),
         image: image ? imageMetaOf(image) : null,
-        blockDeviceMappings: [],
+        blockDeviceMappings: prepared,
       };
       const args: BuildArgs = { instanceId: instance.id, request };
       await this.deps.bus.cast({ topic: COMPUTE_TOPIC, server: host.host }, ComputeMethods.buildAndRun, args);

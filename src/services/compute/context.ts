@@ -9,6 +9,7 @@ import type { Credentials, Enforcer } from '../../core/policy/index.js';
 import type { Kysely } from 'kysely';
 import type { ComputeTables } from './tables.js';
 import type { ConfigDriveSource, ImageLookup, NetworkPorts } from './peers.js';
+import type { VolumeClient } from '../../contracts/volume.js';
 
 /** Everything the compute service's logic shares. */
 export interface ComputeContext {
@@ -22,6 +23,8 @@ export interface ComputeContext {
   images: ImageLookup;
   /** Neutron's ports, when the networking service runs in this cloud. */
   network?: NetworkPorts;
+  /** Cinder, as Nova calls it (nova/volume/cinder.py), when block storage runs in this cloud. */
+  volumes?: VolumeClient;
   /** The metadata service's content, for the agents' config drives (set once metadata is wired in). */
   configDrive?: ConfigDriveSource;
 }
@@ -34,6 +37,8 @@ export interface Caller {
   credentials: Credentials;
   /** The request's id, recorded with instance actions (`x-openstack-request-id`). */
   requestId: string;
+  /** The caller's token, which Nova passes on to Cinder (a volume made from an image reads it with it). */
+  token?: string;
 }
 
 export function callerFrom(request: FastifyRequest): Caller {
@@ -45,6 +50,7 @@ export function callerFrom(request: FastifyRequest): Caller {
     credentials: policyCredentials(auth),
     // The HTTP layer's ids already read `req-<uuid>`, the id x-openstack-request-id carries.
     requestId: request.id.startsWith('req-') ? request.id : `req-${request.id}`,
+    ...(typeof request.headers['x-auth-token'] === 'string' ? { token: request.headers['x-auth-token'] } : {}),
   };
 }
 

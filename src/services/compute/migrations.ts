@@ -204,8 +204,39 @@ async function consoleAuthToken(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('compute_console_auth_token_expires').on('compute_console_auth_token').column('expires_at').execute();
 }
 
+/**
+ * Nova's block_device_mapping: the volumes an instance has (at boot or attached later), each
+ * with its Cinder attachment and, once the volume service answered, its connection info.
+ * One volume is mapped to an instance at most once (Nova's 400 "already attached").
+ */
+async function blockDeviceMapping(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('compute_block_device_mapping')
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('instance_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('volume_id', 'varchar(36)')
+    .addColumn('attachment_id', 'varchar(36)')
+    .addColumn('device_name', 'varchar(64)')
+    .addColumn('source_type', 'varchar(16)', (c) => c.notNull())
+    .addColumn('destination_type', 'varchar(16)', (c) => c.notNull())
+    .addColumn('boot_index', 'integer')
+    .addColumn('delete_on_termination', 'integer', (c) => c.notNull())
+    .addColumn('volume_size', 'integer')
+    .addColumn('image_id', 'varchar(36)')
+    .addColumn('snapshot_id', 'varchar(36)')
+    .addColumn('tag', 'varchar(60)')
+    .addColumn('connection_info', 'text')
+    .addColumn('status', 'varchar(16)', (c) => c.notNull())
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .addColumn('updated_at', 'varchar(40)', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('compute_bdm_instance').on('compute_block_device_mapping').column('instance_id').execute();
+  await db.schema.createIndex('compute_bdm_instance_volume').on('compute_block_device_mapping').columns(['instance_id', 'volume_id']).unique().execute();
+}
+
 export const computeMigrations: MigrationSet = {
   'compute-0001-initial': { up: initial },
   'compute-0002-instance-password': { up: instancePassword },
   'compute-0003-console-auth-token': { up: consoleAuthToken },
+  'compute-0004-block-device-mapping': { up: blockDeviceMapping },
 };

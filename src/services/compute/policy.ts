@@ -82,6 +82,12 @@ export const computePolicyDefaults: Record<string, string> = {
   'os_compute_api:os-attach-interfaces:show': READER,
   'os_compute_api:os-attach-interfaces:create': MEMBER,
   'os_compute_api:os-attach-interfaces:delete': MEMBER,
+  'os_compute_api:os-volumes-attachments:index': READER,
+  'os_compute_api:os-volumes-attachments:show': READER,
+  'os_compute_api:os-volumes-attachments:create': MEMBER,
+  'os_compute_api:os-volumes-attachments:update': MEMBER,
+  'os_compute_api:os-volumes-attachments:swap': ADMIN,
+  'os_compute_api:os-volumes-attachments:delete': MEMBER,
 
   // The security group proxy (before 2.36) and a server's groups.
   'os_compute_api:os-security-groups:get': READER,

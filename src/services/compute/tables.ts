@@ -202,6 +202,33 @@ export interface ConsoleAuthTokenRow {
   created_at: string;
 }
 
+/**
+ * Nova's block device mapping: one volume of an instance. `status` is the attach workflow's
+ * step ('attaching' until the guest has it, 'attached', 'detaching'); connection_info is
+ * the volume service's os-brick-shaped answer (JSON), kept so a restart re-attaches it.
+ */
+export interface BlockDeviceMappingRow {
+  id: string;
+  instance_id: string;
+  volume_id: string | null;
+  attachment_id: string | null;
+  device_name: string | null;
+  /** image | volume | snapshot | blank */
+  source_type: string;
+  /** volume (local is the flavor's disk, which has no row here) */
+  destination_type: string;
+  boot_index: number | null;
+  delete_on_termination: number;
+  volume_size: number | null;
+  image_id: string | null;
+  snapshot_id: string | null;
+  tag: string | null;
+  connection_info: string | null;
+  status: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface ComputeTables {
   compute_flavor: FlavorRow;
   compute_flavor_extra_spec: FlavorExtraSpecRow;
@@ -217,4 +244,5 @@ export interface ComputeTables {
   compute_quota: ComputeQuotaRow;
   compute_instance_password: InstancePasswordRow;
   compute_console_auth_token: ConsoleAuthTokenRow;
+  compute_block_device_mapping: BlockDeviceMappingRow;
 }

@@ -3,6 +3,8 @@
  * speaks only this, and each driver (fake, qemu) is a folder behind it.
  */
 
+import type { ConnectionInfo } from '../../../contracts/volume.js';
+
 /** Nova's power states (nova/compute/power_state.py). */
 export const PowerState = {
   NOSTATE: 0,
@@ -40,6 +42,23 @@ export interface InstanceSpec {
    * the image read-only.
    */
   configDriveFiles?: ReadonlyMap<string, Buffer>;
+  /**
+   * Boot from volume: the root disk is this volume (its connection info), not an image
+   * overlay; imageId is then only what the volume was made from.
+   */
+  rootVolume?: VolumeAttachment;
+  /** Volumes the guest gets at boot besides its root disk (block_device_mapping_v2), in order. */
+  volumes?: VolumeAttachment[];
+}
+
+/**
+ * A volume as the hypervisor gets it (Nova's DriverVolumeBlockDevice): the volume service's
+ * os-brick-shaped connection info and the volume's id, which the guest sees as the disk's
+ * serial (/sys/block/vdX/serial, its first 20 characters).
+ */
+export interface VolumeAttachment {
+  volumeId: string;
+  connectionInfo: ConnectionInfo;
 }
 
 export interface InstanceInfo {
@@ -90,6 +109,15 @@ export interface VirtDriver {
   snapshot(id: string): Promise<{ diskFormat: string; data: AsyncIterable<Buffer> }>;
   consoleOutput(id: string, lines?: number): Promise<string>;
   console(id: string, protocol: ConsoleTarget['protocol']): Promise<ConsoleTarget>;
+  /**
+   * Gives the instance a volume: hot-plugged into a running guest, recorded for the next
+   * start of a stopped one. Attaching the same volume twice is an error.
+   */
+  attachVolume(id: string, volume: VolumeAttachment): Promise<void>;
+  /** Takes the volume away (unplugged from a running guest, which must let go of it). Detaching what is not attached succeeds. */
+  detachVolume(id: string, volumeId: string): Promise<void>;
+  /** Tells the guest an attached volume grew to newSizeBytes (file volumes; NBD nodes cannot grow online). */
+  extendVolume(id: string, volumeId: string, newSizeBytes: number): Promise<void>;
   /**
    * Brings an instance the database says runs here back after the host (or agent) restarted
    * (Nova's resume_state_on_host_boot).

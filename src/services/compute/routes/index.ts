@@ -6,6 +6,7 @@ import { hostRoutes } from './hosts.js';
 import { imageRoutes } from './images.js';
 import { interfaceRoutes } from './interfaces.js';
 import { tagRoutes } from './tags.js';
+import { volumeAttachmentRoutes } from './volume-attachments.js';
 import { keypairRoutes } from './keypairs.js';
 import { quotaRoutes } from './quotas.js';
 import { securityGroupRoutes } from './security-groups.js';
@@ -24,6 +25,7 @@ export function registerComputeRoutes(app: FastifyInstance, ctx: ComputeContext,
   serverRoutes(app, ctx, services, baseUrl);
   hostRoutes(app, ctx, services.hosts);
   interfaceRoutes(app, ctx, services);
+  volumeAttachmentRoutes(app, ctx, services);
   tagRoutes(app, ctx, services);
   imageRoutes(app, ctx, baseUrl);
   securityGroupRoutes(app, ctx);

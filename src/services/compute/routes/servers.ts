@@ -11,6 +11,7 @@ import { renderSecurityGroup } from './security-groups.js';
 import { listServers } from '../servers/list.js';
 import { renderAddresses, renderBrief, renderServer, renderUpdatedServer } from '../servers/render.js';
 import type { ServerServices } from '../servers/services.js';
+import { listedDevices } from './volume-attachments.js';
 import { isUp } from '../hosts.js';
 import { accessIp, invalidInput, member, name as validName, noExtraKeys, string } from '../validate.js';
 
@@ -21,7 +22,8 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
   const viewOptions = async (request: FastifyRequest, caller: Caller, instance: Instance) => {
     // The ports say what the server has; without a network service it has no ports.
     const network = ctx.network ? await ctx.network.view(caller, instance) : { addresses: [], securityGroups: [] };
-    return { baseUrl: baseUrl(), version: request.computeVersion, isAdmin: caller.isAdmin, ...network };
+    const volumes = listedDevices(await svc.blockDevices.list(instance.id)).map((d) => ({ volumeId: d.volumeId as string, deleteOnTermination: d.deleteOnTermination }));
+    return { baseUrl: baseUrl(), version: request.computeVersion, isAdmin: caller.isAdmin, ...network, volumes };
   };
   const render = async (request: FastifyRequest, caller: Caller, instance: Instance) =>
     renderServer(instance, {

@@ -12,6 +12,7 @@ import type { Microversion } from '../microversion.js';
 import { parseMetadata, randomPassword, toInstanceFlavor } from './create.js';
 import { remoteConsoleUrl } from './remote-console.js';
 import type { ServerServices } from './services.js';
+import { releaseVolumes, releaseVolumesAfterDelete } from './volumes.js';
 
 export interface ActionResult {
   status: number;
@@ -92,6 +93,8 @@ const rebuild: Handler = async (ctx, svc, caller, instance, args, version) => {
     throw invalidInput('rebuild', body, "'imageRef' is a required property");
   }
   checkActionAllowed(instance, caller, 'rebuild');
+  // The host's rebuild makes the guest afresh from the image: its volumes would not follow yet.
+  if ((await svc.blockDevices.list(instance.id)).length > 0) throw conflict(`Cannot 'rebuild' instance ${instance.id} while it has volumes: detach them first (a volume-backed server cannot be rebuilt in this cloud yet).`);
   const id = body.imageRef.split('/').pop() ?? '';
   if (!isUuidLike(id)) throw badRequest('Invalid imageRef provided.');
   const image = await ctx.images.get(instance.projectId, id);
@@ -258,9 +261,12 @@ export async function deleteInstance(ctx: ComputeContext, svc: ServerServices, c
     await ctx.network?.deallocate(instance, preservedPorts(instance));
     await svc.hosts.release(instance.id);
     await svc.instances.markDeleted(instance.id);
+    // Nova's local delete: no host holds the guest, so its volumes go back now.
+    await releaseVolumes(ctx, svc, instance);
     return;
   }
   await svc.instances.update(instance.id, { task_state: 'deleting' });
   await ctx.bus.cast({ topic: COMPUTE_TOPIC, server: instance.host }, ComputeMethods.terminate, { instanceId: instance.id });
+  if ((await svc.blockDevices.list(instance.id)).length > 0) releaseVolumesAfterDelete(ctx, svc, instance);
 }
 

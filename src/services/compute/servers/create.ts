@@ -6,6 +6,7 @@ import { resourcesOf, type Instance, type InstanceFlavor, type SchedulerHints } 
 import type { Microversion } from '../microversion.js';
 import type { RequestedNetwork } from '../peers.js';
 import { accessIp, boolean, integer, invalidInput, member, name as validName, noExtraKeys, pyRepr, string, type Body } from '../validate.js';
+import { bootVolumeOf, checkBlockDevices, parseBlockDevices, recordBlockDevices, type ParsedBlockDevices } from './block-device-mapping.js';
 import type { ServerServices } from './services.js';
 
 const SERVER_KEYS = [
@@ -41,7 +42,8 @@ export async function createServers(ctx: ComputeContext, svc: ServerServices, ca
   const flavorRef = server.flavorRef;
   if (typeof flavorRef !== 'string' && typeof flavorRef !== 'number') throw invalidInput('flavorRef', flavorRef, `${pyRepr(flavorRef)} is not of type 'string', 'integer'`);
   const flavor = await findFlavorForBoot(ctx, caller, String(flavorRef));
-  const imageId = await resolveImage(ctx, caller, server);
+  const blockDevices = parseBlockDevices(server.block_device_mapping_v2, server.imageRef !== undefined && server.imageRef !== '' && server.imageRef !== null);
+  const imageId = await resolveImage(ctx, caller, server, blockDevices);
   const minCount = server.min_count === undefined ? 1 : integer(server.min_count, 'min_count', 1);
   const maxCount = server.max_count === undefined ? minCount : integer(server.max_count, 'max_count', 1);
   if (minCount > maxCount) throw badRequest("min_count must be <= max_count");
@@ -66,6 +68,7 @@ export async function createServers(ctx: ComputeContext, svc: ServerServices, ca
   if (hints.group) await svc.requireGroup(caller, hints.group, maxCount);
   const resources = resourcesOf(toInstanceFlavor(flavor));
   const count = await svc.instancesAllowed(caller, minCount, maxCount, resources);
+  await checkBlockDevices(ctx, caller, blockDevices, count);
 
   const reservationId = `r-${newUuid().slice(0, 8)}`;
   const now = nowIso();
@@ -113,6 +116,13 @@ export async function createServers(ctx: ComputeContext, svc: ServerServices, ca
   await svc.instances.insert(instances);
   if (hints.group) await svc.addGroupMembers(hints.group, instances.map((i) => i.id));
   for (const instance of instances) await svc.actions.start(instance.id, 'create', caller);
+  try {
+    await recordBlockDevices(ctx, svc, caller, instances, blockDevices);
+  } catch (error) {
+    // Refused by the volume service (quota, a volume taken meanwhile): the boot did not happen.
+    for (const instance of instances) await svc.instances.markDeleted(instance.id);
+    throw error;
+  }
   await ctx.bus.cast({ topic: CONDUCTOR_TOPIC }, ConductorMethods.buildInstances, { instanceIds: instances.map((i) => i.id) });
   return { instances, adminPass, reservationId, returnReservationId, requestedSecurityGroups };
 }
@@ -130,11 +140,15 @@ export function toInstanceFlavor(flavor: InstanceFlavor): InstanceFlavor {
   };
 }
 
-/** imageRef is a UUID or a link ending in one; the image must exist, be visible and active. */
-async function resolveImage(ctx: ComputeContext, caller: Caller, server: Body): Promise<string> {
-  const ref = server.imageRef;
+/**
+ * imageRef is a UUID or a link ending in one; the image must exist, be visible and active.
+ * A server booting from a volume has no image of its own ('' as in Nova's views).
+ */
+async function resolveImage(ctx: ComputeContext, caller: Caller, server: Body, blockDevices: ParsedBlockDevices): Promise<string> {
+  if (bootVolumeOf(blockDevices)) return '';
+  const ref = server.imageRef === undefined || server.imageRef === '' ? (blockDevices.localImage ?? undefined) : server.imageRef;
   if (ref === undefined || ref === '') {
-    if (server.block_device_mapping_v2 !== undefined) throw badRequest('Booting from volume is not available: this cloud has no block storage service.');
+    if (server.block_device_mapping_v2 !== undefined) throw badRequest('Block Device Mapping is Invalid: Boot sequence for the instance and image/block device mapping combination is not valid.');
     throw invalidInput('server', server, "'imageRef' is a required property");
   }
   if (typeof ref !== 'string') throw invalidInput('imageRef', ref, `${pyRepr(ref)} is not of type 'string'`);

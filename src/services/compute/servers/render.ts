@@ -17,6 +17,8 @@ export interface RenderOptions {
   addresses: ServerAddress[];
   /** Names of the groups on the server's ports the viewer may see, once per port. */
   securityGroups: string[];
+  /** The server's volumes (os-extended-volumes), in the order they were mapped. */
+  volumes?: Array<{ volumeId: string; deleteOnTermination: boolean }>;
   /** 2.16 host_status, when the caller may see it. */
   hostStatus?: string;
 }
@@ -73,7 +75,10 @@ export function renderServer(instance: Instance, options: RenderOptions): Record
     'OS-EXT-STS:task_state': instance.taskState,
     'OS-EXT-STS:vm_state': instance.vmState,
     'OS-EXT-STS:power_state': instance.powerState,
-    'os-extended-volumes:volumes_attached': [],
+    // From 2.3 each entry also says whether the volume goes with the server.
+    'os-extended-volumes:volumes_attached': (options.volumes ?? []).map((v) =>
+      version.atLeast('2.3') ? { id: v.volumeId, delete_on_termination: v.deleteOnTermination } : { id: v.volumeId },
+    ),
   };
   // As Nova: read from the ports, and left out when they carry none (no ports, or all removed).
   if (options.securityGroups.length > 0) server.security_groups = options.securityGroups.map((name) => ({ name }));

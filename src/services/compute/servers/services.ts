@@ -2,6 +2,7 @@ import type { Caller, ComputeContext } from '../context.js';
 import { badRequest } from '../context.js';
 import { ComputeHosts } from '../hosts.js';
 import { InstanceActions } from '../instances/actions.js';
+import { BlockDevices } from '../instances/block-devices.js';
 import { InstanceRecords } from '../instances/store.js';
 import { checkQuota } from '../quotas.js';
 
@@ -13,11 +14,13 @@ export class ServerServices {
   readonly instances: InstanceRecords;
   readonly actions: InstanceActions;
   readonly hosts: ComputeHosts;
+  readonly blockDevices: BlockDevices;
 
   constructor(private readonly ctx: ComputeContext) {
     this.instances = new InstanceRecords(ctx.db);
     this.actions = new InstanceActions(ctx.db);
     this.hosts = new ComputeHosts(ctx.db);
+    this.blockDevices = new BlockDevices(ctx.db);
   }
 
   /** The public key of the caller's keypair, or Nova's 400 for a boot naming an unknown one. */

@@ -9,6 +9,7 @@ import {
   type InstanceSpec,
   type PowerStateValue,
   type VirtDriver,
+  type VolumeAttachment,
 } from '../driver.js';
 
 export interface FakeHostOptions {
@@ -31,6 +32,15 @@ interface FakeDomain {
   spec: InstanceSpec;
   powerState: PowerStateValue;
   log: string[];
+  /** Attached volumes by id, in attach order, with the size the guest was last told of. */
+  volumes: Map<string, { attachment: VolumeAttachment; sizeBytes?: number }>;
+}
+
+/** What the fake driver records of an attached volume (tests read it). */
+export interface FakeVolume {
+  volumeId: string;
+  driverVolumeType: string;
+  sizeBytes?: number;
 }
 
 /**
@@ -70,7 +80,7 @@ export class FakeDriver implements VirtDriver {
     if (this.options.failSpawnFor?.(instance)) throw new VirtError(`Fake driver was told to fail spawning ${instance.name}.`);
     if (this.options.spawnDelayMs) await new Promise((resolve) => setTimeout(resolve, this.options.spawnDelayMs));
     if (this.domains.has(instance.id)) throw new VirtError(`Instance ${instance.id} already exists on this host.`);
-    this.domains.set(instance.id, { spec: instance, powerState: PowerState.RUNNING, log: [`${instance.name} login:`] });
+    this.domains.set(instance.id, { spec: instance, powerState: PowerState.RUNNING, log: [`${instance.name} login:`], volumes: volumesOf(instance) });
   }
 
   async destroy(id: string): Promise<void> {
@@ -110,7 +120,7 @@ export class FakeDriver implements VirtDriver {
 
   async resize(instance: InstanceSpec): Promise<void> {
     const domain = this.get(instance.id);
-    domain.spec = instance;
+    domain.spec = { ...instance, ...(domain.spec.rootVolume ? { rootVolume: domain.spec.rootVolume } : {}) };
     domain.powerState = PowerState.RUNNING;
   }
 
@@ -136,7 +146,43 @@ export class FakeDriver implements VirtDriver {
   }
 
   async resumeStateOnHostBoot(instance: InstanceSpec, powerState: PowerStateValue): Promise<void> {
-    this.domains.set(instance.id, { spec: instance, powerState, log: [`${instance.name} login:`] });
+    this.domains.set(instance.id, { spec: instance, powerState, log: [`${instance.name} login:`], volumes: volumesOf(instance) });
+  }
+
+  async attachVolume(id: string, volume: VolumeAttachment): Promise<void> {
+    const domain = this.get(id);
+    if (domain.volumes.has(volume.volumeId) || domain.spec.rootVolume?.volumeId === volume.volumeId) {
+      throw new VirtError(`Volume ${volume.volumeId} is already attached to instance ${id}.`);
+    }
+    domain.volumes.set(volume.volumeId, { attachment: volume });
+    domain.log.push(`virtio_blk: [vd${String.fromCharCode(97 + domain.volumes.size)}] serial ${volume.volumeId.slice(0, 20)}`);
+  }
+
+  async detachVolume(id: string, volumeId: string): Promise<void> {
+    this.get(id).volumes.delete(volumeId);
+  }
+
+  /** As the qemu driver: a file volume grows online, an NBD one does not (QEMU 7.2 cannot grow NBD nodes). */
+  async extendVolume(id: string, volumeId: string, newSizeBytes: number): Promise<void> {
+    const entry = this.get(id).volumes.get(volumeId);
+    if (!entry) throw new VirtError(`Volume ${volumeId} is not attached to instance ${id}.`);
+    if (entry.attachment.connectionInfo.driver_volume_type !== 'file') throw new VirtError(`Cannot grow ${entry.attachment.connectionInfo.driver_volume_type} volume ${volumeId} while it is attached.`);
+    if (!Number.isSafeInteger(newSizeBytes) || newSizeBytes <= 0) throw new VirtError(`${String(newSizeBytes)} is not a size in bytes`);
+    entry.sizeBytes = newSizeBytes;
+  }
+
+  /** The volumes an instance has, in attach order (tests; a real guest shows them as disks). */
+  attachedVolumes(id: string): FakeVolume[] {
+    return [...this.get(id).volumes.values()].map(({ attachment, sizeBytes }) => ({
+      volumeId: attachment.volumeId,
+      driverVolumeType: attachment.connectionInfo.driver_volume_type,
+      ...(sizeBytes !== undefined ? { sizeBytes } : {}),
+    }));
+  }
+
+  /** The root volume of an instance booted from one (tests). */
+  rootVolumeOf(id: string): string | undefined {
+    return this.get(id).spec.rootVolume?.volumeId;
   }
 
   private get(id: string): FakeDomain {
@@ -150,4 +196,8 @@ export class FakeDriver implements VirtDriver {
     if (domain.powerState !== state) throw new VirtError(`Cannot ${action} instance ${id} in power state ${domain.powerState}.`);
     return domain;
   }
+}
+
+function volumesOf(spec: InstanceSpec): FakeDomain['volumes'] {
+  return new Map((spec.volumes ?? []).map((v) => [v.volumeId, { attachment: v }]));
 }

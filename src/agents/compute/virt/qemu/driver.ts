@@ -13,6 +13,7 @@ import {
   type InstanceSpec,
   type PowerStateValue,
   type VirtDriver,
+  type VolumeAttachment,
 } from '../driver.js';
 import { qemuVersion } from './accel.js';
 import { createOverlay, exportDisk, growDisk } from './disk.js';
@@ -22,6 +23,7 @@ import { checkInstanceId, instanceIds, InstanceFiles, type LaunchRecord } from '
 import { checkMac } from './process.js';
 import { qemuImg } from './qemu-img.js';
 import { tapOfPort, Taps } from './taps.js';
+import { checkVolumeId, hotplug, removeTlsKeys, resize, unplug, volumeNodes, type UnplugOptions } from './volumes.js';
 
 /**
  * Nova's libvirt driver without libvirt: each instance is a QEMU process started directly and
@@ -64,6 +66,8 @@ export interface QemuDriverOptions {
    * (`kumo agent` beside `kumo up`): each lists, and so adopts, only the guests it spawned.
    */
   host?: string;
+  /** How long a guest gets to release a volume after each device_del, and how many times it is asked. */
+  volumeDetach?: UnplugOptions;
   /** A guest's power state changed without the driver being asked (its QEMU died): Nova's lifecycle events. */
   onLifecycleEvent?: (instanceId: string, powerState: PowerStateValue) => void;
   log?: Logger;
@@ -178,8 +182,16 @@ export class QemuDriver implements VirtDriver {
       await files.removeAll();
       await mkdir(files.dir, { recursive: true, mode: 0o700 });
       try {
-        const base = await this.options.images.ensure(spec.projectId, spec.imageId);
-        await createOverlay(base, files.disk, spec.rootGb);
+        if (spec.rootVolume !== undefined) {
+          // Boot from volume: the volume is the disk; no image is fetched, no overlay made.
+          volumeNodes(spec.rootVolume, files.volumesDir);
+          record.rootVolume = spec.rootVolume;
+        } else {
+          const base = await this.options.images.ensure(spec.projectId, spec.imageId);
+          await createOverlay(base, files.disk, spec.rootGb);
+        }
+        for (const volume of spec.volumes ?? []) volumeNodes(volume, files.volumesDir);
+        if (spec.volumes !== undefined && spec.volumes.length > 0) record.volumes = spec.volumes;
         if (spec.configDriveFiles !== undefined) {
           await buildConfigDrive(spec.configDriveFiles, files.configDrive);
           record.configDrive = true;
@@ -291,7 +303,8 @@ export class QemuDriver implements VirtDriver {
       const state = await guest.state();
       if (state === 'suspended') throw new VirtError(`Cannot resize instance ${spec.id} while it is suspended.`);
       await guest.powerOff();
-      if (spec.rootGb > record.rootGb) await growDisk(guest.files.disk, spec.rootGb);
+      // A volume-backed root disk is the volume's size, not the flavor's.
+      if (spec.rootGb > record.rootGb && !record.rootVolume) await growDisk(guest.files.disk, spec.rootGb);
       const resized: LaunchRecord = { ...record, vcpus: wanted.vcpus, memoryMb: wanted.memoryMb, rootGb: Math.max(record.rootGb, spec.rootGb) };
       await guest.files.writeRecord(resized);
       await guest.launch(resized);
@@ -304,6 +317,8 @@ export class QemuDriver implements VirtDriver {
    */
   async snapshot(id: string): Promise<{ diskFormat: string; data: AsyncIterable<Buffer> }> {
     const guest = await this.existing(id);
+    // Nova snapshots a volume-backed server's volume in Cinder instead; not done here yet.
+    if ((await this.record(guest)).rootVolume) throw new VirtError(`Instance ${id} boots from a volume: snapshot its volume instead.`);
     const exported = await guest.run(async () => {
       const state = await guest.state();
       if (state !== 'running') return exportDisk(guest.files.disk, 'qcow2');
@@ -322,6 +337,56 @@ export class QemuDriver implements VirtDriver {
       }
     }
     return { diskFormat: 'qcow2', data: data() };
+  }
+
+  async attachVolume(id: string, volume: VolumeAttachment): Promise<void> {
+    const guest = await this.existing(id);
+    await guest.run(async () => {
+      const record = await this.record(guest);
+      const attached = [...(record.rootVolume ? [record.rootVolume] : []), ...(record.volumes ?? [])];
+      if (attached.some((v) => v.volumeId === volume.volumeId)) throw new VirtError(`Volume ${volume.volumeId} is already attached to instance ${id}.`);
+      const nodes = volumeNodes(volume, guest.files.volumesDir);
+      const state = await guest.state();
+      // A suspended guest's saved devices must match what it resumes with (Nova refuses too).
+      if (state === 'suspended') throw new VirtError(`Cannot attach a volume to instance ${id} while it is suspended.`);
+      // A guest that is off gets the volume at its next start, from the record.
+      if (state !== 'shutoff') await hotplug(await guest.qmpClient(), nodes);
+      await guest.files.writeRecord({ ...record, volumes: [...(record.volumes ?? []), volume] });
+    });
+  }
+
+  async detachVolume(id: string, volumeId: string): Promise<void> {
+    checkVolumeId(volumeId);
+    const guest = await this.existing(id);
+    await guest.run(async () => {
+      const record = await this.record(guest);
+      if (record.rootVolume?.volumeId === volumeId) throw new VirtError(`Volume ${volumeId} is the root disk of instance ${id}.`);
+      const volume = record.volumes?.find((v) => v.volumeId === volumeId);
+      if (!volume) return;
+      const nodes = volumeNodes(volume, guest.files.volumesDir);
+      const state = await guest.state();
+      if (state === 'suspended') throw new VirtError(`Cannot detach a volume from instance ${id} while it is suspended.`);
+      if (state !== 'shutoff') await unplug(await guest.qmpClient(), nodes, this.options.volumeDetach);
+      else await removeTlsKeys(nodes);
+      await guest.files.writeRecord({ ...record, volumes: (record.volumes ?? []).filter((v) => v.volumeId !== volumeId) });
+    });
+  }
+
+  /** Online extend: QEMU grows the node, and the guest sees the new size (virtio-blk's config change). */
+  async extendVolume(id: string, volumeId: string, newSizeBytes: number): Promise<void> {
+    checkVolumeId(volumeId);
+    const guest = await this.existing(id);
+    await guest.run(async () => {
+      const record = await this.record(guest);
+      const volume = [...(record.rootVolume ? [record.rootVolume] : []), ...(record.volumes ?? [])].find((v) => v.volumeId === volumeId);
+      if (!volume) throw new VirtError(`Volume ${volumeId} is not attached to instance ${id}.`);
+      const root = record.rootVolume?.volumeId === volumeId;
+      const nodes = volumeNodes(volume, guest.files.volumesDir, root ? { protocol: 'root-file', format: 'root', deviceId: 'root-disk' } : undefined);
+      const state = await guest.state();
+      // Off, the next start opens the file at its new size.
+      if (state === 'shutoff' || state === 'suspended') return;
+      await resize(await guest.qmpClient(), nodes, newSizeBytes);
+    });
   }
 
   /** The end of the serial console log; at most MAX_CONSOLE_BYTES are read, however big the log is. */
@@ -436,7 +501,7 @@ export class QemuDriver implements VirtDriver {
     checkCount('memoryMb', spec.memoryMb, 1, 4 * 1024 * 1024);
     checkCount('rootGb', spec.rootGb, 0, 64 * 1024);
     if (typeof spec.projectId !== 'string' || spec.projectId === '') throw new VirtError('the instance has no project id');
-    if (typeof spec.imageId !== 'string' || spec.imageId === '') throw new VirtError('the instance has no image');
+    if (typeof spec.imageId !== 'string' || (spec.imageId === '' && spec.rootVolume === undefined)) throw new VirtError('the instance has no image');
     const taps = new Set<string>();
     for (const nic of spec.nics) {
       const tap = tapOfPort(nic.portId);

@@ -6,6 +6,7 @@ import type { InstanceFiles, LaunchRecord } from './instance-files.js';
 import { findRunning, launchQemu, type QemuSpec } from './process.js';
 import { QmpClient, type QmpEvent, type QmpRunState } from './qmp.js';
 import { tapOfPort, type Taps } from './taps.js';
+import { volumeNodes, writeTlsKeys } from './volumes.js';
 
 /**
  * One guest: its QEMU process (found by pid file), its QMP connection (one per guest: QEMU
@@ -173,12 +174,15 @@ export class Guest {
     await this.rotateConsoleLog();
     await this.files.removeRuntime();
     await mkdir(this.files.runtimeDir, { recursive: true, mode: 0o700 });
+    const rootVolume = record.rootVolume ? volumeNodes(record.rootVolume, this.files.volumesDir, { protocol: 'root-file', format: 'root', deviceId: 'root-disk' }) : undefined;
+    const volumes = (record.volumes ?? []).map((v) => volumeNodes(v, this.files.volumesDir));
+    for (const nodes of [...(rootVolume ? [rootVolume] : []), ...volumes]) await writeTlsKeys(nodes);
     const spec: QemuSpec = {
       name: `kumo-${this.id}`,
       memoryMb,
       vcpus: record.vcpus,
-      diskPath: this.files.disk,
-      diskFormat: 'qcow2',
+      ...(rootVolume ? { rootVolume } : { diskPath: this.files.disk, diskFormat: 'qcow2' as const }),
+      ...(volumes.length > 0 ? { volumes } : {}),
       qmpSocket: this.files.qmpSocket,
       serialLog: this.files.consoleLog,
       consoleSocket: this.files.consoleSocket,
@@ -290,6 +294,11 @@ export class Guest {
     await this.hmp(`savevm ${SUSPEND_TAG}`);
     await writeFile(this.files.suspendedMarker, `${SUSPEND_TAG}\n`);
     await this.hardStop();
+  }
+
+  /** The QMP connection for what the driver does beside power (volume hot-plug). Call inside run(). */
+  qmpClient(): Promise<QmpClient> {
+    return this.monitor();
   }
 
   /** The QMP connection, reconnected when it dropped while QEMU lives. */

@@ -1,6 +1,6 @@
 import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { VirtError } from '../driver.js';
+import { VirtError, type VolumeAttachment } from '../driver.js';
 
 /**
  * Where one instance's files live. What must survive a host reboot (the disk, the config
@@ -29,6 +29,10 @@ export interface LaunchRecord {
   configDrive: boolean;
   /** The compute host that spawned it, when the driver was told its name. */
   host?: string;
+  /** Boot from volume: the root disk is this volume, and there is no `disk` file. */
+  rootVolume?: VolumeAttachment;
+  /** Attached volumes, in attach order: a start gives the guest each of them again. */
+  volumes?: VolumeAttachment[];
 }
 
 export class InstanceFiles {
@@ -47,6 +51,10 @@ export class InstanceFiles {
 
   get disk(): string {
     return join(this.dir, 'disk');
+  }
+  /** Per-volume files QEMU reads (an NBD volume's TLS-PSK keys). */
+  get volumesDir(): string {
+    return join(this.dir, 'volumes');
   }
   get configDrive(): string {
     return join(this.dir, 'disk.config');

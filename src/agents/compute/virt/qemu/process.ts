@@ -3,6 +3,7 @@ import { CommandError, runCommand } from '../../../../core/host/commands.js';
 import { runningPid } from '../../../../core/host/daemons.js';
 import { VirtError } from '../driver.js';
 import { isPlainPath } from './qemu-img.js';
+import { volumeArgs, type VolumeNodes } from './volumes.js';
 
 /**
  * Starts QEMU for one guest and finds it again later. QEMU runs from an argument array (no
@@ -34,6 +35,10 @@ export interface QemuSpec {
   pidFile: string;
   vncSocket: string;
   nics?: QemuNic[];
+  /** Boot from volume: the root disk is this volume's nodes (instead of diskPath). */
+  rootVolume?: VolumeNodes;
+  /** Volumes after the root disk and the config drive, in attach order. */
+  volumes?: VolumeNodes[];
   /** A config drive (ISO 9660), attached read-only as a second virtio disk. */
   configDrivePath?: string;
   /** kvm or tcg (default): the driver decides once per host (accel.ts). */
@@ -93,6 +98,7 @@ export function validateQemuSpec(spec: QemuSpec): void {
   checkInt('vcpus', spec.vcpus, 1, 255);
   checkInt('tbSizeMb', spec.tbSizeMb ?? DEFAULT_TB_SIZE_MB, 1, 2048);
   if (spec.diskPath !== undefined) checkPath('disk', spec.diskPath);
+  if (spec.diskPath !== undefined && spec.rootVolume !== undefined) throw new VirtError('qemu: a root disk and a root volume are given');
   if (spec.configDrivePath !== undefined) checkPath('config drive', spec.configDrivePath);
   if (spec.accel !== undefined && spec.accel !== 'kvm' && spec.accel !== 'tcg') {
     throw new VirtError(`qemu: accelerator ${JSON.stringify(spec.accel)} is not kvm or tcg`);
@@ -157,6 +163,7 @@ export function qemuArgs(spec: QemuSpec): string[] {
       '-device', 'virtio-blk-pci,drive=root,id=root-disk,bootindex=1',
     );
   }
+  if (spec.rootVolume !== undefined) args.push(...volumeArgs(spec.rootVolume, 1));
   if (spec.configDrivePath !== undefined) {
     // Read-only, as Nova attaches config drives; savevm also skips read-only disks.
     args.push(
@@ -165,6 +172,8 @@ export function qemuArgs(spec: QemuSpec): string[] {
       '-device', 'virtio-blk-pci,drive=config,id=config-disk',
     );
   }
+  // After the config drive, so a guest's device names stay what they were before a restart.
+  for (const volume of spec.volumes ?? []) args.push(...volumeArgs(volume));
   if (spec.loadvm !== undefined) args.push('-loadvm', spec.loadvm);
   (spec.nics ?? []).forEach((nic, i) => {
     args.push(

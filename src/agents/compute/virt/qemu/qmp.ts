@@ -80,6 +80,11 @@ export interface QmpCommands {
   'blockdev-del': { args: { 'node-name': string }; returns: QmpEmpty };
   device_add: { args: QmpDeviceAddArgs; returns: QmpEmpty };
   device_del: { args: { id: string }; returns: QmpEmpty };
+  /** qapi ObjectOptions (flat since QEMU 6.0): here the tls-creds-psk an NBD node needs. */
+  'object-add': { args: { 'qom-type': string; id: string; [property: string]: JsonValue }; returns: QmpEmpty };
+  'object-del': { args: { id: string }; returns: QmpEmpty };
+  /** Grows a node (online extend of a volume); `size` in bytes. */
+  block_resize: { args: { 'node-name': string; size: number }; returns: QmpEmpty };
 }
 
 export type QmpCommandName = keyof QmpCommands;
