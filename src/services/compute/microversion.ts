@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../../core/http/errors.js';
+import { Microversion, requestedMicroversion, resolveMicroversion } from '../../core/http/microversion.js';
 
 /**
  * Nova's microversions this API speaks. The maximum is the newest whose shape changes are
@@ -15,20 +16,7 @@ export const MIN_VERSION = { major: 2, minor: 1 } as const;
 export const MAX_VERSION = { major: 2, minor: 37 } as const;
 export const versionString = (v: { major: number; minor: number }) => `${v.major}.${v.minor}`;
 
-export class Microversion {
-  constructor(
-    readonly major: number,
-    readonly minor: number,
-  ) {}
-  /** True when the request asked for at least `X.Y`. */
-  atLeast(version: string): boolean {
-    const [major, minor] = version.split('.').map(Number) as [number, number];
-    return this.major > major || (this.major === major && this.minor >= minor);
-  }
-  toString(): string {
-    return `${this.major}.${this.minor}`;
-  }
-}
+export { Microversion };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -38,28 +26,13 @@ declare module 'fastify' {
 
 /** Reads `OpenStack-API-Version: compute X.Y` (or the legacy header); 400/406 as Nova answers. */
 export function negotiate(request: FastifyRequest): Microversion {
-  const modern = request.headers['openstack-api-version'];
-  const legacy = request.headers['x-openstack-nova-api-version'];
-  let wanted: string | undefined;
-  const modernValue = Array.isArray(modern) ? modern.join(',') : modern;
-  if (modernValue) {
-    for (const part of modernValue.split(',')) {
-      const [service, version] = part.trim().split(/\s+/, 2);
-      if (service?.toLowerCase() === 'compute' && version) wanted = version;
-    }
-  }
-  if (wanted === undefined) wanted = Array.isArray(legacy) ? legacy[0] : legacy;
-  if (wanted === undefined) return new Microversion(MIN_VERSION.major, MIN_VERSION.minor);
-  if (wanted.toLowerCase() === 'latest') return new Microversion(MAX_VERSION.major, MAX_VERSION.minor);
-  const match = /^(\d+)\.(\d+)$/.exec(wanted.trim());
-  if (!match) throw new ApiError(400, `API Version String ${wanted} is of invalid format. Must be of format MajorNum.MinorNum.`);
-  const version = new Microversion(Number(match[1]), Number(match[2]));
-  const below = version.major < MIN_VERSION.major || (version.major === MIN_VERSION.major && version.minor < MIN_VERSION.minor);
-  const above = version.major > MAX_VERSION.major || (version.major === MAX_VERSION.major && version.minor > MAX_VERSION.minor);
-  if (below || above) {
+  const wanted = requestedMicroversion(request, 'compute', 'x-openstack-nova-api-version');
+  const version = resolveMicroversion(wanted, MIN_VERSION, MAX_VERSION);
+  if (version === 'malformed') throw new ApiError(400, `API Version String ${wanted} is of invalid format. Must be of format MajorNum.MinorNum.`);
+  if ('unsupported' in version) {
     throw new ApiError(
       406,
-      `Version ${version} is not supported by the API. Minimum is ${versionString(MIN_VERSION)} and maximum is ${versionString(MAX_VERSION)}.`,
+      `Version ${version.unsupported} is not supported by the API. Minimum is ${versionString(MIN_VERSION)} and maximum is ${versionString(MAX_VERSION)}.`,
     );
   }
   return version;

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../../core/http/errors.js';
+import { Microversion, requestedMicroversion, resolveMicroversion } from '../../core/http/microversion.js';
 
 /**
  * Cinder's microversions: 3.0 to 3.70 (Zed), through `OpenStack-API-Version: volume X.Y`.
@@ -10,49 +11,27 @@ import { ApiError } from '../../core/http/errors.js';
 export const MIN = { major: 3, minor: 0 } as const;
 export const MAX = { major: 3, minor: 70 } as const;
 
-export class VolumeMicroversion {
-  constructor(
-    readonly major: number,
-    readonly minor: number,
-  ) {}
-  atLeast(version: string): boolean {
-    const [major, minor] = version.split('.').map(Number) as [number, number];
-    return this.major > major || (this.major === major && this.minor >= minor);
-  }
-  toString(): string {
-    return `${this.major}.${this.minor}`;
-  }
-}
+/** Cinder's requests carry the same `X.Y` as Nova's. */
+export { Microversion as VolumeMicroversion };
 
 declare module 'fastify' {
   interface FastifyRequest {
-    volumeVersion: VolumeMicroversion;
+    volumeVersion: Microversion;
   }
 }
 
-export function negotiateVolume(request: FastifyRequest): VolumeMicroversion {
-  const header = request.headers['openstack-api-version'];
-  const value = Array.isArray(header) ? header.join(',') : header;
-  let wanted: string | undefined;
-  if (value) {
-    for (const part of value.split(',')) {
-      const [service, version] = part.trim().split(/\s+/, 2);
-      if (service?.toLowerCase() === 'volume' && version) wanted = version;
-    }
+export function negotiateVolume(request: FastifyRequest): Microversion {
+  const wanted = requestedMicroversion(request, 'volume');
+  const version = resolveMicroversion(wanted, MIN, MAX);
+  if (version === 'malformed') throw new ApiError(400, `Invalid API version: ${wanted}. Version string must be of the form MajorNum.MinorNum.`);
+  if ('unsupported' in version) {
+    throw new ApiError(406, `Version ${version.unsupported} is not supported by the API. Minimum is ${MIN.major}.${MIN.minor} and maximum is ${MAX.major}.${MAX.minor}.`);
   }
-  if (wanted === undefined) return new VolumeMicroversion(MIN.major, MIN.minor);
-  if (wanted.toLowerCase() === 'latest') return new VolumeMicroversion(MAX.major, MAX.minor);
-  const match = /^(\d+)\.(\d+)$/.exec(wanted.trim());
-  if (!match) throw new ApiError(400, `Invalid API version: ${wanted}. Version string must be of the form MajorNum.MinorNum.`);
-  const version = new VolumeMicroversion(Number(match[1]), Number(match[2]));
-  const below = version.major < MIN.major || (version.major === MIN.major && version.minor < MIN.minor);
-  const above = version.major > MAX.major || (version.major === MAX.major && version.minor > MAX.minor);
-  if (below || above) throw new ApiError(406, `Version ${version} is not supported by the API. Minimum is ${MIN.major}.${MIN.minor} and maximum is ${MAX.major}.${MAX.minor}.`);
   return version;
 }
 
 export function stampVolumeVersion(request: FastifyRequest, reply: FastifyReply): void {
-  const version = request.volumeVersion ?? new VolumeMicroversion(MIN.major, MIN.minor);
+  const version = request.volumeVersion ?? new Microversion(MIN.major, MIN.minor);
   reply.header('OpenStack-API-Version', `volume ${version}`);
   reply.header('Vary', 'OpenStack-API-Version');
 }
