@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { serveApis } from './api-server.js';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { openBus, type Bus } from './core/bus/index.js';
@@ -7,20 +7,16 @@ import type { KumoConfig } from './core/config.js';
 import { preparePrivateDataDir } from './core/data-dir.js';
 import { openDatabase, type Database } from './core/db/database.js';
 import { migrateToLatest, type MigrationSet } from './core/db/migrations.js';
-import { createHttpServer } from './core/http/server.js';
 import type { Logger } from './core/log.js';
-import { Metrics } from './core/metrics.js';
 import { Enforcer } from './core/policy/index.js';
 import { bootstrapIdentity, type BootstrapCredentials, type CatalogEntry } from './services/identity/bootstrap.js';
 import { identityMigrations } from './services/identity/migrations.js';
 import { InProcessIdentityClient } from './services/identity/client.js';
-import { identityPlugin } from './services/identity/plugin.js';
 import { IdentityService } from './services/identity/service.js';
 import type { ImageContext } from './services/image/context.js';
 import type { NetworkContext } from './services/network/context.js';
 import { imageMigrations } from './services/image/migrations.js';
 import { networkMigrations } from './services/network/migrations.js';
-import { networkPlugin } from './services/network/plugin.js';
 import { createNetworkContext } from './services/network/service.js';
 import { DesiredStatePublisher } from './services/network/desired-state.js';
 import type { NetworkAgent } from './agents/network/agent.js';
@@ -28,16 +24,12 @@ import { chooseDataplane, publicBridgeFor, startNetworkAgent, startSimulatedNetw
 import type { PublicBridgeConfig } from './agents/network/dataplane/linuxbridge/unit.js';
 import { allInOneDefaultNetworks } from './default-networks.js';
 import type { DefaultNetworks } from './services/network/default-networks.js';
-import { imagePlugin } from './services/image/plugin.js';
 import { recoverInterruptedTransfers } from './services/image/recovery.js';
 import { createImageContext, IMAGE_DEFAULT_LIMITS } from './services/image/service.js';
 import type { ComputeContext } from './services/compute/context.js';
 import { computeMigrations } from './services/compute/migrations.js';
 import { InProcessImages } from './services/image/client.js';
 import { ensureDefaultFlavors } from './services/compute/flavors.js';
-import { computePlugin } from './services/compute/plugin.js';
-import { CONSOLE_PREFIX } from './contracts/console.js';
-import { consolePlugin, registerWebsockets } from './services/console/plugin.js';
 import { createComputeContext } from './services/compute/service.js';
 import { InProcessInstanceNetwork, InProcessNetworkPorts } from './services/network/client.js';
 import { Conductor } from './services/compute/conductor.js';
@@ -48,18 +40,14 @@ import { InstanceRecords } from './services/compute/instances/store.js';
 import { FilterScheduler } from './services/compute/scheduler/filter-scheduler.js';
 import { chooseDriver, launchComputeAgents, type DriverChoice } from './agents/compute/start.js';
 import type { ComputeAgent } from './agents/compute/agent.js';
-import { ComputeInstanceSource, InProcessConsoleTokens } from './services/compute/client.js';
+import { ComputeInstanceSource } from './services/compute/client.js';
 import { InProcessConfigDrive } from './services/metadata/config-drive-source.js';
 import { objectMigrations } from './services/object/migrations.js';
-import { objectPlugin } from './services/object/plugin.js';
 import { createObjectContext, startObjectService } from './services/object/service.js';
 import type { ObjectContext } from './services/object/context.js';
-import { metadataSecret } from './services/metadata/secret.js';
-import { startMetadataServer } from './services/metadata/server.js';
 import { volumeMigrations } from './services/volume/migrations.js';
 import { ServerServices } from './services/compute/servers/services.js';
 import { recoverVolumeMappings, releaseVolumesOfDeletedInstances, volumeExtended } from './services/compute/servers/volumes.js';
-import { volumePlugin } from './services/volume/plugin.js';
 import { createVolumeService, type VolumeService } from './services/volume/service.js';
 import type { VolumeAgent } from './agents/volume/agent.js';
 import { startVolumeAgent } from './agents/volume/start.js';
@@ -215,39 +203,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     const object = createObjectContext(config, database, identity, log);
     cleanups.push(await startObjectService(object));
 
-    const metrics = new Metrics();
-    const http = createHttpServer({ logger: log, metrics });
-    await registerWebsockets(http);
-    await http.register(identityPlugin(identity), { prefix: '/identity' });
-    await http.register(imagePlugin(image, identity, () => config.publicUrl), { prefix: '/image' });
-    await http.register(networkPlugin(network, identity), { prefix: '/networking' });
-    await http.register(computePlugin(compute, identity), { prefix: '/compute' });
-    await http.register(volumePlugin(volume, identity), { prefix: '/volume' });
-    // Swift's COPY verb (a server-side copy to the Destination header's name).
-    http.addHttpMethod('COPY', { hasBody: true });
-    await http.register(objectPlugin(object), { prefix: '/object-store' });
-    await http.register(consolePlugin({ tokens: new InProcessConsoleTokens(compute), log }), { prefix: CONSOLE_PREFIX });
-    await http.listen({ host: config.host, port: config.port });
-    cleanups.push(() => http.close());
-    if (config.port === 0) {
-      const port = (http.server.address() as AddressInfo).port;
-      config.port = port;
-      config.publicUrl = config.publicUrl.replace(/:0$/, `:${port}`);
-    }
-
-    // The relays sign with the same secret: from the environment, or the data directory's file.
-    config.metadata.sharedSecret = metadataSecret(config.metadata.sharedSecret, config.dataDir);
-    const metadata = await startMetadataServer({
-      host: config.metadata.host,
-      port: config.metadata.port,
-      freePortIfTaken: config.metadata.freePortIfTaken,
-      sharedSecret: config.metadata.sharedSecret,
-      instances: new ComputeInstanceSource(compute),
-      network: new InProcessInstanceNetwork(network),
-      log,
-    });
-    cleanups.push(() => metadata.close());
-    config.metadata.port = metadata.port;
+    const { http, metadata, metadataSecret: metadataSharedSecret } = await serveApis(config, { identity, image, network, compute, volume, object }, log, cleanups);
 
     // cinder-volume after the HTTP port is known: volumes made from images fetch them over the Image API.
     const volumeAgent = await startVolumeAgent(config, bus, log);
@@ -258,7 +214,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     const dataplane = chooseDataplane(config);
     if (config.dataplane.driver === undefined) log.warn({ dataplane: dataplane.name }, dataplane.reason);
     const publicBridge = publicBridgeFor(config);
-    const networkAgent = await startNetworkAgent(config, bus, log, dataplane, { url: metadata.url, sharedSecret: config.metadata.sharedSecret }, publicBridge);
+    const networkAgent = await startNetworkAgent(config, bus, log, dataplane, { url: metadata.url, sharedSecret: metadataSharedSecret }, publicBridge);
     cleanups.push(() => networkAgent.stop());
     // Hosts the fake driver simulates bind ports as this one would (their agents report as it does).
     if (computeDriver.name === 'fake' && dataplane.name === 'noop') {

@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { serveApis } from './api-server.js';
 import type { FastifyInstance } from 'fastify';
 import { CATALOG, loadPolicyOverrides, MIGRATIONS } from './cloud.js';
 import { openBus, type Bus } from './core/bus/index.js';
@@ -6,21 +6,15 @@ import type { KumoConfig } from './core/config.js';
 import { preparePrivateDataDir } from './core/data-dir.js';
 import { openDatabase, type Database } from './core/db/database.js';
 import { migrateToLatest } from './core/db/migrations.js';
-import { createHttpServer } from './core/http/server.js';
 import type { Logger } from './core/log.js';
-import { Metrics } from './core/metrics.js';
 import { Enforcer } from './core/policy/index.js';
-import { CONSOLE_PREFIX } from './contracts/console.js';
 import { chooseDataplane, publicBridgeFor, startNetworkAgent } from './agents/network/start.js';
 import { bootstrapIdentity, type BootstrapCredentials } from './services/identity/bootstrap.js';
 import { InProcessIdentityClient } from './services/identity/client.js';
-import { identityPlugin } from './services/identity/plugin.js';
 import { IdentityService } from './services/identity/service.js';
-import { imagePlugin } from './services/image/plugin.js';
 import { recoverInterruptedTransfers } from './services/image/recovery.js';
 import { createImageContext } from './services/image/service.js';
 import { DesiredStatePublisher } from './services/network/desired-state.js';
-import { networkPlugin } from './services/network/plugin.js';
 import { createNetworkContext } from './services/network/service.js';
 import { Conductor } from './services/compute/conductor.js';
 import { ensureDefaultFlavors } from './services/compute/flavors.js';
@@ -30,15 +24,11 @@ import { InstanceActions } from './services/compute/instances/actions.js';
 import { InstanceRecords } from './services/compute/instances/store.js';
 import { InProcessInstanceNetwork, InProcessNetworkPorts } from './services/network/client.js';
 import { InProcessImages } from './services/image/client.js';
-import { computePlugin } from './services/compute/plugin.js';
 import { FilterScheduler } from './services/compute/scheduler/filter-scheduler.js';
 import { createComputeContext } from './services/compute/service.js';
-import { consolePlugin, registerWebsockets } from './services/console/plugin.js';
-import { ComputeInstanceSource, InProcessConsoleTokens } from './services/compute/client.js';
+import { ComputeInstanceSource } from './services/compute/client.js';
 import { InProcessConfigDrive } from './services/metadata/config-drive-source.js';
-import { metadataSecret } from './services/metadata/secret.js';
-import { startMetadataServer } from './services/metadata/server.js';
-import { volumePlugin } from './services/volume/plugin.js';
+import { createObjectContext, startObjectService } from './services/object/service.js';
 import { createVolumeService } from './services/volume/service.js';
 import { ServerServices } from './services/compute/servers/services.js';
 import { recoverVolumeMappings, releaseVolumesOfDeletedInstances, volumeExtended } from './services/compute/servers/volumes.js';
@@ -138,38 +128,14 @@ export async function startControlPlane(config: KumoConfig, log: Logger, role: '
         .then(() => recoverVolumeMappings(compute, servers))
         .catch((err: unknown) => log.warn({ err }, 'could not release the volumes of deleted servers'));
     }
-    const http = createHttpServer({ logger: log, metrics: new Metrics() });
-    await registerWebsockets(http);
-    await http.register(identityPlugin(identity), { prefix: '/identity' });
-    await http.register(imagePlugin(image, identity, () => config.publicUrl), { prefix: '/image' });
-    await http.register(networkPlugin(network, identity), { prefix: '/networking' });
-    await http.register(computePlugin(compute, identity), { prefix: '/compute' });
-    await http.register(volumePlugin(volume, identity), { prefix: '/volume' });
-    await http.register(consolePlugin({ tokens: new InProcessConsoleTokens(compute), log }), { prefix: CONSOLE_PREFIX });
-    await http.listen({ host: config.host, port: config.port });
-    cleanups.push(() => http.close());
-    if (config.port === 0) {
-      const port = (http.server.address() as AddressInfo).port;
-      config.port = port;
-      config.publicUrl = config.publicUrl.replace(/:0$/, `:${port}`);
-    }
-    config.metadata.sharedSecret = metadataSecret(config.metadata.sharedSecret, config.dataDir);
-    const metadata = await startMetadataServer({
-      host: config.metadata.host,
-      port: config.metadata.port,
-      freePortIfTaken: config.metadata.freePortIfTaken,
-      sharedSecret: config.metadata.sharedSecret,
-      instances: new ComputeInstanceSource(compute),
-      network: new InProcessInstanceNetwork(network),
-      log,
-    });
-    cleanups.push(() => metadata.close());
-    config.metadata.port = metadata.port;
+    const object = createObjectContext(config, database, identity, log);
+    cleanups.push(await startObjectService(object));
+    const { http, metadata, metadataSecret: metadataSharedSecret } = await serveApis(config, { identity, image, network, compute, volume, object }, log, cleanups);
     // This host is the network node, as a DevStack controller runs Neutron's DHCP, L3 and
     // metadata agents: DHCP servers, routers and the metadata relay for the compute hosts' guests.
     const dataplane = chooseDataplane(config);
     if (config.dataplane.driver === undefined) log.warn({ dataplane: dataplane.name }, dataplane.reason);
-    const networkNode = await startNetworkAgent(config, bus, log, dataplane, { url: metadata.url, sharedSecret: config.metadata.sharedSecret }, publicBridgeFor(config));
+    const networkNode = await startNetworkAgent(config, bus, log, dataplane, { url: metadata.url, sharedSecret: metadataSharedSecret }, publicBridgeFor(config));
     cleanups.push(() => networkNode.stop());
     const { created } = await bootstrapIdentity(identity.context, CATALOG, wanted);
     return { role, database, bus, http, metadataUrl: metadata.url, createdCredentials: created, stop };

@@ -113,9 +113,9 @@ describe('identity through the openstack CLI', { skip: cliSkip }, () => {
     unpoison?.();
   });
 
-  it('writes a clouds.yaml for kumo-admin and kumo-demo pointing at this cloud', SLOW, () => {
+  it('writes a clouds.yaml for kumo-admin, kumo-demo and kumo-service pointing at this cloud', SLOW, () => {
     const clouds = readClouds(kumo.dataDir).clouds;
-    assert.deepEqual(Object.keys(clouds).sort(), ['kumo-admin', 'kumo-demo']);
+    assert.deepEqual(Object.keys(clouds).sort(), ['kumo-admin', 'kumo-demo', 'kumo-service']);
     for (const [name, user] of [['kumo-admin', 'admin'], ['kumo-demo', 'demo']] as const) {
       assert.equal(clouds[name]?.auth.auth_url, `${kumo.url}/identity`);
       assert.equal(clouds[name]?.auth.username, user);

@@ -120,7 +120,7 @@ for (const engine of ENGINES) {
       assert.equal(login.status, 401, 'the first password opens nothing');
       // What every start keeps: the catalog points at this process.
       const services = await get('/services', again, 'services');
-      assert.deepEqual(services.map((s) => s.type).sort(), ['compute', 'identity', 'image', 'network', 'object-store']);
+      assert.deepEqual(services.map((s) => s.type).sort(), ['block-storage', 'compute', 'identity', 'image', 'network', 'object-store', 'volumev3']);
     });
   });
 }
