@@ -67,7 +67,11 @@ describe('file volume backend', { timeout: 60_000 }, () => {
       driver_volume_type: 'file',
       data: { device_path: path, format: 'qcow2', volume_id: id, access_mode: 'rw', online_extend: true, qos_specs: null, encrypted: false, discard: true },
     });
-    await assert.rejects(backend.initializeConnection(id, { host: 'host-b' }, 'rw'), /only on their own host/);
+    // Another host on another machine cannot open the path; one on this machine (the all-in-one's
+    // simulated hosts, by their address) can.
+    await assert.rejects(backend.initializeConnection(id, { host: 'host-b' }, 'rw'), /only on their own machine/);
+    await assert.rejects(backend.initializeConnection(id, { host: 'host-b', ip: '192.0.2.7' }, 'rw'), /only on their own machine/);
+    assert.deepEqual(await backend.initializeConnection(id, { host: 'host-b', ip: '127.0.0.1' }, 'rw'), connection);
     for (const v of [id, fromSnap, clone]) await backend.deleteVolume(v);
     await backend.deleteVolume(id); // twice: still fine
     await backend.deleteSnapshot(snap);

@@ -133,6 +133,9 @@ for (const engine of ENGINES) describe(`volume API on ${engine.name}`, { skip: e
     assert.equal(shown.volume_image_metadata.image_id, imageId);
     assert.equal(rawBytes(file(v.id), 17).toString(), 'KUMO-IMAGE-MARKER');
 
+    // No volume named (Tempest sends null): Cinder looks it up and does not find it.
+    const orphan = await cinder(url, 'POST', '/snapshots', admin, { snapshot: { volume_id: null, name: 'nothing' } });
+    assert.equal(orphan.status, 404, JSON.stringify(orphan.body));
     // Snapshot, then a larger volume from it, then a clone: the data follows.
     const snap = await cinder(url, 'POST', '/snapshots', admin, { snapshot: { volume_id: v.id, name: 's1', metadata: { k: 'v' } } });
     assert.equal(snap.status, 202, JSON.stringify(snap.body));

@@ -18,7 +18,8 @@ const createSchema = {
         type: 'object',
         required: ['volume_id'],
         properties: {
-          volume_id: { type: 'string', maxLength: 36 },
+          // Cinder's uuid_allow_null: a null volume is looked up, and not found (404).
+          volume_id: { type: ['string', 'null'], maxLength: 36 },
           name: { type: ['string', 'null'], maxLength: 255 },
           display_name: { type: ['string', 'null'], maxLength: 255 },
           description: { type: ['string', 'null'], maxLength: 255 },
@@ -56,7 +57,7 @@ export function snapshotRoutes(app: FastifyInstance, svc: VolumeService): void {
     const caller = callerFrom(request);
     const s = request.body.snapshot;
     const row = await volumes.createSnapshot(caller, {
-      volume_id: s.volume_id as string,
+      volume_id: String(s.volume_id ?? 'None'),
       name: (s.name ?? s.display_name ?? null) as string | null,
       description: (s.description ?? s.display_description ?? null) as string | null,
       ...(s.force !== undefined && s.force !== null ? { force: s.force as boolean | string } : {}),

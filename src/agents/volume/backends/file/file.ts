@@ -1,3 +1,4 @@
+import { networkInterfaces } from 'node:os';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -190,8 +191,10 @@ export class FileBackend implements VolumeBackend {
   async initializeConnection(volumeId: string, connector: VolumeConnector, accessMode: 'rw' | 'ro'): Promise<ConnectionInfo> {
     const path = this.volumePath(volumeId);
     await stat(path);
-    if (connector.host !== undefined && connector.host !== this.opts.host) {
-      throw new Error(`file volumes attach only on their own host (${this.opts.host}), not ${String(connector.host)}`);
+    // The path is good on this machine only: for this host, or an attacher whose address is one
+    // of this machine's (the all-in-one's simulated hosts share it), never another machine.
+    if (connector.host !== undefined && connector.host !== this.opts.host && !isThisMachine(connector.ip)) {
+      throw new Error(`file volumes attach only on their own machine (${this.opts.host}), not ${String(connector.host)}`);
     }
     return { driver_volume_type: 'file', data: { device_path: path, format: 'qcow2', volume_id: volumeId, access_mode: accessMode, online_extend: true, qos_specs: null, encrypted: false, discard: true } };
   }
@@ -229,4 +232,11 @@ export class FileBackend implements VolumeBackend {
       volumeCount: (await this.listVolumes()).length,
     };
   }
+}
+
+/** True when `ip` is one of this machine's own addresses (loopback included). */
+function isThisMachine(ip: unknown): boolean {
+  if (typeof ip !== 'string' || ip === '') return false;
+  if (ip.startsWith('127.') || ip === '::1') return true;
+  return Object.values(networkInterfaces()).some((addresses) => addresses?.some((a) => a.address === ip));
 }
