@@ -1,22 +1,10 @@
 import { sql, type Kysely } from 'kysely';
 import { newUuid } from '../../core/ids.js';
 import type { HostState } from './scheduler/types.js';
+import type { HostRegistration } from '../../contracts/compute-host.js';
 import type { ComputeHostRow, ComputeTables } from './tables.js';
 
-export interface HostRegistration {
-  host: string;
-  availabilityZone: string;
-  hypervisorType: string;
-  hypervisorVersion: number;
-  hostIp: string;
-  vcpus: number;
-  memoryMb: number;
-  localGb: number;
-  cpuAllocationRatio: number;
-  ramAllocationRatio: number;
-  diskAllocationRatio: number;
-  reservedHostMemoryMb: number;
-}
+export type { HostRegistration };
 
 export interface Resources {
   vcpus: number;
