@@ -9,7 +9,7 @@ import { openDatabase, type Database } from './core/db/database.js';
 import { migrateToLatest, type MigrationSet } from './core/db/migrations.js';
 import type { Logger } from './core/log.js';
 import { Enforcer } from './core/policy/index.js';
-import { bootstrapIdentity, type BootstrapCredentials, type CatalogEntry } from './services/identity/bootstrap.js';
+import { bootstrapIdentity, prepareFirstStart, type BootstrapCredentials, type CatalogEntry } from './services/identity/bootstrap.js';
 import { identityMigrations } from './services/identity/migrations.js';
 import { InProcessIdentityClient } from './services/identity/client.js';
 import { IdentityService } from './services/identity/service.js';
@@ -126,6 +126,8 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     const identityEnforcer = enforcerFor();
     const identity = new IdentityService(config, database, identityEnforcer, bus, log);
     await identity.start();
+    // A fresh database's accounts are hashed beside the rest of the start (bcrypt's pool threads).
+    const firstStart = prepareFirstStart(identity.context, wanted);
     cleanups.push(() => identity.stop());
     const image = createImageContext(config, database, enforcerFor(), new InProcessIdentityClient(identity.context), log);
     await recoverInterruptedTransfers(image);
@@ -225,7 +227,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     }
 
     // Last: users created here have passwords only this start knows, so nothing may fail after.
-    const { created } = await bootstrapIdentity(identity.context, CATALOG, wanted);
+    const { created } = await bootstrapIdentity(identity.context, CATALOG, wanted, firstStart);
     // DevStack's networks are a convenience made after the accounts: one that fails now must not
     // fail the start (the new passwords would be lost); it is reported, and the next start finishes it.
     const defaultNetworks = await allInOneDefaultNetworks(config, identity, network, dataplane).catch((err: unknown): DefaultNetworks => {

@@ -3,9 +3,14 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { answerClientError } from './client-errors.js';
+import { LazyValidators } from './lazy-validation.js';
 import { serializeBigRepliesInTurns } from './json-replies.js';
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Compiles every route schema not yet compiled (they compile on first use); how many. */
+    compileRouteSchemas(): number;
+  }
   interface FastifyContextConfig {
     /** Routes that answer without a token (version documents, POST /v3/auth/tokens, ...). */
     public?: boolean;
@@ -24,6 +29,7 @@ export interface HttpServerOptions {
  * routes, parsers and error shape inside its own encapsulated plugin.
  */
 export function createHttpServer(options: HttpServerOptions): FastifyInstance {
+  const validators = new LazyValidators();
   // Service plugins by prefix, so that errors the router raises before any route or hook
   // runs (a bad %-escape, an overlong path parameter) still get the service's error shape.
   const scopes: FastifyInstance[] = [];
@@ -37,6 +43,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     // Route schemas (route-schemas.ts) check what the client sent, as OpenStack's jsonschema
     // does: no coercion (`"true"` is not a boolean), no defaults filled in, nothing removed.
     ajv: { customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allowUnionTypes: true } },
+    // Each route's schema is compiled on its first request, not at the start (lazy-validation.ts).
+    schemaController: { compilersFactory: { buildValidator: validators.buildValidator as never } },
     forceCloseConnections: true,
     return503OnClosing: true,
     // Requests the HTTP parser refuses (431, bad request lines): answered whole, connection closed cleanly.
@@ -52,6 +60,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
       (owner ?? app).errorHandler(error, request, reply);
     },
   });
+  app.decorate('compileRouteSchemas', () => validators.compileAll());
   app.addHook('onRegister', (instance) => {
     scopes.push(instance);
   });

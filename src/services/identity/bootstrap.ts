@@ -45,20 +45,43 @@ export async function bootstrapIdentity(
   ctx: IdentityContext,
   catalog: CatalogEntry[],
   wanted: Partial<BootstrapCredentials>,
+  firstStart: Promise<FirstStartSeed | undefined> = prepareFirstStart(ctx, wanted),
 ): Promise<BootstrapResult> {
-  const created = await seedFirstStart(ctx, catalog, wanted);
+  const seed = await firstStart;
+  const created = seed ? await seedFirstStart(ctx, catalog, seed) : {};
   await ensureCatalog(ctx.stores, ctx.config, catalog);
   ctx.changed();
   return { created };
 }
 
-async function seedFirstStart(ctx: IdentityContext, catalog: CatalogEntry[], wanted: Partial<BootstrapCredentials>): Promise<Partial<BootstrapCredentials>> {
-  if (await ctx.stores.bootstrap.isDone(FIRST_START)) return {};
-  // Hash before the transaction: bcrypt takes a while and must not hold it (SQLite's one connection) open.
-  const adminPassword = wanted.adminPassword ?? generatePassword();
-  const demoPassword = wanted.demoPassword ?? generatePassword();
-  const novaPassword = wanted.novaPassword ?? generatePassword();
-  const [adminHash, demoHash, novaHash] = await Promise.all([ctx.hasher.hash(adminPassword), ctx.hasher.hash(demoPassword), ctx.hasher.hash(novaPassword)]);
+/** The first start's passwords and, being made in the libuv pool, their hashes. */
+export interface FirstStartSeed {
+  passwords: BootstrapCredentials;
+  hashes: Promise<readonly [admin: string, demo: string, nova: string]>;
+}
+
+/**
+ * On a database whose first start has not happened, starts hashing its accounts' passwords
+ * (three bcrypts, a fresh start's largest cost) so that they run beside the rest of the start
+ * instead of after it; `bootstrapIdentity` takes the result. Nothing on a database already seeded.
+ */
+export async function prepareFirstStart(ctx: IdentityContext, wanted: Partial<BootstrapCredentials>): Promise<FirstStartSeed | undefined> {
+  if (await ctx.stores.bootstrap.isDone(FIRST_START)) return undefined;
+  const passwords: BootstrapCredentials = {
+    adminPassword: wanted.adminPassword ?? generatePassword(),
+    demoPassword: wanted.demoPassword ?? generatePassword(),
+    novaPassword: wanted.novaPassword ?? generatePassword(),
+  };
+  const hashes = Promise.all([ctx.hasher.hash(passwords.adminPassword), ctx.hasher.hash(passwords.demoPassword), ctx.hasher.hash(passwords.novaPassword)] as const);
+  // A start that fails before it needs them must not leave a rejection nobody handles.
+  hashes.catch(() => undefined);
+  return { passwords, hashes };
+}
+
+async function seedFirstStart(ctx: IdentityContext, catalog: CatalogEntry[], seed: FirstStartSeed): Promise<Partial<BootstrapCredentials>> {
+  // Hashed before the transaction: bcrypt takes a while and must not hold it (SQLite's one connection) open.
+  const { adminPassword, demoPassword, novaPassword } = seed.passwords;
+  const [adminHash, demoHash, novaHash] = await seed.hashes;
   // One transaction, the marker first: the accounts exist exactly when the marker does, and a
   // second process starting at the same moment (a split deployment) waits, then finds it taken.
   return ctx.stores.database.transaction(async (db) => {

@@ -105,3 +105,28 @@ describe('body readers', () => {
     assert.throws(() => queryBool({ a: 'maybe' }, 'a'), /expected a boolean/);
   });
 });
+
+describe('route schemas compiled on first use', () => {
+  it('checks a body against its schema on the first request and every one after', async () => {
+    const app = createHttpServer({ logger: createLogger('silent'), metrics: new Metrics() });
+    app.post('/things', { schema: { body: { type: 'object', properties: { size: { type: 'integer', minimum: 1 } }, required: ['size'] } } }, async (request) => request.body);
+    await app.ready();
+    assert.equal((await app.inject({ method: 'POST', url: '/things', payload: { size: 0 } })).statusCode, 400);
+    const ok = await app.inject({ method: 'POST', url: '/things', payload: { size: 2 } });
+    assert.equal(ok.statusCode, 200);
+    assert.deepEqual(ok.json(), { size: 2 });
+    const bad = await app.inject({ method: 'POST', url: '/things', payload: { size: '2' } });
+    assert.equal(bad.statusCode, 400, 'no coercion: "2" is not an integer');
+    assert.match(bad.body, /size/);
+    await app.close();
+  });
+
+  it('leaves a schema uncompiled until asked, and compileRouteSchemas throws for a bad one', async () => {
+    const app = createHttpServer({ logger: createLogger('silent'), metrics: new Metrics() });
+    app.post('/good', { schema: { body: { type: 'object' } } }, async () => ({}));
+    app.post('/broken', { schema: { body: { type: 'no-such-type' } } }, async () => ({}));
+    await app.ready();
+    assert.throws(() => app.compileRouteSchemas(), /type/);
+    await app.close();
+  });
+});
