@@ -6,7 +6,7 @@
 // of an agent mid-build ends its builds in ERROR after the service down time, rescheduled
 // never; the restarted agent adopts the guests it had and keeps no ghost.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,33 +16,11 @@ import { TEST_DATABASE_URL } from '../helpers/cloud.js';
 import { dropSchema } from '../helpers/databases.js';
 import { nova, waitForServer } from '../services/compute/helpers.js';
 import { cleanEnv, freePort, KUMO_MAIN } from './helpers/kumo-process.js';
+import { startChild } from './helpers/split-deployment.js';
 import { cliSkip, OpenStackCli } from './helpers/openstack-cli.js';
 
 const BUS_URL = process.env.KUMO_TEST_BUS_URL;
 const DOWN_TIME = 3;
-
-interface Child {
-  process: ChildProcess;
-  output: () => string;
-}
-
-/** Starts `kumo <args>` and resolves once it printed `ready`. */
-async function startChild(args: string[], env: NodeJS.ProcessEnv, ready: RegExp, timeoutMs = 30_000): Promise<Child & { match: RegExpExecArray }> {
-  const child = spawn(process.execPath, [KUMO_MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const match = ready.exec(text);
-    if (match) return { process: child, output: () => text, match };
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`kumo ${args[0]} did not start: ${text}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
