@@ -14,7 +14,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -213,7 +213,8 @@ describe('a split deployment with QEMU guests: controller, two agent hosts and a
     const api = await startChild(['api', '--data-dir', dataDir, '--port', String(port), '--log-level', 'warn'], controlEnv, /Kumo API is up at (http:\/\/\S+)/, { wrapper: inController, timeoutMs: 60_000 });
     children.push(api.process);
     assert.equal(api.match[1], `http://${CONTROLLER_IP}:${port}`);
-    children.push((await startChild(['conductor', '--data-dir', dataDir, '--log-level', 'warn'], controlEnv, /Kumo conductor is up/, { wrapper: inController, timeoutMs: 60_000 })).process);
+    // The conductor under a host name of its own, as on a machine of its own: the network node is the API's host.
+    children.push((await startChild(['conductor', '--data-dir', dataDir, '--log-level', 'warn'], { ...controlEnv, KUMO_HOST_NAME: `${lab.prefix}cond` }, /Kumo conductor is up/, { wrapper: inController, timeoutMs: 60_000 })).process);
     // The test's own REST polling reaches the API through a loopback relay; the CLI runs on the controller.
     relay = await NetnsRelay.open(ns.ctl, port);
     url = `http://127.0.0.1:${port}`;
@@ -284,10 +285,23 @@ describe('a split deployment with QEMU guests: controller, two agent hosts and a
       assert.match(rules, /--dport 5432 .*REJECT/, `5432 stays blocked on ${hostNames[i]} while its dataplane runs`);
       const pids = (await lab.run(['ip', 'netns', 'pids', hostNs])).split('\n').filter((pid) => /^\d+$/.test(pid));
       assert.ok(pids.length > 0, `the agent runs in ${hostNs}`);
+      let agentChecked = false;
       for (const pid of pids) {
-        // /proc/PID/root resolves paths in that process's mount namespace.
-        assert.deepEqual(readdirSync(`/proc/${pid}/root${controllerRoot}`), [], `process ${pid} in ${hostNs} sees ${controllerRoot} empty`);
+        // /proc/PID/root resolves paths in that process's mount namespace. A process may end
+        // meanwhile (the agent's ip and iptables runs): then there is nothing to look at.
+        let seen: string[];
+        let command: string;
+        try {
+          command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+          seen = readdirSync(`/proc/${pid}/root${controllerRoot}`);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          throw error;
+        }
+        assert.deepEqual(seen, [], `process ${pid} (${command.replaceAll('\0', ' ')}) in ${hostNs} sees ${controllerRoot} empty`);
+        if (command.includes('\0agent\0')) agentChecked = true;
       }
+      assert.ok(agentChecked, `the kumo agent process in ${hostNs} was looked at`);
     }
     // The controller sees its own directory.
     assert.ok(readdirSync(dataDir).includes('clouds.yaml'));
