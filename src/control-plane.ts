@@ -14,7 +14,7 @@ import { InProcessIdentityClient } from './services/identity/client.js';
 import { IdentityService } from './services/identity/service.js';
 import { recoverInterruptedTransfers } from './services/image/recovery.js';
 import { createImageContext } from './services/image/service.js';
-import { DesiredStatePublisher } from './services/network/desired-state.js';
+import { DesiredStatePublisher, forwardChanges } from './services/network/desired-state.js';
 import { createNetworkContext } from './services/network/service.js';
 import { Conductor } from './services/compute/conductor.js';
 import { ensureDefaultFlavors } from './services/compute/flavors.js';
@@ -75,10 +75,18 @@ export async function startControlPlane(config: KumoConfig, log: Logger, role: '
     const image = createImageContext(config, database, enforcerFor(), new InProcessIdentityClient(identity.context), log);
     if (role === 'api') await recoverInterruptedTransfers(image);
     const network = createNetworkContext(config, database, enforcerFor(), log);
-    const publisher = new DesiredStatePublisher(network, bus, config.hostName, log);
-    network.changed = () => publisher.changed();
-    await publisher.start();
-    cleanups.push(() => publisher.stop());
+    if (role === 'api') {
+      // The API's host is the network node (its agent runs DHCP and routers, below): only this
+      // process computes and pushes desired state, and answers the agents' network calls.
+      const publisher = new DesiredStatePublisher(network, bus, config.hostName, log);
+      network.changed = () => publisher.changed();
+      await publisher.start();
+      cleanups.push(() => publisher.stop());
+    } else {
+      // A conductor may run on a host of its own: as the network node it would push every host a
+      // state without the DHCP servers and routers. Its changes go to the API process instead.
+      network.changed = forwardChanges(bus, log);
+    }
     const compute = createComputeContext(config, database, bus, enforcerFor(), new InProcessImages(image), new InProcessNetworkPorts(network), log);
     compute.configDrive = new InProcessConfigDrive(new ComputeInstanceSource(compute), new InProcessInstanceNetwork(network));
     // Cinder's API, scheduler and the listener the volume agents report to run in `kumo api`.

@@ -6,7 +6,7 @@
 // of an agent mid-build ends its builds in ERROR after the service down time, rescheduled
 // never; the restarted agent adopts the guests it had and keeps no ghost.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,33 +16,11 @@ import { TEST_DATABASE_URL } from '../helpers/cloud.js';
 import { dropSchema } from '../helpers/databases.js';
 import { nova, waitForServer } from '../services/compute/helpers.js';
 import { cleanEnv, freePort, KUMO_MAIN } from './helpers/kumo-process.js';
+import { startChild } from './helpers/split-deployment.js';
 import { cliSkip, OpenStackCli } from './helpers/openstack-cli.js';
 
 const BUS_URL = process.env.KUMO_TEST_BUS_URL;
 const DOWN_TIME = 3;
-
-interface Child {
-  process: ChildProcess;
-  output: () => string;
-}
-
-/** Starts `kumo <args>` and resolves once it printed `ready`. */
-async function startChild(args: string[], env: NodeJS.ProcessEnv, ready: RegExp, timeoutMs = 30_000): Promise<Child & { match: RegExpExecArray }> {
-  const child = spawn(process.execPath, [KUMO_MAIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const match = ready.exec(text);
-    if (match) return { process: child, output: () => text, match };
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`kumo ${args[0]} did not start: ${text}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -65,7 +43,8 @@ describe('a split deployment: api, conductor and two agents without a database',
   const hosts = [`split-a-${suffix}`, `split-b-${suffix}`] as const;
   const bus = { KUMO_BUS_URL: BUS_URL as string, KUMO_BUS_NAMESPACE: `kumo-test-${suffix}` };
   const timing = { KUMO_HEARTBEAT_INTERVAL: '1', KUMO_SERVICE_DOWN_TIME: String(DOWN_TIME) };
-  const controlEnv = cleanEnv({ ...bus, ...timing, KUMO_DATABASE_URL: TEST_DATABASE_URL as string, KUMO_DATABASE_SCHEMA: schema, KUMO_PASSWORD_HASH_ROUNDS: '4', KUMO_METADATA_PORT: '0' });
+  const networkNode = `split-api-${suffix}`;
+  const controlEnv = cleanEnv({ ...bus, ...timing, KUMO_DATABASE_URL: TEST_DATABASE_URL as string, KUMO_DATABASE_SCHEMA: schema, KUMO_PASSWORD_HASH_ROUNDS: '4', KUMO_METADATA_PORT: '0', KUMO_NETWORK_AGENT_REPORT_INTERVAL: '1' });
   const children: ChildProcess[] = [];
   let url = '';
   let cli: OpenStackCli;
@@ -101,10 +80,11 @@ describe('a split deployment: api, conductor and two agents without a database',
 
   before(async () => {
     const port = await freePort();
-    const api = await startChild(['api', '--data-dir', dataDir, '--port', String(port), '--log-level', 'warn'], controlEnv, /Kumo API is up at (http:\/\/\S+)/);
+    // The API's host is the network node; the conductor runs on a machine of its own.
+    const api = await startChild(['api', '--data-dir', dataDir, '--port', String(port), '--log-level', 'warn'], { ...controlEnv, KUMO_HOST_NAME: networkNode }, /Kumo API is up at (http:\/\/\S+)/);
     children.push(api.process);
     url = api.match[1] as string;
-    children.push((await startChild(['conductor', '--data-dir', dataDir, '--log-level', 'warn'], controlEnv, /Kumo conductor is up/)).process);
+    children.push((await startChild(['conductor', '--data-dir', dataDir, '--log-level', 'warn'], { ...controlEnv, KUMO_HOST_NAME: `split-conductor-${suffix}` }, /Kumo conductor is up/)).process);
     cli = new OpenStackCli(join(root, 'cli-home'), join(dataDir, 'clouds.yaml'));
     token = (await cli.value(['--os-cloud', 'kumo-admin', 'token', 'issue'], 'id')).trim();
   });
@@ -141,6 +121,15 @@ describe('a split deployment: api, conductor and two agents without a database',
     const agents = (await (await fetch(`${url}/networking/v2.0/agents`, { headers: { 'x-auth-token': token } })).json()) as { agents: Array<{ host: string; alive: boolean }> };
     for (const host of hosts) assert.ok(agents.agents.some((a) => a.host === host && a.alive), JSON.stringify(agents));
     assert.equal(agents.agents.filter((a) => a.alive).length, 3, JSON.stringify(agents));
+    // The conductor bound those ports and pushed the change: the network node still serves the
+    // network's DHCP (a state computed as if the conductor's host were the network node has none).
+    await new Promise((r) => setTimeout(r, 2500));
+    const node = await until('a fresh report of the network node', async () => {
+      const list = (await (await fetch(`${url}/networking/v2.0/agents?host=${networkNode}`, { headers: { 'x-auth-token': token } })).json()) as { agents: Array<{ heartbeat_timestamp: string; configurations: Record<string, unknown> }> };
+      const fresh = list.agents.find((a) => Date.now() - Date.parse(`${a.heartbeat_timestamp.replace(' ', 'T')}Z`) < 2500);
+      return fresh?.configurations;
+    });
+    assert.equal(node.dhcp_networks, 1, `the network node serves DHCP for split-net: ${JSON.stringify(node)}`);
     // The agents kept nothing of the controller: their state is their own directories.
     for (const host of hosts) assert.ok(readdirSync(join(root, host)).includes('state'));
   });

@@ -32,6 +32,8 @@ export type {
 } from './peers.js';
 /** What the network service throws when a port's binding fails (Nova's PortBindingFailed). */
 export { PortBindingFailed } from './peers.js';
+/** What it throws when it refuses a boot's or an attach's networks (Nova's exceptions, worded by compute per API). */
+export { FixedIpAlreadyInUse, NetworkAmbiguous, NetworkNotFound, PortInUse, PortNotFound } from './peers.js';
 /** Nova's error shape: the console proxy answers in it too. */
 export { NOVA_ERROR_KEYS } from './context.js';
 /** Nova's sanitized hostname of a server name, which the metadata service serves as well. */

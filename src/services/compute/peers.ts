@@ -1,4 +1,5 @@
 import type { Credentials } from '../../core/policy/index.js';
+import { ApiError } from '../../core/http/errors.js';
 
 /**
  * What compute needs from its peer services, as narrow interfaces: in the all-in-one they
@@ -120,6 +121,52 @@ export class PortBindingFailed extends Error {
   constructor(readonly portId: string) {
     super(`Binding failed for port ${portId}, please check neutron logs for more information.`);
     this.name = 'PortBindingFailed';
+  }
+}
+
+/**
+ * What the network service refuses in a boot's or an attach's request, as Nova's exceptions
+ * name it. The status is the one a boot answers (Nova's servers API); a route that answers
+ * otherwise (os-interface) re-words it by class, as Nova's attach_interfaces does.
+ */
+export class NetworkRequestRefused extends ApiError {
+  constructor(status: 400 | 409, message: string, kind: string) {
+    super(status, message, kind);
+    this.name = kind;
+  }
+}
+
+export class NetworkNotFound extends NetworkRequestRefused {
+  constructor(readonly networkId: string) {
+    super(400, `Network ${networkId} could not be found.`, 'NetworkNotFound');
+  }
+}
+
+export class PortNotFound extends NetworkRequestRefused {
+  constructor(readonly portId: string) {
+    super(400, `Port id ${portId} could not be found.`, 'PortNotFound');
+  }
+}
+
+export class PortInUse extends NetworkRequestRefused {
+  constructor(readonly portId: string) {
+    super(409, `Port ${portId} is still in use.`, 'PortInUse');
+  }
+}
+
+export class FixedIpAlreadyInUse extends NetworkRequestRefused {
+  constructor(
+    readonly address: string,
+    readonly instanceId: string,
+  ) {
+    super(400, `Fixed IP address ${address} is already in use on instance ${instanceId}.`, 'FixedIpAlreadyInUse');
+  }
+}
+
+/** No network was named and the project has more than one. */
+export class NetworkAmbiguous extends NetworkRequestRefused {
+  constructor() {
+    super(409, 'Multiple possible networks found, use a Network ID to be more specific.', 'NetworkAmbiguous');
   }
 }
 

@@ -20,6 +20,20 @@ import { VIF_TYPE_BINDING_FAILED } from './ml2/binding.js';
 import { DEVICE_OWNER_DHCP, DEVICE_OWNER_ROUTER_GATEWAY, DEVICE_OWNER_ROUTER_INTERFACE, type Port } from './model.js';
 
 /**
+ * `state_changed` on NETWORK_SERVER_TOPIC: a control-plane process that is not the network
+ * node's (the conductor, which binds a boot's ports) tells the one that is to push. Only that
+ * process knows which host runs DHCP and routers: a state computed elsewhere would leave them out.
+ */
+export const STATE_CHANGED = 'state_changed';
+
+/** What a conductor does with its network changes: hands them to the API process's publisher, at once. */
+export function forwardChanges(bus: Bus, log: Logger): () => void {
+  return () => {
+    void bus.cast({ topic: NETWORK_SERVER_TOPIC }, STATE_CHANGED, {}).catch((err: unknown) => log.warn({ err }, 'could not pass a network change on to the API process'));
+  };
+}
+
+/**
  * Computes each host's desired dataplane state from the database and sends it to the
  * host's network agent over the bus. Agents make themselves known by asking for their
  * state; from then on every change is pushed to them, coalesced over a short window.
@@ -49,6 +63,10 @@ export class DesiredStatePublisher {
     // servers, so a second listener with other methods would get requests it cannot answer.
     this.listener = await this.bus.listen(NETWORK_SERVER_TOPIC, `server-${process.pid}-${randomBytes(4).toString('hex')}`, async (method, args) => {
       if (method === METADATA_LOOKUP) return metadataLookup(this.ctx, parseMetadataLookup(args));
+      if (method === STATE_CHANGED) {
+        this.changed();
+        return;
+      }
       if (method === REPORT_STATE) {
         // A new or moved tunnel endpoint changes the other hosts' flooding lists.
         if (await recordAgentReport(this.ctx, parseAgentReport(args))) this.changed();
@@ -68,8 +86,8 @@ export class DesiredStatePublisher {
 
   /**
    * Something changed: push fresh state to every known host after a short quiet period. Known
-   * hosts are those that asked this process and those whose agents reported to any control-plane
-   * process: a port made by the conductor reaches a host whose agent asked the API process.
+   * hosts are those that asked this process and those whose agents reported: a port the
+   * conductor made (it says so with `state_changed`) reaches every host.
    */
   changed(): void {
     // One publish at a time: two at once could finish out of order, and the agent would keep

@@ -75,3 +75,71 @@ export class NetnsRelay {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** Inside the namespace: listen on HOST:PORT there, pass each connection to the unix socket. */
+const INWARD = `
+const net = require('node:net');
+const [socket, host, port] = process.argv.slice(1);
+net.createServer((c) => {
+  const u = net.connect(socket);
+  c.pipe(u).pipe(c);
+  c.on('error', () => u.destroy());
+  u.on('error', () => c.destroy());
+}).listen(Number(port), host, () => process.stdout.write('listening\\n'));
+`;
+
+/**
+ * The other way round: a service of the test's machine (127.0.0.1:`targetPort`, e.g. the CI's
+ * PostgreSQL or RabbitMQ) answers inside a network namespace on `host`:`port`, through a unix
+ * socket the test owns. A stand-in for the controller's own database and broker: nothing is
+ * routed between the namespaces and the machine, and the relay ends with the test.
+ */
+export class NetnsForward {
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly server: Server,
+    private readonly dir: string,
+    private readonly sockets: Set<Socket>,
+  ) {}
+
+  static async open(netns: string, listen: { host: string; port: number }, targetPort: number): Promise<NetnsForward> {
+    const dir = mkdtempSync(join(tmpdir(), 'kumo-forward-'));
+    const socket = join(dir, 'forward.sock');
+    const sockets = new Set<Socket>();
+    const server = createServer((inside) => {
+      const target = connect(targetPort, '127.0.0.1');
+      for (const s of [inside, target]) {
+        sockets.add(s);
+        s.once('close', () => sockets.delete(s));
+      }
+      splice(inside, target);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socket, () => resolve());
+    });
+    const child = spawn('nsenter', [`--net=/run/netns/${netns}`, process.execPath, '-e', INWARD, socket, listen.host, String(listen.port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let said = '';
+    child.stdout?.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    for (let i = 0; i < 200 && !said.includes('listening') && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+    const forward = new NetnsForward(child, server, dir, sockets);
+    if (!said.includes('listening')) {
+      await forward.close();
+      throw new Error(`the forward of 127.0.0.1:${targetPort} into ${netns} at ${listen.host}:${listen.port} did not start: ${said}`);
+    }
+    return forward;
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = new Promise((r) => this.child.once('exit', r));
+      this.child.kill('SIGTERM');
+      await exited;
+    }
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

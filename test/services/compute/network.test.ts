@@ -93,6 +93,51 @@ describe('servers on Neutron networks', () => {
     assert.deepEqual(await portsOf(none.json.server.id), []);
   });
 
+  it("words the network's refusals as Nova does: on boot a port in use 409, an unknown network or port 400, a fixed IP in use 400; on attach 404s and 409s", async () => {
+    const first = await boot(cloud.url, demo, { name: 'holder', imageRef: image, flavorRef: '42', networks: [{ uuid: networkId, fixed_ip: '10.20.0.50' }] });
+    assert.equal(first.status, 202, JSON.stringify(first.body));
+    const holder = first.json.server.id as string;
+    await waitForServer(cloud.url, demo, holder, ['ACTIVE']);
+    const [port] = await portsOf(holder);
+    const inUse = await boot(cloud.url, demo, { name: 'taker', imageRef: image, flavorRef: '42', networks: [{ port: port?.id }] });
+    assert.equal(inUse.status, 409, JSON.stringify(inUse.body));
+    assert.equal(inUse.json.conflictingRequest.message, `Port ${port?.id} is still in use.`);
+    const missing = '3c3a1bd4-4a1c-4b8f-9f5b-6a0d3e9a1111';
+    const unknown = await boot(cloud.url, demo, { name: 'nowhere', imageRef: image, flavorRef: '42', networks: [{ uuid: missing }] });
+    assert.equal(unknown.status, 400, JSON.stringify(unknown.body));
+    assert.equal(unknown.json.badRequest.message, `Network ${missing} could not be found.`);
+    // Nova asks Neutron for ports holding the address before it accepts the request.
+    const taken = await boot(cloud.url, demo, { name: 'same-ip', imageRef: image, flavorRef: '42', networks: [{ uuid: networkId, fixed_ip: '10.20.0.50' }] });
+    assert.equal(taken.status, 400, JSON.stringify(taken.body));
+    assert.equal(taken.json.badRequest.message, `Fixed IP address 10.20.0.50 is already in use on instance ${holder}.`);
+    const ghost = '8d7c2a1e-5b3f-4c6d-9e8f-0a1b2c3d4e5f';
+    const noPort = await boot(cloud.url, demo, { name: 'ghost-port', imageRef: image, flavorRef: '42', networks: [{ port: ghost }] });
+    assert.equal(noPort.status, 400, JSON.stringify(noPort.body));
+    assert.equal(noPort.json.badRequest.message, `Port id ${ghost} could not be found.`);
+
+    // os-interface words the same refusals otherwise (Nova's attach_interfaces): 404s and 409s.
+    const other = await boot(cloud.url, demo, { name: 'attacher', imageRef: image, flavorRef: '42', networks: 'none' });
+    const attacher = other.json.server.id as string;
+    await waitForServer(cloud.url, demo, attacher, ['ACTIVE']);
+    const attach = (body: Record<string, unknown>) => nova(cloud.url, 'POST', `/servers/${attacher}/os-interface`, demo, { interfaceAttachment: body });
+    const noNetwork = await attach({ net_id: missing });
+    assert.equal(noNetwork.status, 404, JSON.stringify(noNetwork.body));
+    assert.equal(noNetwork.json.itemNotFound.message, `Network ${missing} could not be found.`);
+    const noSuchPort = await attach({ port_id: ghost });
+    assert.equal(noSuchPort.status, 404, JSON.stringify(noSuchPort.body));
+    assert.equal(noSuchPort.json.itemNotFound.message, `Port id ${ghost} could not be found.`);
+    const busyPort = await attach({ port_id: port?.id });
+    assert.equal(busyPort.status, 409, JSON.stringify(busyPort.body));
+    assert.equal(busyPort.json.conflictingRequest.message, `Port ${port?.id} is still in use.`);
+    const busyIp = await attach({ net_id: networkId, fixed_ips: [{ ip_address: '10.20.0.50' }] });
+    assert.equal(busyIp.status, 409, JSON.stringify(busyIp.body));
+    assert.equal(busyIp.json.conflictingRequest.message, `Fixed IP address 10.20.0.50 is already in use on instance ${holder}.`);
+    assert.deepEqual(await portsOf(attacher), [], 'nothing was attached');
+    assert.equal((await nova(cloud.url, 'DELETE', `/servers/${attacher}`, demo)).status, 204);
+    assert.equal((await nova(cloud.url, 'DELETE', `/servers/${holder}`, demo)).status, 204);
+    await waitForServer(cloud.url, demo, holder, ['DELETED']);
+  });
+
   it('attaches and detaches interfaces on a running server', async () => {
     const created = await boot(cloud.url, demo, { name: 'hotplug', imageRef: image, flavorRef: '42', networks: 'none' });
     const id = created.json.server.id as string;

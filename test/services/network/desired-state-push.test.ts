@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { NETWORK_AGENT_TOPIC, type AgentConfigurations, type HostState } from '../../../src/contracts/network-agent.js';
 import { recordAgentReport } from '../../../src/services/network/agents.js';
+import { forwardChanges } from '../../../src/services/network/desired-state.js';
+import { createLogger } from '../../../src/core/log.js';
 import { api, startTestCloud, type TestCloud } from '../../helpers/cloud.js';
 
 describe('desired state reaches agents that asked another process', () => {
@@ -35,6 +37,34 @@ describe('desired state reaches agents that asked another process', () => {
       const deadline = Date.now() + 5000;
       while (!received.some((s) => s.ports.some((p) => p.id === port.json.port.id))) {
         assert.ok(Date.now() < deadline, `no push with the port reached ${host}: ${JSON.stringify(received.map((s) => s.ports.map((p) => p.id)))}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    } finally {
+      await listener.close();
+    }
+  });
+  it("a change another control-plane process made (the conductor's binding) is pushed by this one when that process says so", async () => {
+    const host = 'bound-by-conductor';
+    const received: HostState[] = [];
+    const listener = await cloud.cloud.bus.listen(NETWORK_AGENT_TOPIC, host, (method, args) => {
+      if (method === 'reconcile') received.push(args as HostState);
+    });
+    try {
+      const db = cloud.cloud.network.records.db;
+      const own = await db.selectFrom('network_agent').select('configurations').executeTakeFirstOrThrow();
+      await recordAgentReport(cloud.cloud.network, { host, agentType: 'Linux bridge agent', binary: 'kumo-network-agent', starting: true, configurations: JSON.parse(own.configurations) as AgentConfigurations });
+      const admin = await cloud.token('admin');
+      const network = await api(cloud.url, 'POST', '/networking/v2.0/networks', admin, { network: { name: 'conductor-net' } });
+      await api(cloud.url, 'POST', '/networking/v2.0/subnets', admin, { subnet: { network_id: network.json.network.id, cidr: '10.78.0.0/24', ip_version: 4 } });
+      const port = await api(cloud.url, 'POST', '/networking/v2.0/ports', admin, { port: { network_id: network.json.network.id, device_owner: 'compute:nova', device_id: 'a-server' } });
+      assert.equal(port.status, 201, JSON.stringify(port.body));
+      // The conductor's process bound it: this process's publisher knows nothing of it...
+      await db.updateTable('network_port').set({ binding_host_id: host }).where('id', '=', port.json.port.id).execute();
+      // ...until the conductor passes its change on, as control-plane.ts has it do.
+      forwardChanges(cloud.cloud.bus, createLogger('silent'))();
+      const deadline = Date.now() + 5000;
+      while (!received.some((s) => s.ports.some((p) => p.id === port.json.port.id))) {
+        assert.ok(Date.now() < deadline, `no push with the conductor's port reached ${host}`);
         await new Promise((r) => setTimeout(r, 25));
       }
     } finally {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { isUuidLike } from '../../../core/ids.js';
 import { badRequest, callerFrom, conflict, notFound, type ComputeContext } from '../context.js';
 import type { Instance } from '../instances/model.js';
-import { PortBindingFailed } from '../peers.js';
+import { FixedIpAlreadyInUse, NetworkAmbiguous, NetworkNotFound, PortBindingFailed, PortInUse, PortNotFound } from '../peers.js';
 import { checkActionAllowed, visibleInstance } from '../servers/access.js';
 import type { ServerServices } from '../servers/services.js';
 import { member, noExtraKeys, type Body } from '../validate.js';
@@ -11,6 +11,18 @@ type IdParams = { id: string };
 type PortParams = IdParams & { portId: string };
 
 const ATTACHABLE = new Set(['active', 'paused', 'stopped']);
+
+/**
+ * The network's refusals as Nova's attach_interfaces words them, which is not as a boot does:
+ * an unknown network or port is a 404 here, an address or port in use a 409, an ambiguous
+ * network a 400.
+ */
+export function attachRefusal(error: unknown): unknown {
+  if (error instanceof NetworkNotFound || error instanceof PortNotFound) return notFound(error.message);
+  if (error instanceof PortInUse || error instanceof FixedIpAlreadyInUse) return conflict(error.message);
+  if (error instanceof NetworkAmbiguous) return badRequest(error.message);
+  return error;
+}
 
 /** os-interface: a server's ports, and attaching or detaching one while it runs. */
 export function interfaceRoutes(app: FastifyInstance, ctx: ComputeContext, svc: ServerServices): void {
@@ -50,7 +62,11 @@ export function interfaceRoutes(app: FastifyInstance, ctx: ComputeContext, svc: 
       throw conflict(`Cannot 'attach_interface' instance ${instance.id} while it is in vm_state ${instance.vmState}`);
     }
     if (instance.taskState !== null) throw conflict(`Cannot 'attach_interface' instance ${instance.id} while it is in task_state ${instance.taskState}`);
-    await network().validate(caller, instance.projectId, [entry]);
+    await network()
+      .validate(caller, instance.projectId, [entry])
+      .catch((error: unknown) => {
+        throw attachRefusal(error);
+      });
     await svc.actions.start(instance.id, 'attach_interface', caller);
     const [portId] = await network()
       .allocate({ id: instance.id, projectId: instance.projectId, host: instance.host, securityGroups: instance.securityGroups }, [entry])

@@ -1,9 +1,10 @@
-import { PortBindingFailed, type InstanceRef, type NetworkPorts, type RequestedNetwork, type SecurityGroupCaller, type SecurityGroupProxy, type ServerAddress, type ServerNetworkView } from '../../compute/client.js';
+import { FixedIpAlreadyInUse, NetworkAmbiguous, NetworkNotFound, PortBindingFailed, PortInUse, PortNotFound, type InstanceRef, type NetworkPorts, type RequestedNetwork, type SecurityGroupCaller, type SecurityGroupProxy, type ServerAddress, type ServerNetworkView } from '../../compute/client.js';
 import { groupsOnPorts, instancePorts } from './instance-ports.js';
-import { badRequest, conflict, notFound } from './nova-errors.js';
+import { badRequest, notFound } from './nova-errors.js';
 import { InProcessSecurityGroups } from './compute-security-groups.js';
 import { authorizeAttributes, type Caller as NetworkCaller, type NetworkContext } from '../context.js';
 import { VIF_TYPE_BINDING_FAILED } from '../ml2/binding.js';
+import { canonicalAddress, isAddress } from '../ipam.js';
 import { createPort, deletePort, updatePort } from '../ports.js';
 import { defaultSecurityGroup } from '../security-groups.js';
 import type { Network, Port } from '../model.js';
@@ -34,15 +35,19 @@ export class InProcessNetworkPorts implements NetworkPorts {
     for (const entry of requested) {
       if (entry.port) {
         const port = await this.ctx.records.getPort(entry.port);
-        if (!port || port.projectId !== projectId) throw badRequest(`Port ${entry.port} could not be found.`);
-        if (port.deviceId) throw conflict(`Port ${entry.port} is still in use.`);
+        if (!port || port.projectId !== projectId) throw new PortNotFound(entry.port);
+        if (port.deviceId) throw new PortInUse(entry.port);
       } else if (entry.uuid) {
         const network = await this.ctx.records.getNetwork(entry.uuid);
         // Nova asks Neutron with the caller's token, and Neutron shows an admin every network.
-        if (!network || !(caller.isAdmin || network.projectId === projectId || network.shared || network.external)) throw badRequest(`Network ${entry.uuid} could not be found.`);
+        if (!network || !(caller.isAdmin || network.projectId === projectId || network.shared || network.external)) throw new NetworkNotFound(entry.uuid);
         if (entry.fixed_ip) {
           const target = { project_id: projectId, 'network:project_id': network.projectId, 'network:shared': network.shared };
           authorizeAttributes(this.ctx, caller, 'create_port', { fixed_ips: [{ ip_address: entry.fixed_ip }] }, target);
+          // Nova asks Neutron for a port holding the address first: a boot that could only fail
+          // in the build is refused at once (Nova's FixedIpAlreadyInUse, a 400).
+          const holder = (await this.ctx.records.portsWithAddress([network.id], isAddress(entry.fixed_ip) ? canonicalAddress(entry.fixed_ip) : entry.fixed_ip))[0];
+          if (holder) throw new FixedIpAlreadyInUse(entry.fixed_ip, holder.deviceId);
         }
       }
     }
@@ -51,7 +56,7 @@ export class InProcessNetworkPorts implements NetworkPorts {
   /** Nova's choice without a `networks` request: the project's only network, or none at all. */
   private async autoNetwork(projectId: string): Promise<Network | undefined> {
     const candidates = (await this.ctx.records.listNetworks({ visibleTo: projectId })).filter((n) => !n.external && (n.projectId === projectId || n.shared));
-    if (candidates.length > 1) throw conflict('Multiple possible networks found, use a Network ID to be more specific.');
+    if (candidates.length > 1) throw new NetworkAmbiguous();
     return candidates[0];
   }
 
