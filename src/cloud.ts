@@ -189,17 +189,16 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     cleanups.push(() => hostEndpoint.stop());
     const computeHosts = launchComputeAgents(config, { images: compute.images, configDrive: compute.configDrive !== undefined }, bus, log, computeDriver);
     cleanups.push(() => computeHosts.stop());
-    if (computeDriver.probing) {
-      conductor.holdBuildsUntil(computeHosts.ready);
-      await conductor.listen(config.hostName);
-      void computeHosts.ready
-        .then(() => conductor.recover())
-        .catch((err: unknown) => log.error({ err }, 'the compute host could not start, or could not be given the instances left unplaced'));
-    } else {
-      await computeHosts.ready;
-      await conductor.start(config.hostName);
-    }
+    // Builds wait for the hosts, which come up beside the API instead of before it (a host's
+    // resources ask QEMU for its version, and the API need not wait for that).
+    conductor.holdBuildsUntil(computeHosts.ready);
+    await conductor.listen(config.hostName);
     cleanups.push(() => conductor.stop());
+    const conductorRecovered = computeHosts.ready.then(() => conductor.recover());
+    // The start's end waits for it, unless a KVM probe runs (up to 15 s): then it is only logged.
+    conductorRecovered.catch((err: unknown) => {
+      if (computeDriver.probing) log.error({ err }, 'the compute host could not start, or could not be given the instances left unplaced');
+    });
     loadPolicyOverrides(config, { identity: identityEnforcer, image: image.enforcer, network: network.enforcer, compute: compute.enforcer, volume: volume.ctx.enforcer });
 
     const object = createObjectContext(config, database, identity, log);
@@ -234,6 +233,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
       log.warn({ err }, 'the default networks could not be made; the next start tries again');
       return { state: 'skipped', note: `they could not be made (${err instanceof Error ? err.message : String(err)}); the next start tries again` };
     });
+    if (!computeDriver.probing) await conductorRecovered;
     started();
     return {
       config,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { answerClientError } from './client-errors.js';
@@ -8,6 +8,12 @@ import { serializeBigRepliesInTurns } from './json-replies.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /**
+     * This service's answer to a path under its prefix that no route of it matches (its own
+     * error shape). One not-found handler at the root dispatches by prefix: Fastify's own per
+     * plugin registers a route for each of 34 methods twice, half of a start's router work.
+     */
+    serviceNotFound(handler: NotFoundHandler): void;
     /** Compiles every route schema not yet compiled (they compile on first use); how many. */
     compileRouteSchemas(): number;
   }
@@ -16,6 +22,8 @@ declare module 'fastify' {
     public?: boolean;
   }
 }
+
+export type NotFoundHandler = (request: FastifyRequest, reply: FastifyReply) => unknown;
 
 export interface HttpServerOptions {
   logger: Logger;
@@ -33,6 +41,14 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   // Service plugins by prefix, so that errors the router raises before any route or hook
   // runs (a bad %-escape, an overlong path parameter) still get the service's error shape.
   const scopes: FastifyInstance[] = [];
+  const notFoundHandlers = new Map<FastifyInstance, NotFoundHandler>();
+  /** The innermost service plugin whose prefix holds `url` (among `among`, when given). */
+  const ownerOf = (url: string, among: (scope: FastifyInstance) => boolean = () => true): FastifyInstance | undefined => {
+    const path = url.split('?')[0] ?? '';
+    return scopes
+      .filter((s) => s.prefix !== '' && (path === s.prefix || path.startsWith(`${s.prefix}/`)) && among(s))
+      .sort((a, b) => b.prefix.length - a.prefix.length)[0];
+  };
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     // One access-log line per request is written by the onResponse hook below instead.
@@ -53,14 +69,30 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     routerOptions: { maxParamLength: 1000 },
     frameworkErrors: (error, request, reply) => {
       reply.header('x-openstack-request-id', request.id);
-      const path = request.url.split('?')[0] ?? '';
-      const owner = scopes
-        .filter((s) => s.prefix !== '' && (path === s.prefix || path.startsWith(`${s.prefix}/`)))
-        .sort((a, b) => b.prefix.length - a.prefix.length)[0];
-      (owner ?? app).errorHandler(error, request, reply);
+      (ownerOf(request.url) ?? app).errorHandler(error, request, reply);
     },
   });
   app.decorate('compileRouteSchemas', () => validators.compileAll());
+  app.decorate('serviceNotFound', function (this: FastifyInstance, handler: NotFoundHandler) {
+    notFoundHandlers.set(this, handler);
+  });
+  // What fails on the way to the not-found handler (a body of a type nobody parses, bad JSON)
+  // is the service's to word too, as it was when each service had its own not-found handler.
+  const fastifyErrors = app.errorHandler;
+  const dispatchErrors: typeof fastifyErrors = (error, request, reply) => {
+    const owned = ownerOf(request.url, (scope) => notFoundHandlers.has(scope))?.errorHandler;
+    // A service without an error handler of its own inherits this one.
+    return (owned !== undefined && owned !== dispatchErrors ? owned : fastifyErrors).call(app, error, request, reply);
+  };
+  app.setErrorHandler(dispatchErrors);
+  app.setNotFoundHandler(async (request, reply) => {
+    const owner = ownerOf(request.url, (scope) => notFoundHandlers.has(scope));
+    const handler = owner && notFoundHandlers.get(owner);
+    if (handler) await handler(request, reply);
+    // Fastify's own answer, outside every service.
+    else reply.code(404).send({ message: `Route ${request.method}:${request.url} not found`, error: 'Not Found', statusCode: 404 });
+    return reply;
+  });
   app.addHook('onRegister', (instance) => {
     scopes.push(instance);
   });

@@ -38,7 +38,7 @@ export function computePlugin(ctx: ComputeContext, tokens: TokenValidator) {
       const key = NOVA_ERROR_KEYS[apiError.status] ?? (apiError.status >= 500 ? 'computeFault' : 'badRequest');
       reply.code(apiError.status).send({ [key]: { code: apiError.status, message: apiError.message } });
     });
-    app.setNotFoundHandler((request, reply) => {
+    app.serviceNotFound((request, reply) => {
       reply.code(404).send({ itemNotFound: { code: 404, message: `The resource could not be found: ${request.url}` } });
     });
     versionRoutes(app, baseUrl);

@@ -44,7 +44,7 @@ export function identityPlugin(identity: IdentityService) {
         error: { code: apiError.status, title: statusTitle(apiError.status), message: apiError.message },
       });
     });
-    app.setNotFoundHandler((request, reply) => {
+    app.serviceNotFound((request, reply) => {
       reply.code(404).send({
         error: { code: 404, title: 'Not Found', message: `The resource could not be found: ${request.url}` },
       });

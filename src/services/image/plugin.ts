@@ -45,7 +45,7 @@ export function imagePlugin(ctx: ImageContext, tokens: TokenValidator, publicUrl
         title: statusTitle(apiError.status),
       });
     });
-    app.setNotFoundHandler((request, reply) => {
+    app.serviceNotFound((request, reply) => {
       reply.code(404).send({ message: `The resource could not be found: ${request.url}`, code: '404 Not Found', title: 'Not Found' });
     });
     infoRoutes(app, ctx, publicUrl);

@@ -25,7 +25,7 @@ export function networkPlugin(ctx: NetworkContext, tokens: TokenValidator) {
       const type = apiError.kind ?? `HTTP${statusTitle(apiError.status).replaceAll(' ', '')}`;
       reply.code(apiError.status).send({ NeutronError: { type, message: apiError.message, detail: '' } });
     });
-    app.setNotFoundHandler((request, reply) => {
+    app.serviceNotFound((request, reply) => {
       reply.code(404).send({ NeutronError: { type: 'HTTPNotFound', message: `The resource could not be found: ${request.url}`, detail: '' } });
     });
     metaRoutes(app, ctx, baseUrl);

@@ -133,7 +133,7 @@ export function objectPlugin(ctx: ObjectContext) {
       reply.header('content-type', swift.body !== undefined && !swift.body.startsWith('<html>') ? 'text/plain; charset=utf-8' : 'text/html; charset=UTF-8');
       return reply.send(body);
     });
-    app.setNotFoundHandler((_request, reply) => {
+    app.serviceNotFound((_request, reply) => {
       reply.code(404).header('content-type', 'text/html; charset=UTF-8').send(errorBody(new SwiftError(404)));
     });
 
