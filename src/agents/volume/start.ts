@@ -25,6 +25,8 @@ function backendOf(name: VolumeBackendName, config: KumoConfig, hostName: string
     address: config.volume.nbdAddress,
     ...(config.volume.nbdPort !== undefined ? { port: config.volume.nbdPort } : {}),
     pskIdentity: `kumo-${config.cloudId}`,
+    // Where the host's guests are (a test lab's host namespace), so they reach the NBD server.
+    ...(config.dataplane.hostNamespace !== undefined ? { netns: config.dataplane.hostNamespace } : {}),
     log,
   });
 }

@@ -22,6 +22,8 @@ export interface NbdBackendOptions {
   port?: number;
   /** The TLS-PSK identity attachers present (`kumo-<cloud id>`). */
   pskIdentity: string;
+  /** Tests only: the network namespace the host's guests run in (the dataplane's host namespace). */
+  netns?: string;
   log: Logger;
   maxOverSubscriptionRatio?: number;
   reservedPercentage?: number;
@@ -92,7 +94,7 @@ export class NbdBackend implements VolumeBackend {
     await this.files.setup();
     this.settings = await this.loadSettings();
     this.connections = await readJson<Connections>(this.connectionsFile, {});
-    this.daemon = new StorageDaemon({ runDir: this.opts.runDir, address: this.opts.address, port: this.settings.port, pskIdentity: this.opts.pskIdentity, pskKey: this.settings.pskKey, log: this.opts.log });
+    this.daemon = new StorageDaemon({ runDir: this.opts.runDir, address: this.opts.address, port: this.settings.port, pskIdentity: this.opts.pskIdentity, pskKey: this.settings.pskKey, ...(this.opts.netns !== undefined ? { netns: this.opts.netns } : {}), log: this.opts.log });
     await this.daemon.start();
     // Attached volumes are exported again, so their guests' NBD clients reconnect.
     const held = new Set(await this.files.listVolumes());

@@ -22,6 +22,8 @@ export interface StorageDaemonOptions {
   /** The TLS-PSK identity and hex key clients must present. */
   pskIdentity: string;
   pskKey: string;
+  /** Tests only: the named network namespace the agent treats as its host (the dataplane's). */
+  netns?: string;
   log: Logger;
 }
 
@@ -67,7 +69,7 @@ export class StorageDaemon {
           '--pidfile', this.pidFile,
           '--daemonize',
         ],
-        { timeoutMs: 30_000 },
+        { timeoutMs: 30_000, ...(this.opts.netns !== undefined ? { netns: this.opts.netns } : {}) },
       );
       this.opts.log.info({ address: this.opts.address, port: this.opts.port, pid: this.pid() }, 'qemu-storage-daemon started for the nbd volume backend');
     } else {
