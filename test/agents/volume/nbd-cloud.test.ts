@@ -1,7 +1,7 @@
 // Both volume backends in one cloud (KUMO_VOLUME_BACKENDS=file,nbd), through the Cinder API:
 // the scheduler sees host@file and host@nbd, volume types pick one by volume_backend_name, an
 // attached nbd volume hands out an NBD connection that a real client (qemu-io, TLS-PSK) reads
-// and writes, an in-use nbd volume cannot be extended (Cinder's 400) but a detached one can,
+// and writes (its key shown to admins only), an in-use nbd volume cannot be extended (Cinder's 400) but a detached one can,
 // and the attached volume keeps working across a restart of its volume agent.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -78,9 +78,15 @@ describe('file and nbd backends in one cloud', { skip: haveQsd ? false : 'needs 
     const connector = { host: tc.cloud.config.hostName, ip: '127.0.0.1', instance: randomUUID() };
     const att = await cinder(tc.url, 'POST', '/attachments', demo, { attachment: { volume_uuid: id, instance_uuid: connector.instance, connector } }, '3.44');
     assert.equal(att.status, 200, JSON.stringify(att.json));
-    const info = att.json.attachment.connection_info as Record<string, any>;
-    assert.equal(info.driver_volume_type, 'nbd');
-    const data = (info.data ?? info) as NbdConnectionData;
+    const memberView = att.json.attachment.connection_info as Record<string, any>;
+    assert.equal(memberView.driver_volume_type, 'nbd');
+    // The key opens every export of the daemon: a member never sees it, an admin (the compute side) does.
+    assert.equal(memberView.data.tls_psk_key, '***');
+    const legacy = await cinder(tc.url, 'POST', `/volumes/${id}/action`, demo, { 'os-initialize_connection': { connector } });
+    assert.equal(legacy.json.connection_info.data.tls_psk_key, '***');
+    const adminView = await cinder(tc.url, 'GET', `/attachments/${att.json.attachment.id}`, admin, undefined, '3.44');
+    const data = adminView.json.attachment.connection_info.data as NbdConnectionData;
+    assert.match(data.tls_psk_key, /^[0-9a-f]{64}$/);
     assert.equal(data.export_name, `volume-${id}`);
     await cinder(tc.url, 'POST', `/attachments/${att.json.attachment.id}/action`, demo, { 'os-complete': null }, '3.44');
     assert.match(await io(data, ['write -P 0x6b 0 64k']), /wrote 65536/);
