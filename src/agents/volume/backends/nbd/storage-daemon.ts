@@ -1,5 +1,5 @@
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { runCommand } from '../../../../core/host/commands.js';
 import { runningPid, stopDaemon } from '../../../../core/host/daemons.js';
 import { QmpClient, QmpError } from '../../../../core/host/qmp.js';
@@ -85,6 +85,9 @@ export class StorageDaemon {
     this.qmp = undefined;
     await stopDaemon(this.pidFile, this.socket);
     await rm(this.opts.runDir, { recursive: true, force: true });
+    // The `volume-nbd` directory, and the cloud's runtime directory, when nothing else is left in them.
+    const parent = dirname(this.opts.runDir);
+    await rmdir(parent).then(() => rmdir(dirname(parent))).catch(() => undefined);
   }
 
   private monitor(): QmpClient {
