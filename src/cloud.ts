@@ -50,7 +50,7 @@ import { ServerServices } from './services/compute/servers/services.js';
 import { recoverVolumeMappings, releaseVolumesOfDeletedInstances, volumeExtended } from './services/compute/servers/volumes.js';
 import { createVolumeService, type VolumeService } from './services/volume/service.js';
 import type { VolumeAgent } from './agents/volume/agent.js';
-import { startVolumeAgent } from './agents/volume/start.js';
+import { startVolumeAgents } from './agents/volume/start.js';
 
 export interface Cloud {
   config: KumoConfig;
@@ -63,8 +63,10 @@ export interface Cloud {
   compute: ComputeContext;
   /** Cinder: its API logic, scheduler and the in-process VolumeClient compute uses. */
   volume: VolumeService;
-  /** This host's cinder-volume (`host@file`). */
+  /** This host's first cinder-volume (`host@file` by default). */
   volumeAgent: VolumeAgent;
+  /** All of this host's cinder-volumes, one per backend of KUMO_VOLUME_BACKENDS (`host@file`, `host@nbd`). */
+  volumeAgents: VolumeAgent[];
   object: ObjectContext;
   conductor: Conductor;
   /** Filled in once the compute hosts have started (at once, unless the KVM probe runs: `computeReady`). */
@@ -207,8 +209,12 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     const { http, metadata, metadataSecret: metadataSharedSecret } = await serveApis(config, { identity, image, network, compute, volume, object }, log, cleanups);
 
     // cinder-volume after the HTTP port is known: volumes made from images fetch them over the Image API.
-    const volumeAgent = await startVolumeAgent(config, bus, log);
-    cleanups.push(() => volumeAgent.stop());
+    if (config.volume.backends.length === 0) throw new Error('kumo up needs a volume backend (KUMO_VOLUME_BACKENDS: file, nbd)');
+    const volumeAgents = await startVolumeAgents(config, bus, log);
+    cleanups.push(async () => {
+      for (const agent of volumeAgents) await agent.stop();
+    });
+    const volumeAgent = volumeAgents[0] as VolumeAgent;
 
     // The all-in-one host runs its own network agent (and is the network node); it comes
     // last because its relay forwards guests' metadata requests to the service above.
@@ -246,6 +252,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
       compute,
       volume,
       volumeAgent,
+      volumeAgents,
       object,
       conductor,
       computeAgents: computeHosts.agents,

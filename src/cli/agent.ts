@@ -7,6 +7,7 @@ import { readCloud, ServiceSession } from '../core/service-session.js';
 import { chooseDriver, driverText, startComputeAgents } from '../agents/compute/start.js';
 import { ImageApiTransfer } from '../agents/compute/image-api.js';
 import { chooseDataplane, startNetworkAgent } from '../agents/network/start.js';
+import { startVolumeAgents, volumeAgentsText } from '../agents/volume/start.js';
 
 export interface AgentOptions {
   host: string;
@@ -42,7 +43,10 @@ export async function agent(config: KumoConfig, options: AgentOptions): Promise<
   const dataplane = chooseDataplane(config);
   if (config.dataplane.driver === undefined) log.warn({ dataplane: dataplane.name }, dataplane.reason);
   const networkAgent = await startNetworkAgent({ ...config, hostName: host }, bus, log, dataplane);
+  // Volume agents (--volume-backend): image data comes over the Image API with the URL and token the volume service sends.
+  const volumeAgents = await startVolumeAgents(config, bus, log, { hostName: host });
   process.stdout.write(`Kumo compute agent ${host} is up (${driverText(driver)}; dataplane ${dataplane.name}, bus ${bus.kind}, no database).\n`);
+  for (const line of volumeAgentsText(config, volumeAgents)) process.stdout.write(`  ${line}\n`);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -50,6 +54,7 @@ export async function agent(config: KumoConfig, options: AgentOptions): Promise<
     stopping = true;
     for (const a of agents) await a.stop();
     await networkAgent.stop();
+    for (const a of volumeAgents) await a.stop();
     await bus.close();
     log.flush();
     process.stdout.write(`Kumo compute agent ${host} stopped (${signal}).\n`);

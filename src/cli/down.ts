@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { endAllGuests } from '../agents/compute/virt/qemu/host-teardown.js';
+import { stopStorageDaemons } from '../agents/volume/backends/nbd/storage-daemon.js';
 import { linuxBridgeBlockers } from '../agents/network/start.js';
 import { LinuxBridgeDataplane } from '../agents/network/dataplane/linuxbridge/linuxbridge.js';
 import { publicBridgeFor } from '../agents/network/start.js';
@@ -16,6 +17,8 @@ export interface DownReport {
   /** The `kumo up` that was running on the data directory, stopped first. */
   stopped?: { pid: number; killed: boolean };
   guests: string[];
+  /** How many qemu-storage-daemons of the nbd volume backend were ended. */
+  storageDaemons: number;
   removed: string[];
   /** Why the dataplane's objects could not be looked for (no root or tools). */
   skipped?: string;
@@ -30,13 +33,14 @@ export interface DownReport {
  * gone is fine: a second run finds nothing to do. The data directory itself is kept.
  */
 export async function down(config: KumoConfig, log: Logger): Promise<DownReport> {
-  const report: DownReport = { guests: [], removed: [] };
+  const report: DownReport = { guests: [], storageDaemons: 0, removed: [] };
   const pid = runningKumo(config.dataDir);
   if (pid !== undefined) report.stopped = await stopProcess(pid);
   rmSync(pidFileOf(config.dataDir), { force: true });
 
   const stateDir = config.dataplane.stateDir;
   report.guests = await endAllGuests(stateDir);
+  report.storageDaemons = await stopStorageDaemons(stateDir);
   const blockers = linuxBridgeBlockers();
   if (blockers.length > 0) {
     report.skipped = `looking for the dataplane's objects needs ${blockers.join(', ')}`;
@@ -73,7 +77,7 @@ async function stopProcess(pid: number): Promise<{ pid: number; killed: boolean 
 }
 
 /** What Kumo keeps in the state directory (it may be an operator's own directory: only ours goes). */
-const RUNTIME_ENTRIES = /^(dhcp|qemu|metadata\.sock|accel\.json|cloud-id|haproxy-.*\.(cfg|pid))$/;
+const RUNTIME_ENTRIES = /^(dhcp|qemu|volume-nbd|metadata\.sock|accel\.json|cloud-id|haproxy-.*\.(cfg|pid))$/;
 
 function removeRuntimeState(stateDir: string): void {
   if (!existsSync(stateDir)) return;
@@ -91,6 +95,7 @@ export function downText(config: KumoConfig, report: DownReport): string {
   const lines = [`Kumo on ${config.dataDir} (cloud ${config.cloudId}) is down.`];
   if (report.stopped) lines.push(`  stopped:  kumo up, pid ${report.stopped.pid}${report.stopped.killed ? ' (killed: it did not stop within 60 s of SIGTERM)' : ''}`);
   lines.push(`  guests:   ${report.guests.length === 0 ? 'none running' : `${report.guests.length} ended (${report.guests.join(', ')})`}`);
+  if (report.storageDaemons > 0) lines.push(`  volumes:  ${report.storageDaemons} NBD storage daemon(s) ended`);
   if (report.skipped) lines.push(`  network:  not looked at: ${report.skipped}`);
   else lines.push(`  network:  ${report.removed.length === 0 ? 'nothing left to remove' : `removed ${report.removed.length}: ${report.removed.join(', ')}`}`);
   return `${lines.join('\n')}\n`;

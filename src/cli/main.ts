@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { interfaceName, loadConfig, parsePhysnets, type ConfigOverrides } from '../core/config.js';
+import { interfaceName, loadConfig, parsePhysnets, parseVolumeBackends, type ConfigOverrides } from '../core/config.js';
 import { PRIVATE_UMASK } from '../core/data-dir.js';
 import type { LogLevel } from '../core/log.js';
 import { FernetKeyRepository } from '../services/identity/fernet/key-repository.js';
@@ -43,6 +43,16 @@ interface CommonOptions {
   publicInterface?: string;
   /** false with --no-default-networks (commander's negated option: true when not given). */
   defaultNetworks?: boolean;
+  volumeBackend?: string[];
+}
+
+function volumeBackend(value: string, previous: string[] = []): string[] {
+  try {
+    parseVolumeBackends([...previous, value].join(','));
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+  return [...previous, value];
 }
 
 function iface(value: string): string {
@@ -88,6 +98,7 @@ function overrides(options: CommonOptions): ConfigOverrides {
     ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}),
     ...(options.policyDir !== undefined ? { policyDir: options.policyDir } : {}),
     dataplane: dataplaneOverrides(options),
+    ...(options.volumeBackend !== undefined ? { volume: { backends: parseVolumeBackends(options.volumeBackend.join(',')) } } : {}),
     ...(options.defaultNetworks === false ? { network: { defaultNetworks: false } } : {}),
     ...(options.computeDriver !== undefined || options.fakeHosts !== undefined || options.accel !== undefined
       ? {
@@ -119,6 +130,7 @@ program
   .option('--tunnel-ip <address>', "this host's VXLAN/GRE endpoint address (default: the address of the default route's interface)", ipv4)
   .option('--public-interface <interface>', "the uplink guests' outbound traffic leaves by, NATed (default: none, it stays on this host)", iface)
   .option('--no-default-networks', 'on the first start, make no public/private networks and no router1 (KUMO_DEFAULT_NETWORKS=0)')
+  .option('--volume-backend <backend>', 'a volume backend this host serves, file or nbd (repeatable; default: KUMO_VOLUME_BACKENDS, else file)', volumeBackend)
   .action(async (options: CommonOptions) => {
     await up(loadConfig(overrides(options)));
   });
@@ -156,6 +168,7 @@ program
   .addOption(new Option('--dataplane <driver>', 'what carries network traffic (default: linuxbridge when root with the tools, else noop)').choices(['linuxbridge', 'noop']))
   .option('--physnet <physnet:interface>', 'map a physical network to a host interface (repeatable)', physnet)
   .option('--tunnel-ip <address>', "this host's VXLAN/GRE endpoint address", ipv4)
+  .option('--volume-backend <backend>', 'also serve volumes from this host: file or nbd (repeatable; default: KUMO_VOLUME_BACKENDS when set, else none)', volumeBackend)
   .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
   .action(async (options: CommonOptions & { host: string; stateDir: string; osCloud?: string }) => {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(options.host)) throw new InvalidArgumentError('--host: letters, digits, dot, dash, underscore');
@@ -164,6 +177,8 @@ program
     const { host, stateDir, osCloud, ...common } = options;
     // The agent's own directory stands where a cloud's data directory would: it never sees the controller's.
     const config = loadConfig({ ...overrides(common), dataDir: stateDir, databaseUrl: 'none:' });
+    // A compute host serves volumes only when asked (a flag, or KUMO_VOLUME_BACKENDS set).
+    if (options.volumeBackend === undefined && process.env.KUMO_VOLUME_BACKENDS === undefined) config.volume.backends = [];
     await agent(config, { host, cloudsFile, osCloud: osCloud ?? process.env.OS_CLOUD ?? 'kumo-service' });
   });
 

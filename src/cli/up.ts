@@ -10,6 +10,7 @@ import { ensureGuestImage, GUEST_IMAGE_NAME } from './guest-image.js';
 import { clientFilesOnStart, wantedPasswords } from './credentials-files.js';
 import { claimPidFile, claimStateDir } from './pid-file.js';
 import { firstBootLines, networkBannerLines } from './network-banner.js';
+import { volumeAgentsText } from '../agents/volume/start.js';
 
 /** `kumo up`: the whole cloud in this process, until SIGINT or SIGTERM. */
 export async function up(config: KumoConfig): Promise<void> {
@@ -47,7 +48,7 @@ export async function up(config: KumoConfig): Promise<void> {
     `  network:  dataplane ${cloud.dataplane.name}: ${cloud.dataplane.reason}`,
     ...(await networkBannerLines(cloud, tunnel)),
     `  compute:  ${cloud.computeAgents.length} host(s), ${driverText(cloud.computeDriver)}`,
-    `  volume:   cinder-volume ${cloud.volumeAgent.host}: a qcow2 file per volume in ${config.dataDir}/volumes/file`,
+    ...volumeAgentsText(config, cloud.volumeAgents).map((line, i) => `${i === 0 ? '  volume:   ' : '            '}${line}`),
     guestLine,
     ...credentialLines,
     '',

@@ -33,6 +33,7 @@ export interface KumoConfig {
   network: NetworkConfig;
   dataplane: DataplaneConfig;
   compute: ComputeConfig;
+  volume: VolumeConfig;
   metadata: MetadataConfig;
   image: ImageConfig;
   /** Directory of oslo.policy-style overrides: `<service>.yaml` (identity.yaml, image.yaml, ...). */
@@ -120,6 +121,45 @@ export interface NetworkConfig {
 }
 
 /** Nova's options as KUMO_* variables spell them; `kumo up` flags override the driver and host count. */
+/** This host's volume agents (cinder-volume), one per backend. */
+export interface VolumeConfig {
+  /**
+   * The backends this host serves (KUMO_VOLUME_BACKENDS=file,nbd, `--volume-backend`), each as
+   * `host@backend`: `file` (qcow2 files attached on this machine) and `nbd` (qcow2 files
+   * exported by qemu-storage-daemon over NBD with TLS-PSK, attachable from other hosts).
+   */
+  backends: VolumeBackendName[];
+  /** The address the nbd backend's NBD server listens on and hands to attachers (KUMO_VOLUME_NBD_ADDRESS). */
+  nbdAddress: string;
+  /** Its TCP port (KUMO_VOLUME_NBD_PORT); unset, one is picked on the first start and kept. */
+  nbdPort?: number;
+}
+
+export const VOLUME_BACKENDS = ['file', 'nbd'] as const;
+export type VolumeBackendName = (typeof VOLUME_BACKENDS)[number];
+
+/** `file,nbd` (or repeated `--volume-backend` values joined by commas): known names, each once. */
+export function parseVolumeBackends(text: string): VolumeBackendName[] {
+  const names = text.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  for (const name of names) {
+    if (!(VOLUME_BACKENDS as readonly string[]).includes(name)) throw new Error(`volume backend ${JSON.stringify(name)}: use ${VOLUME_BACKENDS.join(' or ')}`);
+  }
+  if (new Set(names).size !== names.length) throw new Error(`volume backends ${JSON.stringify(text)}: a backend is named twice`);
+  return names as VolumeBackendName[];
+}
+
+function volumeConfig(env: NodeJS.ProcessEnv): VolumeConfig {
+  const port = positiveIntFrom(env.KUMO_VOLUME_NBD_PORT, 'KUMO_VOLUME_NBD_PORT');
+  if (port !== undefined && port > 65535) throw new Error(`KUMO_VOLUME_NBD_PORT=${port}: not a TCP port`);
+  const address = env.KUMO_VOLUME_NBD_ADDRESS || '127.0.0.1';
+  if (!/^[A-Za-z0-9.:-]{1,253}$/.test(address)) throw new Error(`KUMO_VOLUME_NBD_ADDRESS=${address}: not a host name or address`);
+  return {
+    backends: parseVolumeBackends(env.KUMO_VOLUME_BACKENDS ?? 'file'),
+    nbdAddress: address,
+    ...(port !== undefined ? { nbdPort: port } : {}),
+  };
+}
+
 export interface ComputeConfig {
   /** KUMO_COMPUTE_DRIVER: `fake`, `qemu`, or unset to pick the best this host can run. */
   driver?: string;
@@ -186,6 +226,7 @@ export interface ConfigOverrides {
   policyDir?: string;
   identity?: Partial<IdentityConfig>;
   compute?: Partial<ComputeConfig>;
+  volume?: Partial<VolumeConfig>;
   network?: Partial<NetworkConfig>;
   dataplane?: Partial<DataplaneConfig>;
   metadata?: Partial<MetadataConfig>;
@@ -230,6 +271,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     network: { ...networkConfig(env), ...overrides.network },
     dataplane: { ...dataplaneConfig(env, dataDir), ...overrides.dataplane },
     compute: { ...computeConfig(env), ...overrides.compute },
+    volume: { ...volumeConfig(env), ...overrides.volume },
     metadata: { ...metadataConfig(env), ...overrides.metadata },
     image: { uploadIdleTimeoutSeconds: numberFrom(env.KUMO_IMAGE_UPLOAD_IDLE_TIMEOUT) ?? 900 },
   };

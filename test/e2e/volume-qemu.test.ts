@@ -1,11 +1,15 @@
 // Volumes in real guests through the openstack CLI: `kumo up` (a child process) with the qemu
-// driver under TCG, the linuxbridge dataplane and the file volume backend, in a network lab.
-// A running kumo-tiny guest's user data waits for /dev/vdb, writes a marker and syncs; the
-// volume is hot-attached with `server add volume` after ACTIVE, grown with `volume set --size`
-// (the guest sees the new size), listed with `server volume list` and detached with `server
-// remove volume`; a second guest gets it and reads the marker back; a third guest boots from a
-// volume made from kumo-tiny (`server create --volume`) and prints its ready line. Run it under
-// `flock /work/hostlab.lock`. Needs root, QEMU, the CLI and kumo-tiny's build tools.
+// driver under TCG and the linuxbridge dataplane in a network lab, once per volume backend
+// (`file`, then `nbd`: exported by qemu-storage-daemon over NBD with TLS-PSK; set
+// KUMO_TEST_VOLUME_BACKENDS=nbd to run one). A running kumo-tiny guest's user data waits for
+// /dev/vdb, writes a marker and syncs; the volume is hot-attached with `server add volume`
+// after ACTIVE; a file volume is grown with `volume set --size` (the guest sees the new size),
+// an nbd one is refused that (no online extend) and keeps serving the guest's writes across a
+// restart of `kumo up` (its storage daemon with it); it is listed with `server volume list` and
+// detached with `server remove volume`; a second guest gets it and reads the marker back; a
+// third guest boots from a volume made from kumo-tiny (`server create --volume`) and prints its
+// ready line. Run it under `flock /work/hostlab.lock`. Needs root, QEMU, the CLI and kumo-tiny's
+// build tools.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,7 +26,9 @@ const skip = skipUnless(prerequisites, 'the real-QEMU volume suite');
 const DEMO = ['--os-cloud', 'kumo-demo'];
 const STEP = { timeout: 300_000 };
 
-describe('volumes in real QEMU guests through the openstack CLI', { skip, timeout: 1_800_000 }, () => {
+const BACKENDS = (process.env.KUMO_TEST_VOLUME_BACKENDS ?? 'file,nbd').split(',');
+
+for (const backend of BACKENDS) describe(`volumes in real QEMU guests through the openstack CLI (${backend} backend)`, { skip, timeout: 1_800_000 }, () => {
   let qlab: QemuLab;
   let root: string;
   let kumo: KumoProcess;
@@ -31,6 +37,7 @@ describe('volumes in real QEMU guests through the openstack CLI', { skip, timeou
   const ids: Record<string, string> = {};
   const marker = `kumo-vol-${randomBytes(6).toString('hex')}`;
   const timings: Record<string, number> = {};
+  let env: Record<string, string> = {};
 
   async function volumeStatus(id: string): Promise<string | undefined> {
     const r = await rest.call('GET', `/volume/v3/volumes/${id}`);
@@ -57,7 +64,8 @@ describe('volumes in real QEMU guests through the openstack CLI', { skip, timeou
     const image = await kumoTinyFile();
     qlab = await QemuLab.create();
     root = mkdtempSync(join(tmpdir(), 'kumo-e2e-volume-'));
-    kumo = await startKumo({ dataDir: join(root, 'data'), env: qlab.kumoEnv({ KUMO_CACHE_DIR: dirname(image) }), timeoutMs: 60_000 });
+    env = qlab.kumoEnv({ KUMO_CACHE_DIR: dirname(image), KUMO_VOLUME_BACKENDS: backend });
+    kumo = await startKumo({ dataDir: join(root, 'data'), env, timeoutMs: 60_000 });
     cli = new OpenStackCli(join(root, 'home'), join(kumo.dataDir, 'clouds.yaml'));
     rest = new KumoRest(kumo.url, kumo.dataDir);
     await rest.waitImage('kumo-tiny');
@@ -68,7 +76,7 @@ describe('volumes in real QEMU guests through the openstack CLI', { skip, timeou
   });
 
   after(async () => {
-    if (timings.attach !== undefined) console.log(`# volume e2e timings (ms): ${JSON.stringify(timings)}`);
+    if (timings.attach !== undefined) console.log(`# volume e2e timings (ms, ${backend}): ${JSON.stringify(timings)}`);
     if (cli) await cli.killAll();
     if (kumo) await kumo.stop('SIGTERM', 30_000).catch(() => kumo.kill());
     if (qlab) await qlab.cleanup();
@@ -84,9 +92,14 @@ describe('volumes in real QEMU guests through the openstack CLI', { skip, timeou
       'sync',
       'echo "kumo-e2e vol-marker-written $(cat /sys/block/vdb/serial)"',
       'last=""',
+      'i=0',
       'while [ -b /dev/vdb ]; do',
       '  s=$(cat /sys/block/vdb/size 2>/dev/null)',
       '  if [ -n "$s" ] && [ "$s" != "$last" ]; then echo "kumo-e2e vdb-size $s"; last=$s; fi',
+      // A write that reaches the volume every few seconds: over NBD it must survive the server's restart.
+      ...(backend === 'nbd'
+        ? ['  i=$((i + 1))', '  if echo "kumo-io-$i" | dd of=/dev/vdb bs=512 seek=2048 conv=fsync 2>/dev/null; then echo "kumo-e2e vdb-io $i ok"; else [ -b /dev/vdb ] && echo "kumo-e2e vdb-io $i fail"; fi']
+        : []),
       '  sleep 1',
       'done',
       'echo "kumo-e2e vdb-gone"',
@@ -111,11 +124,28 @@ describe('volumes in real QEMU guests through the openstack CLI', { skip, timeou
     assert.equal(shown.status, 'in-use');
   });
 
-  it('grows the attached volume (volume set --size): the guest sees 2 GiB', STEP, async () => {
+  if (backend === 'file') it('grows the attached volume (volume set --size): the guest sees 2 GiB', STEP, async () => {
     const started = Date.now();
     await cli.ok([...DEMO, '--os-volume-api-version', '3.42', 'volume', 'set', '--size', '2', 'data']);
     await rest.waitConsole(ids.vm1 as string, 'the new size', (t) => /kumo-e2e vdb-size 4194304\r?$/m.test(t), 60_000);
     timings.extendSeenInGuest = Date.now() - started;
+    await waitVolume(ids.data as string, 'in-use');
+  });
+
+  if (backend === 'nbd') it('refuses to grow the attached nbd volume, which keeps serving the guest across a restart of kumo up', STEP, async () => {
+    const refused = await cli.run([...DEMO, '--os-volume-api-version', '3.42', 'volume', 'set', '--size', '2', 'data']);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /cannot grow|detach/i, refused.stderr);
+    const ioLines = (t: string) => [...t.matchAll(/kumo-e2e vdb-io (\d+) (ok|fail)\r?$/gm)].map((m) => ({ n: Number(m[1]), ok: m[2] === 'ok' }));
+    const before = ioLines(await rest.waitConsole(ids.vm1 as string, 'writes to vdb', (t) => ioLines(t).length > 0, 60_000));
+    const lastBefore = Math.max(...before.map((l) => l.n));
+    const started = Date.now();
+    await kumo.stop('SIGTERM', 30_000);
+    kumo = await startKumo({ dataDir: kumo.dataDir, env, timeoutMs: 60_000 });
+    rest = new KumoRest(kumo.url, kumo.dataDir);
+    const after = await rest.waitConsole(ids.vm1 as string, 'a write after the restart', (t) => ioLines(t).some((l) => l.n > lastBefore + 2 && l.ok), 120_000);
+    timings.nbdRestartToGuestWrite = Date.now() - started;
+    assert.deepEqual(ioLines(after).filter((l) => !l.ok), [], 'no write failed while the storage daemon restarted');
     await waitVolume(ids.data as string, 'in-use');
   });
 

@@ -64,6 +64,7 @@ export class VolumeAgent {
     this.handle = undefined;
     await this.reporting;
     await Promise.allSettled([...this.queues.values()]);
+    await this.opts.backend.stop?.();
   }
 
   /** Reports capabilities; the first report after a start tells the service to settle what died with the last run. */

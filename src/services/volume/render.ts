@@ -104,7 +104,20 @@ export function renderSnapshot(row: SnapshotRow, version: VolumeMicroversion, _i
   return body;
 }
 
-export function renderAttachment(row: AttachmentRow): Record<string, unknown> {
+/**
+ * The connection info an API caller sees. An nbd backend's TLS-PSK key opens every export of its
+ * storage daemon (QEMU's NBD server authenticates attachers, not exports), so it is shown only to
+ * admins (the service user, the compute side); a member sees it masked, as oslo masks secrets.
+ * Kumo's compute gets it through the in-process VolumeClient, never this view.
+ */
+export function connectionInfoFor(info: unknown, admin: boolean): unknown {
+  if (admin || typeof info !== 'object' || info === null) return info;
+  const typed = info as { driver_volume_type?: unknown; data?: Record<string, unknown> };
+  if (typed.driver_volume_type !== 'nbd' || typeof typed.data !== 'object' || typed.data === null) return info;
+  return { ...typed, data: { ...typed.data, tls_psk_key: '***' } };
+}
+
+export function renderAttachment(row: AttachmentRow, admin: boolean): Record<string, unknown> {
   return {
     id: row.id,
     volume_id: row.volume_id,
@@ -113,7 +126,7 @@ export function renderAttachment(row: AttachmentRow): Record<string, unknown> {
     attach_mode: row.attach_mode,
     attached_at: cinderTime(row.attached_at),
     detached_at: cinderTime(row.detached_at),
-    connection_info: row.connection_info ? (JSON.parse(row.connection_info) as unknown) : {},
+    connection_info: row.connection_info ? connectionInfoFor(JSON.parse(row.connection_info) as unknown, admin) : {},
   };
 }
 

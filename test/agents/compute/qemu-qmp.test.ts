@@ -8,10 +8,10 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { alive } from '../../../src/core/host/daemons.js';
 import { VirtError } from '../../../src/agents/compute/virt/driver.js';
-import { JsonLineSplitter } from '../../../src/agents/compute/virt/qemu/json-lines.js';
+import { JsonLineSplitter } from '../../../src/core/host/json-lines.js';
 import { findRunning, launchQemu, qemuArgs, type QemuSpec } from '../../../src/agents/compute/virt/qemu/process.js';
 import { pausedGuestSpec } from './qemu-tools.js';
-import { QmpClient, QmpConnectionError, QmpError, type QmpEvent } from '../../../src/agents/compute/virt/qemu/qmp.js';
+import { QmpClient, QmpConnectionError, QmpError, type QmpEvent } from '../../../src/core/host/qmp.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

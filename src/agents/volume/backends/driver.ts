@@ -23,6 +23,8 @@ export interface VolumeBackend {
   readonly name: string;
   /** Prepares the backend after a (re)start: removes what an interrupted task left half-made. */
   setup(): Promise<void>;
+  /** Ends what the backend runs beside the agent (the nbd backend's storage daemon), on agent stop. */
+  stop?(): Promise<void>;
   createVolume(volumeId: string, sizeGb: number): Promise<void>;
   /** create_volume_from_snapshot: a volume with the snapshot's data, grown to sizeGb. */
   createFromSnapshot(volumeId: string, snapshotId: string, sizeGb: number): Promise<void>;

@@ -43,7 +43,7 @@ export function attachmentRoutes(app: FastifyInstance, svc: VolumeService): void
     const page = sortAndPage(rows.map((r) => ({ ...r, status: r.attach_status })), request.query, SORT_KEYS);
     return {
       attachments: page.rows.map((r) => {
-        const full = renderAttachment(r);
+        const full = renderAttachment(r, caller.isAdmin);
         return detailed ? full : { id: full.id, volume_id: full.volume_id, instance: full.instance, status: full.status };
       }),
     };
@@ -52,7 +52,8 @@ export function attachmentRoutes(app: FastifyInstance, svc: VolumeService): void
   app.get('/attachments/detail', async (request) => list(request, true));
   app.get<{ Params: IdParams }>('/attachments/:id', async (request) => {
     requireVersion(request, '3.27');
-    return { attachment: renderAttachment(await attachments.find(callerFrom(request), request.params.id)) };
+    const caller = callerFrom(request);
+    return { attachment: renderAttachment(await attachments.find(caller, request.params.id), caller.isAdmin) };
   });
   app.post<{ Body: { attachment: { volume_uuid: string; instance_uuid?: string | null; connector?: VolumeConnector | null; mode?: string } } }>(
     '/attachments',
@@ -61,13 +62,14 @@ export function attachmentRoutes(app: FastifyInstance, svc: VolumeService): void
       requireVersion(request, '3.27');
       const a = request.body.attachment;
       if (a.mode !== undefined && !request.volumeVersion.atLeast('3.54')) throw new ApiError(400, 'Invalid input received: mode needs microversion 3.54.');
-      const row = await attachments.create(callerFrom(request), {
+      const caller = callerFrom(request);
+      const row = await attachments.create(caller, {
         volumeId: a.volume_uuid,
         instanceId: a.instance_uuid ?? null,
         ...(a.connector ? { connector: a.connector } : {}),
         ...(a.mode ? { mode: a.mode } : {}),
       });
-      return { attachment: renderAttachment(row) };
+      return { attachment: renderAttachment(row, caller.isAdmin) };
     },
   );
   app.put<{ Params: IdParams; Body: { attachment: { connector: VolumeConnector } } }>(
@@ -75,7 +77,8 @@ export function attachmentRoutes(app: FastifyInstance, svc: VolumeService): void
     { schema: { body: { type: 'object', required: ['attachment'], properties: { attachment: { type: 'object', required: ['connector'], properties: { connector: { type: 'object' } } } } } } },
     async (request) => {
       requireVersion(request, '3.27');
-      return { attachment: renderAttachment(await attachments.update(callerFrom(request), request.params.id, request.body.attachment.connector)) };
+      const caller = callerFrom(request);
+      return { attachment: renderAttachment(await attachments.update(caller, request.params.id, request.body.attachment.connector), caller.isAdmin) };
     },
   );
   app.post<{ Params: IdParams; Body: Record<string, unknown> }>('/attachments/:id/action', { schema: { body: { type: 'object', minProperties: 1 } } }, async (request, reply) => {

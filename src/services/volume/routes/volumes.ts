@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { VolumeConnector } from '../../../contracts/volume.js';
 import { ApiError } from '../../../core/http/errors.js';
 import { callerFrom, type Caller } from '../context.js';
-import { renderVolume, renderVolumeSummary } from '../render.js';
+import { connectionInfoFor, renderVolume, renderVolumeSummary } from '../render.js';
 import type { VolumeService } from '../service.js';
 import type { VolumeRow } from '../tables.js';
 import { uploadToImage } from '../volumes.js';
@@ -269,7 +269,7 @@ export function volumeRoutes(app: FastifyInstance, svc: VolumeService, base: () 
       case 'os-initialize_connection': {
         const connector = obj(obj(raw, action).connector, 'connector') as VolumeConnector;
         reply.code(200);
-        return { connection_info: await attachments.legacyInitialize(caller, id, connector) };
+        return { connection_info: connectionInfoFor(await attachments.legacyInitialize(caller, id, connector), caller.isAdmin) };
       }
       case 'os-terminate_connection':
         await attachments.legacyTerminate(caller, id, obj(obj(raw, action).connector, 'connector') as VolumeConnector);

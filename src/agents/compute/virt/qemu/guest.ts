@@ -4,7 +4,7 @@ import type { Logger } from '../../../../core/log.js';
 import { PowerState, VirtError, type PowerStateValue } from '../driver.js';
 import type { InstanceFiles, LaunchRecord } from './instance-files.js';
 import { findRunning, launchQemu, type QemuSpec } from './process.js';
-import { QmpClient, type QmpEvent, type QmpRunState } from './qmp.js';
+import { QmpClient, type QmpEvent, type QmpRunState } from '../../../../core/host/qmp.js';
 import { tapOfPort, type Taps } from './taps.js';
 import { volumeNodes, writeTlsKeys } from './volumes.js';
 

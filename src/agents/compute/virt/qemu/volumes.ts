@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { ConnectionInfo } from '../../../../contracts/volume.js';
 import { VirtError, type VolumeAttachment } from '../driver.js';
 import { isPlainPath } from './qemu-img.js';
-import type { QmpBlockdevOptions, QmpClient } from './qmp.js';
+import type { QmpBlockdevOptions, QmpClient } from '../../../../core/host/qmp.js';
 
 /**
  * Volumes in a QEMU guest, as libvirt plugs them (shared/notes/storage-lab.md): a protocol
@@ -22,6 +22,8 @@ const EXPORT_NAME = /^[A-Za-z0-9._:@/-]{1,256}$/;
 /** How long the guest gets to let go of a disk after device_del (Nova's libvirt waits 20 s per try). */
 const DEFAULT_DETACH_TIMEOUT_MS = 20_000;
 const DEFAULT_DETACH_ATTEMPTS = 3;
+/** How long a guest's I/O to an NBD volume waits for its server to come back (a volume agent restart). */
+const NBD_RECONNECT_DELAY_SECONDS = 60;
 
 /** What QEMU is given for one volume. */
 export interface VolumeNodes {
@@ -83,6 +85,9 @@ export function volumeNodes(volume: VolumeAttachment, volumesDir: string, names?
         server: { type: 'inet', host: d.host, port: String(d.port) },
         export: d.export_name,
         'tls-creds': tlsId,
+        // The volume agent restarts its storage daemon with it: the guest's requests wait for the
+        // export to come back (and QEMU reconnects) instead of failing at once.
+        'reconnect-delay': NBD_RECONNECT_DELAY_SECONDS,
         'read-only': readOnly,
         'auto-read-only': false,
       },

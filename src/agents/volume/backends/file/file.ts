@@ -47,10 +47,11 @@ export class FileBackend implements VolumeBackend {
 
   constructor(private readonly opts: FileBackendOptions) {}
 
-  private volumePath(id: string): string {
+  /** Where a volume's file is (the nbd backend keeps its files the same way and exports them). */
+  volumePath(id: string): string {
     return join(this.opts.dir, `volume-${checkId(id)}.qcow2`);
   }
-  private snapshotPath(id: string): string {
+  snapshotPath(id: string): string {
     return join(this.opts.dir, `snapshot-${checkId(id, 'snapshot')}.qcow2`);
   }
   private partOf(path: string): string {
@@ -78,7 +79,7 @@ export class FileBackend implements VolumeBackend {
   }
 
   /** Writes `path` under its .part name with `make`, grows it to sizeGb, then renames it into place. */
-  private async build(path: string, sizeGb: number, make: (part: string) => Promise<void>): Promise<void> {
+  async build(path: string, sizeGb: number, make: (part: string) => Promise<void>): Promise<void> {
     const part = this.partOf(path);
     try {
       await make(part);

@@ -3,8 +3,9 @@ import { createConnection, type Socket } from 'node:net';
 import { JsonLineSplitter } from './json-lines.js';
 
 /**
- * A client for QEMU's machine protocol (QMP) over the unix socket given by `-qmp`. The QEMU
- * driver uses it for everything it asks a running guest (state, power, VNC, hot-plug).
+ * A client for QEMU's machine protocol (QMP) over a unix socket: the QEMU driver's `-qmp` (everything
+ * it asks a running guest: state, power, VNC, hot-plug) and qemu-storage-daemon's `--monitor`
+ * (the nbd volume backend's exports).
  * Types follow QEMU 7.2's qapi schema (qapi/run-state.json, ui.json, block-core.json, qdev.json).
  */
 
@@ -85,6 +86,15 @@ export interface QmpCommands {
   'object-del': { args: { id: string }; returns: QmpEmpty };
   /** Grows a node (online extend of a volume); `size` in bytes. */
   block_resize: { args: { 'node-name': string; size: number }; returns: QmpEmpty };
+  /** qemu-storage-daemon: exports a node over the running NBD server (qapi BlockExportOptions). */
+  'block-export-add': { args: { type: 'nbd'; id: string; 'node-name': string; name?: string; writable?: boolean }; returns: QmpEmpty };
+  /** Ends an export; `hard` drops its clients (a soft delete waits for them to go). */
+  'block-export-del': { args: { id: string; mode?: 'safe' | 'hard' }; returns: QmpEmpty };
+  'query-block-exports': { args: undefined; returns: Array<{ id: string; type: string; 'node-name': string; 'shutting-down': boolean }> };
+  /** A point-in-time copy of a node into another (the in-use snapshot of an exported volume). */
+  'blockdev-backup': { args: { 'job-id': string; device: string; target: string; sync: 'full' | 'top' | 'none' }; returns: QmpEmpty };
+  'query-jobs': { args: undefined; returns: Array<{ id: string; type: string; status: string; error?: string }> };
+  'job-dismiss': { args: { id: string }; returns: QmpEmpty };
 }
 
 export type QmpCommandName = keyof QmpCommands;
