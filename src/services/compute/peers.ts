@@ -56,6 +56,8 @@ export interface ServerAddress {
   address: string;
   version: 4 | 6;
   mac: string;
+  /** Nova's OS-EXT-IPS:type: a port's own address, or a floating IP associated with it. */
+  type: 'fixed' | 'floating';
 }
 
 /** What a boot asks of the network: Nova's `networks` entries. */

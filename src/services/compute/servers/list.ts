@@ -83,9 +83,16 @@ export async function listServers(ctx: ComputeContext, records: InstanceRecords,
 
   const marker = q('marker');
   if (marker !== undefined) {
-    const at = instances.findIndex((i) => i.id === marker);
-    if (at < 0) throw badRequest(`marker [${marker}] not found`);
-    instances = instances.slice(at + 1);
+    let at = instances.findIndex((i) => i.id === marker);
+    if (at >= 0) instances = instances.slice(at + 1);
+    else {
+      // Nova finds the marker among deleted instances too (Horizon pages on from a server just
+      // deleted) and goes on from where it sorts; only an instance in the listed scope counts.
+      const found = await records.get(marker);
+      if (!found || (projectFilter !== undefined && found.projectId !== projectFilter)) throw badRequest(`marker [${marker}] not found`);
+      at = instances.findIndex((i) => sortsAfter(i, found));
+      instances = at < 0 ? [] : instances.slice(at);
+    }
   }
   const limitRaw = q('limit');
   if (limitRaw !== undefined) {
@@ -97,6 +104,12 @@ export async function listServers(ctx: ComputeContext, records: InstanceRecords,
     }
   }
   return { instances };
+}
+
+/** True when `a` comes after `b` in the listing's order: newest first, then id descending. */
+function sortsAfter(a: Instance, b: Instance): boolean {
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt;
+  return a.id < b.id;
 }
 
 /** The changes-since time in ms; Nova's schema wants ISO 8601, so '2011/01/01' is refused though JavaScript parses it. */
