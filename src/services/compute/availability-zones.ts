@@ -1,4 +1,5 @@
 import type { ComputeContext } from './context.js';
+import { ComputeHosts } from './hosts.js';
 import type { ComputeHostRow } from './tables.js';
 
 /** os-availability-zone: the zones compute hosts are in, and (for admins) those hosts. */
@@ -29,7 +30,7 @@ export function serviceIsUp(ctx: ComputeContext, host: ComputeHostRow, now = Dat
  * are listed as unavailable, after the available ones, as Nova lists them.
  */
 export async function availabilityZones(ctx: ComputeContext, detail: boolean): Promise<ZoneInfo[]> {
-  const hosts = await ctx.db.selectFrom('compute_host').selectAll().orderBy('host').execute();
+  const hosts = await new ComputeHosts(ctx.db).list();
   const zones = new Map<string, ComputeHostRow[]>();
   for (const host of hosts) {
     const zone = host.availability_zone || 'nova';

@@ -2,6 +2,7 @@ import { loadavg, uptime as osUptime } from 'node:os';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authorize, badRequest, callerFrom, notFound, type ComputeContext } from '../context.js';
 import { isUp, type ComputeHosts } from '../hosts.js';
+import { InstanceRecords } from '../instances/store.js';
 import type { ComputeHostRow } from '../tables.js';
 import { boolean, string, type Body } from '../validate.js';
 
@@ -10,6 +11,7 @@ const apiTime = (iso: string) => `${iso.slice(0, 19)}.${iso.slice(20, 23)}000`;
 /** os-services (the compute service of each host) and os-hypervisors (its compute node). */
 export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: ComputeHosts): void {
   const downTime = () => ctx.config.compute.serviceDownTimeSeconds;
+  const instances = new InstanceRecords(ctx.db);
   const useUuids = (version: { atLeast(v: string): boolean }) => version.atLeast('2.53');
 
   const renderService = (row: ComputeHostRow, uuids: boolean, forcedDown: boolean) => ({
@@ -175,11 +177,31 @@ export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: Com
     return { hypervisor: { ...renderHypervisor(row, false, useUuids(request.computeVersion)), uptime: uptimeLine() } };
   });
 
-  // Kumo has no host aggregates: the list is empty (`openstack hypervisor show` reads it).
-  app.get('/os-aggregates', async (request) => {
-    authorize(ctx, callerFrom(request), 'os_compute_api:os-aggregates:index');
-    return { aggregates: [] };
+  // Before 2.53 a hostname pattern (a substring, as Nova's SQL LIKE '%pattern%') finds
+  // hypervisors, optionally with their servers; from 2.53 the list's query parameters do it.
+  const matching = async (request: FastifyRequest<{ Params: { pattern: string } }>) => {
+    if (request.computeVersion.atLeast('2.53')) throw notFound('The resource could not be found.');
+    const pattern = request.params.pattern;
+    const rows = (await hosts.list()).filter((r) => r.host.includes(pattern));
+    if (rows.length === 0) throw notFound(`No hypervisor matching '${pattern}' could be found.`);
+    return rows;
+  };
+  app.get<{ Params: { pattern: string } }>('/os-hypervisors/:pattern/search', async (request) => {
+    authorize(ctx, callerFrom(request), 'os_compute_api:os-hypervisors:search');
+    return { hypervisors: (await matching(request)).map((r) => renderHypervisor(r, false, false)) };
   });
+  app.get<{ Params: { pattern: string } }>('/os-hypervisors/:pattern/servers', async (request) => {
+    authorize(ctx, callerFrom(request), 'os_compute_api:os-hypervisors:servers');
+    const rows = await matching(request);
+    const hypervisors = [];
+    for (const row of rows) {
+      const servers = await instances.list({ host: row.host, deleted: false });
+      // Nova leaves `servers` out of a hypervisor that runs none.
+      hypervisors.push({ ...renderHypervisor(row, false, false), ...(servers.length > 0 ? { servers: servers.map((s) => ({ uuid: s.id, name: s.name })) } : {}) });
+    }
+    return { hypervisors };
+  });
+
 }
 
 /** What `uptime` prints, e.g. ` 17:37:14 up  2:33,  0 users,  load average: 0.33, 0.36, 0.34`, as Nova's libvirt driver reports it. */
