@@ -49,7 +49,9 @@ describe('usage, aggregates, hypervisor search and extensions', { timeout: 120_0
       const gone = await active(demo, 'usage-gone');
       assert.equal((await nova(cloud.url, 'DELETE', `/servers/${gone.id}`, demo)).status, 204);
       await waitForServer(cloud.url, demo, gone.id, ['DELETED']);
-      const res = await nova(cloud.url, 'GET', `/os-simple-tenant-usage/${demoProject}?${window()}`, demo);
+      const query = window();
+      const end = Date.parse(`${new URLSearchParams(query).get('end')}Z`);
+      const res = await nova(cloud.url, 'GET', `/os-simple-tenant-usage/${demoProject}?${query}`, demo);
       assert.equal(res.status, 200, JSON.stringify(res.body));
       const usage = res.json.tenant_usage;
       assert.equal(usage.tenant_id, demoProject);
@@ -60,7 +62,12 @@ describe('usage, aggregates, hypervisor search and extensions', { timeout: 120_0
       assert.match(lines.get(gone.id).ended_at, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?$/);
       const line = lines.get(kept.id);
       assert.deepEqual([line.vcpus, line.memory_mb, line.local_gb, line.flavor], [1, 128, 1, 'm1.nano']);
-      assert.ok(line.hours > 0 && line.hours < 0.1, `hours ${line.hours}`);
+      // A running server is charged from its launch to the window's end (Nova's), a deleted one to its deletion.
+      const expected = (end - Date.parse(`${line.started_at}Z`)) / 3_600_000;
+      assert.ok(Math.abs(line.hours - expected) < 1e-6, `hours ${line.hours}, expected ${expected}`);
+      const goneLine = lines.get(gone.id);
+      const ran = (Date.parse(`${goneLine.ended_at}Z`) - Date.parse(`${goneLine.started_at}Z`)) / 3_600_000;
+      assert.ok(Math.abs(goneLine.hours - ran) < 1e-6 && goneLine.hours < 0.01, `hours ${goneLine.hours}`);
       const hours = usage.server_usages.reduce((t: number, s: any) => t + s.hours, 0);
       assert.ok(Math.abs(usage.total_hours - hours) < 1e-9);
       assert.ok(Math.abs(usage.total_memory_mb_usage - usage.server_usages.reduce((t: number, s: any) => t + s.memory_mb * s.hours, 0)) < 1e-6);
