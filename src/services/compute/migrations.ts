@@ -260,10 +260,24 @@ async function aggregates(db: Kysely<unknown>): Promise<void> {
     .execute();
 }
 
+/** The conductor's and scheduler's services, one row per host and binary, for os-services. */
+async function controlServices(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('compute_control_service')
+    .addColumn('host', 'varchar(255)', (c) => c.notNull())
+    .addColumn('binary', 'varchar(64)', (c) => c.notNull())
+    .addColumn('service_id', 'varchar(36)', (c) => c.notNull().unique())
+    .addColumn('last_heartbeat', 'varchar(40)', (c) => c.notNull())
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .addPrimaryKeyConstraint('compute_control_service_pk', ['host', 'binary'])
+    .execute();
+}
+
 export const computeMigrations: MigrationSet = {
   'compute-0001-initial': { up: initial },
   'compute-0002-instance-password': { up: instancePassword },
   'compute-0003-console-auth-token': { up: consoleAuthToken },
   'compute-0004-block-device-mapping': { up: blockDeviceMapping },
   'compute-0005-aggregates': { up: aggregates },
+  'compute-0006-control-services': { up: controlServices },
 };

@@ -250,6 +250,15 @@ export interface AggregateMetadataRow {
   value: string;
 }
 
+/** A control service (nova-conductor, nova-scheduler) of a host, alive while its heartbeat is fresh. */
+export interface ControlServiceRow {
+  host: string;
+  binary: string;
+  service_id: string;
+  last_heartbeat: string;
+  created_at: string;
+}
+
 export interface ComputeTables {
   compute_flavor: FlavorRow;
   compute_flavor_extra_spec: FlavorExtraSpecRow;
@@ -269,4 +278,5 @@ export interface ComputeTables {
   compute_aggregate: AggregateRow;
   compute_aggregate_host: AggregateHostRow;
   compute_aggregate_metadata: AggregateMetadataRow;
+  compute_control_service: ControlServiceRow;
 }

@@ -4,7 +4,7 @@
 // of another project gets from them (nothing).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startTestCloud, type TestCloud } from '../../helpers/cloud.js';
+import { api, startTestCloud, type TestCloud } from '../../helpers/cloud.js';
 import { projectWithMember, type ProjectUser } from '../image/helpers.js';
 import { activeImage, boot, nova, waitForServer } from './helpers.js';
 
@@ -214,6 +214,52 @@ describe('usage, aggregates, hypervisor search and extensions', { timeout: 120_0
     it('is admin-only', async () => {
       assert.equal((await nova(cloud.url, 'GET', `/os-hypervisors/${hosts[0]}/servers`, demo)).status, 403);
       assert.equal((await nova(cloud.url, 'GET', `/os-hypervisors/${hosts[0]}/search`, outsider.token)).status, 403);
+    });
+  });
+
+  describe('os-services', () => {
+    it('lists the conductor and the scheduler in the internal zone besides the compute services', async () => {
+      const res = await nova(cloud.url, 'GET', '/os-services', admin, undefined, '2.11');
+      const services = res.json.services as Array<Record<string, any>>;
+      const control = services.filter((s) => s.binary !== 'nova-compute');
+      assert.deepEqual(control.map((s) => s.binary).sort(), ['nova-conductor', 'nova-scheduler']);
+      for (const s of control) {
+        assert.deepEqual([s.zone, s.status, s.state, s.forced_down, s.disabled_reason], ['internal', 'enabled', 'up', false, null]);
+        assert.equal(typeof s.id, 'number');
+      }
+      assert.deepEqual(services.filter((s) => s.binary === 'nova-compute').map((s) => s.host).sort(), hosts);
+      const only = await nova(cloud.url, 'GET', '/os-services?binary=nova-scheduler', admin);
+      assert.deepEqual(only.json.services.map((s: any) => s.binary), ['nova-scheduler']);
+    });
+
+    it('shows them down once their heartbeat is older than the service down time', async () => {
+      const db = cloud.cloud.compute.db;
+      await db.updateTable('compute_control_service').set({ last_heartbeat: new Date(Date.now() - 3_600_000).toISOString() }).execute();
+      const res = await nova(cloud.url, 'GET', '/os-services?binary=nova-conductor', admin);
+      assert.equal(res.json.services[0].state, 'down');
+      await db.updateTable('compute_control_service').set({ last_heartbeat: new Date().toISOString() }).execute();
+    });
+  });
+
+  describe('the images proxy before 2.36', () => {
+    it("lists the images the caller may see, briefly or in detail, pages with limit, and is gone at 2.36", async () => {
+      const mine = await api(cloud.url, 'POST', '/image/v2/images', demo, { name: 'demo-private', disk_format: 'qcow2', container_format: 'bare' });
+      assert.equal(mine.status, 201);
+      const brief = await nova(cloud.url, 'GET', '/images', demo);
+      assert.equal(brief.status, 200, JSON.stringify(brief.body));
+      const ids = brief.json.images.map((i: any) => i.id);
+      assert.ok(ids.includes(image) && ids.includes(mine.json.id));
+      assert.deepEqual(Object.keys(brief.json.images[0]).sort(), ['id', 'links', 'name']);
+      const detail = await nova(cloud.url, 'GET', '/images/detail', demo);
+      const shown = detail.json.images.find((i: any) => i.id === image);
+      assert.deepEqual([shown.status, shown.progress], ['ACTIVE', 100]);
+      const page = await nova(cloud.url, 'GET', '/images?limit=1', demo);
+      assert.equal(page.json.images.length, 1);
+      assert.match(page.json.images_links[0].href, /marker=/);
+      const theirs = await nova(cloud.url, 'GET', '/images', outsider.token);
+      assert.ok(!theirs.json.images.some((i: any) => i.id === mine.json.id), "another project's private image is not listed");
+      assert.equal((await nova(cloud.url, 'GET', '/images', demo, undefined, '2.36')).status, 404);
+      assert.equal((await nova(cloud.url, 'GET', '/images?limit=-1', demo)).status, 400);
     });
   });
 
