@@ -16,6 +16,7 @@ describe('usage, aggregates, hypervisor search and extensions', { timeout: 120_0
   let outsider: ProjectUser;
   let image: string;
   let hosts: string[];
+  let spare: string;
 
   async function active(token: string, name: string, extra: Record<string, unknown> = {}): Promise<Record<string, any>> {
     const res = await boot(cloud.url, token, { name, imageRef: image, flavorRef: '42', networks: 'none', ...extra });
@@ -24,13 +25,16 @@ describe('usage, aggregates, hypervisor search and extensions', { timeout: 120_0
   }
 
   before(async () => {
-    cloud = await startTestCloud({ env: { KUMO_COMPUTE_DRIVER: 'fake', KUMO_FAKE_HOSTS: '2' } });
+    cloud = await startTestCloud({ env: { KUMO_COMPUTE_DRIVER: 'fake', KUMO_FAKE_HOSTS: '3' } });
     admin = await cloud.token('admin');
     demo = await cloud.token('demo');
     demoProject = (await cloud.cloud.identity.context.stores.resources.getProjectByName('default', 'demo'))?.id as string;
     outsider = await projectWithMember(cloud.url, admin, 'outsider');
     image = await activeImage(cloud.url, admin);
     hosts = cloud.cloud.computeAgents.map((a) => a.host).sort();
+    // The aggregate tests zone a host that must run nothing yet: no boot goes there until then.
+    spare = hosts[2] as string;
+    assert.equal((await nova(cloud.url, 'PUT', '/os-services/disable', admin, { host: spare, binary: 'nova-compute' })).status, 200);
   });
 
   after(async () => {
@@ -143,27 +147,30 @@ describe('usage, aggregates, hypervisor search and extensions', { timeout: 120_0
       assert.equal(made.status, 200, JSON.stringify(made.body));
       const id = made.json.aggregate.id;
       assert.equal(made.json.aggregate.availability_zone, 'az-east');
-      const added = await nova(cloud.url, 'POST', `/os-aggregates/${id}/action`, admin, { add_host: { host: hosts[1] } });
+      assert.equal((await nova(cloud.url, 'PUT', '/os-services/enable', admin, { host: spare, binary: 'nova-compute' })).status, 200);
+      const added = await nova(cloud.url, 'POST', `/os-aggregates/${id}/action`, admin, { add_host: { host: spare } });
       assert.equal(added.status, 200, JSON.stringify(added.body));
-      assert.deepEqual(added.json.aggregate.hosts, [hosts[1]]);
+      assert.deepEqual(added.json.aggregate.hosts, [spare]);
       assert.deepEqual(added.json.aggregate.metadata, { availability_zone: 'az-east' });
-      assert.equal((await nova(cloud.url, 'POST', `/os-aggregates/${id}/action`, admin, { add_host: { host: hosts[1] } })).status, 409);
+      assert.equal((await nova(cloud.url, 'POST', `/os-aggregates/${id}/action`, admin, { add_host: { host: spare } })).status, 409);
 
       const zones = await nova(cloud.url, 'GET', '/os-availability-zone', demo);
       assert.ok(zones.json.availabilityZoneInfo.some((z: any) => z.zoneName === 'az-east'));
-      const services = await nova(cloud.url, 'GET', `/os-services?host=${hosts[1]}`, admin);
+      const services = await nova(cloud.url, 'GET', `/os-services?host=${spare}`, admin);
       assert.equal(services.json.services[0].zone, 'az-east');
 
+      // The conductor's view of the hosts is at most a second old.
+      await new Promise((r) => setTimeout(r, 1100));
       for (let i = 0; i < 3; i++) {
         const server = await active(demo, `in-east-${i}`, { availability_zone: 'az-east' });
         assert.equal(server.status, 'ACTIVE');
         assert.equal(server['OS-EXT-AZ:availability_zone'], 'az-east');
         const shown = await nova(cloud.url, 'GET', `/servers/${server.id}`, admin);
-        assert.equal(shown.json.server['OS-EXT-SRV-ATTR:host'], hosts[1]);
+        assert.equal(shown.json.server['OS-EXT-SRV-ATTR:host'], spare);
       }
       // The host runs instances now: it may not leave its zone, nor the zone change under them.
       assert.equal((await nova(cloud.url, 'POST', `/os-aggregates/${id}/action`, admin, { set_metadata: { metadata: { availability_zone: 'az-west' } } })).status, 400);
-      assert.equal((await nova(cloud.url, 'POST', `/os-aggregates/${id}/action`, admin, { remove_host: { host: hosts[1] } })).status, 409);
+      assert.equal((await nova(cloud.url, 'POST', `/os-aggregates/${id}/action`, admin, { remove_host: { host: spare } })).status, 409);
       // Other metadata is free to change; a null value removes a key.
       const meta = await nova(cloud.url, 'POST', `/os-aggregates/${id}/action`, admin, { set_metadata: { metadata: { ssd: 'true' } } });
       assert.deepEqual(meta.json.aggregate.metadata, { availability_zone: 'az-east', ssd: 'true' });
@@ -179,11 +186,11 @@ describe('usage, aggregates, hypervisor search and extensions', { timeout: 120_0
 
     it('keeps a host in one zone only', async () => {
       const other = await nova(cloud.url, 'POST', '/os-aggregates', admin, { aggregate: { name: 'west', availability_zone: 'az-west' } });
-      const res = await nova(cloud.url, 'POST', `/os-aggregates/${other.json.aggregate.id}/action`, admin, { add_host: { host: hosts[1] } });
+      const res = await nova(cloud.url, 'POST', `/os-aggregates/${other.json.aggregate.id}/action`, admin, { add_host: { host: spare } });
       assert.equal(res.status, 409, JSON.stringify(res.body));
       // A zoneless aggregate may hold it too.
       const plain = await nova(cloud.url, 'POST', '/os-aggregates', admin, { aggregate: { name: 'plain' } });
-      assert.equal((await nova(cloud.url, 'POST', `/os-aggregates/${plain.json.aggregate.id}/action`, admin, { add_host: { host: hosts[1] } })).status, 200);
+      assert.equal((await nova(cloud.url, 'POST', `/os-aggregates/${plain.json.aggregate.id}/action`, admin, { add_host: { host: spare } })).status, 200);
     });
 
     it('is admin-only, for a member of any project', async () => {
