@@ -280,6 +280,35 @@ describe('compute through the openstack CLI', { skip: cliSkip, timeout: 600_000 
     assert.equal(shown.service_host, hosts[0]);
   });
 
+  it('groups a host into an aggregate: create, add host, show, and hypervisor show names it', SLOW, async () => {
+    const made = await cli.json<Shown>([...ADMIN, 'aggregate', 'create', '--property', 'ssd=true', 'agg1']);
+    assert.equal(made.name, 'agg1');
+    await cli.ok([...ADMIN, 'aggregate', 'add', 'host', 'agg1', hosts[1]!]);
+    const shown = await cli.json<Shown>([...ADMIN, 'aggregate', 'show', 'agg1']);
+    assert.deepEqual(shown.hosts, [hosts[1]]);
+    assert.deepEqual(shown.properties, { ssd: 'true' });
+    const hypervisor = await cli.json<Shown>([...ADMIN, 'hypervisor', 'show', hosts[1]!]);
+    assert.deepEqual(hypervisor.aggregates, ['agg1']);
+    assertRefused(await cli.run([...DEMO, 'aggregate', 'list']), 403);
+    await cli.ok([...ADMIN, 'aggregate', 'remove', 'host', 'agg1', hosts[1]!]);
+    await cli.ok([...ADMIN, 'aggregate', 'delete', 'agg1']);
+    assert.deepEqual(await cli.json<unknown[]>([...ADMIN, 'aggregate', 'list']), []);
+  });
+
+  it("lists every project's usage for admin and shows demo its own", SLOW, async () => {
+    // The CLI prints the project's name when it may read it, else its id; -f json gives the servers' lines.
+    const demoProject = (await cli.json<Shown>([...DEMO, 'token', 'issue'])).project_id as string;
+    const count = (servers: unknown) => (Array.isArray(servers) ? servers.length : Number(servers));
+    const list = await cli.json<Array<Record<string, unknown>>>([...ADMIN, 'usage', 'list']);
+    const demoRow = list.find((row) => row.Project === 'demo' || row.Project === demoProject);
+    assert.ok(demoRow, JSON.stringify(list));
+    assert.ok(count(demoRow.Servers) >= 1, JSON.stringify(demoRow));
+    assert.ok(Number(demoRow['CPU Hours']) > 0);
+    const own = await cli.json<Shown>([...DEMO, 'usage', 'show']);
+    assert.ok(count(own.Servers) >= 1, JSON.stringify(own));
+    assertRefused(await cli.run([...DEMO, 'usage', 'list']), 403);
+  });
+
   // (The CLI looks groups up itself before it asks Nova, so unknown groups are the HTTP tests' job.)
   it('adds and removes a security group on a server: the group goes onto and off its port', SLOW, async () => {
     const network = await cli.json<Shown>([...DEMO, 'network', 'create', 'e2e-net']);

@@ -1,4 +1,6 @@
 import type { ComputeContext } from './context.js';
+import { ComputeHosts } from './hosts.js';
+import { ControlServices, controlServiceIsUp } from './control-services.js';
 import type { ComputeHostRow } from './tables.js';
 
 /** os-availability-zone: the zones compute hosts are in, and (for admins) those hosts. */
@@ -29,7 +31,7 @@ export function serviceIsUp(ctx: ComputeContext, host: ComputeHostRow, now = Dat
  * are listed as unavailable, after the available ones, as Nova lists them.
  */
 export async function availabilityZones(ctx: ComputeContext, detail: boolean): Promise<ZoneInfo[]> {
-  const hosts = await ctx.db.selectFrom('compute_host').selectAll().orderBy('host').execute();
+  const hosts = await new ComputeHosts(ctx.db).list();
   const zones = new Map<string, ComputeHostRow[]>();
   for (const host of hosts) {
     const zone = host.availability_zone || 'nova';
@@ -49,11 +51,11 @@ export async function availabilityZones(ctx: ComputeContext, detail: boolean): P
   });
   infos.sort((a, b) => Number(b.zoneState.available) - Number(a.zoneState.available) || (a.zoneName < b.zoneName ? -1 : 1));
   if (!detail) return infos;
-  // The control services run inside this process, in Nova's `internal` zone.
-  const stamp = pythonTime(new Date(now).toISOString());
-  const internal: HostState = { available: true, active: true, updated_at: stamp };
-  return [
-    { zoneName: 'internal', zoneState: { available: true }, hosts: { [ctx.config.hostName]: { 'nova-conductor': internal, 'nova-scheduler': internal } } },
-    ...infos,
-  ];
+  // The conductor and scheduler, in Nova's `internal` zone, alive by their heartbeat.
+  const internalHosts: Record<string, Record<string, HostState>> = {};
+  for (const row of await new ControlServices(ctx.db).list()) {
+    (internalHosts[row.host] ??= {})[row.binary] = { available: controlServiceIsUp(row, ctx.config.compute.serviceDownTimeSeconds, now), active: true, updated_at: pythonTime(row.last_heartbeat) };
+  }
+  if (Object.keys(internalHosts).length === 0) return infos;
+  return [{ zoneName: 'internal', zoneState: { available: true }, hosts: internalHosts }, ...infos];
 }

@@ -1,3 +1,4 @@
+import { ControlServices } from './control-services.js';
 import type { Bus, ListenHandle } from '../../core/bus/bus.js';
 import { isUniqueViolation } from '../../core/db/database.js';
 import type { Logger } from '../../core/log.js';
@@ -70,9 +71,13 @@ export class Conductor {
   private readonly groupTurns = new Map<string, Promise<unknown>>();
 
   private readonly blockDevices: BlockDevices;
+  private readonly controlServices: ControlServices;
+  /** The host name this conductor listens as, once it does. */
+  private server: string | undefined;
 
   constructor(private readonly deps: ConductorDeps) {
     this.blockDevices = new BlockDevices(deps.db);
+    this.controlServices = new ControlServices(deps.db);
   }
 
   /**
@@ -93,6 +98,8 @@ export class Conductor {
 
   /** Takes build requests; `recover` can come later (once the compute hosts are up). */
   async listen(server: string): Promise<void> {
+    this.server = server;
+    await this.controlServices.heartbeat(server);
     this.startSweeper();
     this.listener = await this.deps.bus.listen(CONDUCTOR_TOPIC, server, async (method, args) => {
       if (method === ConductorMethods.buildInstances) {
@@ -155,6 +162,8 @@ export class Conductor {
     if (this.sweeper) return;
     const everyMs = Math.max(1000, (this.deps.serviceDownTimeSeconds * 1000) / 2);
     this.sweeper = setInterval(() => {
+      // The conductor's (and its scheduler's) beat for os-services, on the same clock as the sweep.
+      if (this.server) this.controlServices.heartbeat(this.server).catch((err: unknown) => this.deps.log.warn({ err }, 'could not record the conductor heartbeat'));
       this.failBuildsOfDownHosts().catch((err: unknown) => this.deps.log.warn({ err }, 'could not check for builds lost with their hosts'));
     }, everyMs);
     this.sweeper.unref();

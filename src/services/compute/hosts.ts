@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { newUuid } from '../../core/ids.js';
+import { Aggregates } from './aggregates.js';
 import type { HostState } from './scheduler/types.js';
 import type { HostRegistration } from '../../contracts/compute-host.js';
 import type { ComputeHostRow, ComputeTables } from './tables.js';
@@ -19,7 +20,11 @@ export interface Resources {
  * with it is written in the same transaction.
  */
 export class ComputeHosts {
-  constructor(private readonly db: Kysely<ComputeTables>) {}
+  private readonly aggregates: Aggregates;
+
+  constructor(private readonly db: Kysely<ComputeTables>) {
+    this.aggregates = new Aggregates(db);
+  }
 
   /** Creates the host's row on its agent's first start, refreshes its inventory on later ones. */
   async register(reg: HostRegistration): Promise<ComputeHostRow> {
@@ -60,12 +65,17 @@ export class ComputeHosts {
     return (await this.get(reg.host)) as ComputeHostRow;
   }
 
+  /** The host with its zone as an aggregate sets it (else the zone its agent registered). */
   async get(host: string): Promise<ComputeHostRow | undefined> {
-    return this.db.selectFrom('compute_host').selectAll().where('host', '=', host).executeTakeFirst();
+    const row = await this.db.selectFrom('compute_host').selectAll().where('host', '=', host).executeTakeFirst();
+    return row ? withAggregateZone(row, await this.aggregates.hostZones()) : undefined;
   }
 
+  /** Every host, each with its zone as an aggregate sets it (else the zone its agent registered). */
   async list(): Promise<ComputeHostRow[]> {
-    return this.db.selectFrom('compute_host').selectAll().orderBy('host').execute();
+    const rows = await this.db.selectFrom('compute_host').selectAll().orderBy('host').execute();
+    const zones = await this.aggregates.hostZones();
+    return rows.map((row) => withAggregateZone(row, zones));
   }
 
   async heartbeat(host: string): Promise<void> {
@@ -205,6 +215,11 @@ export class ComputeHosts {
     const rows = await this.list();
     return rows.map((row) => hostStateOf(row, serviceDownTimeSeconds, now));
   }
+}
+
+function withAggregateZone(row: ComputeHostRow, zones: ReadonlyMap<string, string>): ComputeHostRow {
+  const zone = zones.get(row.host);
+  return zone === undefined ? row : { ...row, availability_zone: zone };
 }
 
 export function isUp(row: Pick<ComputeHostRow, 'last_heartbeat' | 'forced_down'>, serviceDownTimeSeconds: number, now = Date.now()): boolean {

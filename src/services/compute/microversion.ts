@@ -4,16 +4,17 @@ import { Microversion, requestedMicroversion, resolveMicroversion } from '../../
 
 /**
  * Nova's microversions this API speaks. The maximum is the newest whose shape changes are
- * all implemented for the resources Kumo has: 2.37, where a boot must name its networks
- * ('auto' or 'none' allowed), which `openstack server create --nic none` needs. Among the
- * steps: 2.3 extended server attributes, 2.9 `locked`, 2.10 keypair user_id, 2.11
- * forced_down, 2.13 group owners, 2.15 soft-affinity groups, 2.16 host_status, 2.17 crash
- * dumps, 2.19 descriptions, 2.26 tags, 2.28 cpu_info as an object, 2.33 and 2.35 paging of
- * hypervisors and keypairs, 2.36 no Neutron quotas in Nova's bodies. Steps about features
- * Kumo lacks (migrations, volumes, shelve) change nothing: those routes do not exist.
+ * all implemented for the resources Kumo has: 2.41. Among the steps: 2.3 extended server
+ * attributes, 2.9 `locked`, 2.10 keypair user_id, 2.11 forced_down, 2.13 group owners, 2.15
+ * soft-affinity groups, 2.16 host_status, 2.17 crash dumps, 2.19 descriptions, 2.26 tags, 2.28
+ * cpu_info as an object, 2.33 and 2.35 paging of hypervisors and keypairs, 2.36 no Neutron
+ * quotas in Nova's bodies (and no proxies), 2.37 a boot names its networks ('auto', 'none'),
+ * 2.38 an unknown status filter is a 400, 2.39 no maxImageMeta in limits, 2.40 usage paged by
+ * instance (limit, marker, links), 2.41 aggregate uuids. Steps about features Kumo lacks
+ * (migrations, shelve, the image-metadata proxy) change nothing: those routes do not exist.
  */
 export const MIN_VERSION = { major: 2, minor: 1 } as const;
-export const MAX_VERSION = { major: 2, minor: 37 } as const;
+export const MAX_VERSION = { major: 2, minor: 41 } as const;
 export const versionString = (v: { major: number; minor: number }) => `${v.major}.${v.minor}`;
 
 export { Microversion };

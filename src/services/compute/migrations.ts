@@ -234,9 +234,50 @@ async function blockDeviceMapping(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('compute_bdm_instance_volume').on('compute_block_device_mapping').columns(['instance_id', 'volume_id']).unique().execute();
 }
 
+/** Nova's aggregates, their hosts and metadata. A host is in an aggregate at most once. */
+async function aggregates(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('compute_aggregate')
+    .addColumn('id', 'integer', (c) => c.primaryKey())
+    .addColumn('uuid', 'varchar(36)', (c) => c.notNull().unique())
+    .addColumn('name', 'varchar(255)', (c) => c.notNull().unique())
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .addColumn('updated_at', 'varchar(40)')
+    .execute();
+  await db.schema
+    .createTable('compute_aggregate_host')
+    .addColumn('aggregate_id', 'integer', (c) => c.notNull())
+    .addColumn('host', 'varchar(255)', (c) => c.notNull())
+    .addPrimaryKeyConstraint('compute_aggregate_host_pk', ['aggregate_id', 'host'])
+    .execute();
+  await db.schema.createIndex('compute_aggregate_host_host').on('compute_aggregate_host').column('host').execute();
+  await db.schema
+    .createTable('compute_aggregate_metadata')
+    .addColumn('aggregate_id', 'integer', (c) => c.notNull())
+    .addColumn('key', 'varchar(255)', (c) => c.notNull())
+    .addColumn('value', 'varchar(255)', (c) => c.notNull())
+    .addPrimaryKeyConstraint('compute_aggregate_metadata_pk', ['aggregate_id', 'key'])
+    .execute();
+}
+
+/** The conductor's and scheduler's services, one row per host and binary, for os-services. */
+async function controlServices(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('compute_control_service')
+    .addColumn('host', 'varchar(255)', (c) => c.notNull())
+    .addColumn('binary', 'varchar(64)', (c) => c.notNull())
+    .addColumn('service_id', 'varchar(36)', (c) => c.notNull().unique())
+    .addColumn('last_heartbeat', 'varchar(40)', (c) => c.notNull())
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .addPrimaryKeyConstraint('compute_control_service_pk', ['host', 'binary'])
+    .execute();
+}
+
 export const computeMigrations: MigrationSet = {
   'compute-0001-initial': { up: initial },
   'compute-0002-instance-password': { up: instancePassword },
   'compute-0003-console-auth-token': { up: consoleAuthToken },
   'compute-0004-block-device-mapping': { up: blockDeviceMapping },
+  'compute-0005-aggregates': { up: aggregates },
+  'compute-0006-control-services': { up: controlServices },
 };

@@ -37,6 +37,11 @@ export interface ImageActor {
 export interface ImageLookup {
   /** The image when the project (or `actor`) may see it, else undefined. */
   get(projectId: string, imageId: string, actor?: ImageActor): Promise<ComputeImage | undefined>;
+  /**
+   * The images `actor` may see, a page at a time (Glance's limit and marker; `name` filters),
+   * for the compute images proxy (GET /images, before 2.36). `nextMarker` when the page is full.
+   */
+  list(actor: ImageActor, query: { limit?: number; marker?: string; name?: string }): Promise<{ images: ComputeImage[]; nextMarker?: string }>;
   /** A snapshot record owned by the project, `queued`, ready for `upload`. */
   createSnapshot(projectId: string, name: string, properties: Record<string, string>, like: ComputeImage | undefined): Promise<ComputeImage>;
   upload(projectId: string, imageId: string, data: AsyncIterable<Buffer> | Buffer): Promise<void>;
@@ -57,6 +62,8 @@ export interface ServerAddress {
   address: string;
   version: 4 | 6;
   mac: string;
+  /** Nova's OS-EXT-IPS:type: a port's own address, or a floating IP associated with it. */
+  type: 'fixed' | 'floating';
 }
 
 /** What a boot asks of the network: Nova's `networks` entries. */

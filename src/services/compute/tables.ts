@@ -229,6 +229,36 @@ export interface BlockDeviceMappingRow {
   updated_at: string;
 }
 
+/** Nova's host aggregates: an integer id (the API's before 2.41) and a uuid (from 2.41). */
+export interface AggregateRow {
+  id: number;
+  uuid: string;
+  name: string;
+  created_at: string;
+  updated_at: string | null;
+}
+
+export interface AggregateHostRow {
+  aggregate_id: number;
+  host: string;
+}
+
+/** An aggregate's metadata; the `availability_zone` key puts its hosts in that zone. */
+export interface AggregateMetadataRow {
+  aggregate_id: number;
+  key: string;
+  value: string;
+}
+
+/** A control service (nova-conductor, nova-scheduler) of a host, alive while its heartbeat is fresh. */
+export interface ControlServiceRow {
+  host: string;
+  binary: string;
+  service_id: string;
+  last_heartbeat: string;
+  created_at: string;
+}
+
 export interface ComputeTables {
   compute_flavor: FlavorRow;
   compute_flavor_extra_spec: FlavorExtraSpecRow;
@@ -245,4 +275,8 @@ export interface ComputeTables {
   compute_instance_password: InstancePasswordRow;
   compute_console_auth_token: ConsoleAuthTokenRow;
   compute_block_device_mapping: BlockDeviceMappingRow;
+  compute_aggregate: AggregateRow;
+  compute_aggregate_host: AggregateHostRow;
+  compute_aggregate_metadata: AggregateMetadataRow;
+  compute_control_service: ControlServiceRow;
 }

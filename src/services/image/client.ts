@@ -4,6 +4,7 @@ import type { ComputeImage, ImageActor, ImageLookup } from '../compute/client.js
 import type { ImageContext, Caller as ImageCaller } from './context.js';
 import { downloadImageData, uploadImageData } from './data.js';
 import { createImage, deleteImage, loadVisible } from './images.js';
+import { listImages } from './listing.js';
 import type { Image } from './model.js';
 
 /**
@@ -29,6 +30,16 @@ export class InProcessImages implements ImageLookup {
     } catch {
       return undefined;
     }
+  }
+
+  async list(actor: ImageActor, query: { limit?: number; marker?: string; name?: string }): Promise<{ images: ComputeImage[]; nextMarker?: string }> {
+    // Glance's own listing (visibility, membership, paging), with the user's rights, as Nova's proxy asks it.
+    const glanceQuery: Record<string, string> = {};
+    if (query.limit !== undefined) glanceQuery.limit = String(query.limit);
+    if (query.marker !== undefined) glanceQuery.marker = query.marker;
+    if (query.name !== undefined) glanceQuery.name = query.name;
+    const page = await listImages(this.ctx, this.caller(actor.projectId, actor), glanceQuery);
+    return { images: page.images.map(toComputeImage), ...(page.nextMarker ? { nextMarker: page.nextMarker } : {}) };
   }
 
   async createSnapshot(projectId: string, name: string, properties: Record<string, string>, like: ComputeImage | undefined): Promise<ComputeImage> {

@@ -122,18 +122,18 @@ describe('servers API refuses bad input', () => {
   it('negotiates microversions as Nova does', async () => {
     const latest = await nova(cloud.url, 'GET', '/flavors', demo, undefined, 'latest');
     assert.equal(latest.status, 200);
-    assert.equal(latest.headers.get('openstack-api-version'), 'compute 2.37');
+    assert.equal(latest.headers.get('openstack-api-version'), 'compute 2.41');
     const plain = await nova(cloud.url, 'GET', '/flavors', demo);
     assert.equal(plain.headers.get('openstack-api-version'), 'compute 2.1');
     assert.equal(plain.headers.get('x-openstack-nova-api-version'), '2.1');
-    refused(await nova(cloud.url, 'GET', '/flavors', demo, undefined, '2.99'), 406, 'notAcceptable', /Minimum is 2.1 and maximum is 2.37/);
+    refused(await nova(cloud.url, 'GET', '/flavors', demo, undefined, '2.99'), 406, 'notAcceptable', /Minimum is 2.1 and maximum is 2.41/);
     refused(await nova(cloud.url, 'GET', '/flavors', demo, undefined, 'two'), 400, 'badRequest', /invalid format/);
     const legacy = await api(cloud.url, 'GET', '/compute/v2.1/flavors', demo, undefined, { 'X-OpenStack-Nova-API-Version': '2.10' });
     assert.equal(legacy.headers.get('x-openstack-nova-api-version'), '2.10');
     const discovery = await api(cloud.url, 'GET', '/compute/');
     assert.equal(discovery.status, 200);
     assert.equal(discovery.json.versions[0].id, 'v2.0', 'Nova lists the legacy v2.0 first');
-    assert.equal(discovery.json.versions[1].version, '2.37');
+    assert.equal(discovery.json.versions[1].version, '2.41');
     assert.equal(discovery.json.versions[1].min_version, '2.1');
   });
 });

@@ -2,6 +2,8 @@ import { loadavg, uptime as osUptime } from 'node:os';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authorize, badRequest, callerFrom, notFound, type ComputeContext } from '../context.js';
 import { isUp, type ComputeHosts } from '../hosts.js';
+import { InstanceRecords } from '../instances/store.js';
+import { ControlServices, controlServiceIsUp } from '../control-services.js';
 import type { ComputeHostRow } from '../tables.js';
 import { boolean, string, type Body } from '../validate.js';
 
@@ -10,6 +12,8 @@ const apiTime = (iso: string) => `${iso.slice(0, 19)}.${iso.slice(20, 23)}000`;
 /** os-services (the compute service of each host) and os-hypervisors (its compute node). */
 export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: ComputeHosts): void {
   const downTime = () => ctx.config.compute.serviceDownTimeSeconds;
+  const instances = new InstanceRecords(ctx.db);
+  const controlServices = new ControlServices(ctx.db);
   const useUuids = (version: { atLeast(v: string): boolean }) => version.atLeast('2.53');
 
   const renderService = (row: ComputeHostRow, uuids: boolean, forcedDown: boolean) => ({
@@ -28,11 +32,25 @@ export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: Com
     const caller = callerFrom(request);
     authorize(ctx, caller, 'os_compute_api:os-services:list');
     const q = request.query as Record<string, string | undefined>;
-    let rows = await hosts.list();
-    if (q.host) rows = rows.filter((r) => r.host === q.host);
-    if (q.binary && q.binary !== 'nova-compute') rows = [];
     const v = request.computeVersion;
-    return { services: rows.map((r) => renderService(r, useUuids(v), v.atLeast('2.11'))) };
+    const computes = (await hosts.list()).map((r) => renderService(r, useUuids(v), v.atLeast('2.11')));
+    const now = Date.now();
+    // The conductor's and scheduler's services, in Nova's `internal` zone, first as Nova lists them.
+    const controls = (await controlServices.list()).map((r) => ({
+      id: useUuids(v) ? r.service_id : numberOf(r.service_id),
+      binary: r.binary,
+      host: r.host,
+      zone: 'internal',
+      status: 'enabled',
+      state: controlServiceIsUp(r, downTime(), now) ? 'up' : 'down',
+      updated_at: apiTime(r.last_heartbeat),
+      disabled_reason: null,
+      ...(v.atLeast('2.11') ? { forced_down: false } : {}),
+    }));
+    let services = [...controls, ...computes];
+    if (q.host) services = services.filter((s) => s.host === q.host);
+    if (q.binary) services = services.filter((s) => s.binary === q.binary);
+    return { services };
   });
 
   // Before 2.53 services are enabled and disabled by host and binary.
@@ -64,6 +82,12 @@ export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: Com
   app.delete<{ Params: { id: string } }>('/os-services/:id', async (request, reply) => {
     const caller = callerFrom(request);
     authorize(ctx, caller, 'os_compute_api:os-services:delete');
+    const control = (await controlServices.list()).find((r) => r.service_id === request.params.id || String(numberOf(r.service_id)) === request.params.id);
+    if (control) {
+      await controlServices.remove(control.service_id);
+      reply.code(204).send();
+      return;
+    }
     const row = (await hosts.list()).find((r) => r.service_id === request.params.id || String(serviceNumber(r)) === request.params.id);
     if (!row) throw notFound(`Service ${request.params.id} could not be found.`);
     const used = await ctx.db.selectFrom('compute_instance').select('id').where('host', '=', row.host).where('deleted', '=', 0).executeTakeFirst();
@@ -175,11 +199,31 @@ export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: Com
     return { hypervisor: { ...renderHypervisor(row, false, useUuids(request.computeVersion)), uptime: uptimeLine() } };
   });
 
-  // Kumo has no host aggregates: the list is empty (`openstack hypervisor show` reads it).
-  app.get('/os-aggregates', async (request) => {
-    authorize(ctx, callerFrom(request), 'os_compute_api:os-aggregates:index');
-    return { aggregates: [] };
+  // Before 2.53 a hostname pattern (a substring, as Nova's SQL LIKE '%pattern%') finds
+  // hypervisors, optionally with their servers; from 2.53 the list's query parameters do it.
+  const matching = async (request: FastifyRequest<{ Params: { pattern: string } }>) => {
+    if (request.computeVersion.atLeast('2.53')) throw notFound('The resource could not be found.');
+    const pattern = request.params.pattern;
+    const rows = (await hosts.list()).filter((r) => r.host.includes(pattern));
+    if (rows.length === 0) throw notFound(`No hypervisor matching '${pattern}' could be found.`);
+    return rows;
+  };
+  app.get<{ Params: { pattern: string } }>('/os-hypervisors/:pattern/search', async (request) => {
+    authorize(ctx, callerFrom(request), 'os_compute_api:os-hypervisors:search');
+    return { hypervisors: (await matching(request)).map((r) => renderHypervisor(r, false, false)) };
   });
+  app.get<{ Params: { pattern: string } }>('/os-hypervisors/:pattern/servers', async (request) => {
+    authorize(ctx, callerFrom(request), 'os_compute_api:os-hypervisors:servers');
+    const rows = await matching(request);
+    const hypervisors = [];
+    for (const row of rows) {
+      const servers = await instances.list({ host: row.host, deleted: false });
+      // Nova leaves `servers` out of a hypervisor that runs none.
+      hypervisors.push({ ...renderHypervisor(row, false, false), ...(servers.length > 0 ? { servers: servers.map((s) => ({ uuid: s.id, name: s.name })) } : {}) });
+    }
+    return { hypervisors };
+  });
+
 }
 
 /** What `uptime` prints, e.g. ` 17:37:14 up  2:33,  0 users,  load average: 0.33, 0.36, 0.34`, as Nova's libvirt driver reports it. */
@@ -199,5 +243,9 @@ function uptimeLine(now = new Date()): string {
  * derived from the UUID (stable, and unique enough for the handful of hosts of a cloud).
  */
 function serviceNumber(row: ComputeHostRow): number {
-  return Number.parseInt(row.service_id.replace(/-/g, '').slice(0, 7), 16);
+  return numberOf(row.service_id);
+}
+
+function numberOf(uuid: string): number {
+  return Number.parseInt(uuid.replace(/-/g, '').slice(0, 7), 16);
 }

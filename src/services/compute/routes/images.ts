@@ -1,5 +1,6 @@
-import type { FastifyInstance } from 'fastify';
-import { callerFrom, notFound, type ComputeContext } from '../context.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { badRequest, callerFrom, notFound, type ComputeContext } from '../context.js';
+import { queryValue } from '../validate.js';
 import { resourceLinks } from '../flavors.js';
 import type { ComputeImage } from '../peers.js';
 
@@ -42,13 +43,49 @@ function renderImage(image: ComputeImage, baseUrl: string): Record<string, unkno
 }
 
 /**
- * Nova's image proxy (deprecated in 2.36, so 404 from there on): show and delete a Glance
- * image in the caller's project, which tempest's compute image tests use before 2.36.
+ * Nova's image proxy (deprecated in 2.36, so 404 from there on): list, show and delete Glance
+ * images with the caller's rights, which tempest's compute image tests and old clients use before 2.36.
  */
 export function imageRoutes(app: FastifyInstance, ctx: ComputeContext, baseUrl: () => string): void {
   const proxied = (version: { atLeast(v: string): boolean }) => {
     if (version.atLeast('2.36')) throw notFound('The resource could not be found.');
   };
+  const list = (detail: boolean) => async (request: FastifyRequest) => {
+    proxied(request.computeVersion);
+    const caller = callerFrom(request);
+    const q = (key: string) => queryValue(request.query, key);
+    const limitRaw = q('limit');
+    let limit: number | undefined;
+    if (limitRaw !== undefined) {
+      limit = Number(limitRaw);
+      if (!Number.isInteger(limit) || limit < 0) throw badRequest(`Invalid input for query parameters limit. Value: ${limitRaw}.`);
+    }
+    const marker = q('marker');
+    const name = q('name');
+    const filter = name !== undefined ? { name } : {};
+    let page = await ctx.images.list(caller, { ...(limit !== undefined ? { limit } : {}), ...(marker ? { marker } : {}), ...filter });
+    // Without a limit Nova walks Glance's pages to the end (glanceclient's iterator), so the list is whole.
+    if (limit === undefined) {
+      const all = [...page.images];
+      while (page.nextMarker) {
+        page = await ctx.images.list(caller, { marker: page.nextMarker, ...filter });
+        all.push(...page.images);
+      }
+      page = { images: all };
+    }
+    const base = baseUrl();
+    const images = page.images.map((image) => {
+      if (detail) return renderImage(image, base);
+      const links = renderImage(image, base).links;
+      return { id: image.id, name: image.name, links };
+    });
+    return {
+      images,
+      ...(page.nextMarker ? { images_links: [{ rel: 'next', href: `${base}/images${detail ? '/detail' : ''}?${limitRaw !== undefined ? `limit=${limitRaw}&` : ''}marker=${page.nextMarker}` }] } : {}),
+    };
+  };
+  app.get('/images', list(false));
+  app.get('/images/detail', list(true));
   app.get<{ Params: IdParams }>('/images/:id', async (request) => {
     proxied(request.computeVersion);
     const caller = callerFrom(request);

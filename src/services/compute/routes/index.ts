@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { aggregateRoutes } from './aggregates.js';
+import { extensionRoutes } from './extensions.js';
 import type { ComputeContext } from '../context.js';
 import { ServerServices } from '../servers/services.js';
 import { flavorRoutes } from './flavors.js';
@@ -6,6 +8,7 @@ import { hostRoutes } from './hosts.js';
 import { imageRoutes } from './images.js';
 import { interfaceRoutes } from './interfaces.js';
 import { tagRoutes } from './tags.js';
+import { usageRoutes } from './usage.js';
 import { volumeAttachmentRoutes } from './volume-attachments.js';
 import { keypairRoutes } from './keypairs.js';
 import { quotaRoutes } from './quotas.js';
@@ -29,4 +32,7 @@ export function registerComputeRoutes(app: FastifyInstance, ctx: ComputeContext,
   tagRoutes(app, ctx, services);
   imageRoutes(app, ctx, baseUrl);
   securityGroupRoutes(app, ctx);
+  usageRoutes(app, ctx);
+  aggregateRoutes(app, ctx, services.hosts);
+  extensionRoutes(app, ctx);
 }

@@ -58,7 +58,7 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
 
   app.get('/servers', async (request) => {
     const caller = callerFrom(request);
-    const listed = await listServers(ctx, svc.instances, caller, request.query, false);
+    const listed = await listServers(ctx, svc.instances, caller, request.query, false, request.computeVersion);
     return {
       servers: await mapInTurns(listed.instances, (i) => renderBrief(i, baseUrl())),
       ...(listed.nextMarker ? { servers_links: [{ rel: 'next', href: nextHref(request, `${baseUrl()}/servers`, listed.nextMarker) }] } : {}),
@@ -67,7 +67,7 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
 
   app.get('/servers/detail', async (request) => {
     const caller = callerFrom(request);
-    const listed = await listServers(ctx, svc.instances, caller, request.query, true);
+    const listed = await listServers(ctx, svc.instances, caller, request.query, true, request.computeVersion);
     // One after the other: started all at once, thousands of renders would each do their first
     // synchronous steps in the same turn of the event loop.
     const servers = [];

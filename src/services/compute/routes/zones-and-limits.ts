@@ -28,6 +28,8 @@ export function zoneAndLimitRoutes(app: FastifyInstance, ctx: ComputeContext): v
     if (request.computeVersion.atLeast('2.36')) {
       for (const key of ['maxSecurityGroupRules', 'maxSecurityGroups', 'maxTotalFloatingIps', 'totalFloatingIpsUsed', 'totalSecurityGroupsUsed']) delete absolute[key];
     }
+    // From 2.39 the image metadata quota is Glance's, and Nova no longer shows one.
+    if (request.computeVersion.atLeast('2.39')) delete absolute.maxImageMeta;
     return { limits: { rate: [], absolute } };
   });
 }

@@ -3,6 +3,7 @@ import type { Instance } from '../instances/model.js';
 import { apiStatus } from '../instances/states.js';
 import type { InstanceRecords } from '../instances/store.js';
 import { queryValue } from '../validate.js';
+import type { Microversion } from '../microversion.js';
 
 export interface ListedServers {
   instances: Instance[];
@@ -12,12 +13,18 @@ export interface ListedServers {
 
 const TRUTHY = new Set(['', '1', 'true', 'yes', 'on', 't', 'y']);
 
+/** Every status Nova's API can show (its state map), the values the status filter takes from 2.38. */
+const NOVA_STATUSES = new Set([
+  'ACTIVE', 'BUILD', 'DELETED', 'ERROR', 'HARD_REBOOT', 'MIGRATING', 'PASSWORD', 'PAUSED', 'REBOOT', 'REBUILD', 'RESCUE',
+  'RESIZE', 'REVERT_RESIZE', 'SHELVED', 'SHELVED_OFFLOADED', 'SHUTOFF', 'SOFT_DELETED', 'SUSPENDED', 'UNKNOWN', 'VERIFY_RESIZE',
+]);
+
 /**
  * GET /servers and /servers/detail: the caller's project (all projects for an admin asking
  * all_tenants), filtered as Nova filters (name is a regex, status is the API status), newest
  * first, paged by limit and marker.
  */
-export async function listServers(ctx: ComputeContext, records: InstanceRecords, caller: Caller, query: unknown, detail: boolean): Promise<ListedServers> {
+export async function listServers(ctx: ComputeContext, records: InstanceRecords, caller: Caller, query: unknown, detail: boolean, version: Microversion): Promise<ListedServers> {
   authorize(ctx, caller, detail ? 'os_compute_api:servers:detail' : 'os_compute_api:servers:index');
   const q = (key: string) => queryValue(query, key);
   const allTenantsRaw = q('all_tenants');
@@ -44,7 +51,11 @@ export async function listServers(ctx: ComputeContext, records: InstanceRecords,
     instances = instances.filter((i) => pattern.test(i.name));
   }
   const status = q('status');
-  if (status !== undefined) instances = instances.filter((i) => apiStatus(i.vmState, i.taskState) === status.toUpperCase());
+  if (status !== undefined) {
+    // From 2.38 a status Nova does not know is a 400 (before, it matched nothing).
+    if (version.atLeast('2.38') && !NOVA_STATUSES.has(status.toUpperCase())) throw badRequest(`Invalid status value`);
+    instances = instances.filter((i) => apiStatus(i.vmState, i.taskState) === status.toUpperCase());
+  }
   const image = q('image');
   if (image !== undefined) instances = instances.filter((i) => i.imageRef === image.split('/').pop());
   const flavor = q('flavor');
@@ -83,9 +94,16 @@ export async function listServers(ctx: ComputeContext, records: InstanceRecords,
 
   const marker = q('marker');
   if (marker !== undefined) {
-    const at = instances.findIndex((i) => i.id === marker);
-    if (at < 0) throw badRequest(`marker [${marker}] not found`);
-    instances = instances.slice(at + 1);
+    let at = instances.findIndex((i) => i.id === marker);
+    if (at >= 0) instances = instances.slice(at + 1);
+    else {
+      // Nova finds the marker among deleted instances too (Horizon pages on from a server just
+      // deleted) and goes on from where it sorts; only an instance in the listed scope counts.
+      const found = await records.get(marker);
+      if (!found || (projectFilter !== undefined && found.projectId !== projectFilter)) throw badRequest(`marker [${marker}] not found`);
+      at = instances.findIndex((i) => sortsAfter(i, found));
+      instances = at < 0 ? [] : instances.slice(at);
+    }
   }
   const limitRaw = q('limit');
   if (limitRaw !== undefined) {
@@ -97,6 +115,12 @@ export async function listServers(ctx: ComputeContext, records: InstanceRecords,
     }
   }
   return { instances };
+}
+
+/** True when `a` comes after `b` in the listing's order: newest first, then id descending. */
+function sortsAfter(a: Instance, b: Instance): boolean {
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt;
+  return a.id < b.id;
 }
 
 /** The changes-since time in ms; Nova's schema wants ISO 8601, so '2011/01/01' is refused though JavaScript parses it. */

@@ -36,7 +36,7 @@ export function instanceName(instance: Instance): string {
 export function renderAddresses(addresses: ServerAddress[]): Record<string, unknown[]> {
   const out: Record<string, unknown[]> = {};
   for (const a of addresses) {
-    (out[a.networkName] ??= []).push({ version: a.version, addr: a.address, 'OS-EXT-IPS:type': 'fixed', 'OS-EXT-IPS-MAC:mac_addr': a.mac });
+    (out[a.networkName] ??= []).push({ version: a.version, addr: a.address, 'OS-EXT-IPS:type': a.type, 'OS-EXT-IPS-MAC:mac_addr': a.mac });
   }
   return out;
 }

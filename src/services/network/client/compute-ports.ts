@@ -1,6 +1,6 @@
 import { FixedIpAlreadyInUse, NetworkAmbiguous, NetworkNotFound, PortBindingFailed, PortInUse, PortNotFound, type InstanceRef, type NetworkPorts, type RequestedNetwork, type SecurityGroupCaller, type SecurityGroupProxy, type ServerAddress, type ServerNetworkView } from '../../compute/client.js';
 import { groupsOnPorts, instancePorts } from './instance-ports.js';
-import { badRequest, notFound } from './nova-errors.js';
+import { badRequest, forbidden, notFound } from './nova-errors.js';
 import { InProcessSecurityGroups } from './compute-security-groups.js';
 import { authorizeAttributes, type Caller as NetworkCaller, type NetworkContext } from '../context.js';
 import { VIF_TYPE_BINDING_FAILED } from '../ml2/binding.js';
@@ -41,6 +41,9 @@ export class InProcessNetworkPorts implements NetworkPorts {
         const network = await this.ctx.records.getNetwork(entry.uuid);
         // Nova asks Neutron with the caller's token, and Neutron shows an admin every network.
         if (!network || !(caller.isAdmin || network.projectId === projectId || network.shared || network.external)) throw new NetworkNotFound(entry.uuid);
+        // Nova's network:attach_external_network (admin only): everyone sees an external
+        // network, but only an admin plugs a server into one that is not also shared.
+        if (network.external && !network.shared && !caller.isAdmin) throw forbidden(`It is not allowed to create an interface on external network ${network.id}`);
         if (entry.fixed_ip) {
           const target = { project_id: projectId, 'network:project_id': network.projectId, 'network:shared': network.shared };
           authorizeAttributes(this.ctx, caller, 'create_port', { fixed_ips: [{ ip_address: entry.fixed_ip }] }, target);
@@ -126,15 +129,14 @@ export class InProcessNetworkPorts implements NetworkPorts {
     const out: ServerAddress[] = [];
     for (const port of ports) {
       const network = await this.ctx.records.getNetwork(port.networkId);
+      // Nova lists a floating IP right after the fixed address it is associated with.
+      const floating = await this.ctx.l3.listFloatingIps({ portId: port.id });
       for (const ip of port.fixedIps) {
-        out.push({
-          networkName: network?.name ?? port.networkId,
-          networkId: port.networkId,
-          portId: port.id,
-          address: ip.ipAddress,
-          version: ip.ipAddress.includes(':') ? 6 : 4,
-          mac: port.macAddress,
-        });
+        const entry = { networkName: network?.name ?? port.networkId, networkId: port.networkId, portId: port.id, mac: port.macAddress };
+        out.push({ ...entry, address: ip.ipAddress, version: ip.ipAddress.includes(':') ? 6 : 4, type: 'fixed' });
+        for (const fip of floating.filter((f) => f.fixedIpAddress === ip.ipAddress)) {
+          out.push({ ...entry, address: fip.floatingIpAddress, version: fip.floatingIpAddress.includes(':') ? 6 : 4, type: 'floating' });
+        }
       }
     }
     return out;
