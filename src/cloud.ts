@@ -24,6 +24,7 @@ import { chooseDataplane, publicBridgeFor, startNetworkAgent, startSimulatedNetw
 import type { PublicBridgeConfig } from './agents/network/dataplane/linuxbridge/unit.js';
 import { allInOneDefaultNetworks } from './default-networks.js';
 import type { DefaultNetworks } from './services/network/default-networks.js';
+import { loadDefaultMetadefs } from './services/image/metadefs/defaults.js';
 import { recoverInterruptedTransfers } from './services/image/recovery.js';
 import { createImageContext, IMAGE_DEFAULT_LIMITS } from './services/image/service.js';
 import type { ComputeContext } from './services/compute/context.js';
@@ -129,6 +130,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     cleanups.push(() => identity.stop());
     const image = createImageContext(config, database, enforcerFor(), new InProcessIdentityClient(identity.context), log);
     await recoverInterruptedTransfers(image);
+    await loadDefaultMetadefs(image.metadefs, image.metadefsDir, log);
     const network = createNetworkContext(config, database, enforcerFor(), log);
     const publisher = new DesiredStatePublisher(network, bus, config.hostName, log);
     network.changed = () => publisher.changed();

@@ -59,6 +59,11 @@ export interface ImageConfig {
    * never closes its connection, and its image would stay saving.
    */
   uploadIdleTimeoutSeconds: number;
+  /**
+   * Glance's metadata definition files (KUMO_IMAGE_METADEFS_DIR); unset: /etc/glance/metadefs or
+   * Debian glance-common's /usr/share/glance-common/metadefs, whichever exists.
+   */
+  metadefsDir?: string;
 }
 
 /** This host's network agent: which dataplane it drives and how the host is wired. */
@@ -231,7 +236,10 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     dataplane: { ...dataplaneConfig(env, dataDir), ...overrides.dataplane },
     compute: { ...computeConfig(env), ...overrides.compute },
     metadata: { ...metadataConfig(env), ...overrides.metadata },
-    image: { uploadIdleTimeoutSeconds: numberFrom(env.KUMO_IMAGE_UPLOAD_IDLE_TIMEOUT) ?? 900 },
+    image: {
+      uploadIdleTimeoutSeconds: numberFrom(env.KUMO_IMAGE_UPLOAD_IDLE_TIMEOUT) ?? 900,
+      ...(env.KUMO_IMAGE_METADEFS_DIR ? { metadefsDir: resolve(env.KUMO_IMAGE_METADEFS_DIR) } : {}),
+    },
   };
 }
 

@@ -8,6 +8,7 @@ import { dataRoutes } from './routes/data.js';
 import { imageRoutes } from './routes/images.js';
 import { infoRoutes } from './routes/info.js';
 import { memberRoutes } from './routes/members.js';
+import { metadefRoutes } from './routes/metadefs.js';
 
 /** Glance v2 under /image: its routes, body parsers and error shape stay inside this plugin. */
 export function imagePlugin(ctx: ImageContext, tokens: TokenValidator, publicUrl: () => string) {
@@ -48,6 +49,7 @@ export function imagePlugin(ctx: ImageContext, tokens: TokenValidator, publicUrl
     imageRoutes(app, ctx);
     dataRoutes(app, ctx);
     memberRoutes(app, ctx);
+    metadefRoutes(app, ctx);
   };
 }
 

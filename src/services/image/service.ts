@@ -6,6 +6,8 @@ import type { Enforcer } from '../../core/policy/index.js';
 import type { IdentityClient } from '../identity/client.js';
 import type { ImageContext } from './context.js';
 import { imagePolicyDefaults } from './policy.js';
+import { metadefDirectory } from './metadefs/defaults.js';
+import { MetadefRecords } from './metadefs/store.js';
 import { ImageRecords } from './store.js';
 import { FilesystemStore } from './stores/filesystem.js';
 
@@ -27,6 +29,8 @@ export function createImageContext(
   enforcer.registerDefaults(imagePolicyDefaults);
   return {
     records: new ImageRecords(database),
+    metadefs: new MetadefRecords(database),
+    ...optional('metadefsDir', metadefDirectory(config.image.metadefsDir)),
     store: new FilesystemStore(join(config.dataDir, 'images')),
     staging: new FilesystemStore(join(config.dataDir, 'image-staging'), 'staging'),
     identity,
@@ -34,4 +38,8 @@ export function createImageContext(
     log,
     uploadIdleTimeoutMs: config.image.uploadIdleTimeoutSeconds * 1000,
   };
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
