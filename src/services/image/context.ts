@@ -8,6 +8,7 @@ import type { Image } from './model.js';
 import type { MetadefRecords } from './metadefs/store.js';
 import type { ImageRecords } from './store.js';
 import type { ImageDataStore } from './stores/driver.js';
+import type { WebDownloadPolicy } from './web-download.js';
 
 /** Everything the image service's logic shares. */
 export interface ImageContext {
@@ -23,6 +24,8 @@ export interface ImageContext {
   identity: IdentityClient;
   enforcer: Enforcer;
   log: Logger;
+  /** Which hosts the web-download import may fetch from (none: the method is not offered). */
+  webDownload: WebDownloadPolicy;
   /** An upload that sends nothing for this long is given up. */
   uploadIdleTimeoutMs: number;
 }

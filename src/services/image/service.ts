@@ -9,6 +9,7 @@ import { imagePolicyDefaults } from './policy.js';
 import { metadefDirectory } from './metadefs/defaults.js';
 import { MetadefRecords } from './metadefs/store.js';
 import { ImageRecords } from './store.js';
+import { webDownloadPolicy } from './web-download.js';
 import { FilesystemStore } from './stores/filesystem.js';
 
 /** Registered unified limits (Keystone) the image service enforces, with DevStack-like defaults. */
@@ -36,6 +37,7 @@ export function createImageContext(
     identity,
     enforcer,
     log,
+    webDownload: webDownloadPolicy(config.image.webDownloadAllowedHosts),
     uploadIdleTimeoutMs: config.image.uploadIdleTimeoutSeconds * 1000,
   };
 }
