@@ -24,6 +24,7 @@ import { chooseDataplane, publicBridgeFor, startNetworkAgent, startSimulatedNetw
 import type { PublicBridgeConfig } from './agents/network/dataplane/linuxbridge/unit.js';
 import { allInOneDefaultNetworks } from './default-networks.js';
 import type { DefaultNetworks } from './services/network/default-networks.js';
+import { loadDefaultMetadefs } from './services/image/metadefs/defaults.js';
 import { recoverInterruptedTransfers } from './services/image/recovery.js';
 import { createImageContext, IMAGE_DEFAULT_LIMITS } from './services/image/service.js';
 import type { ComputeContext } from './services/compute/context.js';
@@ -86,6 +87,8 @@ export interface Cloud {
   metadataPortTaken?: number;
   /** Passwords of the bootstrap users this start created: on a fresh database only. */
   createdCredentials: Partial<BootstrapCredentials>;
+  /** Glance's default metadata definitions, loaded once the cloud serves. */
+  metadefsLoaded: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -240,6 +243,13 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
       return { state: 'skipped', note: `they could not be made (${err instanceof Error ? err.message : String(err)}); the next start tries again` };
     });
     if (!computeDriver.probing) await conductorRecovered;
+    // Glance's default metadata definitions (dozens of namespaces, a second or more to write on a
+    // fresh database) load after the start, which does not wait for them; stopping does.
+    const metadefsLoaded = loadDefaultMetadefs(image.metadefs, image.metadefsDir, log).then(
+      () => undefined,
+      (err: unknown) => log.warn({ err }, "Glance's default metadata definitions could not be loaded"),
+    );
+    cleanups.push(() => metadefsLoaded);
     started();
     return {
       config,
@@ -265,6 +275,7 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
       metadataUrl: metadata.url,
       ...(metadata.taken !== undefined ? { metadataPortTaken: metadata.taken } : {}),
       createdCredentials: created,
+      metadefsLoaded,
       stop: stopAll,
     };
   } catch (error) {

@@ -12,6 +12,7 @@ import { chooseDataplane, publicBridgeFor, startNetworkAgent } from './agents/ne
 import { bootstrapIdentity, type BootstrapCredentials } from './services/identity/bootstrap.js';
 import { InProcessIdentityClient } from './services/identity/client.js';
 import { IdentityService } from './services/identity/service.js';
+import { loadDefaultMetadefs } from './services/image/metadefs/defaults.js';
 import { recoverInterruptedTransfers } from './services/image/recovery.js';
 import { createImageContext } from './services/image/service.js';
 import { DesiredStatePublisher, forwardChanges } from './services/network/desired-state.js';
@@ -73,7 +74,10 @@ export async function startControlPlane(config: KumoConfig, log: Logger, role: '
       cleanups.push(() => identity.stop());
     }
     const image = createImageContext(config, database, enforcerFor(), new InProcessIdentityClient(identity.context), log);
-    if (role === 'api') await recoverInterruptedTransfers(image);
+    if (role === 'api') {
+      await recoverInterruptedTransfers(image);
+      await loadDefaultMetadefs(image.metadefs, image.metadefsDir, log);
+    }
     const network = createNetworkContext(config, database, enforcerFor(), log);
     if (role === 'api') {
       // The API's host is the network node (its agent runs DHCP and routers, below): only this

@@ -60,6 +60,16 @@ export interface ImageConfig {
    * never closes its connection, and its image would stay saving.
    */
   uploadIdleTimeoutSeconds: number;
+  /**
+   * Glance's metadata definition files (KUMO_IMAGE_METADEFS_DIR); unset: /etc/glance/metadefs or
+   * Debian glance-common's /usr/share/glance-common/metadefs, whichever exists.
+   */
+  metadefsDir?: string;
+  /**
+   * Hosts the web-download import may fetch from (KUMO_IMAGE_WEB_DOWNLOAD_ALLOWED_HOSTS: names,
+   * addresses or CIDRs, comma-separated). Empty by default: the cloud fetches no URL a user names.
+   */
+  webDownloadAllowedHosts: string[];
 }
 
 /** This host's network agent: which dataplane it drives and how the host is wired. */
@@ -273,7 +283,11 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     compute: { ...computeConfig(env), ...overrides.compute },
     volume: { ...volumeConfig(env), ...overrides.volume },
     metadata: { ...metadataConfig(env), ...overrides.metadata },
-    image: { uploadIdleTimeoutSeconds: numberFrom(env.KUMO_IMAGE_UPLOAD_IDLE_TIMEOUT) ?? 900 },
+    image: {
+      uploadIdleTimeoutSeconds: numberFrom(env.KUMO_IMAGE_UPLOAD_IDLE_TIMEOUT) ?? 900,
+      ...(env.KUMO_IMAGE_METADEFS_DIR ? { metadefsDir: resolve(env.KUMO_IMAGE_METADEFS_DIR) } : {}),
+      webDownloadAllowedHosts: (env.KUMO_IMAGE_WEB_DOWNLOAD_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean),
+    },
   };
 }
 

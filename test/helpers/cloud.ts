@@ -56,6 +56,8 @@ export async function startTestCloud(
     { KUMO_COMPUTE_DRIVER: 'fake', ...options.env },
   );
   const cloud = await startCloud(config, createLogger('silent'), { adminPassword: ADMIN_PASSWORD, demoPassword: DEMO_PASSWORD });
+  // Suites see Glance's default metadata definitions as loaded (a real start does not wait for them).
+  await cloud.metadefsLoaded;
   const url = config.publicUrl;
   const tokens = new Map<string, string>();
   return {

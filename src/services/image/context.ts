@@ -5,12 +5,18 @@ import type { Logger } from '../../core/log.js';
 import type { Credentials, Enforcer } from '../../core/policy/index.js';
 import type { IdentityClient } from '../identity/client.js';
 import type { Image } from './model.js';
+import type { MetadefRecords } from './metadefs/store.js';
 import type { ImageRecords } from './store.js';
 import type { ImageDataStore } from './stores/driver.js';
+import type { WebDownloadPolicy } from './web-download.js';
 
 /** Everything the image service's logic shares. */
 export interface ImageContext {
   records: ImageRecords;
+  /** Metadata definitions (namespaces, objects, properties, tags, resource types). */
+  metadefs: MetadefRecords;
+  /** Where Glance's default namespace files are read from at start, if anywhere. */
+  metadefsDir?: string;
   /** Where active images' data lives (the default store). */
   store: ImageDataStore;
   /** Where glance-direct imports stage their data before import. */
@@ -18,6 +24,8 @@ export interface ImageContext {
   identity: IdentityClient;
   enforcer: Enforcer;
   log: Logger;
+  /** Which hosts the web-download import may fetch from (none: the method is not offered). */
+  webDownload: WebDownloadPolicy;
   /** An upload that sends nothing for this long is given up. */
   uploadIdleTimeoutMs: number;
 }

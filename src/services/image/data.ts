@@ -8,11 +8,14 @@ import type { Image } from './model.js';
 import { DataNotFound, type ByteRange } from './stores/driver.js';
 import { beginTransfer, leaseOfThisProcess } from './transfers.js';
 import { isOwner } from './visibility.js';
+import { checkWebDownloadUri, openWebDownload, webDownloadOffered } from './web-download.js';
 
 const MIB = 1024 * 1024;
 
-/** The interoperable import methods this cloud offers (GET /v2/info/import). */
-export const IMPORT_METHODS: readonly string[] = ['glance-direct'];
+/** The interoperable import methods this cloud offers (GET /v2/info/import): web-download only when some host is allowed. */
+export function importMethods(ctx: ImageContext): string[] {
+  return ['glance-direct', ...(webDownloadOffered(ctx.webDownload) ? ['web-download'] : [])];
+}
 
 /** PUT /v2/images/{id}/file: queued -> saving -> active, or back to queued when the data does not all arrive. */
 export async function uploadImageData(ctx: ImageContext, caller: Caller, id: string, data: Readable): Promise<void> {
@@ -115,11 +118,15 @@ export async function importImage(ctx: ImageContext, caller: Caller, id: string,
   // Glance checks an import of the image's own data as a change of the image.
   authorize(ctx, caller, 'modify_image', image);
   if (!isOwner(image, caller)) throw new ApiError(403, 'You are not permitted to import data for this image.');
-  const method = typeof body === 'object' && body !== null ? (body as { method?: { name?: unknown } }).method : undefined;
+  const method = typeof body === 'object' && body !== null ? (body as { method?: { name?: unknown; uri?: unknown } }).method : undefined;
   const name = method?.name;
   if (typeof name !== 'string') throw badRequest("The import request needs {\"method\": {\"name\": \"glance-direct\"}}.");
-  if (!IMPORT_METHODS.includes(name)) throw badRequest(`Import method ${name.slice(0, 32)} is not available on this cloud.`);
+  if (!importMethods(ctx).includes(name)) throw badRequest(`Import method ${name.slice(0, 32)} is not available on this cloud.`);
   requireFormats(image);
+  if (name === 'web-download') {
+    await startWebDownload(ctx, image, method?.uri);
+    return;
+  }
   if (image.status !== 'uploading') throw conflict('Image needs to be staged before import');
   const transfer = beginTransfer(image.id);
   if (!(await ctx.records.transition(image.id, ['uploading'], 'importing', { transfer_lease: leaseOfThisProcess() }))) {
@@ -130,6 +137,47 @@ export async function importImage(ctx: ImageContext, caller: Caller, id: string,
   void finishImport(ctx, image)
     .catch((error: unknown) => ctx.log.error({ err: error, image: image.id }, 'image import failed'))
     .finally(() => transfer.end());
+}
+
+/** web-download: queued -> importing at once (202), then the data from the checked URL -> active, or back to queued. */
+async function startWebDownload(ctx: ImageContext, image: Image, uri: unknown): Promise<void> {
+  const target = await checkWebDownloadUri(uri, ctx.webDownload);
+  if (image.status !== 'queued') throw conflict(`Image status transition from ${image.status} to importing is not allowed`);
+  const transfer = beginTransfer(image.id);
+  if (!(await ctx.records.transition(image.id, ['queued'], 'importing', { transfer_lease: leaseOfThisProcess() }))) {
+    transfer.end();
+    throw conflict(`Image status transition from ${image.status} to importing is not allowed`);
+  }
+  void (async () => {
+    try {
+      const response = await openWebDownload(target, ctx.uploadIdleTimeoutMs);
+      const hasher = new HashingStream();
+      const limiter = new ByteLimit(await remainingBytes(ctx, image));
+      const stored = Promise.all([ctx.store.add(image.id, hasher), hasher.digests()]);
+      try {
+        await pipeline(response, new IdleLimit(ctx.uploadIdleTimeoutMs), limiter, hasher);
+      } catch (error) {
+        await stored.catch(() => undefined);
+        throw error;
+      }
+      const [, digests] = await stored;
+      const activated = await ctx.records.transition(image.id, ['importing'], 'active', {
+        size: digests.size,
+        checksum: digests.md5,
+        os_hash_algo: 'sha512',
+        os_hash_value: digests.sha512,
+        store: ctx.store.id,
+        transfer_lease: null,
+      });
+      if (!activated) await ctx.store.delete(image.id);
+    } catch (error) {
+      await ctx.store.delete(image.id);
+      await ctx.records.transition(image.id, ['importing'], 'queued', { size: null, transfer_lease: null });
+      ctx.log.warn({ err: error, image: image.id, uri: target.url.href }, 'web-download import failed; the image is queued again');
+    } finally {
+      transfer.end();
+    }
+  })();
 }
 
 async function finishImport(ctx: ImageContext, image: Image): Promise<void> {

@@ -128,8 +128,12 @@ function filterFor(key: string, value: string): Predicate {
     }
     case 'protected':
     case 'os_hidden': {
-      if (value !== 'true' && value !== 'false') throw badRequest(`Invalid value for ${key}: expected true or false.`);
-      const wanted = value === 'true';
+      // Glance lower-cases os_hidden (openstacksdk sends `os_hidden=True`) but takes protected as written.
+      const word = key === 'os_hidden' ? value.toLowerCase() : value;
+      if (word !== 'true' && word !== 'false') {
+        throw badRequest(`Invalid value '${value.slice(0, 32)}' for '${key}' filter. Valid values are 'true' or 'false'.`);
+      }
+      const wanted = word === 'true';
       return key === 'protected' ? (i) => i.protected === wanted : (i) => i.osHidden === wanted;
     }
     case 'created_at':

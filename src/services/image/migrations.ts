@@ -49,7 +49,54 @@ async function transferLease(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('image_image').addColumn('transfer_lease', 'varchar(255)').execute();
 }
 
+/**
+ * Metadata definitions (metadefs): namespaces, the resource types they apply to, and their
+ * objects, properties and tags. Each item keeps its JSON body; (namespace, kind, name) is unique,
+ * so a duplicate is the database's refusal, not a race lost between a check and an insert.
+ */
+async function metadefs(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('image_metadef_namespace')
+    .addColumn('namespace', 'varchar(80)', (c) => c.primaryKey())
+    .addColumn('display_name', 'varchar(80)')
+    .addColumn('description', 'text')
+    .addColumn('visibility', 'varchar(32)', (c) => c.notNull())
+    .addColumn('protected', 'integer', (c) => c.notNull())
+    .addColumn('owner', 'varchar(255)', (c) => c.notNull())
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .addColumn('updated_at', 'varchar(40)', (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable('image_metadef_item')
+    .addColumn('namespace', 'varchar(80)', (c) => c.notNull())
+    .addColumn('kind', 'varchar(16)', (c) => c.notNull())
+    .addColumn('name', 'varchar(255)', (c) => c.notNull())
+    .addColumn('body', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .addColumn('updated_at', 'varchar(40)', (c) => c.notNull())
+    .addPrimaryKeyConstraint('image_metadef_item_pk', ['namespace', 'kind', 'name'])
+    .execute();
+  await db.schema
+    .createTable('image_metadef_resource_type')
+    .addColumn('name', 'varchar(80)', (c) => c.primaryKey())
+    .addColumn('protected', 'integer', (c) => c.notNull())
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .addColumn('updated_at', 'varchar(40)', (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable('image_metadef_association')
+    .addColumn('namespace', 'varchar(80)', (c) => c.notNull())
+    .addColumn('resource_type', 'varchar(80)', (c) => c.notNull())
+    .addColumn('prefix', 'varchar(80)')
+    .addColumn('properties_target', 'varchar(80)')
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .addColumn('updated_at', 'varchar(40)', (c) => c.notNull())
+    .addPrimaryKeyConstraint('image_metadef_association_pk', ['namespace', 'resource_type'])
+    .execute();
+}
+
 export const imageMigrations: MigrationSet = {
   'image-0001-initial': { up: initial },
   'image-0002-transfer-lease': { up: transferLease },
+  'image-0003-metadefs': { up: metadefs },
 };

@@ -1,12 +1,14 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { tokenAuthHook, type TokenValidator } from '../../core/auth/context.js';
-import { statusTitle, toApiError } from '../../core/http/errors.js';
+import { toApiError } from '../../core/http/errors.js';
 import { emptyJsonIsNoBody, refuseNulInQuery } from '../../core/http/json-bodies.js';
 import type { ImageContext } from './context.js';
+import { errorMediaType, glanceErrorBody } from './error-body.js';
 import { dataRoutes } from './routes/data.js';
 import { imageRoutes } from './routes/images.js';
 import { infoRoutes } from './routes/info.js';
 import { memberRoutes } from './routes/members.js';
+import { metadefRoutes } from './routes/metadefs.js';
 
 /** Glance v2 under /image: its routes, body parsers and error shape stay inside this plugin. */
 export function imagePlugin(ctx: ImageContext, tokens: TokenValidator, publicUrl: () => string) {
@@ -38,19 +40,21 @@ export function imagePlugin(ctx: ImageContext, tokens: TokenValidator, publicUrl
       // connection: close it after this answer, or a keep-alive client would send its next request
       // into a connection the server no longer reads.
       if (!request.raw.complete) reply.header('connection', 'close');
-      // webob's JSON error body, which is what Glance clients parse.
-      reply.code(apiError.status).send({
-        message: apiError.message,
-        code: `${apiError.status} ${statusTitle(apiError.status)}`,
-        title: statusTitle(apiError.status),
-      });
+      sendGlanceError(request, reply, apiError.status, apiError.message);
     });
     app.serviceNotFound((request, reply) => {
-      reply.code(404).send({ message: `The resource could not be found: ${request.url}`, code: '404 Not Found', title: 'Not Found' });
+      sendGlanceError(request, reply, 404, 'The resource could not be found.');
     });
     infoRoutes(app, ctx, publicUrl);
     imageRoutes(app, ctx);
     dataRoutes(app, ctx);
     memberRoutes(app, ctx);
+    metadefRoutes(app, ctx);
   };
+}
+
+/** webob's error body, worded for the request's Accept (error-body.ts). */
+function sendGlanceError(request: FastifyRequest, reply: FastifyReply, status: number, message: string): void {
+  const { contentType, body } = glanceErrorBody(status, message, errorMediaType(request.headers.accept));
+  reply.code(status).header('content-type', contentType).send(body);
 }

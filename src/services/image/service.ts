@@ -6,7 +6,10 @@ import type { Enforcer } from '../../core/policy/index.js';
 import type { IdentityClient } from '../identity/client.js';
 import type { ImageContext } from './context.js';
 import { imagePolicyDefaults } from './policy.js';
+import { metadefDirectory } from './metadefs/defaults.js';
+import { MetadefRecords } from './metadefs/store.js';
 import { ImageRecords } from './store.js';
+import { webDownloadPolicy } from './web-download.js';
 import { FilesystemStore } from './stores/filesystem.js';
 
 /** Registered unified limits (Keystone) the image service enforces, with DevStack-like defaults. */
@@ -27,11 +30,18 @@ export function createImageContext(
   enforcer.registerDefaults(imagePolicyDefaults);
   return {
     records: new ImageRecords(database),
+    metadefs: new MetadefRecords(database),
+    ...optional('metadefsDir', metadefDirectory(config.image.metadefsDir)),
     store: new FilesystemStore(join(config.dataDir, 'images')),
     staging: new FilesystemStore(join(config.dataDir, 'image-staging'), 'staging'),
     identity,
     enforcer,
     log,
+    webDownload: webDownloadPolicy(config.image.webDownloadAllowedHosts),
     uploadIdleTimeoutMs: config.image.uploadIdleTimeoutSeconds * 1000,
   };
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }

@@ -43,8 +43,49 @@ export interface ImageMemberRow {
   updated_at: string;
 }
 
+export interface MetadefNamespaceRow {
+  namespace: string;
+  display_name: string | null;
+  description: string | null;
+  visibility: string;
+  protected: number;
+  owner: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** An object, property or tag of a namespace; `body` is its JSON without name and times. */
+export interface MetadefItemRow {
+  namespace: string;
+  kind: string;
+  name: string;
+  body: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface MetadefResourceTypeRow {
+  name: string;
+  protected: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface MetadefAssociationRow {
+  namespace: string;
+  resource_type: string;
+  prefix: string | null;
+  properties_target: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface ImageTables {
   image_image: ImageRow & ImageTransferColumns;
   image_tag: ImageTagRow;
   image_member: ImageMemberRow;
+  image_metadef_namespace: MetadefNamespaceRow;
+  image_metadef_item: MetadefItemRow;
+  image_metadef_resource_type: MetadefResourceTypeRow;
+  image_metadef_association: MetadefAssociationRow;
 }

@@ -28,7 +28,7 @@ describe('image API: bad input', { timeout: 60_000 }, () => {
 
   /** A request with a raw body and exactly these headers (plus the token). */
   async function raw(method: string, path: string, body: string | Buffer | undefined, headers: Record<string, string>): Promise<ApiResponse> {
-    const response = await fetch(`${url}${IMAGE}${path}`, { method, headers: { 'x-auth-token': demo, ...headers }, ...(body !== undefined ? { body } : {}) });
+    const response = await fetch(`${url}${IMAGE}${path}`, { method, headers: { 'x-auth-token': demo, accept: 'application/json', ...headers }, ...(body !== undefined ? { body } : {}) });
     const text = await response.text();
     let parsed: unknown = text;
     try {

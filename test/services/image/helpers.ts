@@ -31,7 +31,8 @@ export function glance(
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<ApiResponse> {
-  return api(base, method, `${IMAGE}${path}`, token, body, headers);
+  // As openstacksdk does: without it Glance words its errors as HTML (error-body.test.ts).
+  return api(base, method, `${IMAGE}${path}`, token, body, { accept: 'application/json', ...headers });
 }
 
 /** POST /v2/images, insisting on 201; returns the image. */
@@ -58,7 +59,7 @@ export async function putData(
 ): Promise<ApiResponse> {
   const response = await fetch(`${base}${IMAGE}/v2/images/${id}/${options.target ?? 'file'}`, {
     method: 'PUT',
-    headers: { 'x-auth-token': token, 'content-type': options.contentType ?? 'application/octet-stream' },
+    headers: { 'x-auth-token': token, accept: 'application/json', 'content-type': options.contentType ?? 'application/octet-stream' },
     body: data,
   });
   return toApiResponse(response);
@@ -79,7 +80,7 @@ export interface Download {
 
 /** GET /v2/images/{id}/file as bytes. */
 export async function download(base: string, token: string, id: string, headers: Record<string, string> = {}): Promise<Download> {
-  const response = await fetch(`${base}${IMAGE}/v2/images/${id}/file`, { headers: { 'x-auth-token': token, ...headers } });
+  const response = await fetch(`${base}${IMAGE}/v2/images/${id}/file`, { headers: { 'x-auth-token': token, accept: 'application/json', ...headers } });
   const data = Buffer.from(await response.arrayBuffer());
   let json: Record<string, any> = {};
   try {
@@ -262,6 +263,7 @@ export function rawUpload(base: string, token: string, id: string, length: numbe
     agent: false,
     headers: {
       'x-auth-token': token,
+      accept: 'application/json',
       'content-type': 'application/octet-stream',
       ...(length === 'chunked' ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(length) }),
     },

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { queryBool, queryString } from '../../../core/http/body.js';
 import type { IdentityContext } from '../context.js';
+import { applyInexactFilters } from '../list-filters.js';
 import { createDomain, deleteDomain, listDomains, loadDomain, updateDomain } from '../domains.js';
 import { collection, renderDomain } from '../render.js';
 import { domainCreate, domainUpdate, type DomainBody } from '../schemas.js';
@@ -15,7 +16,7 @@ export function domainRoutes(app: FastifyInstance, ctx: IdentityContext): void {
     const name = queryString(request.query, 'name');
     const enabled = queryBool(request.query, 'enabled');
     const domains = await listDomains(ctx, { ...(name !== undefined ? { name } : {}), ...(enabled !== undefined ? { enabled } : {}) });
-    return collection('domains', domains.map((d) => renderDomain(d, ctx.baseUrl)), requestUrl(ctx, request));
+    return collection('domains', applyInexactFilters(request.query, domains.map((d) => renderDomain(d, ctx.baseUrl))), requestUrl(ctx, request));
   });
 
   app.post<{ Body: { domain: DomainBody } }>('/v3/domains', { schema: { body: domainCreate } }, async (request, reply) => {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { callerOf } from '../../../core/auth/context.js';
 import { queryString } from '../../../core/http/body.js';
 import type { IdentityContext } from '../context.js';
+import { applyInexactFilters } from '../list-filters.js';
 import { addMember, checkMember, createGroup, deleteGroup, groupMembers, loadGroup, removeMember, updateGroup } from '../groups.js';
 import { collection, renderGroup, renderUser } from '../render.js';
 import { groupCreate, groupUpdate, type GroupBody } from '../schemas.js';
@@ -20,7 +21,7 @@ export function groupRoutes(app: FastifyInstance, ctx: IdentityContext): void {
       ...(name !== undefined ? { name } : {}),
       ...(domainId !== undefined ? { domainId } : {}),
     });
-    return collection('groups', groups.map((g) => renderGroup(g, ctx.baseUrl)), requestUrl(ctx, request));
+    return collection('groups', applyInexactFilters(request.query, groups.map((g) => renderGroup(g, ctx.baseUrl))), requestUrl(ctx, request));
   });
 
   app.post<{ Body: { group: GroupBody } }>('/v3/groups', { schema: { body: groupCreate } }, async (request, reply) => {

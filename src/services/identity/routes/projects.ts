@@ -3,6 +3,7 @@ import { mapInTurns } from '../../../core/cooperative.js';
 import { callerOf } from '../../../core/auth/context.js';
 import { queryBool, queryString } from '../../../core/http/body.js';
 import type { IdentityContext } from '../context.js';
+import { applyInexactFilters } from '../list-filters.js';
 import type { Project } from '../model.js';
 import {
   addProjectTag,
@@ -30,7 +31,7 @@ export function projectRoutes(app: FastifyInstance, ctx: IdentityContext): void 
   app.get('/v3/projects', async (request) => {
     authorize(ctx, request, 'identity:list_projects');
     const projects = await listProjects(ctx, projectFilters(request));
-    return collection('projects', await mapInTurns(projects, (p) => renderProject(p, ctx.baseUrl)), requestUrl(ctx, request));
+    return collection('projects', applyInexactFilters(request.query, await mapInTurns(projects, (p) => renderProject(p, ctx.baseUrl))), requestUrl(ctx, request));
   });
 
   app.post<{ Body: { project: ProjectBody } }>('/v3/projects', { schema: { body: projectCreate } }, async (request, reply) => {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { queryString } from '../../../core/http/body.js';
 import type { IdentityContext } from '../context.js';
+import { applyInexactFilters } from '../list-filters.js';
 import type { Role } from '../model.js';
 import { collection, renderRole, renderRoleRef } from '../render.js';
 import {
@@ -30,7 +31,7 @@ export function roleRoutes(app: FastifyInstance, ctx: IdentityContext): void {
       ...(name !== undefined ? { name } : {}),
       domainId: domainId ?? null,
     });
-    return collection('roles', roles.map((r) => renderRole(r, ctx.baseUrl)), requestUrl(ctx, request));
+    return collection('roles', applyInexactFilters(request.query, roles.map((r) => renderRole(r, ctx.baseUrl))), requestUrl(ctx, request));
   });
 
   app.post<{ Body: { role: RoleBody } }>('/v3/roles', { schema: { body: roleCreate } }, async (request, reply) => {

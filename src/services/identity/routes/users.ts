@@ -3,6 +3,7 @@ import { mapInTurns } from '../../../core/cooperative.js';
 import { callerOf } from '../../../core/auth/context.js';
 import { queryBool, queryString } from '../../../core/http/body.js';
 import type { IdentityContext } from '../context.js';
+import { applyInexactFilters } from '../list-filters.js';
 import type { User } from '../model.js';
 import { collection, renderGroup, renderProject, renderUser } from '../render.js';
 import { passwordChange, userCreate, userUpdate, type UserBody } from '../schemas.js';
@@ -26,7 +27,7 @@ export function userRoutes(app: FastifyInstance, ctx: IdentityContext): void {
       ...(domainId !== undefined ? { domainId } : {}),
       ...(enabled !== undefined ? { enabled } : {}),
     });
-    return collection('users', await mapInTurns(users, (u) => renderUser(u, ctx.baseUrl)), requestUrl(ctx, request));
+    return collection('users', applyInexactFilters(request.query, await mapInTurns(users, (u) => renderUser(u, ctx.baseUrl))), requestUrl(ctx, request));
   });
 
   app.post<{ Body: { user: UserBody } }>('/v3/users', { schema: { body: userCreate } }, async (request, reply) => {

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, notFound } from '../../../core/http/errors.js';
 import { authorize, callerFrom, type ImageContext } from '../context.js';
 import { checkTags } from '../attributes.js';
-import { IMPORT_METHODS } from '../data.js';
+import { importMethods } from '../data.js';
 import { createImage, deleteImage, glanceTime, loadVisible, parsePatch, patchImage } from '../images.js';
 import { listImages } from '../listing.js';
 import { renderImage } from '../render.js';
@@ -34,7 +34,7 @@ export function imageRoutes(app: FastifyInstance, ctx: ImageContext): void {
     const image = await createImage(ctx, callerFrom(request), request.body);
     reply.code(201).header('location', `/v2/images/${image.id}`);
     // Clients (openstacksdk's create_image with use_import) learn from this header that import works.
-    reply.header('openstack-image-import-methods', IMPORT_METHODS.join(','));
+    reply.header('openstack-image-import-methods', importMethods(ctx).join(','));
     return renderImage(image);
   });
 

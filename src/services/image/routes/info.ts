@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { authorize, callerFrom, type ImageContext } from '../context.js';
-import { IMPORT_METHODS } from '../data.js';
+import { importMethods } from '../data.js';
 import { imageSchema, imagesSchema, memberSchema, membersSchema } from '../schemas.js';
 
 export function infoRoutes(app: FastifyInstance, ctx: ImageContext, publicUrl: () => string): void {
@@ -30,7 +30,7 @@ export function infoRoutes(app: FastifyInstance, ctx: ImageContext, publicUrl: (
   app.get('/v2/schemas/members', async () => membersSchema());
 
   app.get('/v2/info/import', async () => ({
-    'import-methods': { description: 'Import methods available.', type: 'array', value: [...IMPORT_METHODS] },
+    'import-methods': { description: 'Import methods available.', type: 'array', value: importMethods(ctx) },
   }));
   app.get('/v2/info/stores', async () => ({
     stores: [{ id: ctx.store.id, description: ctx.store.description, default: true }],
