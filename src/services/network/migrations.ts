@@ -211,6 +211,12 @@ async function bootstrapRecords(db: Kysely<unknown>): Promise<void> {
     .execute();
 }
 
+/** A router's dvr and l3-ha flags (Neutron's router_extra_attributes). */
+async function routerFlags(db: Kysely<unknown>): Promise<void> {
+  await db.schema.alterTable('network_router').addColumn('distributed', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema.alterTable('network_router').addColumn('ha', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+}
+
 export const networkMigrations: MigrationSet = {
   'network-0001-initial': { up: initial },
   'network-0002-floatingip-association': { up: floatingIpAssociation },
@@ -218,4 +224,5 @@ export const networkMigrations: MigrationSet = {
   'network-0004-agents': { up: agents },
   'network-0005-agent-reports': { up: agentReports },
   'network-0006-bootstrap-records': { up: bootstrapRecords },
+  'network-0007-router-flags': { up: routerFlags },
 };

@@ -83,6 +83,12 @@ export interface Router extends Common {
   enableSnat: boolean;
   /** Static routes (extraroute). */
   routes: HostRoute[];
+  /**
+   * Neutron's dvr and l3-ha flags, set by an admin. Recorded and shown as Neutron does; this
+   * dataplane routes every router on its network node either way.
+   */
+  distributed: boolean;
+  ha: boolean;
 }
 
 export interface FloatingIp extends Common {

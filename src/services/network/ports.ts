@@ -31,7 +31,20 @@ const ATTRIBUTES = [
   'propagate_uplink_status',
   'qos_policy_id',
 ];
-const VNIC_TYPES = ['normal', 'direct', 'macvtap', 'baremetal', 'direct-physical', 'virtio-forwarder', 'smart-nic', 'remote-managed', 'vdpa'];
+/** neutron-lib's portbindings.VNIC_TYPES. */
+const VNIC_TYPES = [
+  'normal',
+  'direct',
+  'macvtap',
+  'baremetal',
+  'direct-physical',
+  'virtio-forwarder',
+  'smart-nic',
+  'vdpa',
+  'remote-managed',
+  'accelerator-direct',
+  'accelerator-direct-physical',
+];
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 /** A port the caller may see: their own, or any on a network they own (admins see all). */
@@ -80,8 +93,7 @@ export async function createPort(ctx: NetworkContext, caller: Caller, body: Json
   }
   const macAddress = (str(body, 'mac_address', 32) ?? newMac()).toLowerCase();
   if (!MAC_RE.test(macAddress)) throw invalidInput(`'${macAddress.slice(0, 32)}' is not a valid MAC address`);
-  const vnicType = str(body, 'binding:vnic_type', 64) ?? 'normal';
-  if (!VNIC_TYPES.includes(vnicType)) throw invalidInput(`'${vnicType}' is not in ${VNIC_TYPES.join(', ')}`);
+  const vnicType = readVnicType(body) ?? 'normal';
   const profile = body['binding:profile'];
   if (profile !== undefined && profile !== null && !isObject(profile)) throw invalidInput('binding:profile must be a dictionary.');
   const hostId = str(body, 'binding:host_id') ?? '';
@@ -93,7 +105,7 @@ export async function createPort(ctx: NetworkContext, caller: Caller, body: Json
     adminStateUp: bool(body, 'admin_state_up') ?? true,
     deviceOwner,
     deviceId,
-    ...(await bindPort(ctx, network, hostId, resource.id)),
+    ...(await bindPort(ctx, network, hostId, resource.id, vnicType)),
     bindingVnicType: vnicType,
     bindingProfile: (profile as Record<string, unknown> | undefined) ?? {},
     portSecurityEnabled: portSecurity,
@@ -246,6 +258,16 @@ function readFixedIps(value: unknown, subnets: Subnet[]): IpRequest[] {
   });
 }
 
+/** `binding:vnic_type` as neutron-lib validates it: one of VNIC_TYPES. */
+function readVnicType(body: Json): string | undefined {
+  const value = body['binding:vnic_type'];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !VNIC_TYPES.includes(value)) {
+    throw new NeutronError(400, 'InvalidInput', `Invalid input for binding:vnic_type. Reason: '${String(JSON.stringify(value)).slice(0, 40)}' is not in [${VNIC_TYPES.map((t) => `'${t}'`).join(', ')}].`);
+  }
+  return value;
+}
+
 function readAddressPairs(value: unknown): AddressPair[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) throw invalidInput('allowed_address_pairs must be a list.');
@@ -311,6 +333,9 @@ export async function updatePort(ctx: NetworkContext, caller: Caller, id: string
   const deviceId = str(body, 'device_id') ?? port.deviceId;
   if (deviceOwner !== port.deviceOwner || deviceId !== port.deviceId) await refuseForeignRouter(ctx, caller, deviceOwner, deviceId, port.projectId);
   const hostId = body['binding:host_id'] !== undefined ? (str(body, 'binding:host_id') ?? '') : port.bindingHostId;
+  const vnicType = readVnicType(body) ?? port.bindingVnicType;
+  // A new host binds again, and so do a new vNIC type and naming the host of a failed binding again (Nova's retry).
+  const rebind = hostId !== port.bindingHostId || vnicType !== port.bindingVnicType || (body['binding:host_id'] !== undefined && port.bindingVifType === VIF_TYPE_BINDING_FAILED);
   const mac = str(body, 'mac_address', 32)?.toLowerCase() ?? port.macAddress;
   if (mac !== port.macAddress) {
     if (!MAC_RE.test(mac)) throw invalidInput(`'${mac.slice(0, 32)}' is not a valid MAC address`);
@@ -327,10 +352,8 @@ export async function updatePort(ctx: NetworkContext, caller: Caller, id: string
     adminStateUp: bool(body, 'admin_state_up') ?? port.adminStateUp,
     deviceOwner,
     deviceId,
-    // A new host binds again, and so does naming the host of a failed binding again (Nova's retry).
-    ...(hostId !== port.bindingHostId || (body['binding:host_id'] !== undefined && port.bindingVifType === VIF_TYPE_BINDING_FAILED)
-      ? await bindPort(ctx, network, hostId, port.id)
-      : {}),
+    ...(rebind ? await bindPort(ctx, network, hostId, port.id, vnicType) : {}),
+    bindingVnicType: vnicType,
     portSecurityEnabled: portSecurity,
     securityGroups,
     allowedAddressPairs: pairs,

@@ -132,7 +132,7 @@ export function renderSecurityGroup(g: SecurityGroupRow, rules: SecurityGroupRul
 }
 
 /** A router; `gatewayPort` is its gateway port when it has one (for external_fixed_ips). */
-export function renderRouter(r: Router, gatewayPort: Port | undefined): Json {
+export function renderRouter(r: Router, gatewayPort: Port | undefined, caller: Caller): Json {
   return {
     id: r.id,
     name: r.name,
@@ -147,6 +147,8 @@ export function renderRouter(r: Router, gatewayPort: Port | undefined): Json {
         }
       : null,
     routes: r.routes.map((route) => ({ destination: route.destination, nexthop: route.nexthop })),
+    // get_router:distributed and get_router:ha are admin_only in Neutron's policy.
+    ...(caller.isAdmin ? { distributed: r.distributed, ha: r.ha } : {}),
   };
 }
 

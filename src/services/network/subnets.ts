@@ -61,7 +61,8 @@ export async function createSubnet(ctx: NetworkContext, caller: Caller, body: Js
   if (body.subnetpool_id || body.use_default_subnetpool) throw invalidInput('subnet pools are not supported by this cloud.');
   const cidrText = str(body, 'cidr', 64);
   if (!cidrText) throw invalidInput("Failed to parse request. Required attribute 'cidr' not specified");
-  const cidr = parseCidr(cidrText);
+  // Neutron's IPAM takes the network of what it is given: 10.0.0.5/24 is 10.0.0.0/24.
+  const cidr = parseCidr(cidrText, { hostBits: true });
   const ipVersion = int(body, 'ip_version') ?? cidr.version;
   if (ipVersion !== 4 && ipVersion !== 6) throw invalidInput(`${ipVersion} is not in [4, 6].`);
   if (ipVersion !== cidr.version) throw invalidInput(`Cannot use IPv${cidr.version} subnet ${cidr.text} with ip_version ${ipVersion}.`);

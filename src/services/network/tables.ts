@@ -87,6 +87,8 @@ export interface RouterRow extends Common {
   enable_snat: number;
   /** JSON: [{destination, nexthop}] */
   routes: string;
+  distributed: number;
+  ha: number;
 }
 
 export interface FloatingIpRow extends Common {
