@@ -217,6 +217,11 @@ async function routerFlags(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('network_router').addColumn('ha', 'integer', (c) => c.notNull().defaultTo(0)).execute();
 }
 
+/** Per-port DHCP options (extra_dhcp_opt). */
+async function extraDhcpOpts(db: Kysely<unknown>): Promise<void> {
+  await db.schema.alterTable('network_port').addColumn('extra_dhcp_opts', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+}
+
 export const networkMigrations: MigrationSet = {
   'network-0001-initial': { up: initial },
   'network-0002-floatingip-association': { up: floatingIpAssociation },
@@ -225,4 +230,5 @@ export const networkMigrations: MigrationSet = {
   'network-0005-agent-reports': { up: agentReports },
   'network-0006-bootstrap-records': { up: bootstrapRecords },
   'network-0007-router-flags': { up: routerFlags },
+  'network-0008-extra-dhcp-opts': { up: extraDhcpOpts },
 };

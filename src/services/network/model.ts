@@ -54,6 +54,13 @@ export interface AddressPair {
   macAddress: string;
 }
 
+/** A DHCP option for one port (extra_dhcp_opt). */
+export interface ExtraDhcpOpt {
+  optName: string;
+  optValue: string;
+  ipVersion: 4 | 6;
+}
+
 export interface Port extends Common {
   networkId: string;
   macAddress: string;
@@ -70,6 +77,7 @@ export interface Port extends Common {
   allowedAddressPairs: AddressPair[];
   fixedIps: FixedIp[];
   securityGroups: string[];
+  extraDhcpOpts: ExtraDhcpOpt[];
 }
 
 /** A Neutron router; its interfaces are ports with device_owner network:router_interface and device_id its id. */

@@ -6,6 +6,7 @@ import { canonicalAddress, contains, eui64, isAddress, parseCidr, pickAddress, r
 import { DEVICE_OWNER_DHCP, DEVICE_OWNER_FLOATINGIP, DEVICE_OWNER_ROUTER_GATEWAY, DEVICE_OWNER_ROUTER_INTERFACE, type AddressPair, type FixedIp, type Network, type Port, type Subnet } from './model.js';
 import { bindPort, VIF_TYPE_BINDING_FAILED } from './ml2/binding.js';
 import { canSee, requireNetworkOwnership, visibleNetwork } from './networks.js';
+import { mergeExtraDhcpOpts, readExtraDhcpOpts } from './extra-dhcp-opts.js';
 import { checkQuota } from './quotas.js';
 import { defaultSecurityGroup, requireSecurityGroups } from './security-groups.js';
 
@@ -112,6 +113,7 @@ export async function createPort(ctx: NetworkContext, caller: Caller, body: Json
     allowedAddressPairs: pairs,
     fixedIps: [],
     securityGroups,
+    extraDhcpOpts: readExtraDhcpOpts(body.extra_dhcp_opts),
   };
   const subnets = await ctx.records.listSubnets({ networkIds: [networkId] });
   const requests = readFixedIps(body.fixed_ips, subnets);
@@ -357,6 +359,7 @@ export async function updatePort(ctx: NetworkContext, caller: Caller, id: string
     portSecurityEnabled: portSecurity,
     securityGroups,
     allowedAddressPairs: pairs,
+    extraDhcpOpts: mergeExtraDhcpOpts(port.extraDhcpOpts, body.extra_dhcp_opts),
     updatedAt: now(),
     revisionNumber: port.revisionNumber + 1,
   };
@@ -474,6 +477,7 @@ export async function createServicePort(
     allowedAddressPairs: [],
     fixedIps: [],
     securityGroups: [],
+    extraDhcpOpts: [],
   };
   const subnets = (await ctx.records.listSubnets({ networkIds: [network.id] })).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   if (requests !== undefined && requests.length > 0) return insertWithAddresses(ctx, port, network, subnets, requests);

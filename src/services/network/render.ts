@@ -77,7 +77,7 @@ export function renderPort(p: Port, caller: Caller): Json {
     device_owner: p.deviceOwner,
     fixed_ips: p.fixedIps.map((f) => ({ subnet_id: f.subnetId, ip_address: f.ipAddress })),
     allowed_address_pairs: p.allowedAddressPairs.map((a) => ({ ip_address: a.ipAddress, mac_address: a.macAddress || p.macAddress })),
-    extra_dhcp_opts: [],
+    extra_dhcp_opts: p.extraDhcpOpts.map((o) => ({ opt_name: o.optName, opt_value: o.optValue, ip_version: o.ipVersion })),
     security_groups: p.securityGroups,
     port_security_enabled: p.portSecurityEnabled,
     'binding:vnic_type': p.bindingVnicType,

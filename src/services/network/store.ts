@@ -244,6 +244,7 @@ export class NetworkRecords {
       allowedAddressPairs: parse(r.allowed_address_pairs, []),
       fixedIps: ips.get(r.id) ?? [],
       securityGroups: groups.get(r.id) ?? [],
+      extraDhcpOpts: parse(r.extra_dhcp_opts, []),
     }));
   }
 
@@ -452,6 +453,7 @@ function portRow(p: Port): PortRow {
     binding_profile: json(p.bindingProfile),
     port_security_enabled: p.portSecurityEnabled ? 1 : 0,
     allowed_address_pairs: json(p.allowedAddressPairs),
+    extra_dhcp_opts: json(p.extraDhcpOpts),
   };
 }
 

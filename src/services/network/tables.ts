@@ -62,6 +62,8 @@ export interface PortRow extends Common {
   port_security_enabled: number;
   /** JSON: [{ip_address, mac_address}] */
   allowed_address_pairs: string;
+  /** JSON: [{optName, optValue, ipVersion}] */
+  extra_dhcp_opts: string;
 }
 
 /** (subnet, address) is unique: two ports can never hold one IP. */
