@@ -42,6 +42,7 @@ export interface Subnet extends Common {
   allocationPools: AllocationPool[];
   dnsNameservers: string[];
   hostRoutes: HostRoute[];
+  subnetpoolId: string | null;
 }
 
 export interface FixedIp {

@@ -3,6 +3,7 @@ import { tokenAuthHook, type TokenValidator } from '../../core/auth/context.js';
 import { statusTitle, toApiError } from '../../core/http/errors.js';
 import { emptyJsonIsNoBody, refuseNulInUrl } from '../../core/http/json-bodies.js';
 import type { NetworkContext } from './context.js';
+import { addressSpaceRoutes } from './routes/address-space.js';
 import { agentRoutes } from './routes/agents.js';
 import { coreRoutes } from './routes/core.js';
 import { l3Routes } from './routes/l3.js';
@@ -34,5 +35,6 @@ export function networkPlugin(ctx: NetworkContext, tokens: TokenValidator) {
     securityGroupRoutes(app, ctx, baseUrl);
     l3Routes(app, ctx, baseUrl);
     agentRoutes(app, ctx, baseUrl);
+    addressSpaceRoutes(app, ctx, baseUrl);
   };
 }

@@ -134,6 +134,25 @@ export const networkPolicyDefaults: Record<string, string> = {
   'update_security_group:tags': ADMIN_OR_PROJECT_MEMBER,
   'delete_security_group:tags': ADMIN_OR_PROJECT_MEMBER,
 
+  create_address_scope: ADMIN_OR_PROJECT_MEMBER,
+  'create_address_scope:shared': 'rule:admin_only',
+  update_address_scope: ADMIN_OR_PROJECT_MEMBER,
+  'update_address_scope:shared': 'rule:admin_only',
+  delete_address_scope: ADMIN_OR_PROJECT_MEMBER,
+  create_subnetpool: ADMIN_OR_PROJECT_MEMBER,
+  'create_subnetpool:shared': 'rule:admin_only',
+  'create_subnetpool:is_default': 'rule:admin_only',
+  update_subnetpool: ADMIN_OR_PROJECT_MEMBER,
+  'update_subnetpool:is_default': 'rule:admin_only',
+  delete_subnetpool: ADMIN_OR_PROJECT_MEMBER,
+
+  // RBAC entries: their owner manages them; sharing with everyone (`*`) is an admin's.
+  create_rbac_policy: ADMIN_OR_PROJECT_MEMBER,
+  'create_rbac_policy:target_tenant': 'rule:admin_only',
+  update_rbac_policy: ADMIN_OR_PROJECT_MEMBER,
+  'update_rbac_policy:target_tenant': 'rule:admin_only',
+  delete_rbac_policy: ADMIN_OR_PROJECT_MEMBER,
+
   get_agent: 'rule:admin_only',
   update_agent: 'rule:admin_only',
   delete_agent: 'rule:admin_only',

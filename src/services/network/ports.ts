@@ -5,7 +5,7 @@ import { bool, invalidInput, newUuid, now, onlyAttributes, str, uuidOrThrow, new
 import { canonicalAddress, contains, eui64, isAddress, parseCidr, pickAddress, randomCandidates } from './ipam.js';
 import { DEVICE_OWNER_DHCP, DEVICE_OWNER_FLOATINGIP, DEVICE_OWNER_ROUTER_GATEWAY, DEVICE_OWNER_ROUTER_INTERFACE, type AddressPair, type FixedIp, type Network, type Port, type Subnet } from './model.js';
 import { bindPort, VIF_TYPE_BINDING_FAILED } from './ml2/binding.js';
-import { canSee, requireNetworkOwnership, visibleNetwork } from './networks.js';
+import { requireNetworkOwnership, visibleNetwork } from './networks.js';
 import { mergeExtraDhcpOpts, readExtraDhcpOpts } from './extra-dhcp-opts.js';
 import { checkQuota } from './quotas.js';
 import { defaultSecurityGroup, requireSecurityGroups } from './security-groups.js';
@@ -437,7 +437,6 @@ export async function releaseDhcpAddress(ctx: NetworkContext, subnet: Subnet): P
   else await ctx.records.updatePort({ ...port, fixedIps: remaining, updatedAt: now() }, { fixedIps: true, securityGroups: false });
 }
 
-export { canSee };
 
 /**
  * A port the router or floating IP service owns (gateway, interface, floating IP). Its

@@ -58,7 +58,7 @@ export function renderSubnet(s: Subnet): Json {
     allocation_pools: s.allocationPools,
     dns_nameservers: s.dnsNameservers,
     host_routes: s.hostRoutes,
-    subnetpool_id: null,
+    subnetpool_id: s.subnetpoolId,
     service_types: [],
     segment_id: null,
   };

@@ -4,6 +4,7 @@ import { badRequest, conflict, notFound } from './nova-errors.js';
 import { InProcessSecurityGroups } from './compute-security-groups.js';
 import { authorizeAttributes, type Caller as NetworkCaller, type NetworkContext } from '../context.js';
 import { VIF_TYPE_BINDING_FAILED } from '../ml2/binding.js';
+import { visibleNetwork, visibleNetworks } from '../networks.js';
 import { createPort, deletePort, updatePort } from '../ports.js';
 import { defaultSecurityGroup } from '../security-groups.js';
 import type { Network, Port } from '../model.js';
@@ -26,6 +27,11 @@ export class InProcessNetworkPorts implements NetworkPorts {
     return { projectId, isAdmin: true, credentials: { user_id: 'nova', project_id: projectId, roles: ['admin', 'member', 'reader'] } };
   }
 
+  /** The project's view of the networks (an admin's sees them all), for what Nova would list with the user's token. */
+  private viewOf(projectId: string, isAdmin: boolean): NetworkCaller {
+    return { projectId, isAdmin, credentials: { user_id: 'nova', project_id: projectId, roles: isAdmin ? ['admin', 'member', 'reader'] : ['member', 'reader'] } };
+  }
+
   async validate(caller: SecurityGroupCaller, projectId: string, requested: RequestedNetwork[] | 'auto'): Promise<void> {
     if (requested === 'auto') {
       await this.autoNetwork(projectId);
@@ -37,9 +43,10 @@ export class InProcessNetworkPorts implements NetworkPorts {
         if (!port || port.projectId !== projectId) throw badRequest(`Port ${entry.port} could not be found.`);
         if (port.deviceId) throw conflict(`Port ${entry.port} is still in use.`);
       } else if (entry.uuid) {
-        const network = await this.ctx.records.getNetwork(entry.uuid);
-        // Nova asks Neutron with the caller's token, and Neutron shows an admin every network.
-        if (!network || !(caller.isAdmin || network.projectId === projectId || network.shared || network.external)) throw badRequest(`Network ${entry.uuid} could not be found.`);
+        // Nova asks Neutron with the caller's token, and Neutron shows an admin every network
+        // (and a project those shared or made external for it, RBAC entries included).
+        const network = await visibleNetwork(this.ctx, this.viewOf(projectId, caller.isAdmin), entry.uuid).catch(() => undefined);
+        if (!network) throw badRequest(`Network ${entry.uuid} could not be found.`);
         if (entry.fixed_ip) {
           const target = { project_id: projectId, 'network:project_id': network.projectId, 'network:shared': network.shared };
           authorizeAttributes(this.ctx, caller, 'create_port', { fixed_ips: [{ ip_address: entry.fixed_ip }] }, target);
@@ -50,7 +57,7 @@ export class InProcessNetworkPorts implements NetworkPorts {
 
   /** Nova's choice without a `networks` request: the project's only network, or none at all. */
   private async autoNetwork(projectId: string): Promise<Network | undefined> {
-    const candidates = (await this.ctx.records.listNetworks({ visibleTo: projectId })).filter((n) => !n.external && (n.projectId === projectId || n.shared));
+    const candidates = (await visibleNetworks(this.ctx, this.viewOf(projectId, false))).filter((n) => !n.external && (n.projectId === projectId || n.shared));
     if (candidates.length > 1) throw conflict('Multiple possible networks found, use a Network ID to be more specific.');
     return candidates[0];
   }
