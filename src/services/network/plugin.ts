@@ -10,6 +10,7 @@ import { l3Routes } from './routes/l3.js';
 import { metaRoutes } from './routes/meta.js';
 import { securityGroupRoutes } from './routes/security-groups.js';
 import { tagRoutes } from './routes/tags.js';
+import { topologyRoutes } from './routes/topology.js';
 
 /** Neutron v2.0 under /networking: its routes and NeutronError shape stay inside this plugin. */
 export function networkPlugin(ctx: NetworkContext, tokens: TokenValidator) {
@@ -36,5 +37,6 @@ export function networkPlugin(ctx: NetworkContext, tokens: TokenValidator) {
     l3Routes(app, ctx, baseUrl);
     agentRoutes(app, ctx, baseUrl);
     addressSpaceRoutes(app, ctx, baseUrl);
+    topologyRoutes(app, ctx, baseUrl);
   };
 }

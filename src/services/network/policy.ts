@@ -153,6 +153,10 @@ export const networkPolicyDefaults: Record<string, string> = {
   'update_rbac_policy:target_tenant': 'rule:admin_only',
   delete_rbac_policy: ADMIN_OR_PROJECT_MEMBER,
 
+  get_network_ip_availability: 'rule:admin_only',
+  get_auto_allocated_topology: ADMIN_OR_PROJECT_MEMBER,
+  delete_auto_allocated_topology: ADMIN_OR_PROJECT_MEMBER,
+
   get_agent: 'rule:admin_only',
   update_agent: 'rule:admin_only',
   delete_agent: 'rule:admin_only',
