@@ -29,12 +29,15 @@ export class RbacRecords {
     let q = this.db.selectFrom('network_rbac').selectAll();
     if (filter.projectId !== undefined) q = q.where('project_id', '=', filter.projectId);
     if (filter.objectType !== undefined) q = q.where('object_type', '=', filter.objectType);
-    if (filter.objectIds) {
-      if (filter.objectIds.length === 0) return [];
-      q = q.where('object_id', 'in', filter.objectIds);
-    }
+    if (filter.objectIds && filter.objectIds.length === 0) return [];
+    // A long id list (every network an admin lists) is filtered here, not in one huge IN.
+    const inSql = filter.objectIds !== undefined && filter.objectIds.length <= 500;
+    if (inSql) q = q.where('object_id', 'in', filter.objectIds as string[]);
     if (filter.targets) q = q.where('target_project', 'in', filter.targets);
-    return q.orderBy('created_at').orderBy('id').execute();
+    const rows = await q.orderBy('created_at').orderBy('id').execute();
+    if (inSql || !filter.objectIds) return rows;
+    const wanted = new Set(filter.objectIds);
+    return rows.filter((r) => wanted.has(r.object_id));
   }
 
   async updateTarget(id: string, target: string): Promise<void> {
