@@ -40,6 +40,8 @@ describe('networking: availability, zones, providers and auto-allocated topologi
     assert.equal(a.project_id, demoProject);
     const listed = await api(cloud.url, 'GET', net(`/network-ip-availabilities?network_id=${id}`), admin);
     assert.equal(listed.json.network_ip_availabilities.length, 1);
+    assert.equal((await api(cloud.url, 'GET', net(`/network-ip-availabilities?network_id=${id}&ip_version=4`), admin)).json.network_ip_availabilities.length, 1);
+    assert.equal((await api(cloud.url, 'GET', net(`/network-ip-availabilities?network_id=${id}&ip_version=6`), admin)).json.network_ip_availabilities.length, 0);
     assertNeutronError(await api(cloud.url, 'GET', net(`/network-ip-availabilities/${id}`), demo), 403, 'PolicyNotAuthorized');
     assertNeutronError(await api(cloud.url, 'GET', net('/network-ip-availabilities'), demo), 403, 'PolicyNotAuthorized');
   });

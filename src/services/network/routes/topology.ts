@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { deleteAutoAllocatedTopology, getAutoAllocatedTopology } from '../auto-allocated-topology.js';
 import { callerFrom, type NetworkContext } from '../context.js';
 import { listIpAvailability, showIpAvailability } from '../ip-availability.js';
-import { resourceRoutes } from './resource.js';
+import { isObject, type Json } from '../../../core/http/body.js';
+import { listQuery, selectFields } from '../query.js';
 
 const projectParams = {
   type: 'object',
@@ -15,13 +16,20 @@ const projectParams = {
  * availability zones, service providers, and each project's auto-allocated topology.
  */
 export function topologyRoutes(app: FastifyInstance, ctx: NetworkContext, baseUrl: () => string): void {
-  resourceRoutes(app, baseUrl, {
-    collection: 'network_ip_availabilities',
-    member: 'network_ip_availability',
-    path: 'network-ip-availabilities',
-    list: (caller) => listIpAvailability(ctx, caller),
-    show: (caller, id) => showIpAvailability(ctx, caller, id),
+  // `ip_version` (the CLI always sends it) keeps the networks with a subnet of that version.
+  app.get('/v2.0/network-ip-availabilities', async (request) => {
+    const { ip_version: ipVersion, ...rest } = isObject(request.query) ? request.query : {};
+    let all = await listIpAvailability(ctx, callerFrom(request));
+    if (ipVersion !== undefined) {
+      const wanted = (Array.isArray(ipVersion) ? ipVersion : [ipVersion]).map(String);
+      all = all.filter((a) => (a.subnet_ip_availability as Json[]).some((s) => wanted.includes(String(s.ip_version))));
+    }
+    const { items, links } = await listQuery(all, rest, `${baseUrl()}/v2.0/network-ip-availabilities`);
+    return { network_ip_availabilities: items, ...(links.length > 0 ? { network_ip_availabilities_links: links } : {}) };
   });
+  app.get<{ Params: { id: string } }>('/v2.0/network-ip-availabilities/:id', async (request) => ({
+    network_ip_availability: selectFields(await showIpAvailability(ctx, callerFrom(request), request.params.id), request.query),
+  }));
 
   // One zone, `nova` (Neutron's default_availability_zones), where every network and router is.
   app.get('/v2.0/availability_zones', async () => ({
