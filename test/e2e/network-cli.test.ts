@@ -424,7 +424,7 @@ describe('networking through the openstack CLI', { skip: cliSkip, timeout: 600_0
     const listed = await cli.json<Shown[]>([...ADMIN, 'ip', 'availability', 'list']);
     assert.ok(listed.some((a) => a['Network Name'] === 'int'), JSON.stringify(listed));
     assertRefused(await cli.fails([...DEMO, 'ip', 'availability', 'show', 'int']), 403);
-    const zones = await cli.json<Shown[]>([...DEMO, 'availability', 'zone', 'list', '--network']);
+    const zones = await cli.json<Shown[]>([...DEMO, 'availability', 'zone', 'list', '--network', '--long']);
     assert.ok(zones.some((z) => z['Zone Name'] === 'nova' && z['Zone Resource'] === 'network'), JSON.stringify(zones));
     const providers = await cli.json<Shown[]>([...ADMIN, 'network', 'service', 'provider', 'list']);
     assert.equal(providers[0]?.['Service Type'], 'L3_ROUTER_NAT');
