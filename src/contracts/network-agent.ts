@@ -62,7 +62,14 @@ export interface DhcpState {
   portMac: string;
   portIps: string[];
   subnets: SubnetState[];
-  hosts: Array<{ macAddress: string; ipAddress: string; hostname: string }>;
+  hosts: Array<{
+    macAddress: string;
+    ipAddress: string;
+    hostname: string;
+    /** The port's id and its own IPv4 DHCP options (extra_dhcp_opts), for a port that has any. */
+    portId?: string;
+    options?: Array<{ name: string; value: string }>;
+  }>;
 }
 
 export interface RouterState {

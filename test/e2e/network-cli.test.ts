@@ -3,8 +3,9 @@
 // of the tenant type with a subnet and a port (demo), security groups and rules, the
 // attributes a project may not set (on its own network, and on a network admin shared), and
 // demo's router r1 between int and ext with a floating IP on the port (the seeds' scenario),
-// taken apart again in the order Neutron requires; and the host's network agent as
-// `openstack network agent` shows and changes it.
+// taken apart again in the order Neutron requires; the host's network agent as
+// `openstack network agent` shows and changes it; address scopes, subnet pools, RBAC
+// policies, IP availability, zones, service providers and auto-allocated topologies.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -366,5 +367,83 @@ describe('networking through the openstack CLI', { skip: cliSkip, timeout: 600_0
     assert.match((await cli.fails([...DEMO, 'network', 'agent', 'show', agent.ID as string])).stderr, /404|could not be found/i);
     await cli.ok([...ADMIN, 'network', 'agent', 'delete', agent.ID as string]);
     assert.deepEqual(await cli.json<Shown[]>([...ADMIN, 'network', 'agent', 'list']), []);
+  });
+  it('demo makes an address scope and a subnet pool in it, and carves subnets from the pool by size', SLOW, async () => {
+    const scope = await cli.json<Shown>([...DEMO, 'address', 'scope', 'create', '--ip-version', '4', 'scope1']);
+    assert.equal(scope.ip_version, 4);
+    assert.equal(scope.shared, false);
+    assertRefused(await cli.fails([...DEMO, 'address', 'scope', 'create', '--ip-version', '4', '--share', 'scope2']), 403);
+    const pool = await cli.json<Shown>([
+      ...DEMO, 'subnet', 'pool', 'create', '--pool-prefix', '10.80.0.0/16', '--default-prefix-length', '24', '--address-scope', 'scope1', 'pool1',
+    ]);
+    assert.deepEqual(pool.prefixes, ['10.80.0.0/16']);
+    assert.equal(pool.address_scope_id, scope.id);
+    const carved = await cli.json<Shown>([...DEMO, 'subnet', 'create', '--subnet-pool', 'pool1', '--network', 'int', 'pooled']);
+    assert.equal(carved.cidr, '10.80.0.0/24');
+    assert.equal(carved.subnet_pool_id ?? carved.subnetpool_id, pool.id);
+    const small = await cli.json<Shown>([...DEMO, 'subnet', 'create', '--subnet-pool', 'pool1', '--prefix-length', '26', '--network', 'int', 'pooled-small']);
+    assert.equal(small.cidr, '10.80.1.0/26');
+    assertRefused(await cli.fails([...DEMO, 'subnet', 'pool', 'delete', 'pool1']), 409);
+    assertRefused(await cli.fails([...DEMO, 'address', 'scope', 'delete', 'scope1']), 409);
+    await cli.ok([...DEMO, 'subnet', 'delete', 'pooled', 'pooled-small']);
+    await cli.ok([...DEMO, 'subnet', 'pool', 'delete', 'pool1']);
+    await cli.ok([...DEMO, 'address', 'scope', 'delete', 'scope1']);
+    // Admin's own pool and scope are neither seen nor used by demo.
+    await cli.ok([...ADMIN, 'address', 'scope', 'create', '--ip-version', '4', 'admin-scope']);
+    await cli.ok([...ADMIN, 'subnet', 'pool', 'create', '--pool-prefix', '10.81.0.0/16', '--default-prefix-length', '24', 'admin-pool']);
+    assert.match((await cli.fails([...DEMO, 'subnet', 'pool', 'show', 'admin-pool'])).stderr, /No SubnetPool found|404|could not be found/i);
+    assert.match((await cli.fails([...DEMO, 'address', 'scope', 'show', 'admin-scope'])).stderr, /No AddressScope found|404|could not be found/i);
+    const adminPoolId = (await cli.json<Shown>([...ADMIN, 'subnet', 'pool', 'show', 'admin-pool'])).id as string;
+    // The CLI looks the pool up first, and Kumo answers it 404 as Neutron does.
+    assert.match((await cli.fails([...DEMO, 'subnet', 'create', '--subnet-pool', adminPoolId, '--network', 'int', 'stolen'])).stderr, /No SubnetPool found|404/);
+  });
+
+  it('admin shares a network with demo alone through an RBAC policy, and takes it back', SLOW, async () => {
+    const target = await cli.json<Shown>([...ADMIN, 'network', 'create', 'for-demo']);
+    assert.match((await cli.fails([...DEMO, 'network', 'show', target.id as string])).stderr, /No Network found|404|could not be found/i);
+    const policy = await cli.json<Shown>([
+      ...ADMIN, 'network', 'rbac', 'create', '--type', 'network', '--action', 'access_as_shared', '--target-project', 'demo', '--target-project-domain', 'Default', 'for-demo',
+    ]);
+    assert.equal(policy.object_id, target.id);
+    assert.equal(policy.action, 'access_as_shared');
+    const seen = await cli.json<Shown>([...DEMO, 'network', 'show', target.id as string]);
+    assert.equal(seen.shared, true);
+    const policies = await cli.json<Shown[]>([...ADMIN, 'network', 'rbac', 'list']);
+    assert.ok(policies.some((p) => p.ID === policy.id), JSON.stringify(policies));
+    // Demo may neither remove admin's policy nor make one on admin's network.
+    assert.match((await cli.fails([...DEMO, 'network', 'rbac', 'delete', policy.id as string])).stderr, /404|could not be found|No RBAC/i);
+    assertRefused(await cli.fails([...DEMO, 'network', 'rbac', 'create', '--type', 'network', '--action', 'access_as_shared', '--target-all-projects', target.id as string]), 403);
+    await cli.ok([...ADMIN, 'network', 'rbac', 'delete', policy.id as string]);
+    assert.match((await cli.fails([...DEMO, 'network', 'show', target.id as string])).stderr, /No Network found|404|could not be found/i);
+  });
+
+  it("shows admin a network's IP availability, and the network availability zone and service provider", SLOW, async () => {
+    const availability = await cli.json<Shown>([...ADMIN, 'ip', 'availability', 'show', 'int']);
+    assert.equal(availability.network_name, 'int');
+    assert.ok(Number(availability.total_ips) > 0, JSON.stringify(availability));
+    const listed = await cli.json<Shown[]>([...ADMIN, 'ip', 'availability', 'list']);
+    assert.ok(listed.some((a) => a['Network Name'] === 'int'), JSON.stringify(listed));
+    assertRefused(await cli.fails([...DEMO, 'ip', 'availability', 'show', 'int']), 403);
+    const zones = await cli.json<Shown[]>([...DEMO, 'availability', 'zone', 'list', '--network', '--long']);
+    assert.ok(zones.some((z) => z['Zone Name'] === 'nova' && z['Zone Resource'] === 'network'), JSON.stringify(zones));
+    const providers = await cli.json<Shown[]>([...ADMIN, 'network', 'service', 'provider', 'list']);
+    assert.equal(providers[0]?.['Service Type'], 'L3_ROUTER_NAT');
+  });
+
+  it("auto-allocates demo's topology from the default pool on public, after checking the resources", SLOW, async () => {
+    assert.match((await cli.fails([...DEMO, 'network', 'auto', 'allocated', 'topology', 'create', '--check-resources'])).stderr, /Deployment error: No default router:external network/);
+    const pub = await cli.json<Shown>([...ADMIN, 'network', 'create', '--external', 'public']);
+    await cli.ok([...ADMIN, 'subnet', 'create', '--subnet-range', '192.0.2.0/24', '--no-dhcp', '--network', 'public', 'public-subnet']);
+    await cli.ok([...ADMIN, 'subnet', 'pool', 'create', '--share', '--default', '--pool-prefix', '10.90.0.0/22', '--default-prefix-length', '26', 'shared-default-subnetpool-v4']);
+    // Neutron answers {"dry-run": "pass"}; the CLI's table of it is empty: success is the exit status.
+    await cli.json<Shown>([...DEMO, 'network', 'auto', 'allocated', 'topology', 'create', '--check-resources']);
+    const made = await cli.json<Shown>([...DEMO, 'network', 'auto', 'allocated', 'topology', 'create']);
+    assert.match(made.id as string, UUID);
+    const network = await cli.json<Shown>([...DEMO, 'network', 'show', made.id as string]);
+    assert.equal(network.name, 'auto_allocated_network');
+    const router = await cli.json<Shown>([...DEMO, 'router', 'show', 'auto_allocated_router']);
+    assert.equal(router.external_gateway_info?.network_id, pub.id);
+    await cli.ok([...DEMO, 'network', 'auto', 'allocated', 'topology', 'delete']);
+    assert.match((await cli.fails([...DEMO, 'network', 'show', made.id as string])).stderr, /No Network found|404|could not be found/i);
   });
 });

@@ -88,6 +88,26 @@ export class NetLab {
     return rows[0]?.addr_info[0]?.local ?? '';
   }
 
+  /** Runs udhcpc once and resolves with what its lease handler was given (ip, router, domain, ...). */
+  async dhcpLease(guestNs: string): Promise<Record<string, string>> {
+    const out = await this.run(['busybox', 'udhcpc', '-i', 'eth0', '-n', '-q', '-f', '-t', '8', '-T', '1', '-s', this.leaseEnvScript()], guestNs);
+    const lease: Record<string, string> = {};
+    for (const line of out.split('\n')) {
+      const match = /^LEASE ([a-z0-9_]+)=(.*)$/.exec(line);
+      if (match) lease[match[1] as string] = match[2] as string;
+    }
+    return lease;
+  }
+
+  private leaseScript: string | undefined;
+
+  private leaseEnvScript(): string {
+    if (this.leaseScript) return this.leaseScript;
+    this.leaseScript = join(this.tempDir(), 'udhcpc-env.sh');
+    writeFileSync(this.leaseScript, UDHCPC_ENV_SCRIPT, { mode: 0o755 });
+    return this.leaseScript;
+  }
+
   async ping(fromNs: string, to: string, count = 2): Promise<boolean> {
     return (await this.tryRun(['busybox', 'ping', '-c', String(count), '-W', '2', to], fromNs)).ok;
   }
@@ -132,6 +152,16 @@ export class NetLab {
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** A lease handler that prints the options udhcpc received, one `LEASE name=value` line each. */
+const UDHCPC_ENV_SCRIPT = `#!/bin/sh
+[ "$1" = bound ] || [ "$1" = renew ] || exit 0
+for name in ip subnet router dns domain hostname mtu; do
+  eval "value=\\$$name"
+  [ -n "$value" ] && echo "LEASE $name=$value"
+done
+exit 0
+`;
 
 const UDHCPC_SCRIPT = `#!/bin/sh
 # busybox udhcpc lease handler for test guests

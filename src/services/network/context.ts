@@ -5,6 +5,8 @@ import { ApiError } from '../../core/http/errors.js';
 import type { KumoConfig } from '../../core/config.js';
 import type { Logger } from '../../core/log.js';
 import type { Credentials, Enforcer } from '../../core/policy/index.js';
+import type { PoolRecords } from './pool-store.js';
+import type { RbacRecords } from './rbac-store.js';
 import type { L3Records } from './router-store.js';
 import type { SecurityGroupRecords } from './security-group-store.js';
 import type { NetworkRecords } from './store.js';
@@ -30,6 +32,10 @@ export interface NetworkContext {
   /** Routers and floating IPs. */
   l3: L3Records;
   types: TypeDrivers;
+  /** RBAC entries: who else may use a network (and which flags of it they make). */
+  rbac: RbacRecords;
+  /** Address scopes and subnet pools. */
+  pools: PoolRecords;
   enforcer: Enforcer;
   log: Logger;
   /** Tells the dataplane that these networks' desired state changed (no-op until agents exist). */

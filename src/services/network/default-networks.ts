@@ -3,6 +3,7 @@ import { NeutronError } from './context.js';
 import type { Network, Subnet } from './model.js';
 import { DEVICE_OWNER_ROUTER_INTERFACE } from './model.js';
 import { createNetwork } from './networks.js';
+import { createSubnetPool } from './subnet-pools.js';
 import { addRouterInterface, createRouter } from './routers.js';
 import { createRule, defaultSecurityGroup } from './security-groups.js';
 import { createSubnet } from './subnets.js';
@@ -19,6 +20,9 @@ const RECORD = 'default-networks';
 export const PUBLIC_NETWORK = 'public';
 export const PUBLIC_CIDR = '172.24.4.0/24';
 export const PRIVATE_CIDR = '10.0.0.0/26';
+/** DevStack's SUBNETPOOL_NAME_V4 and IPV4_ADDRS_SAFE_TO_USE. */
+export const DEFAULT_POOL = 'shared-default-subnetpool-v4';
+export const DEFAULT_POOL_PREFIX = '10.0.0.0/22';
 
 export interface DefaultNetworksOptions {
   adminProjectId: string;
@@ -103,6 +107,11 @@ async function makeTopology(ctx: NetworkContext, options: DefaultNetworksOptions
   const interfaces = await ctx.records.listPorts({ deviceId: router.id, deviceOwner: DEVICE_OWNER_ROUTER_INTERFACE });
   if (!interfaces.some((p) => p.fixedIps.some((f) => f.subnetId === privateSubnet.id))) {
     await addRouterInterface(ctx, demo, router.id, { subnet_id: privateSubnet.id });
+  }
+
+  // DevStack's shared default pool, which auto-allocated topologies and `use_default_subnetpool` carve from.
+  if (!(await ctx.pools.listPools({ defaultFor: 4 })).length) {
+    await createSubnetPool(ctx, admin, { name: DEFAULT_POOL, prefixes: [DEFAULT_POOL_PREFIX], default_prefixlen: 26, shared: true, is_default: true });
   }
 
   // The first thing a user does is ping the floating IP from the host: demo's default group lets ICMP in.

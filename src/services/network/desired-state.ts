@@ -40,6 +40,12 @@ export function forwardChanges(bus: Bus, log: Logger): () => void {
  * Being the control plane's one server on the topic, it also answers the metadata relays'
  * `metadata_lookup` (see metadata-lookup.ts).
  */
+/** A port's IPv4 extra DHCP options, as the DHCP agent tags them on its host entries (dnsmasq serves IPv4 here). */
+function portOptions(port: Port): { portId?: string; options?: Array<{ name: string; value: string }> } {
+  const options = port.extraDhcpOpts.filter((o) => o.ipVersion === 4).map((o) => ({ name: o.optName, value: o.optValue }));
+  return options.length > 0 ? { portId: port.id, options } : {};
+}
+
 export class DesiredStatePublisher {
   private readonly hosts = new Set<string>();
   private listener: ListenHandle | undefined;
@@ -171,7 +177,7 @@ export class DesiredStatePublisher {
           subnets: netSubnets.map((s) => subnetState(s.id)).filter((s): s is SubnetState => s !== undefined),
           hosts: allPorts
             .filter((p) => p.networkId === port.networkId && !p.deviceOwner.startsWith('network:'))
-            .flatMap((p) => p.fixedIps.map((f) => ({ macAddress: p.macAddress, ipAddress: f.ipAddress, hostname: `host-${f.ipAddress.replaceAll(/[.:]/g, '-')}` }))),
+            .flatMap((p) => p.fixedIps.map((f) => ({ macAddress: p.macAddress, ipAddress: f.ipAddress, hostname: `host-${f.ipAddress.replaceAll(/[.:]/g, '-')}`, ...portOptions(p) }))),
         });
       }
     }

@@ -211,6 +211,64 @@ async function bootstrapRecords(db: Kysely<unknown>): Promise<void> {
     .execute();
 }
 
+/** A router's dvr and l3-ha flags (Neutron's router_extra_attributes). */
+async function routerFlags(db: Kysely<unknown>): Promise<void> {
+  await db.schema.alterTable('network_router').addColumn('distributed', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  await db.schema.alterTable('network_router').addColumn('ha', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+}
+
+/** Per-port DHCP options (extra_dhcp_opt). */
+async function extraDhcpOpts(db: Kysely<unknown>): Promise<void> {
+  await db.schema.alterTable('network_port').addColumn('extra_dhcp_opts', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+}
+
+/**
+ * Address scopes, subnet pools and RBAC entries. A network's `shared` and `router:external`
+ * flags become wildcard entries (what Neutron keeps them as), so existing ones get theirs.
+ * Two subnets of one pool never get the same CIDR (the unique index, for racing allocations).
+ */
+async function poolsScopesRbac(db: Kysely<unknown>): Promise<void> {
+  const s = db.schema;
+  await common(s.createTable('network_address_scope'))
+    .addColumn('ip_version', 'integer', (c) => c.notNull())
+    .addColumn('shared', 'integer', (c) => c.notNull())
+    .execute();
+  await common(s.createTable('network_subnetpool'))
+    .addColumn('ip_version', 'integer', (c) => c.notNull())
+    .addColumn('prefixes', 'text', (c) => c.notNull())
+    .addColumn('default_prefixlen', 'integer', (c) => c.notNull())
+    .addColumn('min_prefixlen', 'integer', (c) => c.notNull())
+    .addColumn('max_prefixlen', 'integer', (c) => c.notNull())
+    .addColumn('shared', 'integer', (c) => c.notNull())
+    .addColumn('is_default', 'integer', (c) => c.notNull())
+    .addColumn('address_scope_id', 'varchar(36)')
+    .addColumn('default_quota', 'integer')
+    .execute();
+  await s.alterTable('network_subnet').addColumn('subnetpool_id', 'varchar(36)').execute();
+  await s.createIndex('network_subnet_pool_cidr').on('network_subnet').columns(['subnetpool_id', 'cidr']).unique().execute();
+  await s
+    .createTable('network_rbac')
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('project_id', 'varchar(64)', (c) => c.notNull())
+    .addColumn('object_type', 'varchar(32)', (c) => c.notNull())
+    .addColumn('object_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('action', 'varchar(32)', (c) => c.notNull())
+    .addColumn('target_project', 'varchar(255)', (c) => c.notNull())
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .execute();
+  await s.createIndex('network_rbac_entry').on('network_rbac').columns(['object_type', 'object_id', 'action', 'target_project']).unique().execute();
+  await s.createIndex('network_rbac_target').on('network_rbac').column('target_project').execute();
+  const nets = db as Kysely<{
+    network_network: { id: string; project_id: string; shared: number; external: number; created_at: string };
+    network_rbac: { id: string; project_id: string; object_type: string; object_id: string; action: string; target_project: string; created_at: string };
+  }>;
+  for (const n of await nets.selectFrom('network_network').selectAll().where((eb) => eb.or([eb('shared', '=', 1), eb('external', '=', 1)])).execute()) {
+    for (const action of [...(n.shared ? ['access_as_shared'] : []), ...(n.external ? ['access_as_external'] : [])]) {
+      await nets.insertInto('network_rbac').values({ id: randomUUID(), project_id: n.project_id, object_type: 'network', object_id: n.id, action, target_project: '*', created_at: n.created_at }).execute();
+    }
+  }
+}
+
 export const networkMigrations: MigrationSet = {
   'network-0001-initial': { up: initial },
   'network-0002-floatingip-association': { up: floatingIpAssociation },
@@ -218,4 +276,7 @@ export const networkMigrations: MigrationSet = {
   'network-0004-agents': { up: agents },
   'network-0005-agent-reports': { up: agentReports },
   'network-0006-bootstrap-records': { up: bootstrapRecords },
+  'network-0007-router-flags': { up: routerFlags },
+  'network-0008-extra-dhcp-opts': { up: extraDhcpOpts },
+  'network-0009-pools-scopes-rbac': { up: poolsScopesRbac },
 };

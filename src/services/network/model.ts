@@ -42,6 +42,7 @@ export interface Subnet extends Common {
   allocationPools: AllocationPool[];
   dnsNameservers: string[];
   hostRoutes: HostRoute[];
+  subnetpoolId: string | null;
 }
 
 export interface FixedIp {
@@ -52,6 +53,13 @@ export interface FixedIp {
 export interface AddressPair {
   ipAddress: string;
   macAddress: string;
+}
+
+/** A DHCP option for one port (extra_dhcp_opt). */
+export interface ExtraDhcpOpt {
+  optName: string;
+  optValue: string;
+  ipVersion: 4 | 6;
 }
 
 export interface Port extends Common {
@@ -70,6 +78,7 @@ export interface Port extends Common {
   allowedAddressPairs: AddressPair[];
   fixedIps: FixedIp[];
   securityGroups: string[];
+  extraDhcpOpts: ExtraDhcpOpt[];
 }
 
 /** A Neutron router; its interfaces are ports with device_owner network:router_interface and device_id its id. */
@@ -83,6 +92,12 @@ export interface Router extends Common {
   enableSnat: boolean;
   /** Static routes (extraroute). */
   routes: HostRoute[];
+  /**
+   * Neutron's dvr and l3-ha flags, set by an admin. Recorded and shown as Neutron does; this
+   * dataplane routes every router on its network node either way.
+   */
+  distributed: boolean;
+  ha: boolean;
 }
 
 export interface FloatingIp extends Common {

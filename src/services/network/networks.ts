@@ -4,6 +4,8 @@ import { bool, int, invalidInput, now, onlyAttributes, str, newResource } from '
 import type { Segment, SegmentRequest } from './ml2/driver.js';
 import { DEVICE_OWNER_ROUTER_GATEWAY, type Network } from './model.js';
 import { checkQuota } from './quotas.js';
+import { WILDCARD } from './rbac-store.js';
+import { syncFlagEntries } from './rbac-policies.js';
 
 const ATTRIBUTES = [
   'name',
@@ -24,15 +26,40 @@ const ATTRIBUTES = [
   'qos_policy_id',
 ];
 
-/** The networks a caller may see: their own, shared and external ones (admins see all). */
-export async function visibleNetwork(ctx: NetworkContext, caller: Caller, id: string): Promise<Network> {
-  const network = await ctx.records.getNetwork(id);
-  if (!network || !canSee(network, caller)) throw notFound('Network', id);
-  return network;
+/** A network as the caller sees it, and whether it may see it at all. */
+interface Granted {
+  network: Network;
+  visible: boolean;
 }
 
-export function canSee(network: Network, caller: Caller): boolean {
-  return caller.isAdmin || network.projectId === caller.projectId || network.shared || network.external;
+/**
+ * The networks as a caller sees them, from the RBAC entries that name its project or `*`:
+ * `shared` is true when the network is shared with everyone or with the caller's project
+ * (Neutron computes it per request), and a network is visible to its owner, to admins, and
+ * to the projects an entry (access_as_shared or access_as_external) targets.
+ * `router:external` is the network's own: true while any access_as_external entry exists.
+ */
+export async function grantedNetworks(ctx: NetworkContext, caller: Caller, networks: Network[]): Promise<Granted[]> {
+  const entries = await ctx.rbac.list({ objectType: 'network', objectIds: networks.map((n) => n.id), targets: [WILDCARD, caller.projectId] });
+  return networks.map((network) => {
+    const mine = entries.filter((e) => e.object_id === network.id);
+    const shared = network.shared || mine.some((e) => e.action === 'access_as_shared');
+    return { network: { ...network, shared }, visible: caller.isAdmin || network.projectId === caller.projectId || mine.length > 0 || network.shared };
+  });
+}
+
+/** The networks a caller may see: their own, and those shared or made external for it (admins see all). */
+export async function visibleNetwork(ctx: NetworkContext, caller: Caller, id: string): Promise<Network> {
+  const network = await ctx.records.getNetwork(id);
+  const granted = network && (await grantedNetworks(ctx, caller, [network]))[0];
+  if (!granted?.visible) throw notFound('Network', id);
+  return granted.network;
+}
+
+/** Every network the caller may see, as it sees them. */
+export async function visibleNetworks(ctx: NetworkContext, caller: Caller): Promise<Network[]> {
+  const networks = await ctx.records.listNetworks(caller.isAdmin ? {} : { visibleTo: caller.projectId });
+  return (await grantedNetworks(ctx, caller, networks)).filter((g) => g.visible).map((g) => g.network);
 }
 
 /**
@@ -43,6 +70,18 @@ export function canSee(network: Network, caller: Caller): boolean {
 export function requireNetworkOwnership(caller: Caller, network: Network, projectId: string): void {
   if (caller.isAdmin || network.shared || network.projectId === projectId) return;
   throw new NeutronError(404, 'NotFound', 'The resource could not be found.');
+}
+
+/**
+ * Neutron's InvalidSharedSetting: a network stops being shared with everyone only when no
+ * other project, left without an entry of its own, still has ports on it.
+ */
+async function refuseUnshareInUse(ctx: NetworkContext, network: Network): Promise<void> {
+  const targeted = new Set((await ctx.rbac.list({ objectType: 'network', objectIds: [network.id] })).filter((e) => e.action === 'access_as_shared').map((e) => e.target_project));
+  const ports = await ctx.records.listPorts({ networkIds: [network.id] });
+  if (ports.some((p) => p.projectId !== network.projectId && !p.deviceOwner.startsWith('network:') && !targeted.has(p.projectId))) {
+    throw new NeutronError(409, 'InvalidSharedSetting', `Unable to reconfigure sharing settings for network ${network.id}. Multiple tenants are using it.`);
+  }
 }
 
 export async function createNetwork(ctx: NetworkContext, caller: Caller, body: Json): Promise<Network> {
@@ -73,6 +112,7 @@ export async function createNetwork(ctx: NetworkContext, caller: Caller, body: J
   };
   const requestedMtu = int(body, 'mtu');
   const network = await allocateAndCreate(ctx, base, validated, requested === undefined, requestedMtu);
+  await syncFlagEntries(ctx, network, { shared: false, external: false });
   ctx.changed([network.id]);
   return network;
 }
@@ -159,9 +199,12 @@ export async function updateNetwork(ctx: NetworkContext, caller: Caller, id: str
   if (network.external && !updated.external && (await ctx.records.listPorts({ networkIds: [id], deviceOwner: DEVICE_OWNER_ROUTER_GATEWAY })).length > 0) {
     throw new NeutronError(409, 'ExternalNetworkInUse', `External network ${id} cannot be updated to be made non-external, since it has existing gateway ports.`);
   }
-  await ctx.records.updateNetwork(updated);
+  const stored = (await ctx.records.getNetwork(id)) ?? network;
+  if (updated.shared === false && stored.shared) await refuseUnshareInUse(ctx, stored);
+  await ctx.records.updateNetwork({ ...updated, shared: bool(body, 'shared') ?? stored.shared });
+  await syncFlagEntries(ctx, { ...updated, shared: bool(body, 'shared') ?? stored.shared }, stored);
   ctx.changed([network.id]);
-  return updated;
+  return { ...updated, shared: bool(body, 'shared') ?? network.shared };
 }
 
 export async function deleteNetwork(ctx: NetworkContext, caller: Caller, id: string): Promise<void> {
@@ -183,5 +226,6 @@ export async function deleteNetwork(ctx: NetworkContext, caller: Caller, id: str
   for (const port of ports) await ctx.records.deletePort(port.id);
   for (const subnet of await ctx.records.listSubnets({ networkIds: [id] })) await ctx.records.deleteSubnet(subnet.id);
   await ctx.records.deleteNetwork(id);
+  await ctx.rbac.deleteFor('network', id);
   ctx.changed([id]);
 }

@@ -3,12 +3,14 @@ import { tokenAuthHook, type TokenValidator } from '../../core/auth/context.js';
 import { statusTitle, toApiError } from '../../core/http/errors.js';
 import { emptyJsonIsNoBody, refuseNulInUrl } from '../../core/http/json-bodies.js';
 import type { NetworkContext } from './context.js';
+import { addressSpaceRoutes } from './routes/address-space.js';
 import { agentRoutes } from './routes/agents.js';
 import { coreRoutes } from './routes/core.js';
 import { l3Routes } from './routes/l3.js';
 import { metaRoutes } from './routes/meta.js';
 import { securityGroupRoutes } from './routes/security-groups.js';
 import { tagRoutes } from './routes/tags.js';
+import { topologyRoutes } from './routes/topology.js';
 
 /** Neutron v2.0 under /networking: its routes and NeutronError shape stay inside this plugin. */
 export function networkPlugin(ctx: NetworkContext, tokens: TokenValidator) {
@@ -34,5 +36,7 @@ export function networkPlugin(ctx: NetworkContext, tokens: TokenValidator) {
     securityGroupRoutes(app, ctx, baseUrl);
     l3Routes(app, ctx, baseUrl);
     agentRoutes(app, ctx, baseUrl);
+    addressSpaceRoutes(app, ctx, baseUrl);
+    topologyRoutes(app, ctx, baseUrl);
   };
 }

@@ -5,7 +5,8 @@ import { bool, invalidInput, newUuid, now, onlyAttributes, str, uuidOrThrow, new
 import { canonicalAddress, contains, eui64, isAddress, parseCidr, pickAddress, randomCandidates } from './ipam.js';
 import { DEVICE_OWNER_DHCP, DEVICE_OWNER_FLOATINGIP, DEVICE_OWNER_ROUTER_GATEWAY, DEVICE_OWNER_ROUTER_INTERFACE, type AddressPair, type FixedIp, type Network, type Port, type Subnet } from './model.js';
 import { bindPort, VIF_TYPE_BINDING_FAILED } from './ml2/binding.js';
-import { canSee, requireNetworkOwnership, visibleNetwork } from './networks.js';
+import { requireNetworkOwnership, visibleNetwork } from './networks.js';
+import { mergeExtraDhcpOpts, readExtraDhcpOpts } from './extra-dhcp-opts.js';
 import { checkQuota } from './quotas.js';
 import { defaultSecurityGroup, requireSecurityGroups } from './security-groups.js';
 
@@ -31,7 +32,20 @@ const ATTRIBUTES = [
   'propagate_uplink_status',
   'qos_policy_id',
 ];
-const VNIC_TYPES = ['normal', 'direct', 'macvtap', 'baremetal', 'direct-physical', 'virtio-forwarder', 'smart-nic', 'remote-managed', 'vdpa'];
+/** neutron-lib's portbindings.VNIC_TYPES. */
+const VNIC_TYPES = [
+  'normal',
+  'direct',
+  'macvtap',
+  'baremetal',
+  'direct-physical',
+  'virtio-forwarder',
+  'smart-nic',
+  'vdpa',
+  'remote-managed',
+  'accelerator-direct',
+  'accelerator-direct-physical',
+];
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 /** A port the caller may see: their own, or any on a network they own (admins see all). */
@@ -80,8 +94,7 @@ export async function createPort(ctx: NetworkContext, caller: Caller, body: Json
   }
   const macAddress = (str(body, 'mac_address', 32) ?? newMac()).toLowerCase();
   if (!MAC_RE.test(macAddress)) throw invalidInput(`'${macAddress.slice(0, 32)}' is not a valid MAC address`);
-  const vnicType = str(body, 'binding:vnic_type', 64) ?? 'normal';
-  if (!VNIC_TYPES.includes(vnicType)) throw invalidInput(`'${vnicType}' is not in ${VNIC_TYPES.join(', ')}`);
+  const vnicType = readVnicType(body) ?? 'normal';
   const profile = body['binding:profile'];
   if (profile !== undefined && profile !== null && !isObject(profile)) throw invalidInput('binding:profile must be a dictionary.');
   const hostId = str(body, 'binding:host_id') ?? '';
@@ -93,13 +106,14 @@ export async function createPort(ctx: NetworkContext, caller: Caller, body: Json
     adminStateUp: bool(body, 'admin_state_up') ?? true,
     deviceOwner,
     deviceId,
-    ...(await bindPort(ctx, network, hostId, resource.id)),
+    ...(await bindPort(ctx, network, hostId, resource.id, vnicType)),
     bindingVnicType: vnicType,
     bindingProfile: (profile as Record<string, unknown> | undefined) ?? {},
     portSecurityEnabled: portSecurity,
     allowedAddressPairs: pairs,
     fixedIps: [],
     securityGroups,
+    extraDhcpOpts: readExtraDhcpOpts(body.extra_dhcp_opts),
   };
   const subnets = await ctx.records.listSubnets({ networkIds: [networkId] });
   const requests = readFixedIps(body.fixed_ips, subnets);
@@ -246,6 +260,16 @@ function readFixedIps(value: unknown, subnets: Subnet[]): IpRequest[] {
   });
 }
 
+/** `binding:vnic_type` as neutron-lib validates it: one of VNIC_TYPES. */
+function readVnicType(body: Json): string | undefined {
+  const value = body['binding:vnic_type'];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !VNIC_TYPES.includes(value)) {
+    throw new NeutronError(400, 'InvalidInput', `Invalid input for binding:vnic_type. Reason: '${String(JSON.stringify(value)).slice(0, 40)}' is not in [${VNIC_TYPES.map((t) => `'${t}'`).join(', ')}].`);
+  }
+  return value;
+}
+
 function readAddressPairs(value: unknown): AddressPair[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) throw invalidInput('allowed_address_pairs must be a list.');
@@ -311,6 +335,9 @@ export async function updatePort(ctx: NetworkContext, caller: Caller, id: string
   const deviceId = str(body, 'device_id') ?? port.deviceId;
   if (deviceOwner !== port.deviceOwner || deviceId !== port.deviceId) await refuseForeignRouter(ctx, caller, deviceOwner, deviceId, port.projectId);
   const hostId = body['binding:host_id'] !== undefined ? (str(body, 'binding:host_id') ?? '') : port.bindingHostId;
+  const vnicType = readVnicType(body) ?? port.bindingVnicType;
+  // A new host binds again, and so do a new vNIC type and naming the host of a failed binding again (Nova's retry).
+  const rebind = hostId !== port.bindingHostId || vnicType !== port.bindingVnicType || (body['binding:host_id'] !== undefined && port.bindingVifType === VIF_TYPE_BINDING_FAILED);
   const mac = str(body, 'mac_address', 32)?.toLowerCase() ?? port.macAddress;
   if (mac !== port.macAddress) {
     if (!MAC_RE.test(mac)) throw invalidInput(`'${mac.slice(0, 32)}' is not a valid MAC address`);
@@ -327,13 +354,12 @@ export async function updatePort(ctx: NetworkContext, caller: Caller, id: string
     adminStateUp: bool(body, 'admin_state_up') ?? port.adminStateUp,
     deviceOwner,
     deviceId,
-    // A new host binds again, and so does naming the host of a failed binding again (Nova's retry).
-    ...(hostId !== port.bindingHostId || (body['binding:host_id'] !== undefined && port.bindingVifType === VIF_TYPE_BINDING_FAILED)
-      ? await bindPort(ctx, network, hostId, port.id)
-      : {}),
+    ...(rebind ? await bindPort(ctx, network, hostId, port.id, vnicType) : {}),
+    bindingVnicType: vnicType,
     portSecurityEnabled: portSecurity,
     securityGroups,
     allowedAddressPairs: pairs,
+    extraDhcpOpts: mergeExtraDhcpOpts(port.extraDhcpOpts, body.extra_dhcp_opts),
     updatedAt: now(),
     revisionNumber: port.revisionNumber + 1,
   };
@@ -411,7 +437,6 @@ export async function releaseDhcpAddress(ctx: NetworkContext, subnet: Subnet): P
   else await ctx.records.updatePort({ ...port, fixedIps: remaining, updatedAt: now() }, { fixedIps: true, securityGroups: false });
 }
 
-export { canSee };
 
 /**
  * A port the router or floating IP service owns (gateway, interface, floating IP). Its
@@ -451,6 +476,7 @@ export async function createServicePort(
     allowedAddressPairs: [],
     fixedIps: [],
     securityGroups: [],
+    extraDhcpOpts: [],
   };
   const subnets = (await ctx.records.listSubnets({ networkIds: [network.id] })).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   if (requests !== undefined && requests.length > 0) return insertWithAddresses(ctx, port, network, subnets, requests);

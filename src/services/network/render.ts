@@ -58,7 +58,7 @@ export function renderSubnet(s: Subnet): Json {
     allocation_pools: s.allocationPools,
     dns_nameservers: s.dnsNameservers,
     host_routes: s.hostRoutes,
-    subnetpool_id: null,
+    subnetpool_id: s.subnetpoolId,
     service_types: [],
     segment_id: null,
   };
@@ -77,7 +77,7 @@ export function renderPort(p: Port, caller: Caller): Json {
     device_owner: p.deviceOwner,
     fixed_ips: p.fixedIps.map((f) => ({ subnet_id: f.subnetId, ip_address: f.ipAddress })),
     allowed_address_pairs: p.allowedAddressPairs.map((a) => ({ ip_address: a.ipAddress, mac_address: a.macAddress || p.macAddress })),
-    extra_dhcp_opts: [],
+    extra_dhcp_opts: p.extraDhcpOpts.map((o) => ({ opt_name: o.optName, opt_value: o.optValue, ip_version: o.ipVersion })),
     security_groups: p.securityGroups,
     port_security_enabled: p.portSecurityEnabled,
     'binding:vnic_type': p.bindingVnicType,
@@ -132,7 +132,7 @@ export function renderSecurityGroup(g: SecurityGroupRow, rules: SecurityGroupRul
 }
 
 /** A router; `gatewayPort` is its gateway port when it has one (for external_fixed_ips). */
-export function renderRouter(r: Router, gatewayPort: Port | undefined): Json {
+export function renderRouter(r: Router, gatewayPort: Port | undefined, caller: Caller): Json {
   return {
     id: r.id,
     name: r.name,
@@ -147,6 +147,8 @@ export function renderRouter(r: Router, gatewayPort: Port | undefined): Json {
         }
       : null,
     routes: r.routes.map((route) => ({ destination: route.destination, nexthop: route.nexthop })),
+    // get_router:distributed and get_router:ha are admin_only in Neutron's policy.
+    ...(caller.isAdmin ? { distributed: r.distributed, ha: r.ha } : {}),
   };
 }
 

@@ -58,6 +58,8 @@ export class L3Records {
       gatewayPortId: r.gw_port_id,
       enableSnat: r.enable_snat === 1,
       routes: parseRoutes(r.routes),
+      distributed: r.distributed === 1,
+      ha: r.ha === 1,
     }));
   }
 
@@ -153,6 +155,8 @@ function routerRow(r: Router): RouterRow {
     gw_port_id: r.gatewayPortId,
     enable_snat: r.enableSnat ? 1 : 0,
     routes: JSON.stringify(r.routes),
+    distributed: r.distributed ? 1 : 0,
+    ha: r.ha ? 1 : 0,
   };
 }
 

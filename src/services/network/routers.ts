@@ -1,5 +1,5 @@
 import type { Json } from '../../core/http/body.js';
-import { authorize, NeutronError, notFound, type Caller, type NetworkContext } from './context.js';
+import { authorize, authorizeAttributes, NeutronError, notFound, type Caller, type NetworkContext } from './context.js';
 import { bool, now, onlyAttributes, str, newResource } from './common.js';
 import { DEVICE_OWNER_ROUTER_INTERFACE, type Router } from './model.js';
 import { checkQuota } from './quotas.js';
@@ -16,8 +16,8 @@ export { badRequest, routerPorts, visibleRouter } from './router-common.js';
 export { changeExtraRoutes } from './router-extra-routes.js';
 export { addRouterInterface, removeRouterInterface, type RouterInterfaceInfo } from './router-interfaces.js';
 
-const CREATE_ATTRIBUTES = ['name', 'admin_state_up', 'external_gateway_info', 'description', 'tenant_id', 'project_id'];
-const UPDATE_ATTRIBUTES = ['name', 'admin_state_up', 'external_gateway_info', 'description', 'routes', 'tenant_id', 'project_id'];
+const CREATE_ATTRIBUTES = ['name', 'admin_state_up', 'external_gateway_info', 'description', 'tenant_id', 'project_id', 'distributed', 'ha'];
+const UPDATE_ATTRIBUTES = ['name', 'admin_state_up', 'external_gateway_info', 'description', 'routes', 'tenant_id', 'project_id', 'distributed', 'ha'];
 
 /** The project a create is for; naming another one takes an admin, as Neutron's populate_project_id says. */
 export function requestedProject(body: Json, caller: Caller): string {
@@ -40,6 +40,29 @@ function refuseReadOnly(body: Json, keys: Array<[string, unknown]>): void {
   }
 }
 
+/** The dvr/l3-ha flags a body sets, for their admin-only rules (any value, `false` too, as Neutron's policy sees it). */
+function flagsSet(body: Json): Record<string, unknown> {
+  return Object.fromEntries(['distributed', 'ha'].filter((k) => body[k] !== undefined).map((k) => [k, body[k]]));
+}
+
+/**
+ * Neutron migrates a router between centralized, distributed and HA only while it is down
+ * (DVRMigrationNotAllowed... the l3-ha and dvr "admin_state_up to False prior to upgrade" errors).
+ */
+function refuseFlagChangeWhileUp(router: Router, body: Json): void {
+  const distributed = bool(body, 'distributed');
+  const ha = bool(body, 'ha');
+  const changes = (distributed !== undefined && distributed !== router.distributed) || (ha !== undefined && ha !== router.ha);
+  if (!changes) return;
+  const adminStateUp = bool(body, 'admin_state_up') ?? router.adminStateUp;
+  if (router.adminStateUp || adminStateUp) {
+    throw new NeutronError(400, 'BadRequest', 'Bad router request: Cannot change HA or distributed attribute of active routers. Please set router admin_state_up to False prior to upgrade.');
+  }
+  if (ha === true && (distributed ?? router.distributed)) {
+    throw new NeutronError(400, 'BadRequest', 'Bad router request: Distributed HA routers are not supported by this cloud.');
+  }
+}
+
 // --- routers ---
 
 export async function createRouter(ctx: NetworkContext, caller: Caller, body: Json): Promise<Router> {
@@ -48,6 +71,7 @@ export async function createRouter(ctx: NetworkContext, caller: Caller, body: Js
   const projectId = requestedProject(body, caller);
   const target = { project_id: projectId };
   authorize(ctx, caller, 'create_router', target);
+  authorizeAttributes(ctx, caller, 'create_router', flagsSet(body), target);
   const gateway = readGateway(body.external_gateway_info);
   authorizeGateway(ctx, caller, 'create_router', gateway, target);
   await checkQuota(ctx, projectId, 'router');
@@ -59,6 +83,8 @@ export async function createRouter(ctx: NetworkContext, caller: Caller, body: Js
     gatewayPortId: null,
     enableSnat: true,
     routes: [],
+    distributed: bool(body, 'distributed') ?? false,
+    ha: bool(body, 'ha') ?? false,
   };
   await ctx.l3.createRouter(router);
   if (!gateway) return router;
@@ -77,6 +103,8 @@ export async function updateRouter(ctx: NetworkContext, caller: Caller, id: stri
   const router = await visibleRouter(ctx, caller, id);
   const target = { project_id: router.projectId };
   authorize(ctx, caller, 'update_router', target);
+  authorizeAttributes(ctx, caller, 'update_router', flagsSet(body), target);
+  refuseFlagChangeWhileUp(router, body);
   refuseReadOnly(body, [
     ['project_id', router.projectId],
     ['tenant_id', router.projectId],
@@ -102,6 +130,8 @@ async function applyUpdate(ctx: NetworkContext, caller: Caller, id: string, body
       name: str(body, 'name') ?? router.name,
       description: str(body, 'description') ?? router.description,
       adminStateUp: bool(body, 'admin_state_up') ?? router.adminStateUp,
+      distributed: bool(body, 'distributed') ?? router.distributed,
+      ha: bool(body, 'ha') ?? router.ha,
       updatedAt: now(),
       revisionNumber: router.revisionNumber + 1,
     };

@@ -6,6 +6,8 @@ import type { NetworkContext, NetworkSettings } from './context.js';
 import { parseRanges, parseVlanRanges, TypeDrivers } from './ml2/type-drivers.js';
 import { networkPolicyDefaults } from './policy.js';
 import { DEFAULT_QUOTAS } from './quotas.js';
+import { PoolRecords } from './pool-store.js';
+import { RbacRecords } from './rbac-store.js';
 import { L3Records } from './router-store.js';
 import { SecurityGroupRecords } from './security-group-store.js';
 import { NetworkRecords } from './store.js';
@@ -45,6 +47,8 @@ export function createNetworkContext(
     records,
     groups: new SecurityGroupRecords(records.db),
     l3: new L3Records(records),
+    rbac: new RbacRecords(records.db),
+    pools: new PoolRecords(records.db),
     types: new TypeDrivers(typeDriverConfig(config.network)),
     enforcer,
     log,

@@ -62,7 +62,13 @@ export class NetworkRecords {
     }
     if (filter.visibleTo !== undefined) {
       const project = filter.visibleTo;
-      q = q.where((eb) => eb.or([eb('n.project_id', '=', project), eb('n.shared', '=', 1), eb('n.external', '=', 1)]));
+      // Its own, and those an RBAC entry shares or makes external for it or for everyone.
+      const granted = this.db
+        .selectFrom('network_rbac')
+        .select('object_id')
+        .where('object_type', '=', 'network')
+        .where('target_project', 'in', ['*', project]);
+      q = q.where((eb) => eb.or([eb('n.project_id', '=', project), eb('n.shared', '=', 1), eb('n.id', 'in', granted)]));
     }
     const rows = await q.execute();
     const tags = await this.tagsOf(rows.map((r) => r.id));
@@ -104,8 +110,9 @@ export class NetworkRecords {
     });
   }
 
-  async listSubnets(filter: { ids?: string[]; networkIds?: string[] } = {}): Promise<Subnet[]> {
+  async listSubnets(filter: { ids?: string[]; networkIds?: string[]; subnetpoolId?: string } = {}): Promise<Subnet[]> {
     let q = this.db.selectFrom('network_subnet').selectAll();
+    if (filter.subnetpoolId !== undefined) q = q.where('subnetpool_id', '=', filter.subnetpoolId);
     if (filter.ids) {
       if (filter.ids.length === 0) return [];
       q = q.where('id', 'in', filter.ids);
@@ -128,6 +135,7 @@ export class NetworkRecords {
       allocationPools: parse(r.allocation_pools, []),
       dnsNameservers: parse(r.dns_nameservers, []),
       hostRoutes: parse(r.host_routes, []),
+      subnetpoolId: r.subnetpool_id,
     }));
   }
 
@@ -244,6 +252,7 @@ export class NetworkRecords {
       allowedAddressPairs: parse(r.allowed_address_pairs, []),
       fixedIps: ips.get(r.id) ?? [],
       securityGroups: groups.get(r.id) ?? [],
+      extraDhcpOpts: parse(r.extra_dhcp_opts, []),
     }));
   }
 
@@ -433,6 +442,7 @@ function subnetRow(s: Subnet): SubnetRow {
     allocation_pools: json(s.allocationPools),
     dns_nameservers: json(s.dnsNameservers),
     host_routes: json(s.hostRoutes),
+    subnetpool_id: s.subnetpoolId,
   };
 }
 
@@ -452,6 +462,7 @@ function portRow(p: Port): PortRow {
     binding_profile: json(p.bindingProfile),
     port_security_enabled: p.portSecurityEnabled ? 1 : 0,
     allowed_address_pairs: json(p.allowedAddressPairs),
+    extra_dhcp_opts: json(p.extraDhcpOpts),
   };
 }
 

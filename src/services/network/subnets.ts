@@ -3,9 +3,10 @@ import { authorize, NeutronError, notFound, type Caller, type NetworkContext } f
 import { bool, int, invalidInput, now, onlyAttributes, str, uuidOrThrow, newResource } from './common.js';
 import { canonicalAddress, contains, defaultGateway, defaultPools, isAddress, parseCidr, toBig, validatePools, versionOf, type ParsedCidr } from './ipam.js';
 import type { AllocationPool, HostRoute, Network, Subnet } from './model.js';
-import { requireNetworkOwnership, visibleNetwork } from './networks.js';
+import { grantedNetworks, requireNetworkOwnership, visibleNetwork } from './networks.js';
 import { ensureDhcpAddress, releaseDhcpAddress } from './ports.js';
 import { checkQuota } from './quotas.js';
+import { allocateFromPool, poolForSubnet } from './subnet-pools.js';
 
 const ATTRIBUTES = [
   'name',
@@ -33,14 +34,16 @@ const IPV6_MODES = ['slaac', 'dhcpv6-stateful', 'dhcpv6-stateless'];
 
 export async function visibleSubnet(ctx: NetworkContext, caller: Caller, id: string): Promise<Subnet> {
   const subnet = await ctx.records.getSubnet(id);
-  const network = subnet && (await ctx.records.getNetwork(subnet.networkId));
+  const stored = subnet && (await ctx.records.getNetwork(subnet.networkId));
+  const network = stored && (await grantedNetworks(ctx, caller, [stored]))[0]?.network;
   if (!subnet || !network || !subnetsVisible(network, caller)) throw notFound('Subnet', id);
   return subnet;
 }
 
 /**
  * An external network is visible to every project, its subnets are not: as in Neutron,
- * only the owner, admins and (for shared networks) everyone see them.
+ * only the owner, admins and the projects it is shared with see them (`network` as the
+ * caller sees it, its `shared` computed from the RBAC entries).
  */
 export function subnetsVisible(network: Network, caller: Caller): boolean {
   return caller.isAdmin || network.projectId === caller.projectId || network.shared;
@@ -57,16 +60,31 @@ export async function createSubnet(ctx: NetworkContext, caller: Caller, body: Js
   if (network.projectId !== caller.projectId && !caller.isAdmin) {
     throw new NeutronError(403, 'PolicyNotAuthorized', '(rule:create_subnet) is disallowed by policy');
   }
-  // Never ignored: a subnet asked for from a pool must not quietly come from nowhere.
-  if (body.subnetpool_id || body.use_default_subnetpool) throw invalidInput('subnet pools are not supported by this cloud.');
-  const cidrText = str(body, 'cidr', 64);
-  if (!cidrText) throw invalidInput("Failed to parse request. Required attribute 'cidr' not specified");
-  const cidr = parseCidr(cidrText);
-  const ipVersion = int(body, 'ip_version') ?? cidr.version;
-  if (ipVersion !== 4 && ipVersion !== 6) throw invalidInput(`${ipVersion} is not in [4, 6].`);
-  if (ipVersion !== cidr.version) throw invalidInput(`Cannot use IPv${cidr.version} subnet ${cidr.text} with ip_version ${ipVersion}.`);
   const projectId = str(body, 'project_id', 64) ?? str(body, 'tenant_id', 64) ?? caller.projectId;
+  const cidrText = str(body, 'cidr', 64);
+  const requestedVersion = int(body, 'ip_version');
+  const prefixlen = int(body, 'prefixlen');
+  const pool = await poolForSubnet(ctx, caller, body, requestedVersion, projectId);
+  if (!pool && prefixlen !== undefined) throw invalidInput('prefixlen is only valid with a subnet pool (subnetpool_id or use_default_subnetpool).');
+  if (!pool && !cidrText) throw invalidInput("Failed to parse request. Required attribute 'cidr' not specified");
   await checkQuota(ctx, projectId, 'subnet');
+  // Two requests may carve the same block from a pool at once: the (pool, cidr) index refuses the second, which carves again.
+  for (let attempt = 0; ; attempt++) {
+    // Neutron's IPAM takes the network of what it is given: 10.0.0.5/24 is 10.0.0.0/24.
+    const cidr = pool ? await allocateFromPool(ctx, pool, projectId, cidrText, prefixlen) : parseCidr(cidrText as string, { hostBits: true });
+    const ipVersion = requestedVersion ?? cidr.version;
+    if (ipVersion !== 4 && ipVersion !== 6) throw invalidInput(`${ipVersion} is not in [4, 6].`);
+    if (ipVersion !== cidr.version) throw invalidInput(`Cannot use IPv${cidr.version} subnet ${cidr.text} with ip_version ${ipVersion}.`);
+    try {
+      return await insertSubnet(ctx, body, network, projectId, cidr, pool?.id ?? null);
+    } catch (error) {
+      if (!pool || cidrText || attempt >= 5 || !ctx.records.database.isUniqueViolation(error)) throw error;
+    }
+  }
+}
+
+async function insertSubnet(ctx: NetworkContext, body: Json, network: Network, projectId: string, cidr: ParsedCidr, subnetpoolId: string | null): Promise<Subnet> {
+  const networkId = network.id;
 
   const siblings = await ctx.records.listSubnets({ networkIds: [networkId] });
   for (const other of siblings) {
@@ -91,6 +109,7 @@ export async function createSubnet(ctx: NetworkContext, caller: Caller, body: Js
     allocationPools: pools,
     dnsNameservers: readNameservers(body.dns_nameservers, cidr) ?? [],
     hostRoutes: readRoutes(body.host_routes, cidr) ?? [],
+    subnetpoolId,
   };
   await ctx.records.createSubnet(subnet);
   if (subnet.enableDhcp && needsDhcpAddress(subnet)) await ensureDhcpAddress(ctx, network, subnet);
@@ -103,7 +122,7 @@ export async function updateSubnet(ctx: NetworkContext, caller: Caller, id: stri
   const subnet = await visibleSubnet(ctx, caller, id);
   const network = await visibleNetwork(ctx, caller, subnet.networkId);
   authorize(ctx, caller, 'update_subnet', { project_id: subnet.projectId, 'network:project_id': network.projectId });
-  for (const key of ['network_id', 'ip_version', 'cidr', 'tenant_id', 'project_id', 'ipv6_ra_mode', 'ipv6_address_mode']) {
+  for (const key of ['network_id', 'ip_version', 'cidr', 'tenant_id', 'project_id', 'ipv6_ra_mode', 'ipv6_address_mode', 'subnetpool_id', 'prefixlen', 'use_default_subnetpool']) {
     if (body[key] !== undefined) throw invalidInput(`Cannot update read-only attribute ${key}`);
   }
   const cidr = parseCidr(subnet.cidr);

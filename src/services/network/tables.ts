@@ -43,6 +43,7 @@ export interface SubnetRow extends Common {
   dns_nameservers: string;
   /** JSON: [{destination, nexthop}] */
   host_routes: string;
+  subnetpool_id: string | null;
 }
 
 export interface PortRow extends Common {
@@ -62,6 +63,8 @@ export interface PortRow extends Common {
   port_security_enabled: number;
   /** JSON: [{ip_address, mac_address}] */
   allowed_address_pairs: string;
+  /** JSON: [{optName, optValue, ipVersion}] */
+  extra_dhcp_opts: string;
 }
 
 /** (subnet, address) is unique: two ports can never hold one IP. */
@@ -87,6 +90,8 @@ export interface RouterRow extends Common {
   enable_snat: number;
   /** JSON: [{destination, nexthop}] */
   routes: string;
+  distributed: number;
+  ha: number;
 }
 
 export interface FloatingIpRow extends Common {
@@ -165,6 +170,36 @@ export interface BootstrapRow {
   updated_at: string;
 }
 
+export interface AddressScopeRow extends Common {
+  ip_version: number;
+  shared: number;
+}
+
+export interface SubnetPoolRow extends Common {
+  ip_version: number;
+  /** JSON: canonical CIDRs */
+  prefixes: string;
+  default_prefixlen: number;
+  min_prefixlen: number;
+  max_prefixlen: number;
+  shared: number;
+  is_default: number;
+  address_scope_id: string | null;
+  /** Addresses (IPv4) or /64s (IPv6) a project may take from the pool; null: no limit. */
+  default_quota: number | null;
+}
+
+/** Neutron's networkrbacs: who else may use a network, and how. `*` targets every project. */
+export interface RbacRow {
+  id: string;
+  project_id: string;
+  object_type: string;
+  object_id: string;
+  action: string;
+  target_project: string;
+  created_at: string;
+}
+
 export interface NetworkTables {
   network_network: NetworkRow;
   network_segment: SegmentRow;
@@ -181,4 +216,7 @@ export interface NetworkTables {
   network_quota: QuotaRow;
   network_agent: AgentRow;
   network_bootstrap: BootstrapRow;
+  network_address_scope: AddressScopeRow;
+  network_subnetpool: SubnetPoolRow;
+  network_rbac: RbacRow;
 }

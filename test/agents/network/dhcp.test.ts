@@ -120,6 +120,24 @@ describe('linuxbridge DHCP configuration (no root needed)', () => {
     for (const [what, entry] of bad) assert.throws(() => dnsmasqConfig(entry, 'ns-00000100-dd', 1500, files), new RegExp(what), JSON.stringify(entry));
     assert.throws(() => dnsmasqFiles('/var/lib/kumo', '../../etc'), /network id/);
   });
+
+  it("tags a port with options of its own and hangs them on that tag (extra_dhcp_opts)", () => {
+    const host = { macAddress: MAC(5), ipAddress: '10.9.0.15', hostname: 'host-10-9-0-15', portId: P(5) };
+    const options = [
+      { name: 'domain-name', value: 'example.org' },
+      { name: '252', value: 'http://192.0.2.1/wpad.dat' },
+    ];
+    const c = dnsmasqConfig({ ...base, hosts: [...base.hosts, { ...host, options }] }, 'ns-00000100-dd', 1500, files);
+    assert.ok(c.hosts.includes(`${MAC(5)},host-10-9-0-15,10.9.0.15,set:port-${P(5)}\n`), c.hosts);
+    assert.ok(c.hosts.includes(`${MAC(1)},host-10-9-0-11,10.9.0.11\n`), c.hosts);
+    assert.ok(c.opts.includes(`tag:port-${P(5)},option:domain-name,example.org\n`), c.opts);
+    assert.ok(c.opts.includes(`tag:port-${P(5)},252,http://192.0.2.1/wpad.dat\n`), c.opts);
+    // What could start another dnsmasq line or option never reaches the file.
+    for (const bad of [{ name: 'domain-name', value: 'a\ndhcp-script=/bin/sh' }, { name: 'x,y', value: 'v' }, { name: '', value: 'v' }]) {
+      assert.throws(() => dnsmasqConfig({ ...base, hosts: [{ ...host, options: [bad] }] }, 'ns-00000100-dd', 1500, files), /DHCP option/);
+    }
+    assert.throws(() => dnsmasqConfig({ ...base, hosts: [{ ...host, portId: '../x', options }] }, 'ns-00000100-dd', 1500, files), /port id/);
+  });
 });
 
 describe('linuxbridge DHCP', { skip }, () => {
@@ -228,6 +246,35 @@ describe('linuxbridge DHCP', { skip }, () => {
     assert.equal(pidOf(NET_A), pid);
     // The other network kept its namespace and dnsmasq.
     assert.ok(alive(pidOf(NET_B)));
+  });
+
+  it("hands a port its own DHCP options (extra_dhcp_opts): a real client receives them, its neighbour does not", async () => {
+    const g5 = await lab.guest('g5', h1, { id: P(5), macAddress: MAC(5) }, 1500);
+    const g6 = await lab.guest('g6', h1, { id: P(6), macAddress: MAC(6) }, 1500);
+    const a56 = { ...a, guests: [...a.guests, { port: 5, ip: '10.253.0.15' }, { port: 6, ip: '10.253.0.16' }] };
+    const withOptions = state([a56, b], 20);
+    const entry = withOptions.dhcp.find((d) => d.networkId === NET_A)!;
+    entry.hosts = entry.hosts.map((h) => (h.macAddress === MAC(5) ? { ...h, portId: P(5), options: [{ name: 'domain-name', value: 'kumo-opts.example' }] } : h));
+    const report = await dp.reconcile(withOptions);
+    // Tagged host lines mean a restart, not a SIGHUP (dnsmasq 2.90 dies reloading them under a lease).
+    assert.ok(report.applied.includes(`dnsmasq ${NET_A} restarted`), JSON.stringify(report));
+    const files = dnsmasqFiles(stateDir, NET_A);
+    assert.match(readFileSync(files.opts, 'utf8'), new RegExp(`^tag:port-${P(5)},option:domain-name,kumo-opts\\.example$`, 'm'));
+    assert.match(readFileSync(files.hosts, 'utf8'), new RegExp(`^${MAC(5)},host-10-253-0-15,10\\.253\\.0\\.15,set:port-${P(5)}$`, 'm'));
+    const lease5 = await lab.dhcpLease(g5);
+    assert.equal(lease5.ip, '10.253.0.15');
+    assert.equal(lease5.domain, 'kumo-opts.example');
+    const lease6 = await lab.dhcpLease(g6);
+    assert.equal(lease6.ip, '10.253.0.16');
+    assert.equal(lease6.domain, undefined);
+    // Back to the state the next tests start from: the options go, and dnsmasq lives on.
+    const back = await dp.reconcile(state([a, b], 21));
+    assert.ok(back.applied.includes(`dnsmasq ${NET_A} restarted`), JSON.stringify(back));
+    assert.doesNotMatch(readFileSync(files.opts, 'utf8'), /port-/);
+    await lab.run(['ip', 'netns', 'del', g5]);
+    await lab.run(['ip', 'netns', 'del', g6]);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(alive(pidOf(NET_A)), 'dnsmasq survives');
   });
 
   it('a restarted agent adopts the running dnsmasq', async () => {

@@ -5,6 +5,7 @@ import { InProcessSecurityGroups } from './compute-security-groups.js';
 import { authorizeAttributes, type Caller as NetworkCaller, type NetworkContext } from '../context.js';
 import { VIF_TYPE_BINDING_FAILED } from '../ml2/binding.js';
 import { canonicalAddress, isAddress } from '../ipam.js';
+import { visibleNetwork, visibleNetworks } from '../networks.js';
 import { createPort, deletePort, updatePort } from '../ports.js';
 import { defaultSecurityGroup } from '../security-groups.js';
 import type { Network, Port } from '../model.js';
@@ -27,6 +28,11 @@ export class InProcessNetworkPorts implements NetworkPorts {
     return { projectId, isAdmin: true, credentials: { user_id: 'nova', project_id: projectId, roles: ['admin', 'member', 'reader'] } };
   }
 
+  /** The project's view of the networks (an admin's sees them all), for what Nova would list with the user's token. */
+  private viewOf(projectId: string, isAdmin: boolean): NetworkCaller {
+    return { projectId, isAdmin, credentials: { user_id: 'nova', project_id: projectId, roles: isAdmin ? ['admin', 'member', 'reader'] : ['member', 'reader'] } };
+  }
+
   async validate(caller: SecurityGroupCaller, projectId: string, requested: RequestedNetwork[] | 'auto'): Promise<void> {
     if (requested === 'auto') {
       await this.autoNetwork(projectId);
@@ -38,9 +44,10 @@ export class InProcessNetworkPorts implements NetworkPorts {
         if (!port || port.projectId !== projectId) throw new PortNotFound(entry.port);
         if (port.deviceId) throw new PortInUse(entry.port);
       } else if (entry.uuid) {
-        const network = await this.ctx.records.getNetwork(entry.uuid);
-        // Nova asks Neutron with the caller's token, and Neutron shows an admin every network.
-        if (!network || !(caller.isAdmin || network.projectId === projectId || network.shared || network.external)) throw new NetworkNotFound(entry.uuid);
+        // Nova asks Neutron with the caller's token, and Neutron shows an admin every network
+        // (and a project those shared or made external for it, RBAC entries included).
+        const network = await visibleNetwork(this.ctx, this.viewOf(projectId, caller.isAdmin), entry.uuid).catch(() => undefined);
+        if (!network) throw new NetworkNotFound(entry.uuid);
         // Nova's network:attach_external_network (admin only): everyone sees an external
         // network, but only an admin plugs a server into one that is not also shared.
         if (network.external && !network.shared && !caller.isAdmin) throw forbidden(`It is not allowed to create an interface on external network ${network.id}`);
@@ -58,7 +65,7 @@ export class InProcessNetworkPorts implements NetworkPorts {
 
   /** Nova's choice without a `networks` request: the project's only network, or none at all. */
   private async autoNetwork(projectId: string): Promise<Network | undefined> {
-    const candidates = (await this.ctx.records.listNetworks({ visibleTo: projectId })).filter((n) => !n.external && (n.projectId === projectId || n.shared));
+    const candidates = (await visibleNetworks(this.ctx, this.viewOf(projectId, false))).filter((n) => !n.external && (n.projectId === projectId || n.shared));
     if (candidates.length > 1) throw new NetworkAmbiguous();
     return candidates[0];
   }

@@ -7,6 +7,8 @@ export type PortBinding = Pick<Port, 'bindingHostId' | 'bindingVifType' | 'bindi
 
 export const VIF_TYPE_UNBOUND = 'unbound';
 export const VIF_TYPE_BINDING_FAILED = 'binding_failed';
+/** What the Linux bridge mechanism driver binds: a tap on a bridge. */
+const SUPPORTED_VNIC_TYPES = ['normal'];
 
 /**
  * Binds a port to a host (Neutron ML2's agent-based mechanism driver): the host's network agent
@@ -14,11 +16,15 @@ export const VIF_TYPE_BINDING_FAILED = 'binding_failed';
  * `vlan` on a physnet it has mapped, `vxlan` and `gre` with a tunnel endpoint. Otherwise the
  * binding fails (`binding:vif_type` `binding_failed`, as Neutron), the reason goes to the log,
  * and Nova, seeing it, fails the build. As in Neutron, an agent's admin_state_up does not enter
- * into it (that setting schedules DHCP and L3 agents, not L2 bindings).
+ * into it (that setting schedules DHCP and L3 agents, not L2 bindings). The Linux bridge
+ * driver binds only `normal` vNICs (tap devices), as Neutron's linuxbridge driver: a port
+ * asking for SR-IOV, macvtap or the like on a host fails to bind.
  */
-export async function bindPort(ctx: NetworkContext, network: Network, hostId: string, portId: string): Promise<PortBinding> {
+export async function bindPort(ctx: NetworkContext, network: Network, hostId: string, portId: string, vnicType = 'normal'): Promise<PortBinding> {
   if (!hostId) return { bindingHostId: '', bindingVifType: VIF_TYPE_UNBOUND, bindingVifDetails: {}, status: 'DOWN' };
-  const refusal = whyUnbindable(network.segment, hostId, await hostAgent(ctx, hostId));
+  const refusal = SUPPORTED_VNIC_TYPES.includes(vnicType)
+    ? whyUnbindable(network.segment, hostId, await hostAgent(ctx, hostId))
+    : `no mechanism driver on host ${hostId} supports vnic_type ${vnicType} (the Linux bridge driver binds ${SUPPORTED_VNIC_TYPES.join(', ')})`;
   if (refusal) {
     ctx.log.warn({ portId, networkId: network.id, host: hostId, reason: refusal }, `Failed to bind port ${portId} on host ${hostId}: ${refusal}`);
     return { bindingHostId: hostId, bindingVifType: VIF_TYPE_BINDING_FAILED, bindingVifDetails: {}, status: 'DOWN' };

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { mapInTurns } from '../../../core/cooperative.js';
 import type { NetworkContext } from '../context.js';
-import { createNetwork, deleteNetwork, updateNetwork, visibleNetwork } from '../networks.js';
+import { createNetwork, deleteNetwork, updateNetwork, visibleNetwork, visibleNetworks } from '../networks.js';
 import { createPort, deletePort, updatePort, visiblePort } from '../ports.js';
 import { renderNetwork, renderPort, renderSubnet } from '../render.js';
 import { createSubnet, deleteSubnet, subnetsVisible, updateSubnet, visibleSubnet } from '../subnets.js';
@@ -19,7 +19,7 @@ export function coreRoutes(app: FastifyInstance, ctx: NetworkContext, baseUrl: (
     collection: 'networks',
     member: 'network',
     list: async (caller) => {
-      const networks = await ctx.records.listNetworks(caller.isAdmin ? {} : { visibleTo: caller.projectId });
+      const networks = await visibleNetworks(ctx, caller);
       const subnets = await subnetIdsOf(networks.map((n) => n.id));
       return mapInTurns(networks, (n) => renderNetwork(n, subnets.get(n.id) ?? [], caller));
     },
@@ -39,7 +39,7 @@ export function coreRoutes(app: FastifyInstance, ctx: NetworkContext, baseUrl: (
     collection: 'subnets',
     member: 'subnet',
     list: async (caller) => {
-      const networks = await ctx.records.listNetworks(caller.isAdmin ? {} : { visibleTo: caller.projectId });
+      const networks = await visibleNetworks(ctx, caller);
       const subnets = await ctx.records.listSubnets({ networkIds: networks.filter((n) => subnetsVisible(n, caller)).map((n) => n.id) });
       return mapInTurns(subnets, renderSubnet);
     },

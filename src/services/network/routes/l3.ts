@@ -13,24 +13,24 @@ export function l3Routes(app: FastifyInstance, ctx: NetworkContext, baseUrl: () 
     const wanted = [...new Set(ids.filter((id): id is string => id !== null))];
     return new Map((await ctx.records.listPorts({ ids: wanted })).map((p): [string, Port] => [p.id, p]));
   };
-  const routers = async (list: Router[]) => {
+  const routers = async (list: Router[], caller: Caller) => {
     const ports = await portsById(list.map((r) => r.gatewayPortId));
-    return list.map((r) => renderRouter(r, r.gatewayPortId ? ports.get(r.gatewayPortId) : undefined));
+    return list.map((r) => renderRouter(r, r.gatewayPortId ? ports.get(r.gatewayPortId) : undefined, caller));
   };
   const floatingIps = async (list: FloatingIp[]) => {
     const ports = await portsById(list.map((f) => f.portId));
     return list.map((f) => renderFloatingIp(f, f.portId ? ports.get(f.portId) : undefined));
   };
-  const one = async <T>(render: (list: T[]) => Promise<Json[]>, item: T) => (await render([item]))[0] as Json;
+  const one = async <T>(render: (list: T[], caller: Caller) => Promise<Json[]>, item: T, caller: Caller) => (await render([item], caller))[0] as Json;
   const own = (caller: Caller) => (caller.isAdmin ? {} : { projectId: caller.projectId });
 
   resourceRoutes(app, baseUrl, {
     collection: 'routers',
     member: 'router',
-    list: async (caller) => routers(await ctx.l3.listRouters(own(caller))),
-    show: async (caller, id) => one(routers, await visibleRouter(ctx, caller, id)),
-    create: async (caller, body) => one(routers, await createRouter(ctx, caller, body)),
-    update: async (caller, id, body) => one(routers, await updateRouter(ctx, caller, id, body)),
+    list: async (caller) => routers(await ctx.l3.listRouters(own(caller)), caller),
+    show: async (caller, id) => one(routers, await visibleRouter(ctx, caller, id), caller),
+    create: async (caller, body) => one(routers, await createRouter(ctx, caller, body), caller),
+    update: async (caller, id, body) => one(routers, await updateRouter(ctx, caller, id, body), caller),
     remove: (caller, id) => deleteRouter(ctx, caller, id),
   });
 
@@ -43,19 +43,19 @@ export function l3Routes(app: FastifyInstance, ctx: NetworkContext, baseUrl: () 
   );
   // extraroute-atomic: `{"router": {"routes": [...]}}` in, the whole router out.
   app.put<{ Params: { id: string } }>('/v2.0/routers/:id/add_extraroutes', async (request) => ({
-    router: await one(routers, await changeExtraRoutes(ctx, callerFrom(request), request.params.id, request.body, true)),
+    router: await one(routers, await changeExtraRoutes(ctx, callerFrom(request), request.params.id, request.body, true), callerFrom(request)),
   }));
   app.put<{ Params: { id: string } }>('/v2.0/routers/:id/remove_extraroutes', async (request) => ({
-    router: await one(routers, await changeExtraRoutes(ctx, callerFrom(request), request.params.id, request.body, false)),
+    router: await one(routers, await changeExtraRoutes(ctx, callerFrom(request), request.params.id, request.body, false), callerFrom(request)),
   }));
 
   resourceRoutes(app, baseUrl, {
     collection: 'floatingips',
     member: 'floatingip',
     list: async (caller) => floatingIps(await ctx.l3.listFloatingIps(own(caller))),
-    show: async (caller, id) => one(floatingIps, await visibleFloatingIp(ctx, caller, id)),
-    create: async (caller, body) => one(floatingIps, await createFloatingIp(ctx, caller, body)),
-    update: async (caller, id, body) => one(floatingIps, await updateFloatingIp(ctx, caller, id, body)),
+    show: async (caller, id) => one(floatingIps, await visibleFloatingIp(ctx, caller, id), caller),
+    create: async (caller, body) => one(floatingIps, await createFloatingIp(ctx, caller, body), caller),
+    update: async (caller, id, body) => one(floatingIps, await updateFloatingIp(ctx, caller, id, body), caller),
     remove: (caller, id) => deleteFloatingIp(ctx, caller, id),
   });
 }

@@ -26,6 +26,17 @@ export const EXTENSIONS: Array<{ alias: string; name: string; description: strin
   { alias: 'ext-gw-mode', name: 'Neutron L3 Configurable external gateway mode', description: 'Extension of the router abstraction for specifying whether SNAT should occur on the external gateway' },
   { alias: 'extraroute', name: 'Neutron Extra Route', description: 'Extra routes configuration for L3 router' },
   { alias: 'extraroute-atomic', name: 'Atomically add/remove extra routes', description: 'Edit extra routes of a router on server side by atomically adding/removing extra routes' },
+  { alias: 'dvr', name: 'Distributed Virtual Router', description: 'Enables configuration of Distributed Virtual Routers.' },
+  { alias: 'l3-ha', name: 'HA Router extension', description: 'Adds HA capability to routers.' },
+  { alias: 'extra_dhcp_opt', name: 'Neutron Extra DHCP options', description: 'Extra options configuration for DHCP. For example PXE boot options to DHCP clients can be specified (e.g. tftp-server, server-ip-address, bootfile-name)' },
+  { alias: 'address-scope', name: 'Address scope', description: 'Address scopes extension.' },
+  { alias: 'subnet_allocation', name: 'Subnet Allocation', description: 'Enables allocation of subnets from a subnet pool' },
+  { alias: 'default-subnetpools', name: 'Default Subnetpools', description: 'Provides ability to mark and use a subnetpool as the default.' },
+  { alias: 'rbac-policies', name: 'RBAC Policies', description: 'Allows creation and modification of policies that control tenant access to resources.' },
+  { alias: 'network-ip-availability', name: 'Network IP Availability', description: 'Provides IP availability data for each network and subnet.' },
+  { alias: 'auto-allocated-topology', name: 'Auto Allocated Topology Services', description: 'Auto Allocated Topology Services.' },
+  { alias: 'availability_zone', name: 'Availability Zone', description: 'The availability zone extension.' },
+  { alias: 'service-type', name: 'Neutron Service Type Management', description: 'API for retrieving service providers for Neutron advanced services' },
   { alias: 'agent', name: 'agent', description: 'The agent management extension.' },
   { alias: 'fip-port-details', name: 'Floating IP Port Details Extension', description: 'Add port_details attribute to Floating IP resource' },
 ];
@@ -37,8 +48,8 @@ export function metaRoutes(app: FastifyInstance, ctx: NetworkContext, baseUrl: (
   app.get('/', { config: { public: true } }, async () => versions());
   for (const path of ['/v2.0', '/v2.0/']) {
     app.get(path, { config: { public: true } }, async () => ({
-      resources: ['networks', 'subnets', 'ports', 'security_groups', 'security_group_rules', 'routers', 'floatingips', 'quotas', 'agents'].map((name) => ({
-        name: name.replace(/s$/, ''),
+      resources: ['networks', 'subnets', 'ports', 'security_groups', 'security_group_rules', 'routers', 'floatingips', 'quotas', 'agents', 'subnetpools', 'address_scopes', 'rbac_policies'].map((name) => ({
+        name: name.replace(/ies$/, 'y').replace(/s$/, ''),
         collection: name,
         links: [{ rel: 'self', href: `${baseUrl()}/v2.0/${name.replaceAll('_', '-')}` }],
       })),

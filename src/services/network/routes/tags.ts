@@ -18,7 +18,9 @@ interface Tagged {
 const TAGGABLE: Record<string, (ctx: NetworkContext, id: string) => Promise<Tagged | undefined>> = {
   networks: async (ctx, id) => {
     const n = await ctx.records.getNetwork(id);
-    return n && { member: 'network', projectId: n.projectId, everyone: n.shared || n.external };
+    // External for everyone is the `*` entry; one made external for a single project is not.
+    const publicExternal = n?.external && (await ctx.rbac.list({ objectType: 'network', objectIds: [id], targets: ['*'] })).some((e) => e.action === 'access_as_external');
+    return n && { member: 'network', projectId: n.projectId, everyone: n.shared || publicExternal === true };
   },
   subnets: async (ctx, id) => {
     const s = await ctx.records.getSubnet(id);

@@ -117,6 +117,27 @@ function checkSubnet(s: SubnetState): CheckedSubnet {
   };
 }
 
+const PORT_ID = /^[A-Za-z0-9-]{1,64}$/;
+const OPTION_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
+// Printable ASCII only: a newline would start another option line of dnsmasq's.
+const OPTION_VALUE = /^[\x20-\x7e]{1,255}$/;
+
+function assertPortId(id: string): string {
+  if (!PORT_ID.test(id)) throw new Error(`not a valid port id: ${JSON.stringify(id)}`);
+  return id;
+}
+
+/**
+ * One extra DHCP option as dnsmasq's options file takes it, as Neutron's agent writes it: a
+ * number is the option's code, a name is dnsmasq's `option:` word (dnsmasq refuses a name
+ * it does not know when it loads the file).
+ */
+function dhcpOption(name: string, value: string): string {
+  if (typeof name !== 'string' || !OPTION_NAME.test(name)) throw new Error(`not a valid DHCP option name: ${JSON.stringify(name)}`);
+  if (typeof value !== 'string' || !OPTION_VALUE.test(value)) throw new Error(`not a valid DHCP option value: ${JSON.stringify(value)}`);
+  return /^\d+$/.test(name) ? `${name},${value}` : `option:${name},${value}`;
+}
+
 const contains = (subnet: CheckedSubnet, ip: string) => {
   const addr = ipaddr.parse(ip);
   return addr.kind() === subnet.range[0].kind() && addr.match(subnet.range);
@@ -145,12 +166,23 @@ export function dnsmasqConfig(entry: DhcpState, leg: string, mtu: number, files:
 
   // One line per (MAC, address), as Neutron writes them; addresses outside the served subnets
   // (IPv6, or a subnet with DHCP off) are not dnsmasq's to hand out.
+  // A port with options of its own (extra_dhcp_opts) gets a tag on its host lines, and its
+  // options hang on that tag (Neutron's `set:<port>` and `tag:<port>`).
   const hostLines = new Set<string>();
+  const portOptLines = new Set<string>();
   for (const host of entry.hosts) {
     const mac = assertMac(host.macAddress);
     const ip = canonicalIp(host.ipAddress);
     const name = assertHostname(host.hostname);
-    if (v4.some((s) => contains(s, ip))) hostLines.add(`${mac},${name},${ip}`);
+    if (!v4.some((s) => contains(s, ip))) continue;
+    const options = host.options ?? [];
+    if (options.length === 0 || host.portId === undefined) {
+      hostLines.add(`${mac},${name},${ip}`);
+      continue;
+    }
+    const tag = `port-${assertPortId(host.portId)}`;
+    hostLines.add(`${mac},${name},${ip},set:${tag}`);
+    for (const option of options) portOptLines.add(`tag:${tag},${dhcpOption(option.name, option.value)}`);
   }
 
   const optLines: string[] = [];
@@ -207,7 +239,7 @@ export function dnsmasqConfig(entry: DhcpState, leg: string, mtu: number, files:
   return {
     argv,
     hosts: [...hostLines].sort().map((l) => `${l}\n`).join(''),
-    opts: optLines.map((l) => `${l}\n`).join(''),
+    opts: [...optLines, ...portOptLines].map((l) => `${l}\n`).join(''),
     legAddresses,
     isolated,
   };

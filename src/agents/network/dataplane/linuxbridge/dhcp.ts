@@ -145,12 +145,17 @@ export class DhcpUnit implements DataplaneUnit {
    * Writes the hosts and options files when their content changed, then: starts dnsmasq if
    * none runs, restarts it when its command line must change (or its namespace or leg was
    * made anew, since it binds to the interface it found at start), and otherwise sends it a
-   * SIGHUP, on which it rereads both files without dropping anything else.
+   * SIGHUP, on which it rereads both files without dropping anything else. Except with
+   * tagged host lines (a port's extra_dhcp_opts): dnsmasq 2.90 frees such a tag on reload
+   * while a lease still points at it, and dies on the next packet or reload (seen here;
+   * the upstream bug is in dhcp_netid_free), so those files changing mean a restart, which
+   * the lease file and --dhcp-authoritative make seamless for clients.
    */
   private async ensureDnsmasq(ctx: ReconcileContext, id: string, ns: string, files: DnsmasqFiles, config: DnsmasqConfig, fresh: boolean): Promise<void> {
     const { report } = ctx;
     ensureDir(dirname(files.dir));
     ensureDir(files.dir);
+    const tagged = hasTaggedHosts(readOr(files.hosts, '')) || hasTaggedHosts(config.hosts);
     const hostsChanged = writeIfChanged(files.hosts, config.hosts);
     const optsChanged = writeIfChanged(files.opts, config.opts);
     const pid = runningPid(files.pid, files.hosts);
@@ -158,7 +163,8 @@ export class DhcpUnit implements DataplaneUnit {
       if (await stopDaemon(files.pid, files.hosts)) report.removed.push(`dnsmasq ${id} (no IPv4 subnet to serve)`);
       return;
     }
-    if (pid !== undefined && !fresh && sameCommandLine(pid, config.argv)) {
+    const reloadUnsafe = tagged && (hostsChanged || optsChanged);
+    if (pid !== undefined && !fresh && !reloadUnsafe && sameCommandLine(pid, config.argv)) {
       if (hostsChanged || optsChanged) {
         process.kill(pid, 'SIGHUP');
         report.applied.push(`dnsmasq ${id} reloaded`);
@@ -264,6 +270,16 @@ function ensureDir(dir: string): void {
 }
 
 /** Replaces the file atomically (dnsmasq never reads half of it) when the text differs. */
+const hasTaggedHosts = (hosts: string) => /,set:/.test(hosts);
+
+function readOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
+
 function writeIfChanged(path: string, text: string): boolean {
   try {
     if (readFileSync(path, 'utf8') === text) return false;

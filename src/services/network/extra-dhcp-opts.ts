@@ -1,0 +1,71 @@
+import { isObject } from '../../core/http/body.js';
+import { NeutronError } from './context.js';
+import type { ExtraDhcpOpt } from './model.js';
+
+/**
+ * Neutron's extra_dhcp_opt extension: per-port DHCP options (`{opt_name, opt_value,
+ * ip_version}`) that the DHCP agent hands to that port alone. Names and values reach
+ * dnsmasq's options file, so anything that could start a line or an option of its own
+ * there (control characters, a name that is no dnsmasq option word) is refused here.
+ */
+const OPT_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
+// Printable only: a newline would start another dnsmasq option line.
+const OPT_VALUE = /^[\x20-\x7e]{1,255}$/;
+
+const invalid = (reason: string) => new NeutronError(400, 'InvalidInput', `Invalid input for extra_dhcp_opts. Reason: ${reason}`);
+
+interface Requested {
+  optName: string;
+  /** null asks an update to remove the option. */
+  optValue: string | null;
+  ipVersion: 4 | 6;
+}
+
+function readList(value: unknown): Requested[] {
+  if (!Array.isArray(value)) throw invalid(`'${String(JSON.stringify(value)).slice(0, 40)}' is not a list.`);
+  const seen = new Set<string>();
+  return value.map((entry) => {
+    if (!isObject(entry)) throw invalid('each option is a {opt_name, opt_value, ip_version} object.');
+    for (const key of Object.keys(entry)) {
+      if (!['opt_name', 'opt_value', 'ip_version'].includes(key)) throw invalid(`'${key.slice(0, 40)}' is not a valid key of an extra DHCP option.`);
+    }
+    const { opt_name: name, opt_value: optValue, ip_version: version } = entry;
+    if (typeof name !== 'string' || !OPT_NAME.test(name)) throw invalid(`'${String(JSON.stringify(name)).slice(0, 40)}' is not a valid DHCP option name.`);
+    if (optValue !== null && (typeof optValue !== 'string' || !OPT_VALUE.test(optValue))) {
+      throw invalid(`'${String(JSON.stringify(optValue)).slice(0, 40)}' is not a valid value for DHCP option ${name}.`);
+    }
+    const ipVersion = version === undefined || version === null ? 4 : typeof version === 'string' ? Number(version) : version;
+    if (ipVersion !== 4 && ipVersion !== 6) throw invalid(`'${String(JSON.stringify(version)).slice(0, 40)}' is not in [4, 6].`);
+    const key = `${ipVersion}|${name}`;
+    if (seen.has(key)) throw invalid(`DHCP option ${name} (IPv${ipVersion}) is given twice.`);
+    seen.add(key);
+    return { optName: name, optValue: optValue as string | null, ipVersion };
+  });
+}
+
+/** The options of a new port; a null value there means nothing (Neutron skips it). */
+export function readExtraDhcpOpts(value: unknown): ExtraDhcpOpt[] {
+  if (value === undefined || value === null) return [];
+  return readList(value).filter((o): o is ExtraDhcpOpt => o.optValue !== null);
+}
+
+/**
+ * An update merges, as Neutron's _update_extra_dhcp_opts_on_port: an option named again
+ * takes the new value, a null value removes it, options not named stay.
+ */
+export function mergeExtraDhcpOpts(current: ExtraDhcpOpt[], value: unknown): ExtraDhcpOpt[] {
+  if (value === undefined) return current;
+  if (value === null) return [];
+  const merged = [...current];
+  for (const change of readList(value)) {
+    const at = merged.findIndex((o) => o.optName === change.optName && o.ipVersion === change.ipVersion);
+    if (change.optValue === null) {
+      if (at >= 0) merged.splice(at, 1);
+    } else if (at >= 0) {
+      merged[at] = { ...change, optValue: change.optValue };
+    } else {
+      merged.push({ ...change, optValue: change.optValue });
+    }
+  }
+  return merged;
+}
