@@ -369,6 +369,8 @@ describe('networking through the openstack CLI', { skip: cliSkip, timeout: 600_0
     assert.deepEqual(await cli.json<Shown[]>([...ADMIN, 'network', 'agent', 'list']), []);
   });
   it('demo makes an address scope and a subnet pool in it, and carves subnets from the pool by size', SLOW, async () => {
+    // Networks of their own: the suite's int is gone by now.
+    await cli.ok([...DEMO, 'network', 'create', 'pool-net']);
     const scope = await cli.json<Shown>([...DEMO, 'address', 'scope', 'create', '--ip-version', '4', 'scope1']);
     assert.equal(scope.ip_version, 4);
     assert.equal(scope.shared, false);
@@ -378,10 +380,10 @@ describe('networking through the openstack CLI', { skip: cliSkip, timeout: 600_0
     ]);
     assert.deepEqual(pool.prefixes, ['10.80.0.0/16']);
     assert.equal(pool.address_scope_id, scope.id);
-    const carved = await cli.json<Shown>([...DEMO, 'subnet', 'create', '--subnet-pool', 'pool1', '--network', 'int', 'pooled']);
+    const carved = await cli.json<Shown>([...DEMO, 'subnet', 'create', '--subnet-pool', 'pool1', '--network', 'pool-net', 'pooled']);
     assert.equal(carved.cidr, '10.80.0.0/24');
     assert.equal(carved.subnet_pool_id ?? carved.subnetpool_id, pool.id);
-    const small = await cli.json<Shown>([...DEMO, 'subnet', 'create', '--subnet-pool', 'pool1', '--prefix-length', '26', '--network', 'int', 'pooled-small']);
+    const small = await cli.json<Shown>([...DEMO, 'subnet', 'create', '--subnet-pool', 'pool1', '--prefix-length', '26', '--network', 'pool-net', 'pooled-small']);
     assert.equal(small.cidr, '10.80.1.0/26');
     assertRefused(await cli.fails([...DEMO, 'subnet', 'pool', 'delete', 'pool1']), 409);
     assertRefused(await cli.fails([...DEMO, 'address', 'scope', 'delete', 'scope1']), 409);
@@ -395,7 +397,7 @@ describe('networking through the openstack CLI', { skip: cliSkip, timeout: 600_0
     assert.match((await cli.fails([...DEMO, 'address', 'scope', 'show', 'admin-scope'])).stderr, /No AddressScope found|404|could not be found/i);
     const adminPoolId = (await cli.json<Shown>([...ADMIN, 'subnet', 'pool', 'show', 'admin-pool'])).id as string;
     // The CLI looks the pool up first, and Kumo answers it 404 as Neutron does.
-    assert.match((await cli.fails([...DEMO, 'subnet', 'create', '--subnet-pool', adminPoolId, '--network', 'int', 'stolen'])).stderr, /No SubnetPool found|404/);
+    assert.match((await cli.fails([...DEMO, 'subnet', 'create', '--subnet-pool', adminPoolId, '--network', 'pool-net', 'stolen'])).stderr, /No SubnetPool found|404/);
   });
 
   it('admin shares a network with demo alone through an RBAC policy, and takes it back', SLOW, async () => {
@@ -418,12 +420,14 @@ describe('networking through the openstack CLI', { skip: cliSkip, timeout: 600_0
   });
 
   it("shows admin a network's IP availability, and the network availability zone and service provider", SLOW, async () => {
-    const availability = await cli.json<Shown>([...ADMIN, 'ip', 'availability', 'show', 'int']);
-    assert.equal(availability.network_name, 'int');
+    await cli.ok([...DEMO, 'network', 'create', 'avail-net']);
+    await cli.ok([...DEMO, 'subnet', 'create', '--subnet-range', '10.82.0.0/24', '--network', 'avail-net', 'avail-subnet']);
+    const availability = await cli.json<Shown>([...ADMIN, 'ip', 'availability', 'show', 'avail-net']);
+    assert.equal(availability.network_name, 'avail-net');
     assert.ok(Number(availability.total_ips) > 0, JSON.stringify(availability));
     const listed = await cli.json<Shown[]>([...ADMIN, 'ip', 'availability', 'list']);
-    assert.ok(listed.some((a) => a['Network Name'] === 'int'), JSON.stringify(listed));
-    assertRefused(await cli.fails([...DEMO, 'ip', 'availability', 'show', 'int']), 403);
+    assert.ok(listed.some((a) => a['Network Name'] === 'avail-net'), JSON.stringify(listed));
+    assertRefused(await cli.fails([...DEMO, 'ip', 'availability', 'show', 'avail-net']), 403);
     const zones = await cli.json<Shown[]>([...DEMO, 'availability', 'zone', 'list', '--network', '--long']);
     assert.ok(zones.some((z) => z['Zone Name'] === 'nova' && z['Zone Resource'] === 'network'), JSON.stringify(zones));
     const providers = await cli.json<Shown[]>([...ADMIN, 'network', 'service', 'provider', 'list']);

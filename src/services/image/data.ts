@@ -150,29 +150,12 @@ async function startWebDownload(ctx: ImageContext, image: Image, uri: unknown): 
   }
   void (async () => {
     try {
-      const response = await openWebDownload(target, ctx.uploadIdleTimeoutMs);
-      const hasher = new HashingStream();
-      const limiter = new ByteLimit(await remainingBytes(ctx, image));
-      const stored = Promise.all([ctx.store.add(image.id, hasher), hasher.digests()]);
-      try {
-        await pipeline(response, new IdleLimit(ctx.uploadIdleTimeoutMs), limiter, hasher);
-      } catch (error) {
-        await stored.catch(() => undefined);
-        throw error;
-      }
-      const [, digests] = await stored;
-      const activated = await ctx.records.transition(image.id, ['importing'], 'active', {
-        size: digests.size,
-        checksum: digests.md5,
-        os_hash_algo: 'sha512',
-        os_hash_value: digests.sha512,
-        store: ctx.store.id,
-        transfer_lease: null,
-      });
-      if (!activated) await ctx.store.delete(image.id);
+      await importInto(ctx, image, async () => [
+        await openWebDownload(target, ctx.uploadIdleTimeoutMs),
+        new IdleLimit(ctx.uploadIdleTimeoutMs),
+        new ByteLimit(await remainingBytes(ctx, image)),
+      ]);
     } catch (error) {
-      await ctx.store.delete(image.id);
-      await ctx.records.transition(image.id, ['importing'], 'queued', { size: null, transfer_lease: null });
       ctx.log.warn({ err: error, image: image.id, uri: target.url.href }, 'web-download import failed; the image is queued again');
     } finally {
       transfer.end();
@@ -180,20 +163,29 @@ async function startWebDownload(ctx: ImageContext, image: Image, uri: unknown): 
   })();
 }
 
-async function finishImport(ctx: ImageContext, image: Image): Promise<void> {
+/**
+ * An importing image's data from `open`'s source (a stream and the transforms it passes through) into
+ * the store, hashed on the way; then active, or, on any failure, its data gone and queued again
+ * (the error rethrown). `beforeActive` runs between the two (the staged copy's removal).
+ */
+async function importInto(
+  ctx: ImageContext,
+  image: Image,
+  open: () => Promise<[Readable, ...NodeJS.ReadWriteStream[]]>,
+  beforeActive?: () => Promise<void>,
+): Promise<void> {
   try {
+    const source = await open();
     const hasher = new HashingStream();
-    const staged = await ctx.staging.get(image.id);
     const stored = Promise.all([ctx.store.add(image.id, hasher), hasher.digests()]);
     try {
-      await pipeline(staged, hasher);
+      await pipeline([...source, hasher]);
     } catch (error) {
       await stored.catch(() => undefined);
       throw error;
     }
     const [, digests] = await stored;
-    // The staged copy has served: gone before the image shows active, not just after.
-    await ctx.staging.delete(image.id);
+    await beforeActive?.();
     const activated = await ctx.records.transition(image.id, ['importing'], 'active', {
       size: digests.size,
       checksum: digests.md5,
@@ -207,6 +199,13 @@ async function finishImport(ctx: ImageContext, image: Image): Promise<void> {
     await ctx.store.delete(image.id);
     await ctx.records.transition(image.id, ['importing'], 'queued', { size: null, transfer_lease: null });
     throw error;
+  }
+}
+
+async function finishImport(ctx: ImageContext, image: Image): Promise<void> {
+  try {
+    // The staged copy has served once stored: gone before the image shows active, not just after.
+    await importInto(ctx, image, async () => [await ctx.staging.get(image.id)], () => ctx.staging.delete(image.id));
   } finally {
     await ctx.staging.delete(image.id);
   }

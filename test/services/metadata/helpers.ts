@@ -79,7 +79,16 @@ export async function buildScene(): Promise<Scene> {
   const ext = (await ok(tc, 'POST', `${V2}/networks`, admin, { network: { name: 'ext', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'physnet1' } }, 201)).network;
   await ok(tc, 'POST', `${V2}/subnets`, admin, { subnet: { network_id: ext.id, ip_version: 4, cidr: '203.0.113.0/24', gateway_ip: '203.0.113.1', enable_dhcp: false } }, 201);
   const int = (await ok(tc, 'POST', `${V2}/networks`, demo, { network: { name: 'int' } }, 201)).network;
-  const intSubnet = (await ok(tc, 'POST', `${V2}/subnets`, demo, { subnet: { network_id: int.id, ip_version: 4, cidr: '10.30.0.0/24', dns_nameservers: ['10.30.0.53'] } }, 201)).subnet;
+  const intSubnet = (await ok(tc, 'POST', `${V2}/subnets`, demo, {
+      subnet: {
+        network_id: int.id,
+        ip_version: 4,
+        cidr: '10.30.0.0/24',
+        dns_nameservers: ['10.30.0.53'],
+        // IPAM picks at random: the addresses the suites use as nobody's (.200, .250) lie outside the pool.
+        allocation_pools: [{ start: '10.30.0.2', end: '10.30.0.199' }],
+      },
+    }, 201)).subnet;
   const stat = (await ok(tc, 'POST', `${V2}/networks`, demo, { network: { name: 'static' } }, 201)).network;
   const statSubnet = (
     await ok(tc, 'POST', `${V2}/subnets`, demo, {
