@@ -134,6 +134,8 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     // A fresh database's accounts are hashed beside the rest of the start (bcrypt's pool threads).
     const firstStart = prepareFirstStart(identity.context, wanted);
     cleanups.push(() => identity.stop());
+    // A start that fails before the accounts are made lets the logins waiting for them go (refused).
+    cleanups.push(async () => (await firstStart.catch(() => undefined))?.settle());
     const image = createImageContext(config, database, enforcerFor(), new InProcessIdentityClient(identity.context), log);
     await recoverInterruptedTransfers(image);
     const network = createNetworkContext(config, database, enforcerFor(), log);

@@ -73,7 +73,11 @@ async function byPassword(ctx: IdentityContext, section: Json): Promise<Authenti
   const userRef = requireObject(section.user, 'identity/password/user');
   const password = optString(userRef, 'password', { max: 4096 });
   if (password === undefined) throw badRequest("Invalid input for field 'password': it is required.");
-  const user = await findUser(ctx, userRef);
+  let user = await findUser(ctx, userRef);
+  if (!user && ctx.accountsPending) {
+    await ctx.accountsPending;
+    user = await findUser(ctx, userRef);
+  }
   if (user) await refuseIfLocked(ctx, user);
   // An unknown user costs the same bcrypt work as a wrong password (see PasswordHasher.verify).
   const ok = await ctx.hasher.verify(password, user?.passwordHash);
