@@ -142,6 +142,7 @@ async function expandEffective(ctx: IdentityContext, assignments: Assignment[]):
   return [...out.values()];
 }
 
+/** A role_assignments entry; its names (include_names) need lookups, which is why it is made here and not in render.ts. */
 async function renderAssignment(ctx: IdentityContext, a: Assignment, includeNames: boolean): Promise<Json> {
   const role: Json = { id: a.roleId };
   const actor: Json = { id: a.actorId };
