@@ -36,8 +36,8 @@ import { InProcessInstanceNetwork, InProcessNetworkPorts } from './services/netw
 import { Conductor } from './services/compute/conductor.js';
 import { ComputeHostEndpoint } from './services/compute/host-endpoint.js';
 import { ComputeHosts } from './services/compute/hosts.js';
-import { InstanceActions } from './services/compute/instances/actions.js';
-import { InstanceRecords } from './services/compute/instances/store.js';
+import { InstanceActions } from './services/compute/store/instance-actions.js';
+import { InstanceRecords } from './services/compute/store/instances.js';
 import { FilterScheduler } from './services/compute/scheduler/filter-scheduler.js';
 import { chooseDriver, launchComputeAgents, type DriverChoice } from './agents/compute/start.js';
 import type { ComputeAgent } from './agents/compute/agent.js';

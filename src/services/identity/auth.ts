@@ -213,3 +213,24 @@ async function defaultScope(ctx: IdentityContext, user: User): Promise<TokenScop
   const roles = await ctx.directory.effectiveRoles(user.id, { kind: 'project', id: project.id });
   return roles.length > 0 ? { kind: 'project', id: project.id } : { kind: 'unscoped' };
 }
+
+/** Enabled projects on which the user holds at least one role (directly, by group or inherited). */
+export async function projectsWithRoles(ctx: IdentityContext, userId: string): Promise<Project[]> {
+  const projects = await ctx.stores.resources.listProjects({ enabled: true });
+  const result = [];
+  for (const project of projects) {
+    const roles = await ctx.directory.effectiveRoles(userId, { kind: 'project', id: project.id });
+    if (roles.length > 0) result.push(project);
+  }
+  return result;
+}
+
+/** Enabled domains on which the user holds at least one role. */
+export async function domainsWithRoles(ctx: IdentityContext, userId: string): Promise<Domain[]> {
+  const domains = [];
+  for (const domain of await ctx.stores.resources.listDomains({ enabled: true })) {
+    const roles = await ctx.directory.effectiveRoles(userId, { kind: 'domain', id: domain.id });
+    if (roles.length > 0) domains.push(domain);
+  }
+  return domains;
+}
