@@ -23,6 +23,8 @@ export interface AuthContext {
   issuedAt: Date;
   expiresAt: Date;
   applicationCredentialId?: string;
+  /** Set on a trust-scoped token (OS-TRUST). */
+  trustId?: string;
 }
 
 /** Implemented by Identity; every service validates tokens in-process through it. */

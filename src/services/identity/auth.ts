@@ -5,6 +5,7 @@ import { recordPasswordAttempt, refuseIfLocked } from './security-compliance.js'
 import type { Domain, Project, User } from './model.js';
 import type { TokenScope } from './tokens/payload.js';
 import type { ValidatedToken } from './tokens/provider.js';
+import { redeemTrust, type TrustGrant } from './trusts.js';
 
 const METHODS = new Set(['password', 'token', 'application_credential']);
 const AUTH_FAILED = 'The request you have made requires authentication.';
@@ -33,14 +34,17 @@ export async function authenticate(ctx: IdentityContext, body: unknown): Promise
     if (identity[method] === undefined) throw badRequest(`Invalid input for field 'identity/${method}': it is required.`);
   }
   const who = await identify(ctx, identity, [...new Set(methods as string[])]);
-  const scope = await resolveScope(ctx, auth.scope, who);
+  const trust = await trustScope(ctx, auth.scope, who);
+  const scope = trust ? trust.scope : await resolveScope(ctx, auth.scope, who);
+  const expiresAt = [who.expiresAt, trust?.expiresAt].filter((t): t is number => t !== undefined);
   const { token } = ctx.tokens.issue({
-    userId: who.user.id,
+    userId: trust ? trust.userId : who.user.id,
     methods: who.methods,
     scope,
-    ...(who.expiresAt !== undefined ? { expiresAt: who.expiresAt } : {}),
+    ...(expiresAt.length > 0 ? { expiresAt: Math.min(...expiresAt) } : {}),
     ...(who.parentAuditIds ? { parentAuditIds: who.parentAuditIds } : {}),
     ...(who.applicationCredentialId ? { applicationCredentialId: who.applicationCredentialId } : {}),
+    ...(trust ? { trustId: trust.trustId } : {}),
   });
   try {
     return await ctx.tokens.validate(token);
@@ -100,6 +104,7 @@ async function byToken(ctx: IdentityContext, section: Json): Promise<Authenticat
   if (previous.payload.applicationCredentialId) {
     throw new ApiError(403, 'Cannot rescope a token created with an application credential.');
   }
+  if (previous.payload.trustId) throw new ApiError(403, 'Cannot rescope a trust-scoped token.');
   return {
     user: previous.user,
     methods: [...new Set([...previous.payload.methods, 'token'])],
@@ -192,7 +197,15 @@ async function resolveScope(ctx: IdentityContext, raw: unknown, who: Authenticat
     if (system.all !== true) throw badRequest("Invalid input for field 'scope/system': expected {\"all\": true}.");
     return { kind: 'system' };
   }
-  throw new ApiError(403, 'Trusts are not supported by this cloud.');
+  throw badRequest('Specify exactly one of project, domain, system or OS-TRUST:trust as the scope.');
+}
+
+/** A scope of `{"OS-TRUST:trust": {"id": ...}}` alone: the trust it names, redeemed. */
+async function trustScope(ctx: IdentityContext, raw: unknown, who: Authenticated): Promise<TrustGrant | undefined> {
+  if (!isObject(raw) || raw['OS-TRUST:trust'] === undefined || Object.keys(raw).length !== 1) return undefined;
+  const id = optString(requireObject(raw['OS-TRUST:trust'], 'scope/OS-TRUST:trust'), 'id', { max: 64 });
+  if (id === undefined) throw badRequest("Invalid input for field 'scope/OS-TRUST:trust/id': it is required.");
+  return redeemTrust(ctx, id, who.user.id, who.applicationCredentialId ? { applicationCredentialId: who.applicationCredentialId } : {});
 }
 
 async function findProject(ctx: IdentityContext, ref: Json): Promise<Project | undefined> {

@@ -220,6 +220,28 @@ async function bootstrapMarker(db: Schema): Promise<void> {
   }
 }
 
+/** OS-TRUST's trusts, with their delegated roles inline (read and written whole, as application credentials'). */
+async function trusts(db: Schema): Promise<void> {
+  await db.schema
+    .createTable('identity_trust')
+    .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+    .addColumn('trustor_user_id', 'varchar(64)', (c) => c.notNull())
+    .addColumn('trustee_user_id', 'varchar(64)', (c) => c.notNull())
+    .addColumn('project_id', 'varchar(64)')
+    .addColumn('impersonation', 'integer', (c) => c.notNull())
+    .addColumn('expires_at', 'varchar(40)')
+    .addColumn('remaining_uses', 'integer')
+    .addColumn('roles', 'text', (c) => c.notNull())
+    .addColumn('allow_redelegation', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('redelegation_count', 'integer')
+    .addColumn('redelegated_trust_id', 'varchar(64)')
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .addColumn('deleted_at', 'varchar(40)')
+    .execute();
+  await db.schema.createIndex('identity_trust_trustor').on('identity_trust').column('trustor_user_id').execute();
+  await db.schema.createIndex('identity_trust_trustee').on('identity_trust').column('trustee_user_id').execute();
+}
+
 /** The `identity_bootstrap` row of the first start's accounts. */
 export const FIRST_START = 'first-start';
 
@@ -228,4 +250,5 @@ export const identityMigrations: MigrationSet = {
   'identity-0002-security-compliance': { up: securityCompliance },
   'identity-0003-credentials-policies-domain-config': { up: credentialsPoliciesDomainConfig },
   'identity-0004-bootstrap-marker': { up: bootstrapMarker },
+  'identity-0005-trusts': { up: trusts },
 };

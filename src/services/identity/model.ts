@@ -88,6 +88,20 @@ export interface ApplicationCredential {
   roleIds: string[];
 }
 
+export interface Trust {
+  id: string;
+  trustorUserId: string;
+  trusteeUserId: string;
+  projectId: string | null;
+  impersonation: boolean;
+  expiresAt: string | null;
+  remainingUses: number | null;
+  roleIds: string[];
+  allowRedelegation: boolean;
+  redelegationCount: number | null;
+  redelegatedTrustId: string | null;
+}
+
 export interface RevocationEvent {
   id: string;
   userId: string | null;

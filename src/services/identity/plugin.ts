@@ -9,6 +9,7 @@ import { authRoutes } from './routes/auth.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { credentialRoutes } from './routes/credentials.js';
 import { domainConfigRoutes } from './routes/domain-config.js';
+import { trustRoutes } from './routes/trusts.js';
 import { domainRoutes } from './routes/domains.js';
 import { groupRoutes } from './routes/groups.js';
 import { limitRoutes } from './routes/limits.js';
@@ -63,5 +64,6 @@ export function identityPlugin(identity: IdentityService) {
     credentialRoutes(app, ctx);
     policyRoutes(app, ctx);
     domainConfigRoutes(app, ctx);
+    trustRoutes(app, ctx);
   };
 }

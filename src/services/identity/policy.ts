@@ -108,6 +108,17 @@ export const identityPolicyDefaults: Record<string, string> = {
   'identity:update_endpoint': 'rule:admin_required',
   'identity:delete_endpoint': 'rule:admin_required',
 
+  // OS-TRUST (keystone/common/policies/trust.py, with the deprecated rules enforce_scope off keeps).
+  trustor: 'user_id:%(target.trust.trustor_user_id)s',
+  trustee: 'user_id:%(target.trust.trustee_user_id)s',
+  'identity:create_trust': 'user_id:%(trust.trustor_user_id)s',
+  'identity:list_trusts': 'rule:admin_or_system_reader',
+  'identity:list_trusts_for_trustor': 'rule:admin_or_system_reader or rule:trustor',
+  'identity:list_trusts_for_trustee': 'rule:admin_or_system_reader or rule:trustee',
+  'identity:get_trust': 'rule:admin_or_system_reader or rule:trustor or rule:trustee',
+  'identity:delete_trust': 'rule:admin_required or rule:trustor',
+  'identity:list_roles_for_trust': 'rule:admin_or_system_reader or rule:trustor or rule:trustee',
+  'identity:get_role_for_trust': 'rule:admin_or_system_reader or rule:trustor or rule:trustee',
   'identity:get_application_credential': 'rule:admin_or_owner',
   'identity:list_application_credentials': 'rule:admin_or_owner',
   'identity:create_application_credential': 'rule:owner',

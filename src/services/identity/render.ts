@@ -1,7 +1,7 @@
 import type { Json } from '../../core/http/body.js';
 import { badRequest } from '../../core/http/errors.js';
 import type { CatalogSnapshot } from './directory.js';
-import type { ApplicationCredential, Domain, Endpoint, Group, Project, Region, Role, Service, User } from './model.js';
+import type { ApplicationCredential, Domain, Endpoint, Group, Project, Region, Role, Service, Trust, User } from './model.js';
 import type { ValidatedToken } from './tokens/provider.js';
 
 /** Keystone's timestamps: ISO-8601 with microseconds and a Z. */
@@ -67,6 +67,14 @@ export function renderTokenBody(t: ValidatedToken, catalog: CatalogSnapshot | un
   if (catalog && t.payload.scope.kind !== 'unscoped') body.catalog = renderCatalog(catalog, t.project?.id);
   if (t.payload.applicationCredentialId) {
     body.application_credential = { id: t.payload.applicationCredentialId, restricted: true };
+  }
+  if (t.trust) {
+    body['OS-TRUST:trust'] = {
+      id: t.trust.id,
+      impersonation: t.trust.impersonation,
+      trustee_user: { id: t.trust.trusteeUserId },
+      trustor_user: { id: t.trust.trustorUserId },
+    };
   }
   return { token: body };
 }
@@ -219,6 +227,25 @@ export function renderApplicationCredential(c: ApplicationCredential, roles: Rol
     roles: roles.map((r) => ({ id: r.id, name: r.name, domain_id: r.domainId })),
     access_rules: [],
     links: { self: `${base}/users/${c.userId}/application_credentials/${c.id}` },
+  };
+}
+
+export function renderTrust(t: Trust, roles: Role[], base: string): Json {
+  const self = `${base}/OS-TRUST/trusts/${t.id}`;
+  return {
+    id: t.id,
+    trustor_user_id: t.trustorUserId,
+    trustee_user_id: t.trusteeUserId,
+    project_id: t.projectId,
+    impersonation: t.impersonation,
+    expires_at: t.expiresAt,
+    remaining_uses: t.remainingUses,
+    allow_redelegation: t.allowRedelegation,
+    redelegation_count: t.redelegationCount ?? 0,
+    redelegated_trust_id: t.redelegatedTrustId,
+    roles: roles.map((r) => renderRole(r, base)),
+    roles_links: { self: `${self}/roles`, previous: null, next: null },
+    links: { self },
   };
 }
 

@@ -44,7 +44,7 @@ export class IdentityService implements TokenValidator {
       const cred = await stores.credentials.getApplicationCredential(id);
       if (!cred || (cred.expiresAt && Date.parse(cred.expiresAt) <= Date.now())) return undefined;
       return cred.roleIds;
-    });
+    }, (id) => stores.trusts.get(id));
     this.context = {
       config,
       stores,
@@ -126,5 +126,6 @@ function toAuthContext(t: ValidatedToken): AuthContext {
     issuedAt: new Date(t.payload.issuedAt),
     expiresAt: new Date(t.payload.expiresAt),
     ...(t.payload.applicationCredentialId ? { applicationCredentialId: t.payload.applicationCredentialId } : {}),
+    ...(t.payload.trustId ? { trustId: t.payload.trustId } : {}),
   };
 }

@@ -8,6 +8,7 @@ import { DomainConfigStore } from './domain-configs.js';
 import { LimitStore } from './limits.js';
 import { PolicyStore } from './policies.js';
 import { ResourceStore } from './resources.js';
+import { TrustStore } from './trusts.js';
 import { UserCredentialStore } from './user-credentials.js';
 import { UserStore } from './users.js';
 
@@ -24,6 +25,7 @@ export class IdentityStores {
   readonly policies: PolicyStore;
   readonly domainConfigs: DomainConfigStore;
   readonly bootstrap: BootstrapStore;
+  readonly trusts: TrustStore;
 
   constructor(readonly database: Database) {
     const db = identityDb(database);
@@ -37,5 +39,6 @@ export class IdentityStores {
     this.policies = new PolicyStore(db);
     this.domainConfigs = new DomainConfigStore(db);
     this.bootstrap = new BootstrapStore(db);
+    this.trusts = new TrustStore(db);
   }
 }
