@@ -29,7 +29,7 @@ export function computePlugin(ctx: ComputeContext, tokens: TokenValidator) {
     app.addHook('onRequest', async (request) => {
       request.computeVersion = negotiate(request);
     });
-    app.addHook('onRequest', tokenAuthHook(tokens));
+    app.addHook('onRequest', tokenAuthHook(tokens, ['compute']));
     app.addHook('onSend', async (request, reply) => stampVersion(request, reply));
     emptyJsonIsNoBody(app);
     app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { AuthContext } from '../../core/auth/context.js';
+import { acceptablePathPattern, type AuthContext } from '../../core/auth/context.js';
 import { envelope, isObject, optBool, optClearableString, optNullableString, optString, reqString } from '../../core/http/body.js';
 import { ApiError, badRequest } from '../../core/http/errors.js';
 import { newHexId } from '../../core/ids.js';
 import type { IdentityContext } from './context.js';
 import { duplicateError, notFoundError } from './errors.js';
 import { checkName } from './extras.js';
-import type { ApplicationCredential, Role } from './model.js';
+import type { AccessRule, ApplicationCredential, Role } from './model.js';
 import { microsecondTimestamp } from './render.js';
 
 /**
@@ -36,6 +36,7 @@ export interface CreatedApplicationCredential {
   roles: Role[];
   /** Shown once, at creation; only its hash is kept. */
   secret: string;
+  accessRules: AccessRule[];
 }
 
 /** A new credential for `userId` from the `application_credential` member of a request body. */
@@ -85,15 +86,71 @@ export async function createApplicationCredential(
     expiresAt,
     unrestricted: optBool(body, 'unrestricted') ?? false,
     roleIds: roles.map((r) => r.id),
+    accessRuleIds: [],
   };
-  if (body.access_rules !== undefined && !(Array.isArray(body.access_rules) && body.access_rules.length === 0)) {
-    throw badRequest('Access rules are not supported by this cloud.');
-  }
   if (await ctx.stores.credentials.getApplicationCredentialByName(cred.userId, name)) {
     throw duplicateError('application credential', name);
   }
+  const accessRules = await resolveAccessRules(ctx, caller.userId, body.access_rules);
+  cred.accessRuleIds = accessRules.map((r) => r.id);
   await ctx.stores.credentials.createApplicationCredential(cred);
-  return { cred, roles, secret };
+  return { cred, roles, secret, accessRules };
+}
+
+const ACCESS_RULE_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * A create body's `access_rules`: each names one of the user's rules by id, or describes one
+ * (service, path, method), which is the user's existing rule of that description or a new one.
+ */
+async function resolveAccessRules(ctx: IdentityContext, userId: string, raw: unknown): Promise<AccessRule[]> {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw badRequest("Invalid input for field 'access_rules': expected a list.");
+  if (raw.length > 100) throw badRequest("Invalid input for field 'access_rules': more than 100 items.");
+  const rules: AccessRule[] = [];
+  for (const item of raw) {
+    if (!isObject(item)) throw badRequest("Invalid input for field 'access_rules': each rule is an object.");
+    const id = optString(item, 'id', { max: 64 });
+    if (id !== undefined) {
+      const rule = await ctx.stores.accessRules.get(userId, id);
+      if (!rule) throw notFoundError('access rule', id);
+      rules.push(rule);
+      continue;
+    }
+    const service = reqString(item, 'service', { max: 64 });
+    const path = reqString(item, 'path', { max: 255 });
+    const method = reqString(item, 'method', { max: 16 });
+    if (!ACCESS_RULE_METHODS.has(method)) throw badRequest(`Invalid input for field 'access_rules/method': '${method.slice(0, 16)}' is not one of ${[...ACCESS_RULE_METHODS].join(', ')}.`);
+    if (!path.startsWith('/')) throw badRequest("Invalid input for field 'access_rules/path': it must start with '/'.");
+    if (!acceptablePathPattern(path)) throw badRequest("Invalid input for field 'access_rules/path': at most two '**', and no two wildcards side by side.");
+    rules.push(await ctx.stores.accessRules.findOrCreate(userId, { service, path, method }));
+  }
+  return [...new Map(rules.map((r) => [r.id, r])).values()];
+}
+
+/** The credential's access rules, in the order it named them. */
+export function applicationCredentialAccessRules(ctx: IdentityContext, cred: ApplicationCredential): Promise<AccessRule[]> {
+  return ctx.stores.accessRules.list(cred.userId, cred.accessRuleIds);
+}
+
+export function listAccessRules(ctx: IdentityContext, userId: string): Promise<AccessRule[]> {
+  return ctx.stores.accessRules.list(userId);
+}
+
+export async function loadAccessRule(ctx: IdentityContext, userId: string, id: string): Promise<AccessRule> {
+  const rule = await ctx.stores.accessRules.get(userId, id);
+  if (!rule) throw notFoundError('access rule', id);
+  return rule;
+}
+
+/** As Keystone: a rule an application credential still names is not deleted (403). */
+export async function deleteAccessRule(ctx: IdentityContext, caller: AuthContext, userId: string, id: string): Promise<void> {
+  if (caller.applicationCredentialId) throw new ApiError(403, 'An application credential cannot be used to delete an access rule.');
+  const rule = await loadAccessRule(ctx, userId, id);
+  if (await ctx.stores.accessRules.inUse(userId, rule.id)) {
+    throw new ApiError(403, `Cannot delete access rule ${rule.id}: an application credential of the user still uses it.`);
+  }
+  await ctx.stores.accessRules.delete(rule.id);
 }
 
 export function listApplicationCredentials(ctx: IdentityContext, userId: string, name?: string): Promise<ApplicationCredential[]> {

@@ -25,7 +25,7 @@ export function identityPlugin(identity: IdentityService) {
   return async function register(app: FastifyInstance): Promise<void> {
     const ctx: IdentityContext = identity.context;
     app.addHook('onRequest', refuseNulInUrl);
-    app.addHook('onRequest', tokenAuthHook(identity));
+    app.addHook('onRequest', tokenAuthHook(identity, ['identity']));
     // As keystone/server/flask/request_processing/json_body.py: a 400, not a 415.
     acceptJsonBodies(app, {
       unsupportedMediaType: () =>

@@ -127,6 +127,17 @@ export interface ApplicationCredentialRow {
   unrestricted: number;
   /** JSON array of role ids. */
   roles: string;
+  /** JSON array of access rule ids, or null for none (identity-0006). */
+  access_rules: string | null;
+  created_at: string;
+}
+
+export interface AccessRuleRow {
+  id: string;
+  user_id: string;
+  service: string;
+  path: string;
+  method: string;
   created_at: string;
 }
 
@@ -230,4 +241,5 @@ export interface IdentityTables {
   identity_domain_config: DomainConfigRow;
   identity_bootstrap: BootstrapRow;
   identity_trust: TrustRow;
+  identity_access_rule: AccessRuleRow;
 }

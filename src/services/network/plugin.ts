@@ -18,7 +18,7 @@ export function networkPlugin(ctx: NetworkContext, tokens: TokenValidator) {
     const baseUrl = () => `${ctx.config.publicUrl}/networking`;
     // A NUL decoded into an id or a filter would reach SQL, where PostgreSQL refuses it (a 500).
     app.addHook('onRequest', refuseNulInUrl);
-    app.addHook('onRequest', tokenAuthHook(tokens));
+    app.addHook('onRequest', tokenAuthHook(tokens, ['network']));
     // Clients send `Content-Type: application/json` on bodiless DELETEs and PUTs: no body, not bad JSON.
     emptyJsonIsNoBody(app);
     app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {

@@ -31,7 +31,7 @@ export function volumePlugin(svc: VolumeService, tokens: TokenValidator) {
     app.addHook('onRequest', async (request) => {
       request.volumeVersion = negotiateVolume(request);
     });
-    app.addHook('onRequest', tokenAuthHook(tokens));
+    app.addHook('onRequest', tokenAuthHook(tokens, ['block-storage', 'volumev3', 'volume']));
     app.addHook('onSend', async (request, reply) => stampVolumeVersion(request, reply));
     // Cinder's bodiless answers (202 on delete and actions, 200 on metadata delete) have no
     // body at all; a handler returning null means exactly that, not the JSON text `null`.

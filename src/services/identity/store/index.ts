@@ -1,4 +1,5 @@
 import type { Database } from '../../../core/db/database.js';
+import { AccessRuleStore } from './access-rules.js';
 import { AssignmentStore } from './assignments.js';
 import { BootstrapStore } from './bootstrap.js';
 import { CatalogStore } from './catalog.js';
@@ -26,6 +27,7 @@ export class IdentityStores {
   readonly domainConfigs: DomainConfigStore;
   readonly bootstrap: BootstrapStore;
   readonly trusts: TrustStore;
+  readonly accessRules: AccessRuleStore;
 
   constructor(readonly database: Database) {
     const db = identityDb(database);
@@ -40,5 +42,6 @@ export class IdentityStores {
     this.domainConfigs = new DomainConfigStore(db);
     this.bootstrap = new BootstrapStore(db);
     this.trusts = new TrustStore(db);
+    this.accessRules = new AccessRuleStore(db);
   }
 }

@@ -3,7 +3,7 @@ import { ApiError } from '../../../core/http/errors.js';
 import type { IdentityDirectory } from '../directory.js';
 import type { FernetKeyRepository } from '../fernet/key-repository.js';
 import { fernetDecrypt, fernetEncrypt } from '../fernet/fernet.js';
-import type { Domain, Project, Role, Trust, User } from '../model.js';
+import type { AccessRule, Domain, Project, Role, Trust, User } from '../model.js';
 import { decodePayload, encodePayload, type TokenPayload, type TokenScope } from './payload.js';
 import type { RevocationList } from './revocations.js';
 
@@ -19,6 +19,8 @@ export interface ValidatedToken {
   roles: Role[];
   /** A trust-scoped token's trust. */
   trust?: Trust;
+  /** An application credential's access rules: what its tokens may call (none is anything). */
+  accessRules?: AccessRule[];
   /** Set when the token was rejected but `allowExpired` let an expired one through. */
   expired?: boolean;
 }
@@ -50,7 +52,8 @@ export class TokenProvider {
     private readonly directory: IdentityDirectory,
     private readonly revocations: RevocationList,
     private readonly lifetimeSeconds: number,
-    private readonly restrictedRoles: (appCredId: string) => Promise<string[] | undefined>,
+    /** A live application credential's role ids and access rules. */
+    private readonly applicationCredential: (appCredId: string) => Promise<{ roleIds: string[]; accessRules: AccessRule[] } | undefined>,
     /** A live trust by id (not deleted); its expiry is checked here. */
     private readonly liveTrust: (trustId: string) => Promise<Trust | undefined> = async () => undefined,
   ) {
@@ -159,10 +162,11 @@ export class TokenProvider {
     } else if (scope.kind !== 'unscoped') {
       let roles = await this.directory.effectiveRoles(user.id, scope);
       if (payload.applicationCredentialId) {
-        const allowed = await this.restrictedRoles(payload.applicationCredentialId);
-        if (!allowed) return 'The application credential is gone or expired.';
-        const expandedAllowed = new Set((await this.directory.expand(allowed)).map((r) => r.id));
+        const cred = await this.applicationCredential(payload.applicationCredentialId);
+        if (!cred) return 'The application credential is gone or expired.';
+        const expandedAllowed = new Set((await this.directory.expand(cred.roleIds)).map((r) => r.id));
         roles = roles.filter((r) => expandedAllowed.has(r.id));
+        if (cred.accessRules.length > 0) result.accessRules = cred.accessRules;
       }
       if (roles.length === 0) return 'The user has no role on the scope any more.';
       result.roles = roles;
