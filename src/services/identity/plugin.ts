@@ -10,6 +10,7 @@ import { catalogRoutes } from './routes/catalog.js';
 import { credentialRoutes } from './routes/credentials.js';
 import { domainConfigRoutes } from './routes/domain-config.js';
 import { trustRoutes } from './routes/trusts.js';
+import { ec2TokenRoutes } from './routes/ec2-tokens.js';
 import { domainRoutes } from './routes/domains.js';
 import { groupRoutes } from './routes/groups.js';
 import { limitRoutes } from './routes/limits.js';
@@ -65,5 +66,6 @@ export function identityPlugin(identity: IdentityService) {
     policyRoutes(app, ctx);
     domainConfigRoutes(app, ctx);
     trustRoutes(app, ctx);
+    ec2TokenRoutes(app, ctx);
   };
 }

@@ -20,7 +20,7 @@ export type TokenScope =
   | { kind: 'domain'; id: string }
   | { kind: 'system' };
 
-const METHOD_BITS: Record<string, number> = { password: 1, token: 2, application_credential: 4 };
+const METHOD_BITS: Record<string, number> = { password: 1, token: 2, application_credential: 4, ec2credential: 8 };
 const SCOPE_CODES = { unscoped: 0, project: 1, domain: 2, system: 3 } as const;
 const PAYLOAD_VERSION = 1;
 
