@@ -85,6 +85,8 @@ describe('networking: request bodies checked by their route schemas', () => {
       ['POST', '/subnets', { subnet: { network_id: id, cidr: '10.9.0.0/24', ipv6_ra_mode: 'fast' } }, 'HTTPBadRequest', /fast is not in \['slaac'/],
       ['PUT', `/subnets/${id}`, { subnet: { cidr: '10.0.0.0/24' } }, 'HTTPBadRequest', /^Cannot update read-only attribute cidr$/],
       ['POST', '/ports', { port: { name: 'p' } }, 'HTTPBadRequest', /Required attribute 'network_id' not specified/],
+      // As Neutron's verify_attributes, an unknown attribute is named before a missing one.
+      ['POST', '/ports', { port: { colour: 'x' } }, 'HTTPBadRequest', /^Unrecognized attribute\(s\) 'colour'$/],
       ['POST', '/ports', { port: { network_id: id, 'binding:vnic_type': 'warp' } }, 'HTTPBadRequest', /^Invalid input for binding:vnic_type\. Reason: warp is not in \['normal', /],
       ['POST', '/ports', { port: { network_id: id, fixed_ips: 'x' } }, 'HTTPBadRequest', /Invalid data format for fixed IP: 'x'/],
       ['POST', '/ports', { port: { network_id: id, fixed_ips: [{}] } }, 'HTTPBadRequest', /Validation of dictionary's keys failed/],
