@@ -74,6 +74,7 @@ export const volumePolicyDefaults: Record<string, string> = {
   'volume_extension:type_delete': ADMIN,
   'volume_extension:type_get': '',
   'volume_extension:type_get_all': '',
+  'volume_extension:volume_type_encryption:get': ADMIN,
   'volume_extension:types_extra_specs:index': '',
   'volume_extension:types_extra_specs:show': '',
   'volume_extension:types_extra_specs:create': ADMIN,

@@ -298,6 +298,12 @@ for (const engine of ENGINES) describe(`volume API on ${engine.name}`, { skip: e
     assert.equal(described.json.volume_type.description, 'described');
     assert.equal((await cinder(url, 'POST', `/types/${id}/extra_specs`, admin, { extra_specs: { volume_backend_name: 'file' } })).status, 200);
     assert.equal((await cinder(url, 'GET', `/types/${id}/extra_specs/volume_backend_name`, admin)).json.volume_backend_name, 'file');
+    // No backend of Kumo's encrypts: a type's encryption is Cinder's empty answer (Horizon's admin types page asks).
+    const encryption = await cinder(url, 'GET', `/types/${id}/encryption`, admin);
+    assert.equal(encryption.status, 200, JSON.stringify(encryption.body));
+    assert.deepEqual(encryption.json, {});
+    assert.equal((await cinder(url, 'GET', '/types/00000000-0000-0000-0000-000000000000/encryption', admin)).status, 404);
+    assert.equal((await cinder(url, 'GET', `/types/${id}/encryption`, demo)).status, 403);
     assert.equal((await cinder(url, 'GET', `/types/${id}`, demo)).status, 404);
     const demoProject = (await api(url, 'GET', '/identity/v3/auth/projects', demo)).json.projects[0].id as string;
     assert.equal((await cinder(url, 'POST', `/types/${id}/action`, admin, { addProjectAccess: { project: demoProject } })).status, 202);
