@@ -33,15 +33,12 @@ type User = 'demo' | 'admin';
  * test, and so does an entry that no page shows any more (the gap was closed: take it out).
  */
 const KNOWN: { sign: string; why: string }[] = [
-  { sign: 'Unable to retrieve volume list', why: 'Kumo has no volume transfers: GET /volume/v3/os-volume-transfer/detail is 404' },
-  { sign: 'Unable to retrieve volumes.', why: 'Kumo has no volume transfers (the snapshots table lists volumes with them)' },
-  { sign: 'Unable to retrieve the volumes.', why: "Kumo has no volume transfers (the launch wizard's volume sources)" },
-  { sign: 'Unable to retrieve volume snapshots', why: 'Kumo has no volume transfers (the admin snapshots table lists volumes with them)' },
   { sign: 'Unable to retrieve volume groups', why: 'Kumo has no generic volume groups: GET /volume/v3/groups/detail is 404' },
   { sign: 'Unable to retrieve volume group snapshots', why: 'Kumo has no group snapshots: GET /volume/v3/group_snapshots/detail is 404' },
   { sign: 'Unable to retrieve group types', why: 'Kumo has no group types: GET /volume/v3/group_types is 404' },
   { sign: 'Unable to retrieve QoS specs', why: 'Kumo has no QoS specs: GET /volume/v3/qos-specs is 404' },
   { sign: 'Unable to retrieve volume types', why: 'Kumo has no QoS specs (the admin volume types page lists their associations)' },
+  { sign: 'Unable to retrieve volume messages', why: 'Kumo has no user messages: GET /volume/v3/messages is 404' },
   { sign: 'Unable to retrieve snapshot messages', why: 'Kumo has no user messages: GET /volume/v3/messages is 404' },
   {
     sign: "?tab=instance_details__console: script error: Cannot read properties of undefined (reading 'add')",

@@ -94,6 +94,8 @@ export class VolumeManager {
           return;
         }
         await db.deleteFrom('volume_snapshot').where('volume_id', '=', row.id).execute();
+        // A force-deleted volume may still be on offer: the offer goes with it.
+        await db.deleteFrom('volume_transfer').where('volume_id', '=', row.id).execute();
         await db.deleteFrom('volume_volume').where('id', '=', row.id).execute();
         if (row.host) await this.volumes.scheduler.release(row.host, row.size);
         return;

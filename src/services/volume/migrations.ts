@@ -104,6 +104,22 @@ async function initial(db: Kysely<unknown>): Promise<void> {
     .execute();
 }
 
+async function transfers(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('volume_transfer')
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('volume_id', 'varchar(36)', (c) => c.notNull().unique())
+    .addColumn('project_id', 'varchar(64)', (c) => c.notNull())
+    .addColumn('name', 'varchar(255)')
+    .addColumn('salt', 'varchar(32)', (c) => c.notNull())
+    .addColumn('key_hash', 'varchar(64)', (c) => c.notNull())
+    .addColumn('no_snapshots', 'integer', (c) => c.notNull())
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('volume_transfer_project').on('volume_transfer').column('project_id').execute();
+}
+
 export const volumeMigrations: MigrationSet = {
   'volume-0001-initial': { up: initial },
+  'volume-0002-transfers': { up: transfers },
 };

@@ -7,6 +7,7 @@ import { MAX, MIN, negotiateVolume, stampVolumeVersion, VolumeMicroversion } fro
 import { attachmentRoutes } from './routes/attachments.js';
 import { miscRoutes } from './routes/misc.js';
 import { snapshotRoutes } from './routes/snapshots.js';
+import { transferRoutes } from './routes/transfers.js';
 import { typeRoutes } from './routes/types.js';
 import { volumeRoutes } from './routes/volumes.js';
 import type { VolumeService } from './service.js';
@@ -75,6 +76,7 @@ export function volumePlugin(svc: VolumeService, tokens: TokenValidator) {
       snapshotRoutes(scope, svc);
       typeRoutes(scope, svc);
       attachmentRoutes(scope, svc);
+      transferRoutes(scope, svc, base);
       miscRoutes(scope, svc);
     };
     await app.register(routes, { prefix: '/v3' });

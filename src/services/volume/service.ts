@@ -20,6 +20,7 @@ import { volumePolicyDefaults } from './policy.js';
 import { renderAttachmentView } from './render.js';
 import { VolumeScheduler } from './scheduler.js';
 import type { VolumeTables } from './tables.js';
+import { Transfers } from './transfers.js';
 import { ensureDefaultType, typeById } from './types.js';
 import { Volumes } from './volumes.js';
 
@@ -27,12 +28,14 @@ import { Volumes } from './volumes.js';
 export class VolumeService {
   readonly volumes: Volumes;
   readonly attachments: Attachments;
+  readonly transfers: Transfers;
   readonly manager: VolumeManager;
   readonly client: VolumeClient;
 
   constructor(readonly ctx: VolumeContext) {
     this.volumes = new Volumes(ctx, new VolumeScheduler(ctx.db, ctx.serviceDownTimeSeconds));
     this.attachments = new Attachments(ctx, this.volumes);
+    this.transfers = new Transfers(ctx, this.volumes);
     this.manager = new VolumeManager(ctx, this.volumes);
     this.client = new InProcessVolumeClient(this);
   }

@@ -109,6 +109,21 @@ export interface QuotaRow {
   hard_limit: number;
 }
 
+/** A volume offered to another project (Cinder's transfers), until accepted or withdrawn. */
+export interface TransferRow {
+  id: string;
+  volume_id: string;
+  /** The project offering it (the volume's, when offered). */
+  project_id: string;
+  name: string | null;
+  /** sha256(salt + auth key), hex: the key itself is shown once, at creation. */
+  salt: string;
+  key_hash: string;
+  /** 1: the volume's snapshots stay behind (3.55's no_snapshots). */
+  no_snapshots: number;
+  created_at: string;
+}
+
 export interface VolumeTables {
   volume_volume: VolumeRow;
   volume_type: VolumeTypeRow;
@@ -117,4 +132,5 @@ export interface VolumeTables {
   volume_attachment: AttachmentRow;
   volume_backend: BackendRow;
   volume_quota: QuotaRow;
+  volume_transfer: TransferRow;
 }

@@ -300,6 +300,7 @@ export class Volumes {
     }
     if (!row.host) {
       // Never placed: there is nothing on any backend to remove.
+      await this.ctx.db.deleteFrom('volume_transfer').where('volume_id', '=', row.id).execute();
       await this.ctx.db.deleteFrom('volume_volume').where('id', '=', row.id).execute();
       return;
     }

@@ -316,6 +316,59 @@ for (const engine of ENGINES) describe(`volume API on ${engine.name}`, { skip: e
     assert.equal((await cinder(url, 'DELETE', `/types/${id}`, admin)).status, 202);
   });
 
+  it('transfers a volume and its snapshot to another project by id and key, and withdraws an offer', async () => {
+    const v = await create({ size: 1, name: 'given' }, demo);
+    await ready(v.id, demo);
+    const snap = await cinder(url, 'POST', '/snapshots', demo, { snapshot: { volume_id: v.id, name: 'given-snap' } });
+    assert.equal(snap.status, 202, JSON.stringify(snap.body));
+    await waitFor(url, demo, `/snapshots/${snap.json.snapshot.id}`, 'snapshot', ['available']);
+    const offered = await cinder(url, 'POST', '/os-volume-transfer', demo, { transfer: { volume_id: v.id, name: 'gift' } });
+    assert.equal(offered.status, 202, JSON.stringify(offered.body));
+    const { id, auth_key: key } = offered.json.transfer as { id: string; auth_key: string };
+    assert.match(key, /^[0-9a-f]{16}$/);
+    assert.equal((await cinder(url, 'GET', `/volumes/${v.id}`, demo)).json.volume.status, 'awaiting-transfer');
+    assert.equal((await cinder(url, 'POST', '/os-volume-transfer', demo, { transfer: { volume_id: v.id } })).status, 400, 'offered once');
+    assert.equal((await cinder(url, 'DELETE', `/volumes/${v.id}`, demo)).status, 400, 'an offered volume stays');
+    const mine = await cinder(url, 'GET', '/os-volume-transfer/detail', demo);
+    assert.deepEqual(mine.json.transfers.map((t: { id: string; volume_id: string; name: string }) => [t.id, t.volume_id, t.name]), [[id, v.id, 'gift']]);
+    assert.ok(mine.json.transfers[0].created_at);
+    assert.equal(mine.json.transfers[0].auth_key, undefined, 'the key is shown once');
+    assert.equal((await cinder(url, 'GET', '/os-volume-transfer', admin)).json.transfers.length, 0, "admin's own project offers nothing");
+    assert.equal((await cinder(url, 'GET', '/os-volume-transfer?all_tenants=1', admin)).json.transfers.length, 1);
+    assert.equal((await cinder(url, 'GET', `/os-volume-transfer/${id}`, demo)).json.transfer.volume_id, v.id);
+    assert.equal((await cinder(url, 'GET', '/volume-transfers', demo)).status, 404, 'volume-transfers is 3.55');
+    assert.equal((await cinder(url, 'GET', '/volume-transfers', demo, undefined, '3.57')).json.transfers[0].id, id);
+
+    const wrong = await cinder(url, 'POST', `/os-volume-transfer/${id}/accept`, admin, { accept: { auth_key: 'not-the-key' } });
+    assert.equal(wrong.status, 400);
+    assert.match(wrong.json.badRequest.message, /invalid auth key/);
+    const taken = await cinder(url, 'POST', `/os-volume-transfer/${id}/accept`, admin, { accept: { auth_key: key } });
+    assert.equal(taken.status, 202, JSON.stringify(taken.body));
+    assert.equal(taken.json.transfer.volume_id, v.id);
+    assert.equal((await cinder(url, 'GET', `/volumes/${v.id}`, demo)).status, 404, "no longer demo's");
+    const adminProject = (await api(url, 'GET', '/identity/v3/auth/projects', admin)).json.projects.find((p: { name: string }) => p.name === 'admin').id as string;
+    const moved = await cinder(url, 'GET', `/volumes/${v.id}`, admin);
+    assert.equal(moved.json.volume.status, 'available');
+    assert.equal(moved.json.volume['os-vol-tenant-attr:tenant_id'], adminProject);
+    assert.equal((await cinder(url, 'GET', `/snapshots/${snap.json.snapshot.id}`, demo)).status, 404, 'the snapshot went along');
+    assert.equal((await cinder(url, 'GET', `/os-volume-transfer/${id}`, demo)).status, 404, 'a transfer ends when accepted');
+    assert.equal((await cinder(url, 'POST', `/os-volume-transfer/${id}/accept`, demo, { accept: { auth_key: key } })).status, 404);
+
+    const kept = await create({ size: 1 }, demo);
+    await ready(kept.id, demo);
+    const withdrawn = await cinder(url, 'POST', '/volume-transfers', demo, { transfer: { volume_id: kept.id, no_snapshots: true } }, '3.55');
+    assert.equal(withdrawn.status, 202, JSON.stringify(withdrawn.body));
+    assert.equal(withdrawn.json.transfer.no_snapshots, true);
+    assert.equal((await cinder(url, 'DELETE', `/os-volume-transfer/${withdrawn.json.transfer.id}`, admin)).status, 202, 'an admin may withdraw any offer');
+    assert.equal((await cinder(url, 'GET', `/volumes/${kept.id}`, demo)).json.volume.status, 'available');
+    assert.equal((await cinder(url, 'GET', '/os-volume-transfer', demo)).json.transfers.length, 0);
+    await cinder(url, 'DELETE', `/snapshots/${snap.json.snapshot.id}`, admin);
+    await waitFor(url, admin, `/snapshots/${snap.json.snapshot.id}`, 'snapshot', ['deleted']);
+    await cinder(url, 'DELETE', `/volumes/${v.id}`, admin);
+    await cinder(url, 'DELETE', `/volumes/${kept.id}`, demo);
+    await waitFor(url, demo, `/volumes/${kept.id}`, 'volume', ['deleted']);
+  });
+
   it('enforces quotas with 413 and shows usage', async () => {
     const demoProject = (await api(url, 'GET', '/identity/v3/auth/projects', demo)).json.projects[0].id as string;
     assert.equal((await cinder(url, 'PUT', `/os-quota-sets/${demoProject}`, demo, { quota_set: { gigabytes: 100 } })).status, 403);
