@@ -119,7 +119,25 @@ async function transfers(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('volume_transfer_project').on('volume_transfer').column('project_id').execute();
 }
 
+async function messages(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('volume_message')
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('project_id', 'varchar(64)', (c) => c.notNull())
+    .addColumn('resource_type', 'varchar(36)', (c) => c.notNull())
+    .addColumn('resource_uuid', 'varchar(36)', (c) => c.notNull())
+    .addColumn('action_id', 'varchar(10)', (c) => c.notNull())
+    .addColumn('detail_id', 'varchar(10)', (c) => c.notNull())
+    .addColumn('message_level', 'varchar(255)', (c) => c.notNull())
+    .addColumn('request_id', 'varchar(255)')
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .addColumn('expires_at', 'varchar(40)', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('volume_message_project').on('volume_message').column('project_id').execute();
+}
+
 export const volumeMigrations: MigrationSet = {
   'volume-0001-initial': { up: initial },
   'volume-0002-transfers': { up: transfers },
+  'volume-0003-messages': { up: messages },
 };

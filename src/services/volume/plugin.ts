@@ -5,6 +5,7 @@ import { emptyJsonIsNoBody, refuseNulInUrl } from '../../core/http/json-bodies.j
 import { CINDER_ERROR_KEYS } from './context.js';
 import { MAX, MIN, negotiateVolume, stampVolumeVersion, VolumeMicroversion } from './microversion.js';
 import { attachmentRoutes } from './routes/attachments.js';
+import { messageRoutes } from './routes/messages.js';
 import { miscRoutes } from './routes/misc.js';
 import { snapshotRoutes } from './routes/snapshots.js';
 import { transferRoutes } from './routes/transfers.js';
@@ -77,6 +78,7 @@ export function volumePlugin(svc: VolumeService, tokens: TokenValidator) {
       typeRoutes(scope, svc);
       attachmentRoutes(scope, svc);
       transferRoutes(scope, svc, base);
+      messageRoutes(scope, svc, base);
       miscRoutes(scope, svc);
     };
     await app.register(routes, { prefix: '/v3' });

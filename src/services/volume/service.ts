@@ -20,6 +20,7 @@ import { volumePolicyDefaults } from './policy.js';
 import { renderAttachmentView } from './render.js';
 import { VolumeScheduler } from './scheduler.js';
 import type { VolumeTables } from './tables.js';
+import { Messages } from './messages.js';
 import { Transfers } from './transfers.js';
 import { ensureDefaultType, typeById } from './types.js';
 import { Volumes } from './volumes.js';
@@ -29,6 +30,7 @@ export class VolumeService {
   readonly volumes: Volumes;
   readonly attachments: Attachments;
   readonly transfers: Transfers;
+  readonly messages: Messages;
   readonly manager: VolumeManager;
   readonly client: VolumeClient;
 
@@ -36,6 +38,7 @@ export class VolumeService {
     this.volumes = new Volumes(ctx, new VolumeScheduler(ctx.db, ctx.serviceDownTimeSeconds));
     this.attachments = new Attachments(ctx, this.volumes);
     this.transfers = new Transfers(ctx, this.volumes);
+    this.messages = new Messages(ctx);
     this.manager = new VolumeManager(ctx, this.volumes);
     this.client = new InProcessVolumeClient(this);
   }

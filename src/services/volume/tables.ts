@@ -124,6 +124,23 @@ export interface TransferRow {
   created_at: string;
 }
 
+/** A user message (Cinder's message API): what an asynchronous failure tells the resource's owner. */
+export interface MessageRow {
+  id: string;
+  project_id: string;
+  /** `VOLUME` (Cinder's Resource). */
+  resource_type: string;
+  resource_uuid: string;
+  /** Cinder's message_field Action and Detail ids, e.g. 001 and 003. */
+  action_id: string;
+  detail_id: string;
+  message_level: string;
+  request_id: string | null;
+  created_at: string;
+  /** Shown as guaranteed_until; a message past it is no longer listed. */
+  expires_at: string;
+}
+
 export interface VolumeTables {
   volume_volume: VolumeRow;
   volume_type: VolumeTypeRow;
@@ -133,4 +150,5 @@ export interface VolumeTables {
   volume_backend: BackendRow;
   volume_quota: QuotaRow;
   volume_transfer: TransferRow;
+  volume_message: MessageRow;
 }

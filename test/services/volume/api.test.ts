@@ -369,6 +369,32 @@ for (const engine of ENGINES) describe(`volume API on ${engine.name}`, { skip: e
     await waitFor(url, demo, `/volumes/${kept.id}`, 'volume', ['deleted']);
   });
 
+  it("tells the owner why a volume failed through the message API, and no one else", async () => {
+    const adminProject = (await api(url, 'GET', '/identity/v3/auth/projects', admin)).json.projects.find((p: { name: string }) => p.name === 'admin').id as string;
+    assert.equal((await cinder(url, 'PUT', `/os-quota-sets/${adminProject}`, admin, { quota_set: { gigabytes: -1 } })).status, 200);
+    // Larger than any backend: the scheduler finds none, as Cinder's NoValidBackend.
+    const huge = await create({ size: 1024 * 1024, name: 'too-big' });
+    assert.equal((await ready(huge.id)).status, 'error');
+    const listed = await cinder(url, 'GET', `/messages?resource_type=volume&resource_uuid=${huge.id}`, admin, undefined, '3.5');
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    assert.equal(listed.json.messages.length, 1);
+    const message = listed.json.messages[0] as Record<string, any>;
+    assert.equal(message.event_id, 'VOLUME_VOLUME_001_003');
+    assert.equal(message.user_message, 'schedule allocate volume: Could not find any available weighted backend.');
+    assert.equal(message.resource_type, 'VOLUME');
+    assert.equal(message.message_level, 'ERROR');
+    assert.ok(message.guaranteed_until > message.created_at);
+    assert.equal((await cinder(url, 'GET', `/messages?resource_uuid=${huge.id}`, demo, undefined, '3.5')).json.messages.length, 0, "another project's");
+    assert.equal((await cinder(url, 'GET', `/messages/${message.id}`, demo, undefined, '3.3')).status, 404);
+    assert.equal((await cinder(url, 'GET', '/messages', admin)).status, 404, 'messages are 3.3');
+    assert.equal((await cinder(url, 'GET', `/messages/${message.id}`, admin, undefined, '3.3')).json.message.id, message.id);
+    assert.equal((await cinder(url, 'DELETE', `/messages/${message.id}`, admin, undefined, '3.3')).status, 204);
+    assert.equal((await cinder(url, 'GET', `/messages/${message.id}`, admin, undefined, '3.3')).status, 404);
+    assert.equal((await cinder(url, 'DELETE', `/volumes/${huge.id}`, admin)).status, 202);
+    await waitFor(url, admin, `/volumes/${huge.id}`, 'volume', ['deleted']);
+    assert.equal((await cinder(url, 'DELETE', `/os-quota-sets/${adminProject}`, admin)).status, 200);
+  });
+
   it('enforces quotas with 413 and shows usage', async () => {
     const demoProject = (await api(url, 'GET', '/identity/v3/auth/projects', demo)).json.projects[0].id as string;
     assert.equal((await cinder(url, 'PUT', `/os-quota-sets/${demoProject}`, demo, { quota_set: { gigabytes: 100 } })).status, 403);
