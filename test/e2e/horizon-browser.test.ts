@@ -36,8 +36,6 @@ const KNOWN: { sign: string; why: string }[] = [
   { sign: 'Unable to retrieve volume groups', why: 'Kumo has no generic volume groups: GET /volume/v3/groups/detail is 404' },
   { sign: 'Unable to retrieve volume group snapshots', why: 'Kumo has no group snapshots: GET /volume/v3/group_snapshots/detail is 404' },
   { sign: 'Unable to retrieve group types', why: 'Kumo has no group types: GET /volume/v3/group_types is 404' },
-  { sign: 'Unable to retrieve QoS specs', why: 'Kumo has no QoS specs: GET /volume/v3/qos-specs is 404' },
-  { sign: 'Unable to retrieve volume types', why: 'Kumo has no QoS specs (the admin volume types page lists their associations)' },
   {
     sign: "?tab=instance_details__console: script error: Cannot read properties of undefined (reading 'add')",
     why: "Horizon's own: with no console to show (the fake driver has none), its console tab calls horizon.toast.add before horizon.toast exists",

@@ -136,8 +136,21 @@ async function messages(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('volume_message_project').on('volume_message').column('project_id').execute();
 }
 
+async function qosSpecs(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('volume_qos_specs')
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('name', 'varchar(255)', (c) => c.notNull().unique())
+    .addColumn('consumer', 'varchar(16)', (c) => c.notNull())
+    .addColumn('specs', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .execute();
+  await db.schema.alterTable('volume_type').addColumn('qos_specs_id', 'varchar(36)').execute();
+}
+
 export const volumeMigrations: MigrationSet = {
   'volume-0001-initial': { up: initial },
   'volume-0002-transfers': { up: transfers },
   'volume-0003-messages': { up: messages },
+  'volume-0004-qos-specs': { up: qosSpecs },
 };

@@ -7,6 +7,7 @@ import { MAX, MIN, negotiateVolume, stampVolumeVersion, VolumeMicroversion } fro
 import { attachmentRoutes } from './routes/attachments.js';
 import { messageRoutes } from './routes/messages.js';
 import { miscRoutes } from './routes/misc.js';
+import { qosRoutes } from './routes/qos.js';
 import { snapshotRoutes } from './routes/snapshots.js';
 import { transferRoutes } from './routes/transfers.js';
 import { typeRoutes } from './routes/types.js';
@@ -79,6 +80,7 @@ export function volumePlugin(svc: VolumeService, tokens: TokenValidator) {
       attachmentRoutes(scope, svc);
       transferRoutes(scope, svc, base);
       messageRoutes(scope, svc, base);
+      qosRoutes(scope, svc, base);
       miscRoutes(scope, svc);
     };
     await app.register(routes, { prefix: '/v3' });

@@ -21,6 +21,7 @@ import { renderAttachmentView } from './render.js';
 import { VolumeScheduler } from './scheduler.js';
 import type { VolumeTables } from './tables.js';
 import { Messages } from './messages.js';
+import { QosSpecs } from './qos.js';
 import { Transfers } from './transfers.js';
 import { ensureDefaultType, typeById } from './types.js';
 import { Volumes } from './volumes.js';
@@ -31,6 +32,7 @@ export class VolumeService {
   readonly attachments: Attachments;
   readonly transfers: Transfers;
   readonly messages: Messages;
+  readonly qos: QosSpecs;
   readonly manager: VolumeManager;
   readonly client: VolumeClient;
 
@@ -39,6 +41,7 @@ export class VolumeService {
     this.attachments = new Attachments(ctx, this.volumes);
     this.transfers = new Transfers(ctx, this.volumes);
     this.messages = new Messages(ctx);
+    this.qos = new QosSpecs(ctx);
     this.manager = new VolumeManager(ctx, this.volumes);
     this.client = new InProcessVolumeClient(this);
   }

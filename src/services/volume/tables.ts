@@ -41,6 +41,8 @@ export interface VolumeTypeRow {
   /** JSON object of strings. */
   extra_specs: string;
   created_at: string;
+  /** The QoS specs associated with the type, if any. */
+  qos_specs_id: string | null;
 }
 
 export interface VolumeTypeAccessRow {
@@ -141,6 +143,17 @@ export interface MessageRow {
   expires_at: string;
 }
 
+/** A named set of QoS limits (Cinder's qos_specs), for volume types to point at. */
+export interface QosSpecsRow {
+  id: string;
+  name: string;
+  /** front-end, back-end or both. */
+  consumer: string;
+  /** JSON object of strings. */
+  specs: string;
+  created_at: string;
+}
+
 export interface VolumeTables {
   volume_volume: VolumeRow;
   volume_type: VolumeTypeRow;
@@ -151,4 +164,5 @@ export interface VolumeTables {
   volume_quota: QuotaRow;
   volume_transfer: TransferRow;
   volume_message: MessageRow;
+  volume_qos_specs: QosSpecsRow;
 }

@@ -395,6 +395,40 @@ for (const engine of ENGINES) describe(`volume API on ${engine.name}`, { skip: e
     assert.equal((await cinder(url, 'DELETE', `/os-quota-sets/${adminProject}`, admin)).status, 200);
   });
 
+  it('keeps QoS specs, their keys and their association with volume types, for admins only', async () => {
+    const made = await cinder(url, 'POST', '/qos-specs', admin, { qos_specs: { name: 'slow', consumer: 'front-end', read_iops_sec: 100 } });
+    assert.equal(made.status, 200, JSON.stringify(made.body));
+    const id = made.json.qos_specs.id as string;
+    assert.deepEqual(made.json.qos_specs, { id, name: 'slow', consumer: 'front-end', specs: { read_iops_sec: '100' } });
+    assert.equal((await cinder(url, 'POST', '/qos-specs', admin, { qos_specs: { name: 'slow' } })).status, 409);
+    assert.equal((await cinder(url, 'POST', '/qos-specs', admin, { qos_specs: { name: 'odd', consumer: 'nobody' } })).status, 400);
+    assert.equal((await cinder(url, 'GET', '/qos-specs', demo)).status, 403);
+    assert.deepEqual((await cinder(url, 'PUT', `/qos-specs/${id}`, admin, { qos_specs: { write_iops_sec: '50' } })).json, { qos_specs: { write_iops_sec: '50' } });
+    assert.deepEqual((await cinder(url, 'GET', `/qos-specs/${id}`, admin)).json.qos_specs.specs, { read_iops_sec: '100', write_iops_sec: '50' });
+    assert.equal((await cinder(url, 'PUT', `/qos-specs/${id}/delete_keys`, admin, { keys: ['read_iops_sec'] })).status, 202);
+    assert.equal((await cinder(url, 'PUT', `/qos-specs/${id}/delete_keys`, admin, { keys: ['read_iops_sec'] })).status, 404);
+
+    const type = await cinder(url, 'POST', '/types', admin, { volume_type: { name: 'throttled' } });
+    const typeId = type.json.volume_type.id as string;
+    assert.equal(type.json.volume_type.qos_specs_id, null);
+    assert.equal((await cinder(url, 'GET', `/qos-specs/${id}/associate?vol_type_id=${typeId}`, admin)).status, 202);
+    assert.equal((await cinder(url, 'GET', `/types/${typeId}`, admin)).json.volume_type.qos_specs_id, id);
+    assert.deepEqual((await cinder(url, 'GET', `/qos-specs/${id}/associations`, admin)).json.qos_associations, [{ association_type: 'volume_type', name: 'throttled', id: typeId }]);
+    const other = (await cinder(url, 'POST', '/qos-specs', admin, { qos_specs: { name: 'other' } })).json.qos_specs.id as string;
+    assert.equal((await cinder(url, 'GET', `/qos-specs/${other}/associate?vol_type_id=${typeId}`, admin)).status, 400, 'one set of specs per type');
+    assert.equal((await cinder(url, 'GET', `/qos-specs/${other}/associate`, admin)).status, 400);
+    assert.equal((await cinder(url, 'DELETE', `/qos-specs/${id}`, admin)).status, 400, 'still associated');
+    assert.equal((await cinder(url, 'GET', `/qos-specs/${id}/disassociate?vol_type_id=${typeId}`, admin)).status, 202);
+    assert.equal((await cinder(url, 'GET', `/types/${typeId}`, admin)).json.volume_type.qos_specs_id, null);
+    assert.equal((await cinder(url, 'GET', `/qos-specs/${id}/associate?vol_type_id=${typeId}`, admin)).status, 202);
+    assert.equal((await cinder(url, 'DELETE', `/qos-specs/${id}?force=True`, admin)).status, 202);
+    assert.equal((await cinder(url, 'GET', `/types/${typeId}`, admin)).json.volume_type.qos_specs_id, null, 'a forced delete lets the types go');
+    assert.equal((await cinder(url, 'GET', `/qos-specs/${id}`, admin)).status, 404);
+    assert.deepEqual((await cinder(url, 'GET', '/qos-specs', admin)).json.qos_specs.map((s: { name: string }) => s.name), ['other']);
+    assert.equal((await cinder(url, 'DELETE', `/qos-specs/${other}`, admin)).status, 202);
+    assert.equal((await cinder(url, 'DELETE', `/types/${typeId}`, admin)).status, 202);
+  });
+
   it('enforces quotas with 413 and shows usage', async () => {
     const demoProject = (await api(url, 'GET', '/identity/v3/auth/projects', demo)).json.projects[0].id as string;
     assert.equal((await cinder(url, 'PUT', `/os-quota-sets/${demoProject}`, demo, { quota_set: { gigabytes: 100 } })).status, 403);
