@@ -2,9 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { mapInTurns } from '../../../core/cooperative.js';
 import { authorize, badRequest, callerFrom, conflict, forbidden, notFound, type Caller, type ComputeContext } from '../context.js';
 import type { Instance } from '../instances/model.js';
-import type { ConsoleArgs } from '../../../contracts/compute.js';
 import { runAction, deleteInstance } from '../servers/actions.js';
-import { remoteConsoleUrl } from '../servers/remote-console.js';
+import { remoteConsoleUrl, type RemoteConsoleProtocol } from '../servers/remote-console.js';
 import { visibleInstance } from '../servers/access.js';
 import { createServers } from '../servers/create.js';
 import { renderSecurityGroup } from './security-groups.js';
@@ -129,10 +128,16 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
     const body = member(request.body, 'remote_console');
     const protocol = body.protocol;
     const type = body.type;
-    const allowed: Record<string, string[]> = { vnc: ['novnc', 'xvpvnc'], serial: ['serial'], spice: ['spice-html5'] };
+    const allowed: Record<string, string[]> = {
+      vnc: ['novnc', 'xvpvnc'],
+      serial: ['serial'],
+      spice: ['spice-html5'],
+      rdp: ['rdp-html5'],
+      ...(request.computeVersion.atLeast('2.8') ? { mks: ['webmks'] } : {}),
+    };
     if (typeof protocol !== 'string' || !allowed[protocol]) throw badRequest(`Invalid input for field/attribute protocol. Value: ${String(protocol)}.`);
     if (typeof type !== 'string' || !allowed[protocol]?.includes(type)) throw badRequest(`Invalid input for field/attribute type. Value: ${String(type)}.`);
-    const url = await remoteConsoleUrl(ctx, instance, protocol as ConsoleArgs['protocol'], type);
+    const url = await remoteConsoleUrl(ctx, instance, protocol as RemoteConsoleProtocol, type);
     return { remote_console: { protocol, type, url } };
   });
 

@@ -10,7 +10,7 @@ import { accessIp, invalidInput, name as validName, pyRepr, string, type Body } 
 import { checkActionAllowed, visibleInstance } from './access.js';
 import type { Microversion } from '../microversion.js';
 import { parseMetadata, randomPassword, toInstanceFlavor } from './create.js';
-import { remoteConsoleUrl } from './remote-console.js';
+import { remoteConsoleUrl, type RemoteConsoleProtocol } from './remote-console.js';
 import type { ServerServices } from './services.js';
 import { releaseVolumes, releaseVolumesAfterDelete } from './volumes.js';
 
@@ -162,7 +162,7 @@ const consoleOutput: Handler = async (ctx, _svc, _caller, instance, args) => {
   return { status: 200, body: { output } };
 };
 
-function remoteConsole(protocol: 'vnc' | 'serial' | 'spice', types: string[]): Handler {
+function remoteConsole(protocol: RemoteConsoleProtocol, types: string[]): Handler {
   return async (ctx, _svc, _caller, instance, args) => {
     const type = ((args ?? {}) as Body).type;
     if (typeof type !== 'string' || !types.includes(type)) throw badRequest(`Invalid console type ${pyRepr(type)}`);
@@ -227,6 +227,10 @@ export const ACTIONS: Record<string, { rule: string; run: Handler }> = {
   'os-getConsoleOutput': { rule: 'os_compute_api:os-console-output', run: consoleOutput },
   'os-getVNCConsole': { rule: 'os_compute_api:os-remote-consoles', run: remoteConsole('vnc', ['novnc', 'xvpvnc']) },
   'os-getSerialConsole': { rule: 'os_compute_api:os-remote-consoles', run: remoteConsole('serial', ['serial']) },
+  // Horizon's console tab asks for each in turn (CONSOLE_TYPE AUTO): each is Nova's own action.
+  'os-getSPICEConsole': { rule: 'os_compute_api:os-remote-consoles', run: remoteConsole('spice', ['spice-html5']) },
+  'os-getRDPConsole': { rule: 'os_compute_api:os-remote-consoles', run: remoteConsole('rdp', ['rdp-html5']) },
+  'os-getMKSConsole': { rule: 'os_compute_api:os-remote-consoles', run: remoteConsole('mks', ['webmks']) },
   addSecurityGroup: { rule: 'os_compute_api:os-security-groups:add', run: securityGroupChange(true) },
   removeSecurityGroup: { rule: 'os_compute_api:os-security-groups:remove', run: securityGroupChange(false) },
   forceDelete: { rule: 'os_compute_api:os-deferred-delete:force', run: forceDelete },
@@ -234,7 +238,7 @@ export const ACTIONS: Record<string, { rule: string; run: Handler }> = {
 };
 
 /** Actions that exist only from a microversion on. */
-const SINCE: Readonly<Record<string, string>> = { trigger_crash_dump: '2.17' };
+const SINCE: Readonly<Record<string, string>> = { trigger_crash_dump: '2.17', 'os-getMKSConsole': '2.8' };
 
 /** POST /servers/{id}/action: exactly one action per body, as Nova dispatches them. */
 export async function runAction(ctx: ComputeContext, svc: ServerServices, caller: Caller, id: string, body: unknown, version: Microversion): Promise<ActionResult> {
