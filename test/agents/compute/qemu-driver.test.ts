@@ -19,6 +19,7 @@ import { alive } from '../../../src/core/host/daemons.js';
 import { PowerState, VirtError, type InstanceSpec, type PowerStateValue } from '../../../src/agents/compute/virt/driver.js';
 import { imageCacheDirOf, QemuDriver, type QemuDriverOptions } from '../../../src/agents/compute/virt/qemu/driver.js';
 import { ImageCache } from '../../../src/agents/compute/virt/qemu/image-cache.js';
+import { GUEST_KERNEL_CMDLINE } from '../../../src/cli/guest-image.js';
 import { guestBootFiles, guestImage, qemuSuitePrerequisites } from '../../helpers/guest-image.js';
 import { processesMentioning } from '../../helpers/processes.js';
 
@@ -353,7 +354,7 @@ describe('QemuDriver on a real QEMU (kumo-tiny, TCG)', { skip, timeout: 900_000 
 
   it('boots an AMI-style image directly (its kernel and ramdisk from the cache), its disk still the root with /data, and again from the record', async (t) => {
     const c = randomUUID();
-    const cmdline = 'quiet no_timer_check console=tty0 console=ttyS0,115200n8';
+    const cmdline = GUEST_KERNEL_CMDLINE;
     const started = Date.now();
     await driver.spawn(spec(c, { directBoot: { kernelId: KERNEL_ID, ramdiskId: RAMDISK_ID, cmdline } }));
     created.add(c);
