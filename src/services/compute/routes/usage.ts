@@ -4,6 +4,7 @@ import type { Instance } from '../instances/model.js';
 import { InstanceRecords } from '../instances/store.js';
 import { activeInPeriod, tenantUsages, usagePeriod, type UsagePeriod } from '../usage.js';
 import { queryValue } from '../validate.js';
+import { usageIndexQuery, usageShowQuery } from '../schemas/usage.js';
 
 /** Nova's max_limit: the page size of 2.40's usage paging when the request names none. */
 const MAX_LIMIT = 1000;
@@ -23,8 +24,8 @@ async function usageInstances(records: InstanceRecords, request: FastifyRequest,
   if (!request.computeVersion.atLeast('2.40')) return { instances: all };
   const q = (key: string) => queryValue(request.query, key);
   const limitRaw = q('limit');
+  // The route's query schema let through digits only.
   const limit = limitRaw === undefined ? MAX_LIMIT : Number(limitRaw);
-  if (!Number.isInteger(limit) || limit < 0) throw badRequest(`Invalid input for query parameters limit. Value: ${limitRaw}. '${limitRaw}' does not match '^[0-9]*$'`);
   let rest = all;
   const marker = q('marker');
   if (marker !== undefined) {
@@ -57,7 +58,7 @@ export function usageRoutes(app: FastifyInstance, ctx: ComputeContext): void {
 
   const base = () => `${ctx.config.publicUrl}/compute/v2.1/os-simple-tenant-usage`;
 
-  app.get('/os-simple-tenant-usage', async (request) => {
+  app.get('/os-simple-tenant-usage', { schema: { querystring: usageIndexQuery } }, async (request) => {
     const caller = callerFrom(request);
     authorize(ctx, caller, 'os_compute_api:os-simple-tenant-usage:list');
     const q = (key: string) => queryValue(request.query, key);
@@ -71,7 +72,7 @@ export function usageRoutes(app: FastifyInstance, ctx: ComputeContext): void {
     };
   });
 
-  app.get<{ Params: { tenantId: string } }>('/os-simple-tenant-usage/:tenantId', async (request) => {
+  app.get<{ Params: { tenantId: string } }>('/os-simple-tenant-usage/:tenantId', { schema: { querystring: usageShowQuery } }, async (request) => {
     const caller = callerFrom(request);
     const projectId = request.params.tenantId;
     authorize(ctx, caller, 'os_compute_api:os-simple-tenant-usage:show', { project_id: projectId });
