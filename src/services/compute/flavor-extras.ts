@@ -1,10 +1,7 @@
 import { badRequest, conflict, notFound, type Caller, type ComputeContext } from './context.js';
 import { extraSpecsOf, visibleFlavorRow } from './flavors.js';
 
-
 /** Flavor extra specs and the access lists of private flavors. */
-
-const SPEC_KEY = /^[a-zA-Z0-9-_:. ]{1,255}$/;
 
 /** Extra spec values as the schema (schemas/flavors.ts) lets them through. */
 export type SpecValues = Record<string, string | number | boolean>;
@@ -47,7 +44,9 @@ export async function createExtraSpecs(ctx: ComputeContext, caller: Caller, flav
 
 export async function updateExtraSpec(ctx: ComputeContext, caller: Caller, flavorId: string, key: string, body: SpecValues): Promise<Record<string, string>> {
   const values = specs(body);
-  if (Object.keys(values)[0] !== key) throw badRequest('Request body and URI mismatch');
+  const keys = Object.keys(values);
+  if (keys.length > 1) throw badRequest('Request body contains too many items');
+  if (keys[0] !== key) throw badRequest('Request body and URI mismatch');
   const row = await visibleFlavorRow(ctx, caller, flavorId);
   await upsertSpecs(ctx, row.id, values);
   return values;

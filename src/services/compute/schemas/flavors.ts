@@ -5,13 +5,16 @@ import type { Schema } from './types.js';
 
 const size = (minimum: number): Schema => ({ type: ['integer', 'string'], pattern: '^[0-9]+$', minimum, maximum: 2147483647 });
 
-/** POST /flavors (Nova's `description` is 2.55, past Kumo's newest microversion). */
+/**
+ * POST /flavors (Nova's `description` is 2.55, past Kumo's newest microversion). The id is a
+ * string or null, as Nova had it before it took numbers too (Kumo's clients see a number refused).
+ */
 export const createFlavor = t.envelope(
   'flavor',
   t.closedObject(
     {
       name: t.name,
-      id: { type: ['string', 'number', 'null'], minLength: 1, maxLength: 255, pattern: '^(?! )[a-zA-Z0-9. _-]+(?<! )$' },
+      id: { type: ['string', 'null'], minLength: 1, maxLength: 255, pattern: '^(?! )[a-zA-Z0-9. _-]+(?<! )$' },
       ram: size(1),
       vcpus: size(1),
       disk: size(0),
@@ -34,8 +37,11 @@ const specs: Schema = {
 /** POST /flavors/{id}/os-extra_specs. */
 export const createExtraSpecs = t.envelope('extra_specs', specs);
 
-/** PUT /flavors/{id}/os-extra_specs/{key}: the one key and its value. */
-export const updateExtraSpec: Schema = { ...specs, minProperties: 1, maxProperties: 1 };
+/**
+ * PUT /flavors/{id}/os-extra_specs/{key}: the key and its value. More than one is refused by the
+ * handler in the words Nova's controller used ('Request body contains too many items').
+ */
+export const updateExtraSpec: Schema = { ...specs, minProperties: 1 };
 
 const tenant = t.closedObject({ tenant: { type: 'string', minLength: 1, maxLength: 255 } }, ['tenant']);
 
