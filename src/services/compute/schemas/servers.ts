@@ -137,9 +137,9 @@ export const metadataBody = t.envelope('metadata', t.metadata);
 /** PUT /servers/{id}/metadata/{key}: exactly one item. */
 export const metadataItemBody = t.envelope('meta', { ...t.metadata, minProperties: 1, maxProperties: 1 });
 
-/** POST /servers/{id}/remote-consoles (2.6; 2.8 adds mks). */
+/** POST /servers/{id}/remote-consoles, from 2.6 (before it the route is a 404); 2.8 adds mks. */
 export const remoteConsole = {
-  '2.1': t.envelope(
+  '2.6': t.envelope(
     'remote_console',
     t.closedObject(
       {
