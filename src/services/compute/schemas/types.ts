@@ -36,7 +36,6 @@ export const uuid: Schema = {
   type: 'string',
   pattern: formatPattern('^\\{?(urn:uuid:)?[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\\}?$', 'uuid'),
 };
-export const imageIdOrEmptyString: Schema = { oneOf: [uuid, { type: 'string', maxLength: 0 }] };
 export const flavorRef: Schema = { type: ['string', 'integer'], minLength: 1 };
 export const adminPassword: Schema = { type: 'string' };
 export const diskConfig: Schema = { type: 'string', enum: ['AUTO', 'MANUAL'] };
@@ -44,10 +43,7 @@ export const accessIPv4: Schema = { type: 'string', format: 'ipv4' };
 export const accessIPv6: Schema = { type: 'string', format: 'ipv6' };
 export const ipAddress: Schema = { type: 'string', anyOf: [{ format: 'ipv4' }, { format: 'ipv6' }] };
 export const tag: Schema = { type: 'string', maxLength: 60, pattern: '^[^,/]*$' };
-export const hostname: Schema = { type: 'string', minLength: 2, maxLength: 63, pattern: '^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$' };
 export const fqdn: Schema = { type: 'string', minLength: 1, maxLength: 255, pattern: '^[a-zA-Z0-9-._]*$' };
-export const projectId: Schema = { type: 'string', minLength: 1, maxLength: 255, pattern: '^[a-zA-Z0-9-]*$' };
-export const userId: Schema = projectId;
 /** What Python's base64.decodebytes takes: whole groups of four (spaces ignored), padded. */
 export const base64: Schema = {
   type: 'string',
@@ -90,11 +86,4 @@ export function queryParam(item: Schema = { type: 'string' }): Schema {
 /** Nova's query schemas mostly allow parameters they do not name (additionalProperties: true). */
 export function query(properties: Record<string, Schema>, closed = false): Schema {
   return { type: 'object', properties, additionalProperties: !closed };
-}
-
-/** Copies `schema` with `changes` merged in at `path` (Nova builds each microversion's schema this way). */
-export function amend(schema: Schema, path: readonly string[], changes: (at: Schema) => Schema): Schema {
-  if (path.length === 0) return changes(schema);
-  const [head, ...rest] = path as [string, ...string[]];
-  return { ...schema, [head]: amend((schema[head] ?? {}) as Schema, rest, changes) };
 }

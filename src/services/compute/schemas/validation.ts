@@ -35,16 +35,10 @@ export function bodyByVersion<Route extends RouteGenericInterface = RouteGeneric
     const schema = found?.[1];
     if (!schema) return;
     const validate = request.compileValidationSchema(schema, 'body');
-    if (!validate(request.body)) throw schemaFailure((validate.errors ?? []) as AjvFailure[], 'body', schema);
+    if (!validate(request.body)) throw new SchemaFailure((validate.errors ?? []) as AjvFailure[], 'body', schema);
     checkedAgainst.set(request as FastifyRequest, schema);
   };
   return { preValidation, config: { bodySchemas: versions } };
-}
-
-/** Every schema a route declared, for the test that compiles them all. */
-export function declaredSchemas(config: unknown): Schema[] {
-  const versions = (config as { bodySchemas?: Record<string, Schema> } | undefined)?.bodySchemas;
-  return versions ? Object.values(versions).filter((s): s is Schema => s !== null) : [];
 }
 
 const minorOf = (version: string) => Number(version.split('.')[1] ?? 0);
@@ -60,10 +54,6 @@ class SchemaFailure extends Error {
   ) {
     super('request failed its schema');
   }
-}
-
-function schemaFailure(errors: AjvFailure[], part: SchemaPart, schema: Schema): SchemaFailure {
-  return new SchemaFailure(errors, part, schema);
 }
 
 /** Nova's message for a schema failure that reached compute's error handler, or undefined if it is not one. */
