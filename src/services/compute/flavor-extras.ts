@@ -1,5 +1,6 @@
 import { badRequest, conflict, notFound, type Caller, type ComputeContext } from './context.js';
 import { extraSpecsOf, visibleFlavorRow } from './flavors.js';
+import { FlavorRecords } from './store/flavors.js';
 
 /** Flavor extra specs and the access lists of private flavors. */
 
@@ -24,15 +25,7 @@ export async function showExtraSpec(ctx: ComputeContext, caller: Caller, flavorI
 }
 
 async function upsertSpecs(ctx: ComputeContext, flavorId: string, values: Record<string, string>): Promise<void> {
-  await ctx.db.transaction().execute(async (tx) => {
-    for (const [key, value] of Object.entries(values)) {
-      await tx
-        .insertInto('compute_flavor_extra_spec')
-        .values({ flavor_id: flavorId, key, value })
-        .onConflict((oc) => oc.columns(['flavor_id', 'key']).doUpdateSet({ value }))
-        .execute();
-    }
-  });
+  await new FlavorRecords(ctx.db).upsertExtraSpecs(flavorId, values);
 }
 
 export async function createExtraSpecs(ctx: ComputeContext, caller: Caller, flavorId: string, body: { extra_specs: SpecValues }): Promise<Record<string, string>> {
@@ -54,8 +47,7 @@ export async function updateExtraSpec(ctx: ComputeContext, caller: Caller, flavo
 
 export async function deleteExtraSpec(ctx: ComputeContext, caller: Caller, flavorId: string, key: string): Promise<void> {
   const row = await visibleFlavorRow(ctx, caller, flavorId);
-  const deleted = await ctx.db.deleteFrom('compute_flavor_extra_spec').where('flavor_id', '=', row.id).where('key', '=', key).executeTakeFirst();
-  if (Number(deleted.numDeletedRows) === 0) throw notFound(`Flavor ${flavorId} has no extra specs with key ${key}.`);
+  if (!(await new FlavorRecords(ctx.db).deleteExtraSpec(row.id, key))) throw notFound(`Flavor ${flavorId} has no extra specs with key ${key}.`);
 }
 
 export interface FlavorAccess {
@@ -66,17 +58,13 @@ export interface FlavorAccess {
 export async function listFlavorAccess(ctx: ComputeContext, caller: Caller, flavorId: string): Promise<FlavorAccess[]> {
   const row = await visibleFlavorRow(ctx, caller, flavorId);
   if (row.is_public === 1) throw notFound('Access list not available for public flavors.');
-  const rows = await ctx.db.selectFrom('compute_flavor_access').select('project_id').where('flavor_id', '=', row.id).orderBy('project_id').execute();
-  return rows.map((r) => ({ flavor_id: row.id, tenant_id: r.project_id }));
+  return accessOf(ctx, row.id);
 }
 
 export async function addTenantAccess(ctx: ComputeContext, caller: Caller, flavorId: string, tenant: string, publicRefused: boolean): Promise<FlavorAccess[]> {
   const row = await visibleFlavorRow(ctx, caller, flavorId);
   if (row.is_public === 1 && publicRefused) throw conflict('Can not add access to a public flavor.');
-  try {
-    await ctx.db.insertInto('compute_flavor_access').values({ flavor_id: row.id, project_id: tenant }).execute();
-  } catch (error) {
-    if (!ctx.database.isUniqueViolation(error)) throw error;
+  if (!(await new FlavorRecords(ctx.db).grant(row.id, tenant))) {
     throw conflict(`Flavor access already exists for flavor ${flavorId} and project ${tenant} combination.`);
   }
   return accessOf(ctx, row.id);
@@ -84,12 +72,10 @@ export async function addTenantAccess(ctx: ComputeContext, caller: Caller, flavo
 
 export async function removeTenantAccess(ctx: ComputeContext, caller: Caller, flavorId: string, tenant: string): Promise<FlavorAccess[]> {
   const row = await visibleFlavorRow(ctx, caller, flavorId);
-  const deleted = await ctx.db.deleteFrom('compute_flavor_access').where('flavor_id', '=', row.id).where('project_id', '=', tenant).executeTakeFirst();
-  if (Number(deleted.numDeletedRows) === 0) throw notFound(`Flavor access not found for ${flavorId} / ${tenant} combination.`);
+  if (!(await new FlavorRecords(ctx.db).revoke(row.id, tenant))) throw notFound(`Flavor access not found for ${flavorId} / ${tenant} combination.`);
   return accessOf(ctx, row.id);
 }
 
 async function accessOf(ctx: ComputeContext, flavorId: string): Promise<FlavorAccess[]> {
-  const rows = await ctx.db.selectFrom('compute_flavor_access').select('project_id').where('flavor_id', '=', flavorId).orderBy('project_id').execute();
-  return rows.map((r) => ({ flavor_id: flavorId, tenant_id: r.project_id }));
+  return (await new FlavorRecords(ctx.db).accessOf(flavorId)).map((project) => ({ flavor_id: flavorId, tenant_id: project }));
 }

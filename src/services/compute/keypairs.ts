@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { badRequest, conflict, notFound, nowIso, type ComputeContext } from './context.js';
 import { checkQuota } from './quotas.js';
+import { KeypairRecords } from './store/keypairs.js';
 import { generateSshKeypair, sshFingerprint, x509Fingerprint } from './ssh-keys.js';
 import type { KeypairRow } from './tables.js';
 import { generateX509Keypair } from './x509.js';
@@ -62,12 +63,7 @@ export async function createKeypair(ctx: ComputeContext, projectId: string, user
     ({ publicKey, fingerprint, privateKey } = generated);
   }
   const row: KeypairRow = { user_id: userId, name: request.name, type: request.type, fingerprint, public_key: publicKey, created_at: nowIso() };
-  try {
-    await ctx.db.insertInto('compute_keypair').values(row).execute();
-  } catch (error) {
-    if (!ctx.database.isUniqueViolation(error)) throw error;
-    throw conflict(`Key pair '${request.name}' already exists.`);
-  }
+  if (!(await new KeypairRecords(ctx.db).insert(row))) throw conflict(`Key pair '${request.name}' already exists.`);
   return privateKey === undefined ? { row } : { row, privateKey };
 }
 
@@ -80,16 +76,15 @@ export async function getKeypair(ctx: ComputeContext, userId: string, name: stri
 
 /** A user's key pair by name, when it exists. */
 export async function findKeypair(ctx: ComputeContext, userId: string, name: string): Promise<KeypairRow | undefined> {
-  return ctx.db.selectFrom('compute_keypair').selectAll().where('user_id', '=', userId).where('name', '=', name).executeTakeFirst();
+  return new KeypairRecords(ctx.db).get(userId, name);
 }
 
 export async function listKeypairs(ctx: ComputeContext, userId: string): Promise<KeypairRow[]> {
-  return ctx.db.selectFrom('compute_keypair').selectAll().where('user_id', '=', userId).orderBy('name').execute();
+  return new KeypairRecords(ctx.db).list(userId);
 }
 
 export async function deleteKeypair(ctx: ComputeContext, userId: string, name: string): Promise<void> {
-  const deleted = await ctx.db.deleteFrom('compute_keypair').where('user_id', '=', userId).where('name', '=', name).executeTakeFirst();
-  if (Number(deleted.numDeletedRows) === 0) throw keypairNotFound(name, userId);
+  if (!(await new KeypairRecords(ctx.db).delete(userId, name))) throw keypairNotFound(name, userId);
 }
 
 /**

@@ -73,7 +73,11 @@ async function byPassword(ctx: IdentityContext, section: Json): Promise<Authenti
   const userRef = requireObject(section.user, 'identity/password/user');
   const password = optString(userRef, 'password', { max: 4096 });
   if (password === undefined) throw badRequest("Invalid input for field 'password': it is required.");
-  const user = await findUser(ctx, userRef);
+  let user = await findUser(ctx, userRef);
+  if (!user && ctx.accountsPending) {
+    await ctx.accountsPending;
+    user = await findUser(ctx, userRef);
+  }
   if (user) await refuseIfLocked(ctx, user);
   // An unknown user costs the same bcrypt work as a wrong password (see PasswordHasher.verify).
   const ok = await ctx.hasher.verify(password, user?.passwordHash);
@@ -208,4 +212,25 @@ async function defaultScope(ctx: IdentityContext, user: User): Promise<TokenScop
   if (!project || !project.enabled) return { kind: 'unscoped' };
   const roles = await ctx.directory.effectiveRoles(user.id, { kind: 'project', id: project.id });
   return roles.length > 0 ? { kind: 'project', id: project.id } : { kind: 'unscoped' };
+}
+
+/** Enabled projects on which the user holds at least one role (directly, by group or inherited). */
+export async function projectsWithRoles(ctx: IdentityContext, userId: string): Promise<Project[]> {
+  const projects = await ctx.stores.resources.listProjects({ enabled: true });
+  const result = [];
+  for (const project of projects) {
+    const roles = await ctx.directory.effectiveRoles(userId, { kind: 'project', id: project.id });
+    if (roles.length > 0) result.push(project);
+  }
+  return result;
+}
+
+/** Enabled domains on which the user holds at least one role. */
+export async function domainsWithRoles(ctx: IdentityContext, userId: string): Promise<Domain[]> {
+  const domains = [];
+  for (const domain of await ctx.stores.resources.listDomains({ enabled: true })) {
+    const roles = await ctx.directory.effectiveRoles(userId, { kind: 'domain', id: domain.id });
+    if (roles.length > 0) domains.push(domain);
+  }
+  return domains;
 }

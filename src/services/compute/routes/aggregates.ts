@@ -1,8 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Aggregates, AZ_KEY, type Aggregate } from '../aggregates.js';
 import { authorize, badRequest, callerFrom, type ComputeContext } from '../context.js';
-import type { ComputeHosts } from '../hosts.js';
-import { InstanceRecords } from '../instances/store.js';
+import { hostHasInstances, type ComputeHosts } from '../hosts.js';
 import type { Microversion } from '../microversion.js';
 import { novaIsoTime } from '../nova-time.js';
 import { aggregateAction, createAggregate, updateAggregate } from '../schemas/aggregates.js';
@@ -28,8 +27,7 @@ type AggregateAction = { add_host?: { host: string }; remove_host?: { host: stri
 /** os-aggregates: admin-only host aggregates, their hosts and metadata (an `availability_zone` key zones the hosts). */
 export function aggregateRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: ComputeHosts): void {
   const aggregates = new Aggregates(ctx.db);
-  const instances = new InstanceRecords(ctx.db);
-  const hasInstances = async (host: string) => (await instances.list({ host, deleted: false })).length > 0;
+  const hasInstances = (host: string) => hostHasInstances(ctx, host);
   const withInstances = async (aggregate: Aggregate) => {
     const busy: string[] = [];
     for (const host of aggregate.hosts) if (await hasInstances(host)) busy.push(host);

@@ -1,8 +1,7 @@
 import { loadavg, uptime as osUptime } from 'node:os';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authorize, badRequest, callerFrom, notFound, type ComputeContext } from '../context.js';
-import { isUp, type ComputeHosts } from '../hosts.js';
-import { InstanceRecords } from '../instances/store.js';
+import { deleteComputeService, instancesOnHost, isUp, type ComputeHosts } from '../hosts.js';
 import { ControlServices, controlServiceIsUp } from '../control-services.js';
 import type { ComputeHostRow } from '../tables.js';
 import { listHypervisorsQuery, listServicesQuery, updateService } from '../schemas/services.js';
@@ -14,7 +13,6 @@ const apiTime = (iso: string) => `${iso.slice(0, 19)}.${iso.slice(20, 23)}000`;
 /** os-services (the compute service of each host) and os-hypervisors (its compute node). */
 export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: ComputeHosts): void {
   const downTime = () => ctx.config.compute.serviceDownTimeSeconds;
-  const instances = new InstanceRecords(ctx.db);
   const controlServices = new ControlServices(ctx.db);
   const useUuids = (version: { atLeast(v: string): boolean }) => version.atLeast('2.53');
 
@@ -92,9 +90,7 @@ export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: Com
     }
     const row = (await hosts.list()).find((r) => r.service_id === request.params.id || String(serviceNumber(r)) === request.params.id);
     if (!row) throw notFound(`Service ${request.params.id} could not be found.`);
-    const used = await ctx.db.selectFrom('compute_instance').select('id').where('host', '=', row.host).where('deleted', '=', 0).executeTakeFirst();
-    if (used) throw badRequest(`Unable to delete compute service that is hosting instances. Migrate or delete the instances first.`);
-    await hosts.remove(row.host);
+    await deleteComputeService(ctx, hosts, row.host);
     reply.code(204).send();
   });
 
@@ -219,7 +215,7 @@ export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: Com
     const rows = await matching(request);
     const hypervisors = [];
     for (const row of rows) {
-      const servers = await instances.list({ host: row.host, deleted: false });
+      const servers = await instancesOnHost(ctx, row.host);
       // Nova leaves `servers` out of a hypervisor that runs none.
       hypervisors.push({ ...renderHypervisor(row, false, false), ...(servers.length > 0 ? { servers: servers.map((s) => ({ uuid: s.id, name: s.name })) } : {}) });
     }

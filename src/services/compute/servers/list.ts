@@ -1,7 +1,7 @@
 import { authorize, badRequest, type Caller, type ComputeContext } from '../context.js';
 import type { Instance } from '../instances/model.js';
 import { apiStatus } from '../instances/states.js';
-import type { InstanceRecords } from '../instances/store.js';
+import type { InstanceRecords } from '../store/instances.js';
 import { queryValue } from '../validate.js';
 import type { Microversion } from '../microversion.js';
 
