@@ -10,6 +10,7 @@ import { activeImage, nova } from './helpers.js';
 import * as actions from '../../../src/services/compute/schemas/actions.js';
 import * as aggregates from '../../../src/services/compute/schemas/aggregates.js';
 import * as flavors from '../../../src/services/compute/schemas/flavors.js';
+import * as images from '../../../src/services/compute/schemas/images.js';
 import * as keypairs from '../../../src/services/compute/schemas/keypairs.js';
 import * as quotas from '../../../src/services/compute/schemas/quotas.js';
 import * as securityGroups from '../../../src/services/compute/schemas/security-groups.js';
@@ -33,7 +34,7 @@ describe('compute request schemas', () => {
     type Compile = (route: { schema: unknown; method: string; url: string; httpPart: string }) => unknown;
     const build = AjvCompiler() as unknown as (external: Record<string, unknown>, options: unknown) => Compile;
     const compile = build({}, { customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allowUnionTypes: true } });
-    const modules = [actions, aggregates, flavors, keypairs, quotas, securityGroups, serverGroups, serverResources, servers, services, usage];
+    const modules = [actions, aggregates, flavors, images, keypairs, quotas, securityGroups, serverGroups, serverResources, servers, services, usage];
     let compiled = 0;
     for (const module of modules) {
       for (const [name, value] of Object.entries(module)) {
@@ -135,7 +136,7 @@ describe('compute refuses bad input with Nova\'s schema messages', () => {
     badRequest(await consoles({ remote_console: { protocol: 'vnc' } }, '2.6'), "Invalid input for field/attribute remote_console. Value: {'protocol': 'vnc'}. 'type' is a required property");
   });
 
-  it('query strings: servers, flavors, keypairs, usage, hypervisors', async () => {
+  it('query strings: servers, flavors, keypairs, usage, hypervisors, images (paging only where its microversion has it)', async () => {
     const get = (path: string, token = demo, version?: string) => nova(cloud.url, 'GET', path, token, undefined, version);
     badRequest(await get('/servers?limit=-1'), "Invalid input for query parameters limit. Value: -1. '-1' does not match '^[0-9]*$'");
     badRequest(await get('/servers/detail?limit=1&limit=x'), "Invalid input for query parameters limit. Value: x. 'x' does not match '^[0-9]*$'");
@@ -145,6 +146,12 @@ describe('compute refuses bad input with Nova\'s schema messages', () => {
     badRequest(await get('/os-keypairs?limit=-3', demo, '2.35'), "Invalid input for query parameters limit. Value: -3. '-3' does not match '^[0-9]*$'");
     badRequest(await get('/os-simple-tenant-usage?limit=x', admin, '2.40'), "Invalid input for query parameters limit. Value: x. 'x' does not match '^[0-9]*$'");
     badRequest(await get('/os-hypervisors?limit=x', admin, '2.33'), "Invalid input for query parameters limit. Value: x. 'x' does not match '^[0-9]*$'");
+    badRequest(await get('/images?limit=-1'), "Invalid input for query parameters limit. Value: -1. '-1' does not match '^[0-9]*$'");
+    // Before the microversion that brings paging, Nova's schema does not name the parameters.
+    assert.equal((await get('/os-keypairs?limit=-3', demo, '2.34')).status, 200);
+    assert.equal((await get('/os-hypervisors?limit=x', admin, '2.32')).status, 200);
+    assert.equal((await get('/os-simple-tenant-usage?limit=x', admin, '2.39')).status, 200);
+    assert.equal((await get('/images?limit=x', demo, '2.36')).status, 404);
     // Parameters Nova's schemas do not name pass, as they do before 2.75.
     assert.equal((await get('/servers?whatever=1')).status, 200);
   });

@@ -5,7 +5,7 @@ import { deleteComputeService, instancesOnHost, isUp, type ComputeHosts } from '
 import { ControlServices, controlServiceIsUp } from '../control-services.js';
 import type { ComputeHostRow } from '../tables.js';
 import { listHypervisorsQuery, listServicesQuery, updateService } from '../schemas/services.js';
-import { bodyByVersion } from '../schemas/validation.js';
+import { bodyByVersion, queryByVersion } from '../schemas/validation.js';
 import { toBoolean } from '../validate.js';
 
 const apiTime = (iso: string) => `${iso.slice(0, 19)}.${iso.slice(20, 23)}000`;
@@ -151,11 +151,11 @@ export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: Com
       ...(next ? { hypervisors_links: [{ rel: 'next', href: `${base}?limit=${q.limit}&marker=${next}` }] } : {}),
     };
   };
-  app.get('/os-hypervisors', { schema: { querystring: listHypervisorsQuery } }, async (request) => {
+  app.get('/os-hypervisors', queryByVersion({ '2.33': listHypervisorsQuery }), async (request) => {
     authorize(ctx, callerFrom(request), 'os_compute_api:os-hypervisors:list');
     return page(request, false);
   });
-  app.get('/os-hypervisors/detail', { schema: { querystring: listHypervisorsQuery } }, async (request) => {
+  app.get('/os-hypervisors/detail', queryByVersion({ '2.33': listHypervisorsQuery }), async (request) => {
     authorize(ctx, callerFrom(request), 'os_compute_api:os-hypervisors:list-detail');
     return page(request, true);
   });

@@ -13,7 +13,7 @@ import {
 } from '../keypairs.js';
 import { queryValue } from '../validate.js';
 import { createKeypair as createKeypairBody, listKeypairsQuery } from '../schemas/keypairs.js';
-import { bodyByVersion } from '../schemas/validation.js';
+import { bodyByVersion, queryByVersion } from '../schemas/validation.js';
 
 type NameParams = { name: string };
 
@@ -29,7 +29,7 @@ export function keypairRoutes(app: FastifyInstance, ctx: ComputeContext): void {
   };
   const typed = (request: FastifyRequest) => request.computeVersion.atLeast('2.2');
 
-  app.get('/os-keypairs', { schema: { querystring: listKeypairsQuery } }, async (request) => {
+  app.get('/os-keypairs', queryByVersion({ '2.35': listKeypairsQuery }), async (request) => {
     const { userId } = owner(request, 'index');
     let rows = await listKeypairs(ctx, userId);
     // From 2.35 the list pages with limit and marker (a keypair name).

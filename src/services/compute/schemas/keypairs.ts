@@ -19,7 +19,7 @@ export const createKeypair = {
   '2.10': keypair({ type: keypairType, user_id: { type: 'string' } }),
 };
 
-/** GET /os-keypairs (user_id from 2.10, limit and marker from 2.35; unknown parameters pass before 2.75). */
+/** GET /os-keypairs: limit and marker from 2.35 (before, Nova's schema names nothing; unknown parameters pass before 2.75). */
 export const listKeypairsQuery = t.query({
   user_id: t.queryParam(),
   limit: t.queryParam({ type: 'string', pattern: '^[0-9]*$', minLength: 1 }),

@@ -168,7 +168,8 @@ export function novaMessage(failures: readonly AjvFailure[], part: SchemaPart, d
 }
 
 /** A 400 worded as Nova words a schema failure of `value` at `path` (for checks Ajv cannot make). */
-export function invalidInput(path: readonly string[], value: unknown, reason: string): Error {
+export function invalidInput(path: readonly string[], value: unknown, reason: string, part: SchemaPart = 'body'): Error {
   if (path.length === 0) return badRequest(reason);
+  if (part === 'querystring') return badRequest(`Invalid input for query parameters ${path[0]}. Value: ${pyStr(value)}. ${reason}`);
   return badRequest(`Invalid input for field/attribute ${path[path.length - 1]}. Value: ${pyStr(value)}. ${reason}`);
 }

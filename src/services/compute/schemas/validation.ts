@@ -4,22 +4,24 @@ import { invalidInput, novaMessage, pyRepr, type AjvFailure, type SchemaPart } f
 import type { Schema } from './types.js';
 
 /**
- * How compute's routes declare their request schemas. A route whose body is the same at
- * every microversion declares it to Fastify as usual (`{ schema: { body } }`). A route whose
- * body changes with the microversion (as Nova picks a schema per version range) declares them
- * all with `bodyByVersion`, whose preValidation hook checks the body with Fastify's own
- * validator compiler against the one the request's microversion selects.
+ * How compute's routes declare their request schemas. A route whose body (or query string) is
+ * the same at every microversion declares it to Fastify as usual (`{ schema: { body } }`). A
+ * route whose body changes with the microversion (as Nova picks a schema per version range)
+ * declares them all with `bodyByVersion` (`queryByVersion`), whose preValidation hook checks
+ * the request with Fastify's own validator compiler against the one its microversion selects.
  */
+
+type VersionedSchemas = Readonly<Record<string, Schema | null>>;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** A compute route's body schemas by microversion (bodyByVersion). */
-    bodySchemas?: Readonly<Record<string, Record<string, unknown> | null>>;
+    /** A compute route's request schemas by microversion (bodyByVersion, queryByVersion). */
+    versionedSchemas?: { body?: VersionedSchemas; querystring?: VersionedSchemas };
   }
 }
 
-/** The body schema a request was checked against (so the numeric-string check reads the same one). */
-const checkedAgainst = new WeakMap<FastifyRequest, Schema>();
+/** The schemas a request was checked against (so the numeric-string check reads the same ones). */
+const checkedAgainst = new WeakMap<FastifyRequest, { body?: Schema; querystring?: Schema }>();
 
 /**
  * Nova's versioned schemas: `{ '2.1': schema, '2.19': schema }`, each from its version on. Before
@@ -27,18 +29,29 @@ const checkedAgainst = new WeakMap<FastifyRequest, Schema>();
  * (404), as Nova's router would before looking at the body.
  */
 export function bodyByVersion<Route extends RouteGenericInterface = RouteGenericInterface>(
-  versions: Readonly<Record<string, Schema | null>>,
+  versions: VersionedSchemas,
 ): RouteShorthandOptions<RawServerDefault, IncomingMessage, ServerResponse, Route> {
+  return { preValidation: checkByVersion<Route>('body', versions), config: { versionedSchemas: { body: versions } } };
+}
+
+/** The same for a query string (Nova's paging parameters arrive with a microversion). */
+export function queryByVersion<Route extends RouteGenericInterface = RouteGenericInterface>(
+  versions: VersionedSchemas,
+): RouteShorthandOptions<RawServerDefault, IncomingMessage, ServerResponse, Route> {
+  return { preValidation: checkByVersion<Route>('querystring', versions), config: { versionedSchemas: { querystring: versions } } };
+}
+
+function checkByVersion<Route extends RouteGenericInterface>(part: SchemaPart, versions: VersionedSchemas) {
   const ordered = Object.entries(versions).sort(([a], [b]) => minorOf(b) - minorOf(a));
-  const preValidation = async (request: FastifyRequest<Route>): Promise<void> => {
-    const found = ordered.find(([since]) => request.computeVersion.atLeast(since));
-    const schema = found?.[1];
+  return async (request: FastifyRequest<Route>): Promise<void> => {
+    const schema = ordered.find(([since]) => request.computeVersion.atLeast(since))?.[1];
     if (!schema) return;
-    const validate = request.compileValidationSchema(schema, 'body');
-    if (!validate(request.body)) throw new SchemaFailure((validate.errors ?? []) as AjvFailure[], 'body', schema);
-    checkedAgainst.set(request as FastifyRequest, schema);
+    const validate = request.compileValidationSchema(schema, part);
+    const data = part === 'body' ? request.body : request.query;
+    if (!validate(data)) throw new SchemaFailure((validate.errors ?? []) as AjvFailure[], part, schema);
+    const req = request as FastifyRequest;
+    checkedAgainst.set(req, { ...checkedAgainst.get(req), [part]: schema });
   };
-  return { preValidation, config: { bodySchemas: versions } };
 }
 
 const minorOf = (version: string) => Number(version.split('.')[1] ?? 0);
@@ -71,23 +84,26 @@ export function schemaFailureMessage(error: unknown, request: FastifyRequest): s
  * which JSON Schema leaves alone; this is that extension, run once the schema has passed.
  */
 export function checkNumericStrings(request: FastifyRequest): void {
-  const schema = checkedAgainst.get(request) ?? ((request.routeOptions.schema as { body?: Schema } | undefined)?.body);
-  if (schema) walk(schema, request.body, []);
+  const declared = request.routeOptions.schema as { body?: Schema; querystring?: Schema } | undefined;
+  const checked = checkedAgainst.get(request);
+  const body = checked?.body ?? declared?.body;
+  const query = checked?.querystring ?? declared?.querystring;
+  if (body) walk(body, request.body, [], 'body');
+  if (query) walk(query, request.query, [], 'querystring');
 }
 
-function walk(schema: Schema, data: unknown, path: string[]): void {
+function walk(schema: Schema, data: unknown, path: string[], part: SchemaPart): void {
   if (typeof data === 'string' && /^-?[0-9]+(\.[0-9]+)?$/.test(data.trim())) {
     const n = Number(data);
-    if (typeof schema.minimum === 'number' && n < schema.minimum) throw invalidInput(path, data, `${pyRepr(n)} is less than the minimum of ${schema.minimum}`);
-    if (typeof schema.maximum === 'number' && n > schema.maximum) throw invalidInput(path, data, `${pyRepr(n)} is greater than the maximum of ${schema.maximum}`);
-    if (typeof schema.exclusiveMinimum === 'number' && n <= schema.exclusiveMinimum) {
-      throw invalidInput(path, data, `${pyRepr(n)} is less than or equal to the minimum of ${schema.exclusiveMinimum}`);
-    }
+    const refuse = (reason: string) => invalidInput(path, data, `${pyRepr(n)} ${reason}`, part);
+    if (typeof schema.minimum === 'number' && n < schema.minimum) throw refuse(`is less than the minimum of ${schema.minimum}`);
+    if (typeof schema.maximum === 'number' && n > schema.maximum) throw refuse(`is greater than the maximum of ${schema.maximum}`);
+    if (typeof schema.exclusiveMinimum === 'number' && n <= schema.exclusiveMinimum) throw refuse(`is less than or equal to the minimum of ${schema.exclusiveMinimum}`);
     return;
   }
   if (Array.isArray(data)) {
     const items = schema.items as Schema | undefined;
-    if (items) data.forEach((item, i) => walk(items, item, [...path, String(i)]));
+    if (items) data.forEach((item, i) => walk(items, item, [...path, String(i)], part));
     return;
   }
   if (typeof data !== 'object' || data === null) return;
@@ -95,7 +111,7 @@ function walk(schema: Schema, data: unknown, path: string[]): void {
   const patterns = Object.entries((schema.patternProperties ?? {}) as Record<string, Schema>);
   for (const [key, value] of Object.entries(data)) {
     const direct = properties[key];
-    if (direct) walk(direct, value, [...path, key]);
-    for (const [pattern, sub] of patterns) if (new RegExp(pattern, 'u').test(key)) walk(sub, value, [...path, key]);
+    if (direct) walk(direct, value, [...path, key], part);
+    for (const [pattern, sub] of patterns) if (new RegExp(pattern, 'u').test(key)) walk(sub, value, [...path, key], part);
   }
 }
