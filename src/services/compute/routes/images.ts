@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { badRequest, callerFrom, notFound, type ComputeContext } from '../context.js';
+import { callerFrom, notFound, type ComputeContext } from '../context.js';
 import { queryValue } from '../validate.js';
 import { listImagesQuery } from '../schemas/images.js';
 import { queryByVersion } from '../schemas/validation.js';

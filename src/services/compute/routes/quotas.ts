@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { authorize, badRequest, callerFrom, type ComputeContext } from '../context.js';
+import { authorize, callerFrom, type ComputeContext } from '../context.js';
 import { showQuotaClass, showQuotaDefaults, showQuotaDetail, showQuotaSet, updateQuotaClass, updateQuotaSet } from '../quota-sets.js';
 import { PROXIED_QUOTAS, resetLimits } from '../quotas.js';
 import { queryValue } from '../validate.js';

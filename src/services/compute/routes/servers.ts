@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { mapInTurns } from '../../../core/cooperative.js';
-import { authorize, badRequest, callerFrom, conflict, forbidden, notFound, type Caller, type ComputeContext } from '../context.js';
+import { badRequest, callerFrom, conflict, forbidden, notFound, type Caller, type ComputeContext } from '../context.js';
 import type { Instance } from '../instances/model.js';
 import type { ConsoleArgs } from '../../../contracts/compute.js';
 import { runAction, deleteInstance } from '../servers/actions.js';

@@ -3,7 +3,6 @@ import { ConductorMethods, CONDUCTOR_TOPIC } from '../../../contracts/compute.js
 import { badRequest, forbidden, nowIso, authorize, type Caller, type ComputeContext } from '../context.js';
 import { findFlavorForBoot } from '../flavors.js';
 import { resourcesOf, type Instance, type InstanceFlavor, type SchedulerHints } from '../instances/model.js';
-import type { Microversion } from '../microversion.js';
 import type { RequestedNetwork } from '../peers.js';
 import { normalisedAccessIp, toBoolean, toInteger } from '../validate.js';
 import { pyRepr } from '../schemas/messages.js';
