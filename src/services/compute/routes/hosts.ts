@@ -4,7 +4,9 @@ import { authorize, badRequest, callerFrom, notFound, type ComputeContext } from
 import { deleteComputeService, instancesOnHost, isUp, type ComputeHosts } from '../hosts.js';
 import { ControlServices, controlServiceIsUp } from '../control-services.js';
 import type { ComputeHostRow } from '../tables.js';
-import { boolean, string, type Body } from '../validate.js';
+import { listHypervisorsQuery, listServicesQuery, updateService } from '../schemas/services.js';
+import { bodyByVersion, queryByVersion } from '../schemas/validation.js';
+import { toBoolean } from '../validate.js';
 
 const apiTime = (iso: string) => `${iso.slice(0, 19)}.${iso.slice(20, 23)}000`;
 
@@ -26,7 +28,7 @@ export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: Com
     ...(forcedDown ? { forced_down: row.forced_down === 1 } : {}),
   });
 
-  app.get('/os-services', async (request) => {
+  app.get('/os-services', { schema: { querystring: listServicesQuery } }, async (request) => {
     const caller = callerFrom(request);
     authorize(ctx, caller, 'os_compute_api:os-services:list');
     const q = request.query as Record<string, string | undefined>;
@@ -52,27 +54,27 @@ export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: Com
   });
 
   // Before 2.53 services are enabled and disabled by host and binary.
-  const setStatus = (enable: boolean, withReason: boolean) => async (request: FastifyRequest) => {
+  type ServiceBody = { host: string; binary: string; disabled_reason?: string; forced_down?: boolean | string };
+  const setStatus = (enable: boolean, withReason: boolean) => async (request: FastifyRequest<{ Body: ServiceBody }>) => {
     const caller = callerFrom(request);
     authorize(ctx, caller, 'os_compute_api:os-services:update');
-    const body = (request.body ?? {}) as Body;
-    const host = string(body.host, 'host', 1, 255);
-    const binary = string(body.binary, 'binary', 1, 255);
+    const { host, binary } = request.body;
     if (binary !== 'nova-compute') throw notFound(`Service ${binary} on host ${host} could not be found.`);
-    const reason = withReason && body.disabled_reason !== undefined ? string(body.disabled_reason, 'disabled_reason', 0, 255) : null;
+    const reason = withReason ? (request.body.disabled_reason ?? null) : null;
     if (!(await hosts.setEnabled(host, enable, reason))) throw notFound(`Compute host ${host} could not be found.`);
     return { service: { host, binary, status: enable ? 'enabled' : 'disabled', ...(reason !== null ? { disabled_reason: reason } : {}) } };
   };
-  app.put('/os-services/enable', setStatus(true, false));
-  app.put('/os-services/disable', setStatus(false, false));
-  app.put('/os-services/disable-log-reason', setStatus(false, true));
-  app.put('/os-services/force-down', async (request) => {
+  app.put<{ Body: ServiceBody }>('/os-services/enable', bodyByVersion(updateService), setStatus(true, false));
+  app.put<{ Body: ServiceBody }>('/os-services/disable', bodyByVersion(updateService), setStatus(false, false));
+  app.put<{ Body: ServiceBody }>('/os-services/disable-log-reason', bodyByVersion(updateService), setStatus(false, true));
+  app.put<{ Body: ServiceBody }>('/os-services/force-down', bodyByVersion({ '2.11': updateService['2.11'] }), async (request) => {
     const caller = callerFrom(request);
     authorize(ctx, caller, 'os_compute_api:os-services:update');
     if (!request.computeVersion.atLeast('2.11')) throw notFound('The resource could not be found.');
-    const body = (request.body ?? {}) as Body;
-    const host = string(body.host, 'host', 1, 255);
-    const down = boolean(body.forced_down, 'forced_down');
+    const { host, forced_down: forcedDown } = request.body;
+    // Nova's force-down requires the flag (its schema does not).
+    if (forcedDown === undefined) throw badRequest('Missing forced_down field');
+    const down = toBoolean(forcedDown);
     if (!(await hosts.setForcedDown(host, down))) throw notFound(`Compute host ${host} could not be found.`);
     return { service: { host, binary: 'nova-compute', forced_down: down } };
   });
@@ -134,8 +136,8 @@ export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: Com
         rows = rows.slice(at + 1);
       }
       if (q.limit !== undefined) {
+        // The route's query schema let through digits only.
         const limit = Number(q.limit);
-        if (!Number.isInteger(limit) || limit < 0) throw badRequest(`Invalid input for query parameters limit. Value: ${q.limit}.`);
         if (rows.length > limit) {
           rows = rows.slice(0, limit);
           const last = rows.at(-1);
@@ -149,11 +151,11 @@ export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: Com
       ...(next ? { hypervisors_links: [{ rel: 'next', href: `${base}?limit=${q.limit}&marker=${next}` }] } : {}),
     };
   };
-  app.get('/os-hypervisors', async (request) => {
+  app.get('/os-hypervisors', queryByVersion({ '2.33': listHypervisorsQuery }), async (request) => {
     authorize(ctx, callerFrom(request), 'os_compute_api:os-hypervisors:list');
     return page(request, false);
   });
-  app.get('/os-hypervisors/detail', async (request) => {
+  app.get('/os-hypervisors/detail', queryByVersion({ '2.33': listHypervisorsQuery }), async (request) => {
     authorize(ctx, callerFrom(request), 'os_compute_api:os-hypervisors:list-detail');
     return page(request, true);
   });

@@ -3,6 +3,8 @@ import { authorize, badRequest, callerFrom, type ComputeContext } from '../conte
 import type { Instance } from '../instances/model.js';
 import { instancesActiveIn, tenantUsages, usagePeriod, type UsagePeriod } from '../usage.js';
 import { queryValue } from '../validate.js';
+import { usageIndexQuery, usageShowQuery } from '../schemas/usage.js';
+import { queryByVersion } from '../schemas/validation.js';
 
 /** Nova's max_limit: the page size of 2.40's usage paging when the request names none. */
 const MAX_LIMIT = 1000;
@@ -22,8 +24,8 @@ async function usageInstances(ctx: ComputeContext, request: FastifyRequest, peri
   if (!request.computeVersion.atLeast('2.40')) return { instances: all };
   const q = (key: string) => queryValue(request.query, key);
   const limitRaw = q('limit');
+  // The route's query schema let through digits only.
   const limit = limitRaw === undefined ? MAX_LIMIT : Number(limitRaw);
-  if (!Number.isInteger(limit) || limit < 0) throw badRequest(`Invalid input for query parameters limit. Value: ${limitRaw}. '${limitRaw}' does not match '^[0-9]*$'`);
   let rest = all;
   const marker = q('marker');
   if (marker !== undefined) {
@@ -54,7 +56,7 @@ const TRUTHY = new Set(['1', 'true', 'yes', 'on', 't', 'y']);
 export function usageRoutes(app: FastifyInstance, ctx: ComputeContext): void {
   const base = () => `${ctx.config.publicUrl}/compute/v2.1/os-simple-tenant-usage`;
 
-  app.get('/os-simple-tenant-usage', async (request) => {
+  app.get('/os-simple-tenant-usage', queryByVersion(usageIndexQuery), async (request) => {
     const caller = callerFrom(request);
     authorize(ctx, caller, 'os_compute_api:os-simple-tenant-usage:list');
     const q = (key: string) => queryValue(request.query, key);
@@ -68,7 +70,7 @@ export function usageRoutes(app: FastifyInstance, ctx: ComputeContext): void {
     };
   });
 
-  app.get<{ Params: { tenantId: string } }>('/os-simple-tenant-usage/:tenantId', async (request) => {
+  app.get<{ Params: { tenantId: string } }>('/os-simple-tenant-usage/:tenantId', queryByVersion(usageShowQuery), async (request) => {
     const caller = callerFrom(request);
     const projectId = request.params.tenantId;
     authorize(ctx, caller, 'os_compute_api:os-simple-tenant-usage:show', { project_id: projectId });
