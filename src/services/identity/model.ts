@@ -18,6 +18,8 @@ export interface Project {
   enabled: boolean;
   tags: string[];
   extra: Extra;
+  /** A domain seen through /v3/projects (Keystone keeps every domain as a project acting as a domain). */
+  isDomain?: true;
 }
 
 export interface User {

@@ -3,7 +3,8 @@ import { newHexId } from '../../core/ids.js';
 import type { IdentityContext } from './context.js';
 import { duplicateError, notFoundError } from './errors.js';
 import { checkName, extraAttributes } from './extras.js';
-import type { Project } from './model.js';
+import { createDomain, deleteDomain, updateDomain } from './domains.js';
+import type { Domain, Project } from './model.js';
 import type { ProjectBody } from './schemas.js';
 
 /** Keystone's project rules: hierarchy, domains, names unique per domain, tags, revocation on disable. */
@@ -28,11 +29,37 @@ export async function loadProject(ctx: IdentityContext, id: string): Promise<Pro
 }
 
 /**
+ * A project, or a domain seen as the project acting as it: in Keystone every domain is a
+ * project with is_domain, which /v3/projects shows, changes and deletes (as a domain).
+ */
+export async function loadProjectOrDomain(ctx: IdentityContext, id: string): Promise<Project> {
+  const project = await ctx.stores.resources.getProject(id);
+  if (project) return project;
+  const domain = await ctx.stores.resources.getDomain(id);
+  if (!domain) throw notFoundError('project', id);
+  return domainAsProject(domain);
+}
+
+function domainAsProject(d: Domain): Project {
+  return { id: d.id, name: d.name, domainId: d.id, parentId: null, description: d.description, enabled: d.enabled, tags: [], extra: d.extra, isDomain: true };
+}
+
+/**
  * A new project under its parent (a project, or a domain named as parent), in the parent's
  * domain, else the named one, else `callerDomainId` (the domain of the caller's token).
  */
 export async function createProject(ctx: IdentityContext, body: ProjectBody, callerDomainId: string): Promise<Project> {
-  if (body.is_domain === true) throw new ApiError(400, 'Projects acting as domains are not supported here.');
+  if (body.is_domain === true) {
+    // A project acting as a domain is a domain: it has no domain or parent of its own.
+    if (body.parent_id || body.domain_id) throw badRequest('A project acting as a domain has no domain_id or parent_id.');
+    const domain = await createDomain(ctx, {
+      name: body.name ?? '',
+      ...(body.description !== undefined ? { description: body.description } : {}),
+      ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
+      ...extraAttributes(body, KNOWN),
+    });
+    return domainAsProject(domain);
+  }
   const name = checkName(body.name ?? '', 'name', 64);
   const parentId = body.parent_id ?? null;
   let domainId = body.domain_id ?? null;
@@ -75,8 +102,16 @@ export async function createProject(ctx: IdentityContext, body: ProjectBody, cal
 /** Changes what may change; its id, domain, parent and is_domain stay. Disabling revokes its tokens. */
 export async function updateProject(ctx: IdentityContext, project: Project, body: ProjectBody): Promise<Project> {
   for (const fixed of ['id', 'domain_id', 'parent_id', 'is_domain'] as const) {
-    const current = { id: project.id, domain_id: project.domainId, parent_id: project.parentId, is_domain: false }[fixed];
+    const current = project.isDomain
+      ? { id: project.id, domain_id: null, parent_id: null, is_domain: true }[fixed]
+      : { id: project.id, domain_id: project.domainId, parent_id: project.parentId, is_domain: false }[fixed];
     if (body[fixed] !== undefined && body[fixed] !== current) throw badRequest(`The project's ${fixed} cannot be changed.`);
+  }
+  if (project.isDomain) {
+    const domain = await ctx.stores.resources.getDomain(project.id);
+    if (!domain) throw notFoundError('project', project.id);
+    const { name, description, enabled } = body;
+    return domainAsProject(await updateDomain(ctx, domain, { ...(name !== undefined ? { name } : {}), ...(description !== undefined ? { description } : {}), ...(enabled !== undefined ? { enabled } : {}) }));
   }
   const updated: Project = {
     ...project,
@@ -97,6 +132,11 @@ export async function updateProject(ctx: IdentityContext, project: Project, body
 
 /** A project without children goes with its role assignments and its tokens. */
 export async function deleteProject(ctx: IdentityContext, project: Project): Promise<void> {
+  if (project.isDomain) {
+    const domain = await ctx.stores.resources.getDomain(project.id);
+    if (!domain) throw notFoundError('project', project.id);
+    return deleteDomain(ctx, domain);
+  }
   if ((await ctx.stores.resources.countChildren(project.id)) > 0) {
     throw new ApiError(403, `Cannot delete project ${project.id}: it has child projects.`);
   }
@@ -144,7 +184,12 @@ export interface ProjectFilters {
 }
 
 export async function listProjects(ctx: IdentityContext, f: ProjectFilters): Promise<Project[]> {
-  if (f.isDomain === true) return [];
+  if (f.isDomain === true) {
+    // The projects acting as domains are the domains; they have no parent, domain or tags.
+    if (f.parentId !== undefined || f.domainId !== undefined || f.tags || f.tagsAny) return [];
+    const domains = await ctx.stores.resources.listDomains({ ...(f.name !== undefined ? { name: f.name } : {}), ...(f.enabled !== undefined ? { enabled: f.enabled } : {}) });
+    return domains.map(domainAsProject);
+  }
   let projects = await ctx.stores.resources.listProjects({
     ...(f.name !== undefined ? { name: f.name } : {}),
     ...(f.domainId !== undefined ? { domainId: f.domainId } : {}),

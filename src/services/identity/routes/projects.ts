@@ -5,18 +5,7 @@ import { queryBool, queryString } from '../../../core/http/body.js';
 import type { IdentityContext } from '../context.js';
 import { applyInexactFilters } from '../list-filters.js';
 import type { Project } from '../model.js';
-import {
-  addProjectTag,
-  clearProjectTags,
-  createProject,
-  deleteProject,
-  listProjects,
-  loadProject,
-  removeProjectTag,
-  replaceProjectTags,
-  updateProject,
-  type ProjectFilters,
-} from '../projects.js';
+import { addProjectTag, clearProjectTags, createProject, deleteProject, listProjects, loadProject, loadProjectOrDomain, removeProjectTag, replaceProjectTags, type ProjectFilters, updateProject } from '../projects.js';
 import { collection, renderProject } from '../render.js';
 import { projectCreate, projectTagsUpdate, projectUpdate, type ProjectBody } from '../schemas.js';
 import { authorize, notFoundError, requestUrl } from './common.js';
@@ -43,20 +32,20 @@ export function projectRoutes(app: FastifyInstance, ctx: IdentityContext): void 
   });
 
   app.get<ById>('/v3/projects/:id', async (request) => {
-    const project = await loadProject(ctx, request.params.id);
+    const project = await loadProjectOrDomain(ctx, request.params.id);
     authorize(ctx, request, 'identity:get_project', target(project));
     return { project: renderProject(project, ctx.baseUrl) };
   });
 
   app.patch<ById & { Body: { project: ProjectBody } }>('/v3/projects/:id', { schema: { body: projectUpdate } }, async (request) => {
     authorize(ctx, request, 'identity:update_project');
-    const project = await loadProject(ctx, request.params.id);
+    const project = await loadProjectOrDomain(ctx, request.params.id);
     return { project: renderProject(await updateProject(ctx, project, request.body.project), ctx.baseUrl) };
   });
 
   app.delete<ById>('/v3/projects/:id', async (request, reply) => {
     authorize(ctx, request, 'identity:delete_project');
-    await deleteProject(ctx, await loadProject(ctx, request.params.id));
+    await deleteProject(ctx, await loadProjectOrDomain(ctx, request.params.id));
     reply.code(204).send();
   });
 
