@@ -103,6 +103,12 @@ export function describeSchemaFailure(failure: SchemaFailure, context = 'body'):
         return 'not in the expected format.';
       case 'enum':
         return `expected one of ${JSON.stringify(p.allowedValues)}.`;
+      case 'const':
+        return `expected ${JSON.stringify(p.allowedValue)}.`;
+      case 'minProperties':
+        return p.limit === 1 ? 'it must not be empty.' : `fewer than ${String(p.limit)} members.`;
+      case 'maxProperties':
+        return `more than ${String(p.limit)} members.`;
       case 'additionalProperties':
         return `unknown member '${String(p.additionalProperty)}'.`;
       default:

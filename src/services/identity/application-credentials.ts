@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { acceptablePathPattern, type AuthContext } from '../../core/auth/context.js';
-import { envelope, isObject, optBool, optClearableString, optNullableString, optString, reqString } from '../../core/http/body.js';
 import { ApiError, badRequest } from '../../core/http/errors.js';
 import { newHexId } from '../../core/ids.js';
 import type { IdentityContext } from './context.js';
 import { duplicateError, notFoundError } from './errors.js';
 import { checkName } from './extras.js';
 import type { AccessRule, ApplicationCredential, Role } from './model.js';
+import type { AccessRuleRef, ApplicationCredentialBody } from './schemas.js';
 import { microsecondTimestamp } from './render.js';
 
 /**
@@ -39,24 +39,22 @@ export interface CreatedApplicationCredential {
   accessRules: AccessRule[];
 }
 
-/** A new credential for `userId` from the `application_credential` member of a request body. */
+/** A new credential for `userId` from a request's `application_credential` (its shape checked by the route's schema). */
 export async function createApplicationCredential(
   ctx: IdentityContext,
   caller: AuthContext,
   userId: string,
-  requestBody: unknown,
+  body: ApplicationCredentialBody,
 ): Promise<CreatedApplicationCredential> {
   if (caller.userId !== userId) throw new ApiError(403, 'Application credentials can only be created by their owner.');
   if (!caller.projectId) throw new ApiError(403, 'A project-scoped token is required to create an application credential.');
   if (caller.applicationCredentialId) {
     throw new ApiError(403, 'An application credential cannot be used to create another one.');
   }
-  const body = envelope(requestBody, 'application_credential');
-  const name = checkName(reqString(body, 'name'));
-  const expiresRaw = optNullableString(body, 'expires_at', { max: 64 });
+  const name = checkName(body.name);
   let expiresAt: string | null = null;
-  if (expiresRaw) {
-    expiresAt = microsecondTimestamp(expiresRaw);
+  if (body.expires_at) {
+    expiresAt = microsecondTimestamp(body.expires_at);
     if (Date.parse(expiresAt) <= Date.now()) {
       throw badRequest('The expiration time of an application credential must be in the future.');
     }
@@ -64,64 +62,52 @@ export async function createApplicationCredential(
   const available = await ctx.directory.effectiveRoles(caller.userId, { kind: 'project', id: caller.projectId });
   let roles: Role[] = available;
   if (body.roles !== undefined) {
-    if (!Array.isArray(body.roles)) throw badRequest("Invalid input for field 'roles': expected a list.");
     roles = [];
     for (const ref of body.roles) {
-      if (!isObject(ref)) throw badRequest("Invalid input for field 'roles': each role is an object with id or name.");
-      const id = optString(ref, 'id', { max: 64 });
-      const roleName = optString(ref, 'name', { max: 255 });
-      const role = available.find((r) => (id !== undefined && r.id === id) || (roleName !== undefined && r.name === roleName));
-      if (!role) throw new ApiError(403, `The user does not hold role ${id ?? roleName ?? '?'} on the project.`);
+      const role = available.find((r) => r.id === ref.id || r.name === ref.name);
+      if (!role) throw new ApiError(403, `The user does not hold role ${ref.id ?? ref.name ?? '?'} on the project.`);
       roles.push(role);
     }
   }
-  const secret = optString(body, 'secret', { min: 1, max: 4096 }) ?? randomBytes(48).toString('base64url');
+  const secret = body.secret ?? randomBytes(48).toString('base64url');
   const cred: ApplicationCredential = {
     id: newHexId(),
     name,
     userId: caller.userId,
     projectId: caller.projectId,
     secretHash: await ctx.hasher.hash(secret),
-    description: optClearableString(body, 'description', { max: 65_535 }) ?? '',
+    description: body.description ?? '',
     expiresAt,
-    unrestricted: optBool(body, 'unrestricted') ?? false,
+    unrestricted: body.unrestricted ?? false,
     roleIds: roles.map((r) => r.id),
     accessRuleIds: [],
   };
   if (await ctx.stores.credentials.getApplicationCredentialByName(cred.userId, name)) {
     throw duplicateError('application credential', name);
   }
-  const accessRules = await resolveAccessRules(ctx, caller.userId, body.access_rules);
+  const accessRules = await resolveAccessRules(ctx, caller.userId, body.access_rules ?? []);
   cred.accessRuleIds = accessRules.map((r) => r.id);
   await ctx.stores.credentials.createApplicationCredential(cred);
   return { cred, roles, secret, accessRules };
 }
 
-const ACCESS_RULE_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
-
 /**
  * A create body's `access_rules`: each names one of the user's rules by id, or describes one
  * (service, path, method), which is the user's existing rule of that description or a new one.
  */
-async function resolveAccessRules(ctx: IdentityContext, userId: string, raw: unknown): Promise<AccessRule[]> {
-  if (raw === undefined || raw === null) return [];
-  if (!Array.isArray(raw)) throw badRequest("Invalid input for field 'access_rules': expected a list.");
-  if (raw.length > 100) throw badRequest("Invalid input for field 'access_rules': more than 100 items.");
+async function resolveAccessRules(ctx: IdentityContext, userId: string, refs: AccessRuleRef[]): Promise<AccessRule[]> {
   const rules: AccessRule[] = [];
-  for (const item of raw) {
-    if (!isObject(item)) throw badRequest("Invalid input for field 'access_rules': each rule is an object.");
-    const id = optString(item, 'id', { max: 64 });
-    if (id !== undefined) {
-      const rule = await ctx.stores.accessRules.get(userId, id);
-      if (!rule) throw notFoundError('access rule', id);
+  for (const ref of refs) {
+    if (ref.id !== undefined) {
+      const rule = await ctx.stores.accessRules.get(userId, ref.id);
+      if (!rule) throw notFoundError('access rule', ref.id);
       rules.push(rule);
       continue;
     }
-    const service = reqString(item, 'service', { max: 64 });
-    const path = reqString(item, 'path', { max: 255 });
-    const method = reqString(item, 'method', { max: 16 });
-    if (!ACCESS_RULE_METHODS.has(method)) throw badRequest(`Invalid input for field 'access_rules/method': '${method.slice(0, 16)}' is not one of ${[...ACCESS_RULE_METHODS].join(', ')}.`);
-    if (!path.startsWith('/')) throw badRequest("Invalid input for field 'access_rules/path': it must start with '/'.");
+    const { service, path, method } = ref;
+    if (service === undefined || path === undefined || method === undefined) {
+      throw badRequest("Invalid input for field 'access_rules': a rule names its id, or its service, path and method.");
+    }
     if (!acceptablePathPattern(path)) throw badRequest("Invalid input for field 'access_rules/path': at most two '**', and no two wildcards side by side.");
     rules.push(await ctx.stores.accessRules.findOrCreate(userId, { service, path, method }));
   }

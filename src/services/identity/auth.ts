@@ -1,8 +1,8 @@
 import { ApiError, badRequest, unauthorized } from '../../core/http/errors.js';
-import { isObject, optString, requireObject, type Json } from '../../core/http/body.js';
 import type { IdentityContext } from './context.js';
 import { recordPasswordAttempt, refuseIfLocked } from './security-compliance.js';
 import type { Domain, Project, User } from './model.js';
+import type { AuthBody, AuthIdentity, AuthScope, NamedRef, ProjectRef, UserRef } from './schemas.js';
 import type { TokenScope } from './tokens/payload.js';
 import type { ValidatedToken } from './tokens/provider.js';
 import { redeemTrust, type TrustGrant } from './trusts.js';
@@ -21,19 +21,14 @@ interface Authenticated {
 }
 
 /** POST /v3/auth/tokens: checks the identity, resolves the scope and issues a token. */
-export async function authenticate(ctx: IdentityContext, body: unknown): Promise<ValidatedToken> {
-  if (!isObject(body)) throw badRequest('The request body must be a JSON object.');
-  const auth = requireObject(body.auth, 'auth');
-  const identity = requireObject(auth.identity, 'identity');
-  const methods = identity.methods;
-  if (!Array.isArray(methods) || methods.length === 0 || methods.some((m) => typeof m !== 'string')) {
-    throw badRequest("Invalid input for field 'identity/methods': expected a non-empty list of strings.");
-  }
-  for (const method of methods as string[]) {
+export async function authenticate(ctx: IdentityContext, body: AuthBody): Promise<ValidatedToken> {
+  const { auth } = body;
+  const { identity } = auth;
+  for (const method of identity.methods) {
     if (!METHODS.has(method)) throw new ApiError(401, `Attempted to authenticate with an unsupported method.`);
     if (identity[method] === undefined) throw badRequest(`Invalid input for field 'identity/${method}': it is required.`);
   }
-  const who = await identify(ctx, identity, [...new Set(methods as string[])]);
+  const who = await identify(ctx, identity, [...new Set(identity.methods)]);
   const trust = await trustScope(ctx, auth.scope, who);
   const scope = trust ? trust.scope : await resolveScope(ctx, auth.scope, who);
   const expiresAt = [who.expiresAt, trust?.expiresAt].filter((t): t is number => t !== undefined);
@@ -56,16 +51,19 @@ export async function authenticate(ctx: IdentityContext, body: unknown): Promise
   }
 }
 
-async function identify(ctx: IdentityContext, identity: Json, methods: string[]): Promise<Authenticated> {
+/** `methods` are known ones whose sections are present (checked by authenticate). */
+async function identify(ctx: IdentityContext, identity: AuthIdentity, methods: string[]): Promise<Authenticated> {
   let result: Authenticated | undefined;
   for (const method of methods) {
-    const section = requireObject(identity[method], `identity/${method}`);
     const next =
-      method === 'password'
-        ? await byPassword(ctx, section)
-        : method === 'token'
-          ? await byToken(ctx, section)
-          : await byApplicationCredential(ctx, section);
+      method === 'password' && identity.password
+        ? await byPassword(ctx, identity.password.user)
+        : method === 'token' && identity.token
+          ? await byToken(ctx, identity.token.id)
+          : identity.application_credential
+            ? await byApplicationCredential(ctx, identity.application_credential)
+            : undefined;
+    if (!next) throw unauthorized(AUTH_FAILED);
     if (result && result.user.id !== next.user.id) throw unauthorized(AUTH_FAILED);
     result = result ? { ...result, ...next, methods: [...result.methods, ...next.methods] } : next;
   }
@@ -73,10 +71,8 @@ async function identify(ctx: IdentityContext, identity: Json, methods: string[])
   return result;
 }
 
-async function byPassword(ctx: IdentityContext, section: Json): Promise<Authenticated> {
-  const userRef = requireObject(section.user, 'identity/password/user');
-  const password = optString(userRef, 'password', { max: 4096 });
-  if (password === undefined) throw badRequest("Invalid input for field 'password': it is required.");
+async function byPassword(ctx: IdentityContext, userRef: UserRef & { password: string }): Promise<Authenticated> {
+  const { password } = userRef;
   let user = await findUser(ctx, userRef);
   if (!user && ctx.accountsPending) {
     await ctx.accountsPending;
@@ -95,10 +91,7 @@ async function byPassword(ctx: IdentityContext, section: Json): Promise<Authenti
   return { user, methods: ['password'] };
 }
 
-async function byToken(ctx: IdentityContext, section: Json): Promise<Authenticated> {
-  // No length limit here: an overlong id is just another token that does not validate (401).
-  const id = optString(section, 'id');
-  if (!id) throw badRequest("Invalid input for field 'identity/token/id': it is required.");
+async function byToken(ctx: IdentityContext, id: string): Promise<Authenticated> {
   // As Keystone: a revoked or expired token in the token method is "not found" (404), not 401.
   const previous = await ctx.tokens.validate(id, { subject: true });
   if (previous.payload.applicationCredentialId) {
@@ -113,17 +106,16 @@ async function byToken(ctx: IdentityContext, section: Json): Promise<Authenticat
   };
 }
 
-async function byApplicationCredential(ctx: IdentityContext, section: Json): Promise<Authenticated> {
-  const secret = optString(section, 'secret', { max: 4096 });
-  if (secret === undefined) throw badRequest("Invalid input for field 'secret': it is required.");
-  const id = optString(section, 'id', { max: 64 });
+async function byApplicationCredential(ctx: IdentityContext, section: NamedRef & { secret: string; user?: UserRef }): Promise<Authenticated> {
+  const { id, name, secret } = section;
   let cred;
   if (id !== undefined) {
     cred = await ctx.stores.credentials.getApplicationCredential(id);
   } else {
-    const name = optString(section, 'name', { max: 255 });
-    if (name === undefined) throw badRequest("Invalid input: an application credential needs 'id', or 'name' and 'user'.");
-    const owner = await findUser(ctx, requireObject(section.user, 'application_credential/user'));
+    if (name === undefined || section.user === undefined) {
+      throw badRequest("Invalid input: an application credential needs 'id', or 'name' and 'user'.");
+    }
+    const owner = await findUser(ctx, section.user);
     if (owner) cred = await ctx.stores.credentials.getApplicationCredentialByName(owner.id, name);
   }
   const ok = await ctx.hasher.verify(secret, cred?.secretHash);
@@ -147,28 +139,26 @@ async function requireActive(ctx: IdentityContext, user: User): Promise<void> {
   if (!domain || !domain.enabled) throw unauthorized(AUTH_FAILED);
 }
 
-async function findUser(ctx: IdentityContext, ref: Json): Promise<User | undefined> {
-  const id = optString(ref, 'id', { max: 64 });
-  if (id !== undefined) return ctx.directory.user(id);
-  const name = optString(ref, 'name', { max: 255 });
-  if (name === undefined) throw badRequest("Invalid input: a user needs 'id', or 'name' and 'domain'.");
-  const domain = await findDomain(ctx, requireObject(ref.domain, 'user/domain'));
+/** A user by id, or by name in a domain (the members' types are the route schema's). */
+async function findUser(ctx: IdentityContext, ref: UserRef): Promise<User | undefined> {
+  if (ref.id !== undefined) return ctx.directory.user(ref.id);
+  const { name } = ref;
+  if (name === undefined || ref.domain === undefined) throw badRequest("Invalid input: a user needs 'id', or 'name' and 'domain'.");
+  const domain = await findDomain(ctx, ref.domain);
   if (!domain) return undefined;
   return ctx.stores.users.getUserByName(domain.id, name);
 }
 
-async function findDomain(ctx: IdentityContext, ref: Json): Promise<Domain | undefined> {
-  const id = optString(ref, 'id', { max: 64 });
-  if (id !== undefined) return ctx.directory.domain(id);
-  const name = optString(ref, 'name', { max: 255 });
-  if (name === undefined) throw badRequest("Invalid input: a domain needs 'id' or 'name'.");
-  return ctx.stores.resources.getDomainByName(name);
+async function findDomain(ctx: IdentityContext, ref: NamedRef): Promise<Domain | undefined> {
+  if (ref.id !== undefined) return ctx.directory.domain(ref.id);
+  if (ref.name === undefined) throw badRequest("Invalid input: a domain needs 'id' or 'name'.");
+  return ctx.stores.resources.getDomainByName(ref.name);
 }
 
-async function resolveScope(ctx: IdentityContext, raw: unknown, who: Authenticated): Promise<TokenScope> {
+async function resolveScope(ctx: IdentityContext, raw: AuthScope | undefined, who: Authenticated): Promise<TokenScope> {
   if (who.pinnedProjectId) {
     if (raw !== undefined && raw !== 'unscoped') {
-      const requested = isObject(raw) && isObject(raw.project) ? await findProject(ctx, raw.project) : undefined;
+      const requested = raw.project ? await findProject(ctx, raw.project) : undefined;
       if (!requested || requested.id !== who.pinnedProjectId) {
         throw unauthorized('Application credentials cannot request a scope.');
       }
@@ -177,43 +167,39 @@ async function resolveScope(ctx: IdentityContext, raw: unknown, who: Authenticat
   }
   if (raw === 'unscoped') return { kind: 'unscoped' };
   if (raw === undefined) return defaultScope(ctx, who.user);
-  const scope = requireObject(raw, 'scope');
+  const scope = raw;
   const kinds = ['project', 'domain', 'system', 'OS-TRUST:trust'].filter((k) => scope[k] !== undefined);
   if (kinds.length !== 1) throw badRequest('Specify exactly one of project, domain or system as the scope.');
   if (scope.project !== undefined) {
-    const project = await findProject(ctx, requireObject(scope.project, 'scope/project'));
+    const project = await findProject(ctx, scope.project);
     if (!project) throw unauthorized('Could not find the project to scope to.');
     if (!project.enabled) throw unauthorized(`Project ${project.id} is disabled.`);
     return { kind: 'project', id: project.id };
   }
   if (scope.domain !== undefined) {
-    const domain = await findDomain(ctx, requireObject(scope.domain, 'scope/domain'));
+    const domain = await findDomain(ctx, scope.domain);
     if (!domain) throw unauthorized('Could not find the domain to scope to.');
     if (!domain.enabled) throw unauthorized(`Domain ${domain.id} is disabled.`);
     return { kind: 'domain', id: domain.id };
   }
   if (scope.system !== undefined) {
-    const system = requireObject(scope.system, 'scope/system');
-    if (system.all !== true) throw badRequest("Invalid input for field 'scope/system': expected {\"all\": true}.");
+    if (scope.system.all !== true) throw badRequest("Invalid input for field 'scope/system': expected {\"all\": true}.");
     return { kind: 'system' };
   }
   throw badRequest('Specify exactly one of project, domain, system or OS-TRUST:trust as the scope.');
 }
 
 /** A scope of `{"OS-TRUST:trust": {"id": ...}}` alone: the trust it names, redeemed. */
-async function trustScope(ctx: IdentityContext, raw: unknown, who: Authenticated): Promise<TrustGrant | undefined> {
-  if (!isObject(raw) || raw['OS-TRUST:trust'] === undefined || Object.keys(raw).length !== 1) return undefined;
-  const id = optString(requireObject(raw['OS-TRUST:trust'], 'scope/OS-TRUST:trust'), 'id', { max: 64 });
-  if (id === undefined) throw badRequest("Invalid input for field 'scope/OS-TRUST:trust/id': it is required.");
-  return redeemTrust(ctx, id, who.user.id, who.applicationCredentialId ? { applicationCredentialId: who.applicationCredentialId } : {});
+async function trustScope(ctx: IdentityContext, raw: AuthScope | undefined, who: Authenticated): Promise<TrustGrant | undefined> {
+  if (raw === undefined || raw === 'unscoped' || raw['OS-TRUST:trust'] === undefined || Object.keys(raw).length !== 1) return undefined;
+  return redeemTrust(ctx, raw['OS-TRUST:trust'].id, who.user.id, who.applicationCredentialId ? { applicationCredentialId: who.applicationCredentialId } : {});
 }
 
-async function findProject(ctx: IdentityContext, ref: Json): Promise<Project | undefined> {
-  const id = optString(ref, 'id', { max: 64 });
-  if (id !== undefined) return ctx.directory.project(id);
-  const name = optString(ref, 'name', { max: 255 });
-  if (name === undefined) throw badRequest("Invalid input: a project needs 'id', or 'name' and 'domain'.");
-  const domain = await findDomain(ctx, requireObject(ref.domain, 'project/domain'));
+async function findProject(ctx: IdentityContext, ref: ProjectRef): Promise<Project | undefined> {
+  if (ref.id !== undefined) return ctx.directory.project(ref.id);
+  const { name } = ref;
+  if (name === undefined || ref.domain === undefined) throw badRequest("Invalid input: a project needs 'id', or 'name' and 'domain'.");
+  const domain = await findDomain(ctx, ref.domain);
   if (!domain) return undefined;
   return ctx.stores.resources.getProjectByName(domain.id, name);
 }

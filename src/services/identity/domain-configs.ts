@@ -1,7 +1,8 @@
 import { isObject } from '../../core/http/body.js';
-import { ApiError, badRequest } from '../../core/http/errors.js';
+import { ApiError } from '../../core/http/errors.js';
 import type { IdentityContext } from './context.js';
 import { notFoundError } from './errors.js';
+import type { DomainConfigBody, DomainConfigOptionBody } from './schemas.js';
 import type { DomainConfig } from './store/domain-configs.js';
 
 /** Domain-specific configuration (Keystone's domain config API): its options, their defaults and its rules. */
@@ -78,15 +79,13 @@ function assertOption(group: string, option: string): void {
   }
 }
 
-/** Checks a whole `{group: {option: value}}` document (or, with `group`, one group of it). */
-function validConfig(value: unknown, group?: string): DomainConfig {
-  if (!isObject(value) || Object.keys(value).length === 0) throw invalid('no options specified');
+/** Checks a whole `{group: {option: value}}` document (or, with `group`, one group of it); its shape is the route schema's. */
+function validConfig(value: Record<string, Record<string, unknown>>, group?: string): DomainConfig {
+  if (Object.keys(value).length === 0) throw invalid('no options specified');
   const config: DomainConfig = {};
   for (const [name, options] of Object.entries(value)) {
     assertGroup(name);
     if (group !== undefined && name !== group) throw invalid(`trying to update group ${group}, so only that group must be specified`);
-    // A wrong type is malformed input (Keystone's schema answers 400); unknown names are InvalidDomainConfig (403).
-    if (!isObject(options)) throw badRequest(`Invalid input for field 'config/${name}': expected an object of options.`);
     if (Object.keys(options).length === 0) throw invalid(`group ${name} must be an object of options`);
     for (const option of Object.keys(options)) assertOption(name, option);
     config[name] = { ...options };
@@ -102,12 +101,6 @@ function visible(config: DomainConfig): DomainConfig {
     if (Object.keys(shown).length > 0) out[group] = shown;
   }
   return out;
-}
-
-function configBody(body: unknown): unknown {
-  if (!isObject(body)) throw badRequest('The request body must be a JSON object.');
-  if (body.config === undefined) throw badRequest("Invalid input for field 'config': it is required.");
-  return body.config;
 }
 
 const missing = (what: string, domainId: string) => new ApiError(404, `Could not find ${what} in domain configuration for domain ${domainId}.`);
@@ -162,8 +155,8 @@ export function defaultOption(group: string, option: string): Record<string, unk
 }
 
 /** PUT: the domain's whole configuration replaced; `created` when it had none. */
-export async function replaceDomainConfig(ctx: IdentityContext, domainId: string, body: unknown): Promise<{ config: DomainConfig; created: boolean }> {
-  const config = validConfig(configBody(body));
+export async function replaceDomainConfig(ctx: IdentityContext, domainId: string, body: DomainConfigBody): Promise<{ config: DomainConfig; created: boolean }> {
+  const config = validConfig(body.config);
   await loadDomain(ctx, domainId);
   const existed = (await ctx.stores.domainConfigs.get(domainId)) !== undefined;
   await save(ctx, domainId, config);
@@ -175,8 +168,8 @@ export async function showDomainConfig(ctx: IdentityContext, domainId: string): 
 }
 
 /** PATCH: the named groups' options merged into the stored ones. */
-export async function updateDomainConfig(ctx: IdentityContext, domainId: string, body: unknown): Promise<DomainConfig> {
-  const changes = validConfig(configBody(body));
+export async function updateDomainConfig(ctx: IdentityContext, domainId: string, body: DomainConfigBody): Promise<DomainConfig> {
+  const changes = validConfig(body.config);
   const config = await load(ctx, domainId);
   for (const [group, options] of Object.entries(changes)) config[group] = { ...config[group], ...options };
   await save(ctx, domainId, config);
@@ -195,9 +188,9 @@ export async function showConfigGroup(ctx: IdentityContext, domainId: string, gr
   return { [group]: shown };
 }
 
-export async function updateConfigGroup(ctx: IdentityContext, domainId: string, group: string, body: unknown): Promise<DomainConfig> {
+export async function updateConfigGroup(ctx: IdentityContext, domainId: string, group: string, body: DomainConfigBody): Promise<DomainConfig> {
   assertGroup(group);
-  const changes = validConfig(configBody(body), group);
+  const changes = validConfig(body.config, group);
   const config = await loadGroup(ctx, domainId, group);
   config[group] = { ...config[group], ...changes[group] };
   await save(ctx, domainId, config);
@@ -215,9 +208,9 @@ export async function showConfigOption(ctx: IdentityContext, domainId: string, g
   return { [option]: config[group]?.[option] };
 }
 
-export async function updateConfigOption(ctx: IdentityContext, domainId: string, group: string, option: string, body: unknown): Promise<DomainConfig> {
+export async function updateConfigOption(ctx: IdentityContext, domainId: string, group: string, option: string, body: DomainConfigOptionBody): Promise<DomainConfig> {
   assertOption(group, option);
-  const changes = configBody(body);
+  const changes = body.config;
   if (!isObject(changes) || Object.keys(changes).length !== 1 || !(option in changes)) {
     throw invalid(`trying to update option ${option} in group ${group}, so only that option must be specified`);
   }

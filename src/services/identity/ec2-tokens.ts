@@ -1,8 +1,8 @@
-import { isObject, type Json } from '../../core/http/body.js';
-import { ApiError, badRequest, unauthorized } from '../../core/http/errors.js';
+import { ApiError, unauthorized } from '../../core/http/errors.js';
 import type { IdentityContext } from './context.js';
 import { ec2Blob, ec2CredentialId } from './credentials.js';
 import { ec2Signature, s3Signature, SignatureError, signaturesEqual, type Ec2SignedRequest } from './ec2-signatures.js';
+import type { Ec2Credentials, Ec2TokenBody } from './schemas.js';
 import type { ValidatedToken } from './tokens/provider.js';
 
 /**
@@ -14,12 +14,17 @@ import type { ValidatedToken } from './tokens/provider.js';
 /** How old an EC2 request's own timestamp may be (Keystone's [credential] auth_ttl, 15 minutes). */
 const EC2_REQUEST_TTL_MS = 15 * 60_000;
 
-export async function ec2TokenAuthenticate(ctx: IdentityContext, body: unknown): Promise<ValidatedToken> {
+export async function ec2TokenAuthenticate(ctx: IdentityContext, body: Ec2TokenBody): Promise<ValidatedToken> {
   const credentials = credentialsOf(body);
+  const { signature, host, verb, path, body_hash } = credentials;
   const request: Ec2SignedRequest = {
-    params: isObject(credentials.params) ? credentials.params : {},
-    headers: stringMap(credentials.headers),
-    ...optionalStrings(credentials, ['signature', 'host', 'verb', 'path', 'body_hash'] as const),
+    params: credentials.params ?? {},
+    headers: credentials.headers ?? {},
+    ...(signature !== undefined ? { signature } : {}),
+    ...(host !== undefined ? { host } : {}),
+    ...(verb !== undefined ? { verb } : {}),
+    ...(path !== undefined ? { path } : {}),
+    ...(body_hash !== undefined ? { body_hash } : {}),
   };
   const access = accessOf(credentials);
   const { secret, cred } = await ec2Secret(ctx, access);
@@ -29,11 +34,11 @@ export async function ec2TokenAuthenticate(ctx: IdentityContext, body: unknown):
   return issue(ctx, cred.user_id, cred.project_id);
 }
 
-export async function s3TokenAuthenticate(ctx: IdentityContext, body: unknown): Promise<ValidatedToken> {
+export async function s3TokenAuthenticate(ctx: IdentityContext, body: Ec2TokenBody): Promise<ValidatedToken> {
   const credentials = credentialsOf(body);
   const access = accessOf(credentials);
   const { secret, cred } = await ec2Secret(ctx, access);
-  if (typeof credentials.token !== 'string' || typeof credentials.signature !== 'string') throw unauthorized('Credential signature mismatch');
+  if (credentials.token === undefined || credentials.signature === undefined) throw unauthorized('Credential signature mismatch');
   const stringToSign = Buffer.from(credentials.token, 'base64url');
   let expected: string;
   try {
@@ -46,14 +51,13 @@ export async function s3TokenAuthenticate(ctx: IdentityContext, body: unknown): 
   return issue(ctx, cred.user_id, cred.project_id);
 }
 
-function credentialsOf(body: unknown): Json {
-  const credentials = isObject(body) ? (body.credentials ?? body.ec2Credentials) : undefined;
-  if (!isObject(credentials)) throw badRequest("Invalid input for field 'credentials': it is required.");
-  return credentials;
+/** The signed request's description; the route's schema requires one of the two members. */
+function credentialsOf(body: Ec2TokenBody): Ec2Credentials {
+  return body.credentials ?? body.ec2Credentials ?? {};
 }
 
-function accessOf(credentials: Json): string {
-  if (typeof credentials.access !== 'string' || credentials.access === '') throw unauthorized('EC2 access key not supplied.');
+function accessOf(credentials: Ec2Credentials): string {
+  if (!credentials.access) throw unauthorized('EC2 access key not supplied.');
   return credentials.access;
 }
 
@@ -107,18 +111,4 @@ async function issue(ctx: IdentityContext, userId: string, projectId: string | n
     if (error instanceof ApiError) throw unauthorized('User not valid for project.');
     throw error;
   }
-}
-
-function stringMap(value: unknown): Record<string, string> {
-  if (!isObject(value)) return {};
-  return Object.fromEntries(Object.entries(value).filter((e): e is [string, string] => typeof e[1] === 'string'));
-}
-
-function optionalStrings<K extends string>(from: Json, keys: readonly K[]): Partial<Record<K, string>> {
-  const out: Partial<Record<K, string>> = {};
-  for (const key of keys) {
-    const value = from[key];
-    if (typeof value === 'string') out[key] = value;
-  }
-  return out;
 }

@@ -1,43 +1,39 @@
-import { isObject, optInt, optNullableString, optString, reqString, type Json } from '../../core/http/body.js';
 import { badRequest, conflict } from '../../core/http/errors.js';
 import { newHexId } from '../../core/ids.js';
 import type { IdentityContext } from './context.js';
 import { notFoundError } from './errors.js';
+import type { ProjectLimitBody, ProjectLimitChanges, RegisteredLimitBody, RegisteredLimitChanges } from './schemas.js';
 import type { ProjectLimit, RegisteredLimit } from './store/limits.js';
 
 /** Keystone's unified limits (flat model): registered defaults per service and resource, and project overrides. */
 
 export type { ProjectLimit, RegisteredLimit };
 
-const MAX_LIMIT = 2_147_483_647;
-
 /** The service (and region, if named) an item refers to must exist. */
-async function checkRefs(ctx: IdentityContext, item: Json): Promise<{ serviceId: string; regionId: string | null }> {
-  const serviceId = reqString(item, 'service_id', { max: 64 });
+async function checkRefs(ctx: IdentityContext, item: { service_id: string; region_id?: string | null }): Promise<{ serviceId: string; regionId: string | null }> {
+  const serviceId = item.service_id;
   if (!(await ctx.stores.catalog.getService(serviceId))) throw badRequest(`Could not find the service ${serviceId}.`);
-  const regionId = optNullableString(item, 'region_id', { max: 255 }) ?? null;
+  const regionId = item.region_id ?? null;
   if (regionId && !(await ctx.stores.catalog.getRegion(regionId))) throw badRequest(`Could not find the region ${regionId}.`);
   return { serviceId, regionId };
 }
 
 /** Registers each item's default; all or none (one duplicate refuses the lot before anything is stored). */
-export async function createRegisteredLimits(ctx: IdentityContext, items: Json[]): Promise<RegisteredLimit[]> {
+export async function createRegisteredLimits(ctx: IdentityContext, items: RegisteredLimitBody[]): Promise<RegisteredLimit[]> {
   const store = ctx.stores.limits;
   const created: RegisteredLimit[] = [];
   for (const item of items) {
     const { serviceId, regionId } = await checkRefs(ctx, item);
-    const resourceName = reqString(item, 'resource_name', { max: 255 });
+    const resourceName = item.resource_name;
     const existing = await store.listRegistered({ service_id: serviceId, resource_name: resourceName });
     if (existing.some((l) => l.region_id === regionId)) throw conflict(`Duplicate registered limit for ${resourceName}.`);
-    const defaultLimit = optInt(item, 'default_limit', { min: -1, max: MAX_LIMIT });
-    if (defaultLimit === undefined) throw badRequest("Invalid input for field 'default_limit': it is required.");
     created.push({
       id: newHexId(),
       service_id: serviceId,
       region_id: regionId,
       resource_name: resourceName,
-      default_limit: defaultLimit,
-      description: optString(item, 'description', { max: 255 }) ?? '',
+      default_limit: item.default_limit,
+      description: item.description ?? '',
     });
   }
   for (const l of created) await store.createRegistered(l);
@@ -52,16 +48,14 @@ export async function loadRegisteredLimit(ctx: IdentityContext, id: string): Pro
   return (await ctx.stores.limits.getRegistered(id)) ?? Promise.reject(notFoundError('registered limit', id));
 }
 
-/** PATCH: `request` is the whole request body, its `registered_limit` the changes. */
-export async function updateRegisteredLimit(ctx: IdentityContext, id: string, request: unknown): Promise<RegisteredLimit> {
+/** PATCH: the request's `registered_limit`, the changes. */
+export async function updateRegisteredLimit(ctx: IdentityContext, id: string, changes: RegisteredLimitChanges): Promise<RegisteredLimit> {
   const limit = await loadRegisteredLimit(ctx, id);
-  const body = isObject(request) && isObject(request.registered_limit) ? request.registered_limit : undefined;
-  if (!body) throw badRequest("Invalid input for field 'registered_limit': expected an object.");
   const updated: RegisteredLimit = {
     ...limit,
-    default_limit: optInt(body, 'default_limit', { min: -1, max: MAX_LIMIT }) ?? limit.default_limit,
-    description: optString(body, 'description', { max: 255 }) ?? limit.description,
-    resource_name: optString(body, 'resource_name', { min: 1, max: 255 }) ?? limit.resource_name,
+    default_limit: changes.default_limit ?? limit.default_limit,
+    description: changes.description === undefined ? limit.description : (changes.description ?? ''),
+    resource_name: changes.resource_name ?? limit.resource_name,
   };
   await ctx.stores.limits.updateRegistered(updated);
   return updated;
@@ -76,30 +70,28 @@ export async function deleteRegisteredLimit(ctx: IdentityContext, id: string): P
  * Sets each item's project limit; all or none. The project must exist, the resource must be
  * registered for the service (and region), and a project has one limit per resource.
  */
-export async function createProjectLimits(ctx: IdentityContext, items: Json[]): Promise<ProjectLimit[]> {
+export async function createProjectLimits(ctx: IdentityContext, items: ProjectLimitBody[]): Promise<ProjectLimit[]> {
   const store = ctx.stores.limits;
   const created: ProjectLimit[] = [];
   for (const item of items) {
     const { serviceId, regionId } = await checkRefs(ctx, item);
-    const projectId = reqString(item, 'project_id', { max: 64 });
+    const projectId = item.project_id;
     if (!(await ctx.stores.resources.getProject(projectId))) throw badRequest(`Could not find the project ${projectId}.`);
-    const resourceName = reqString(item, 'resource_name', { max: 255 });
+    const resourceName = item.resource_name;
     const registered = await store.listRegistered({ service_id: serviceId, resource_name: resourceName });
     if (!registered.some((l) => l.region_id === regionId)) {
       throw badRequest(`No registered limit for ${resourceName} of service ${serviceId}: register it first.`);
     }
     const existing = await store.listLimits({ project_id: projectId, service_id: serviceId, resource_name: resourceName });
     if (existing.some((l) => l.region_id === regionId)) throw conflict(`Duplicate limit for ${resourceName} on project ${projectId}.`);
-    const resourceLimit = optInt(item, 'resource_limit', { min: -1, max: MAX_LIMIT });
-    if (resourceLimit === undefined) throw badRequest("Invalid input for field 'resource_limit': it is required.");
     created.push({
       id: newHexId(),
       project_id: projectId,
       service_id: serviceId,
       region_id: regionId,
       resource_name: resourceName,
-      resource_limit: resourceLimit,
-      description: optString(item, 'description', { max: 255 }) ?? '',
+      resource_limit: item.resource_limit,
+      description: item.description ?? '',
     });
   }
   for (const l of created) await store.createLimit(l);
@@ -117,15 +109,13 @@ export async function loadProjectLimit(ctx: IdentityContext, id: string): Promis
   return (await ctx.stores.limits.getLimit(id)) ?? Promise.reject(notFoundError('limit', id));
 }
 
-/** PATCH: `request` is the whole request body, its `limit` the changes. */
-export async function updateProjectLimit(ctx: IdentityContext, id: string, request: unknown): Promise<ProjectLimit> {
+/** PATCH: the request's `limit`, the changes. */
+export async function updateProjectLimit(ctx: IdentityContext, id: string, changes: ProjectLimitChanges): Promise<ProjectLimit> {
   const limit = await loadProjectLimit(ctx, id);
-  const body = isObject(request) && isObject(request.limit) ? request.limit : undefined;
-  if (!body) throw badRequest("Invalid input for field 'limit': expected an object.");
   const updated: ProjectLimit = {
     ...limit,
-    resource_limit: optInt(body, 'resource_limit', { min: -1, max: MAX_LIMIT }) ?? limit.resource_limit,
-    description: optString(body, 'description', { max: 255 }) ?? limit.description,
+    resource_limit: changes.resource_limit ?? limit.resource_limit,
+    description: changes.description === undefined ? limit.description : (changes.description ?? ''),
   };
   await ctx.stores.limits.updateLimit(updated);
   return updated;

@@ -38,6 +38,9 @@ describe('Identity API errors', () => {
     service: string;
     endpoint: string;
     memberRole: string;
+    credential: string;
+    registeredLimit: string;
+    limit: string;
   };
   const names = {} as { project: string; user: string; group: string; role: string; domain: string };
 
@@ -67,6 +70,11 @@ describe('Identity API errors', () => {
     ids.endpoint = (
       await ia.call('POST', '/endpoints', { endpoint: { service_id: ids.service, interface: 'public', url: 'http://example.org/x', region_id: ids.region } }, 201)
     ).json.endpoint.id;
+    ids.credential = (await ia.call('POST', '/credentials', { credential: { user_id: ids.user, type: 'cert', blob: 'x' } }, 201)).json.credential.id;
+    const registered = { service_id: ids.service, resource_name: 'errors-resource', default_limit: 10 };
+    ids.registeredLimit = (await ia.call('POST', '/registered_limits', { registered_limits: [registered] }, 201)).json.registered_limits[0].id;
+    const limit = { project_id: ids.project, service_id: ids.service, resource_name: 'errors-resource', resource_limit: 5 };
+    ids.limit = (await ia.call('POST', '/limits', { limits: [limit] }, 201)).json.limits[0].id;
   });
 
   after(async () => {
@@ -387,6 +395,59 @@ describe('Identity API errors', () => {
           enabled: BOOL,
         },
       },
+      {
+        label: 'POST /credentials',
+        method: 'POST',
+        path: () => '/credentials',
+        key: 'credential',
+        base: () => ({ user_id: ids.user, type: 'cert', blob: 'b' }),
+        fields: {
+          user_id: [...REQUIRED_STRING, '', 'u'.repeat(65)],
+          type: [...REQUIRED_STRING, '', 't'.repeat(256)],
+          blob: [...REQUIRED_STRING, ''],
+          project_id: [...STRING, 'p'.repeat(65)],
+        },
+      },
+      {
+        label: 'PATCH /credentials/{id}',
+        method: 'PATCH',
+        path: () => `/credentials/${ids.credential}`,
+        key: 'credential',
+        base: () => ({}),
+        fields: { user_id: [...REQUIRED_STRING, ''], type: [...REQUIRED_STRING, ''], blob: [...REQUIRED_STRING, ''], project_id: STRING },
+      },
+      {
+        label: 'POST /users/{id}/application_credentials',
+        method: 'POST',
+        path: () => `/users/${ids.adminUser}/application_credentials`,
+        key: 'application_credential',
+        base: () => ({ name: unique('ac') }),
+        fields: {
+          name: [...REQUIRED_STRING, '', 'n'.repeat(256)],
+          description: STRING,
+          secret: [...STRING, ''],
+          expires_at: STRING,
+          unrestricted: BOOL,
+          roles: ['member', [42], [{}], [{ id: 'f'.repeat(32), name: 'member' }], [{ id: 42 }], [{ colour: 'red' }]],
+          access_rules: ['all', [42], [{ service: 'compute', method: 'FETCH', path: '/x' }], [{ service: 'compute', method: 'GET', path: 'x' }], [{ service: 'compute', method: 'GET', path: '/x', extra: 1 }]],
+        },
+      },
+      {
+        label: 'PATCH /registered_limits/{id}',
+        method: 'PATCH',
+        path: () => `/registered_limits/${ids.registeredLimit}`,
+        key: 'registered_limit',
+        base: () => ({}),
+        fields: { default_limit: ['10', 1.5, -2, 2 ** 31, null], description: [...STRING, 'd'.repeat(256)], resource_name: [...REQUIRED_STRING, ''] },
+      },
+      {
+        label: 'PATCH /limits/{id}',
+        method: 'PATCH',
+        path: () => `/limits/${ids.limit}`,
+        key: 'limit',
+        base: () => ({}),
+        fields: { resource_limit: ['10', 1.5, -2, 2 ** 31, null], description: STRING, resource_name: ['other'] },
+      },
     ];
 
     for (const c of cases) {
@@ -408,6 +469,33 @@ describe('Identity API errors', () => {
         }
       });
     }
+
+    it('limit lists, EC2 token requests and domain configurations are refused by their schemas, naming the field', async () => {
+      const registered = { service_id: ids.service, resource_name: unique('res'), default_limit: 1 };
+      const limit = { project_id: ids.project, service_id: ids.service, resource_name: 'errors-resource', resource_limit: 1 };
+      const bodies: Array<[string, string, unknown, RegExp]> = [
+        ['/registered_limits', 'no list', {}, /registered_limits/],
+        ['/registered_limits', 'empty list', { registered_limits: [] }, /registered_limits/],
+        ['/registered_limits', 'not objects', { registered_limits: ['x'] }, /registered_limits/],
+        ['/registered_limits', 'no default', { registered_limits: [{ ...registered, default_limit: undefined }] }, /default_limit/],
+        ['/registered_limits', 'text default', { registered_limits: [{ ...registered, default_limit: '1' }] }, /default_limit/],
+        ['/registered_limits', 'unknown member', { registered_limits: [{ ...registered, colour: 'red' }] }, /colour/],
+        ['/limits', 'no project', { limits: [{ ...limit, project_id: undefined }] }, /project_id/],
+        ['/limits', 'a domain limit', { limits: [{ ...limit, domain_id: 'default' }] }, /domain_id/],
+        ['/limits', 'limit below -1', { limits: [{ ...limit, resource_limit: -5 }] }, /resource_limit/],
+        ['/ec2tokens', 'no credentials', { nothing: {} }, /credentials/],
+        ['/ec2tokens', 'credentials not an object', { credentials: 'x' }, /credentials/],
+        ['/ec2tokens', 'access not a string', { ec2Credentials: { access: 42 } }, /access/],
+        ['/s3tokens', 'token not a string', { credentials: { access: 'a', token: 1, signature: 's' } }, /token/],
+      ];
+      for (const [path, what, body, field] of bodies) {
+        assertKeystoneError(await call('POST', path, body), 400, field, `${path} ${what}`);
+      }
+      const config = `/domains/${ids.domain}/config`;
+      assertKeystoneError(await call('PUT', config, { config: 'ldap' }), 400, /config/, 'config not an object');
+      assertKeystoneError(await call('PATCH', `${config}/ldap`, { config: { ldap: [] } }), 400, /config\.ldap/, 'group not an object');
+      assertKeystoneError(await call('PATCH', `${config}/ldap/url`, {}), 400, /config/, 'option without config');
+    });
 
     it('accepts null where Keystone does (nullable descriptions, ids)', async () => {
       const created: Array<[string, string, Json]> = [

@@ -15,6 +15,7 @@ import {
 import type { IdentityContext } from '../context.js';
 import type { ApplicationCredential } from '../model.js';
 import { renderAccessRule, renderApplicationCredential } from '../render.js';
+import { applicationCredentialCreate, type ApplicationCredentialBody } from '../schemas.js';
 import { authorize, requestUrl } from './common.js';
 
 export function applicationCredentialRoutes(app: FastifyInstance, ctx: IdentityContext): void {
@@ -22,10 +23,12 @@ export function applicationCredentialRoutes(app: FastifyInstance, ctx: IdentityC
   const render = async (cred: ApplicationCredential) =>
     renderApplicationCredential(cred, await applicationCredentialRoles(ctx, cred), ctx.baseUrl, await applicationCredentialAccessRules(ctx, cred));
 
-  app.post<{ Params: { userId: string } }>('/v3/users/:userId/application_credentials', async (request, reply) => {
+  type CreateRequest = { Params: { userId: string }; Body: { application_credential: ApplicationCredentialBody } };
+  app.post<CreateRequest>('/v3/users/:userId/application_credentials', { schema: { body: applicationCredentialCreate } }, async (request, reply) => {
     const caller = callerOf(request);
     authorize(ctx, request, 'identity:create_application_credential', target(request.params.userId));
-    const { cred, roles, secret, accessRules } = await createApplicationCredential(ctx, caller, request.params.userId, request.body);
+    const body = request.body.application_credential;
+    const { cred, roles, secret, accessRules } = await createApplicationCredential(ctx, caller, request.params.userId, body);
     reply.code(201);
     return { application_credential: { ...renderApplicationCredential(cred, roles, ctx.baseUrl, accessRules), secret } };
   });

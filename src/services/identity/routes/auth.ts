@@ -5,11 +5,12 @@ import { ApiError } from '../../../core/http/errors.js';
 import { authenticate, domainsWithRoles, projectsWithRoles } from '../auth.js';
 import type { IdentityContext } from '../context.js';
 import { collection, renderCatalog, renderDomain, renderProject, renderTokenBody } from '../render.js';
+import { authRequest, type AuthBody } from '../schemas.js';
 import type { ValidatedToken } from '../tokens/provider.js';
 import { authorize, requestUrl } from './common.js';
 
 export function authRoutes(app: FastifyInstance, ctx: IdentityContext): void {
-  app.post('/v3/auth/tokens', { config: { public: true } }, async (request, reply) => {
+  app.post<{ Body: AuthBody }>('/v3/auth/tokens', { config: { public: true }, schema: { body: authRequest } }, async (request, reply) => {
     const token = await authenticate(ctx, request.body);
     const nocatalog = queryBool(request.query, 'nocatalog') ?? false;
     const catalog = nocatalog ? undefined : await ctx.directory.catalog();

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { callerOf } from '../../../core/auth/context.js';
-import { envelope, isObject, optNullableString, optString, queryString, reqString, type Json } from '../../../core/http/body.js';
+import { queryString, type Json } from '../../../core/http/body.js';
 import { ApiError, badRequest } from '../../../core/http/errors.js';
 import type { IdentityContext } from '../context.js';
 import {
@@ -16,6 +16,7 @@ import {
   type Credential,
 } from '../credentials.js';
 import { collection } from '../render.js';
+import { credentialCreate, credentialUpdate, ec2CredentialCreate, type CredentialBody } from '../schemas.js';
 import { authorize, requestUrl } from './common.js';
 
 export function credentialRoutes(app: FastifyInstance, ctx: IdentityContext): void {
@@ -39,14 +40,10 @@ export function credentialRoutes(app: FastifyInstance, ctx: IdentityContext): vo
     }
   };
 
-  app.post('/v3/credentials', async (request, reply) => {
-    const body = envelope(request.body, 'credential');
-    const fields = {
-      user_id: reqString(body, 'user_id', { max: 64 }),
-      project_id: optNullableString(body, 'project_id', { max: 64 }) ?? null,
-      type: reqString(body, 'type', { max: 255 }),
-      blob: reqString(body, 'blob'),
-    };
+  type CreateBody = { Body: { credential: CredentialBody & Required<Pick<CredentialBody, 'user_id' | 'type' | 'blob'>> } };
+  app.post<CreateBody>('/v3/credentials', { schema: { body: credentialCreate } }, async (request, reply) => {
+    const body = request.body.credential;
+    const fields = { user_id: body.user_id, project_id: body.project_id ?? null, type: body.type, blob: body.blob };
     authorize(ctx, request, 'identity:create_credential', onCredential(fields.user_id));
     const cred = await createCredential(ctx, fields);
     reply.code(201);
@@ -68,18 +65,17 @@ export function credentialRoutes(app: FastifyInstance, ctx: IdentityContext): vo
     return { credential: render(cred) };
   });
 
-  app.patch<{ Params: { id: string } }>('/v3/credentials/:id', async (request) => {
-    const body = envelope(request.body, 'credential');
+  app.patch<{ Params: { id: string }; Body: { credential: CredentialBody } }>('/v3/credentials/:id', { schema: { body: credentialUpdate } }, async (request) => {
+    const body = request.body.credential;
     const cred = await loadCredential(ctx, request.params.id);
     authorize(ctx, request, 'identity:update_credential', onCredential(cred.user_id));
     if (body.id !== undefined && body.id !== cred.id) throw badRequest('The credential id cannot be changed.');
-    const projectId = optNullableString(body, 'project_id', { max: 64 });
     const updated: Credential = {
       ...cred,
-      user_id: optString(body, 'user_id', { min: 1, max: 64 }) ?? cred.user_id,
-      project_id: projectId === undefined ? cred.project_id : projectId,
-      type: optString(body, 'type', { min: 1, max: 255 }) ?? cred.type,
-      blob: optString(body, 'blob', { min: 1 }) ?? cred.blob,
+      user_id: body.user_id ?? cred.user_id,
+      project_id: body.project_id === undefined ? cred.project_id : body.project_id,
+      type: body.type ?? cred.type,
+      blob: body.blob ?? cred.blob,
     };
     // Handing a credential to another user needs the right over the new owner as well.
     if (updated.user_id !== cred.user_id) authorize(ctx, request, 'identity:update_credential', onCredential(updated.user_id));
@@ -108,12 +104,10 @@ export function credentialRoutes(app: FastifyInstance, ctx: IdentityContext): vo
   type UserParams = { Params: { id: string } };
   type AccessParams = { Params: { id: string; access: string } };
 
-  app.post<UserParams>('/v3/users/:id/credentials/OS-EC2', async (request, reply) => {
+  app.post<UserParams & { Body: { tenant_id: string } }>('/v3/users/:id/credentials/OS-EC2', { schema: { body: ec2CredentialCreate } }, async (request, reply) => {
     const userId = request.params.id;
     authorize(ctx, request, 'identity:ec2_create_credential', onCredential(userId));
-    if (!isObject(request.body)) throw badRequest('The request body must be a JSON object.');
-    const tenantId = reqString(request.body, 'tenant_id', { max: 64 });
-    const cred = await createEc2Credential(ctx, userId, tenantId);
+    const cred = await createEc2Credential(ctx, userId, request.body.tenant_id);
     reply.code(201);
     return { credential: renderEc2(cred) };
   });

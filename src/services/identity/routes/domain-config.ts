@@ -15,12 +15,15 @@ import {
   updateConfigOption,
   updateDomainConfig,
 } from '../domain-configs.js';
+import { domainConfigOptionUpdate, domainConfigUpdate, type DomainConfigBody, type DomainConfigOptionBody } from '../schemas.js';
 import { authorize } from './common.js';
 
 export function domainConfigRoutes(app: FastifyInstance, ctx: IdentityContext): void {
   type DomainParams = { Params: { id: string } };
   type GroupParams = { Params: { id: string; group: string } };
   type OptionParams = { Params: { id: string; group: string; option: string } };
+  type WithConfig = { Body: DomainConfigBody };
+  const withConfig = { schema: { body: domainConfigUpdate } };
 
   // Keystone puts `default` last for a group or an option: /config/{group}[/{option}]/default.
   app.get('/v3/domains/config/default', async (request) => {
@@ -36,7 +39,7 @@ export function domainConfigRoutes(app: FastifyInstance, ctx: IdentityContext): 
     return { config: defaultOption(request.params.group, request.params.option) };
   });
 
-  app.put<DomainParams>('/v3/domains/:id/config', async (request, reply) => {
+  app.put<DomainParams & WithConfig>('/v3/domains/:id/config', withConfig, async (request, reply) => {
     authorize(ctx, request, 'identity:create_domain_config');
     const { config, created } = await replaceDomainConfig(ctx, request.params.id, request.body);
     // Keystone: 201 when the domain had no configuration, 200 when this replaced one.
@@ -47,7 +50,7 @@ export function domainConfigRoutes(app: FastifyInstance, ctx: IdentityContext): 
     authorize(ctx, request, 'identity:get_domain_config');
     return { config: await showDomainConfig(ctx, request.params.id) };
   });
-  app.patch<DomainParams>('/v3/domains/:id/config', async (request) => {
+  app.patch<DomainParams & WithConfig>('/v3/domains/:id/config', withConfig, async (request) => {
     authorize(ctx, request, 'identity:update_domain_config');
     return { config: await updateDomainConfig(ctx, request.params.id, request.body) };
   });
@@ -61,7 +64,7 @@ export function domainConfigRoutes(app: FastifyInstance, ctx: IdentityContext): 
     authorize(ctx, request, 'identity:get_domain_config');
     return { config: await showConfigGroup(ctx, request.params.id, request.params.group) };
   });
-  app.patch<GroupParams>('/v3/domains/:id/config/:group', async (request) => {
+  app.patch<GroupParams & WithConfig>('/v3/domains/:id/config/:group', withConfig, async (request) => {
     authorize(ctx, request, 'identity:update_domain_config');
     return { config: await updateConfigGroup(ctx, request.params.id, request.params.group, request.body) };
   });
@@ -76,7 +79,7 @@ export function domainConfigRoutes(app: FastifyInstance, ctx: IdentityContext): 
     const { id, group, option } = request.params;
     return { config: await showConfigOption(ctx, id, group, option) };
   });
-  app.patch<OptionParams>('/v3/domains/:id/config/:group/:option', async (request) => {
+  app.patch<OptionParams & { Body: DomainConfigOptionBody }>('/v3/domains/:id/config/:group/:option', { schema: { body: domainConfigOptionUpdate } }, async (request) => {
     authorize(ctx, request, 'identity:update_domain_config');
     const { id, group, option } = request.params;
     return { config: await updateConfigOption(ctx, id, group, option, request.body) };

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { callerOf } from '../../../core/auth/context.js';
-import { isObject, queryString, type Json } from '../../../core/http/body.js';
-import { badRequest } from '../../../core/http/errors.js';
+import { queryString, type Json } from '../../../core/http/body.js';
 import type { IdentityContext } from '../context.js';
 import {
   createProjectLimits,
@@ -17,6 +16,16 @@ import {
   type ProjectLimit,
   type RegisteredLimit,
 } from '../limits.js';
+import {
+  limitsCreate,
+  limitUpdate,
+  registeredLimitsCreate,
+  registeredLimitUpdate,
+  type ProjectLimitBody,
+  type ProjectLimitChanges,
+  type RegisteredLimitBody,
+  type RegisteredLimitChanges,
+} from '../schemas.js';
 import { authorize, requestUrl } from './common.js';
 
 export function limitRoutes(app: FastifyInstance, ctx: IdentityContext): void {
@@ -40,21 +49,15 @@ export function limitRoutes(app: FastifyInstance, ctx: IdentityContext): void {
     description: l.description || null,
     links: { self: `${ctx.baseUrl}/limits/${l.id}` },
   });
-  const list = (body: unknown, key: string): Json[] => {
-    if (!isObject(body) || !Array.isArray(body[key]) || body[key].length === 0 || !(body[key] as unknown[]).every(isObject)) {
-      throw badRequest(`Invalid input for field '${key}': expected a non-empty list of objects.`);
-    }
-    return body[key] as Json[];
-  };
 
   app.get('/v3/limits/model', async (request) => {
     authorize(ctx, request, 'identity:get_limit_model');
     return { model: { name: 'flat', description: 'Limit enforcement and validation does not take project hierarchy into consideration.' } };
   });
 
-  app.post('/v3/registered_limits', async (request, reply) => {
+  app.post<{ Body: { registered_limits: RegisteredLimitBody[] } }>('/v3/registered_limits', { schema: { body: registeredLimitsCreate } }, async (request, reply) => {
     authorize(ctx, request, 'identity:create_registered_limits');
-    const created = await createRegisteredLimits(ctx, list(request.body, 'registered_limits'));
+    const created = await createRegisteredLimits(ctx, request.body.registered_limits);
     reply.code(201);
     return { registered_limits: created.map(renderRegistered) };
   });
@@ -77,9 +80,10 @@ export function limitRoutes(app: FastifyInstance, ctx: IdentityContext): void {
     authorize(ctx, request, 'identity:get_registered_limit');
     return { registered_limit: renderRegistered(await loadRegisteredLimit(ctx, request.params.id)) };
   });
-  app.patch<{ Params: { id: string } }>('/v3/registered_limits/:id', async (request) => {
+  type RegisteredLimitPatch = { Params: { id: string }; Body: { registered_limit: RegisteredLimitChanges } };
+  app.patch<RegisteredLimitPatch>('/v3/registered_limits/:id', { schema: { body: registeredLimitUpdate } }, async (request) => {
     authorize(ctx, request, 'identity:update_registered_limit');
-    return { registered_limit: renderRegistered(await updateRegisteredLimit(ctx, request.params.id, request.body)) };
+    return { registered_limit: renderRegistered(await updateRegisteredLimit(ctx, request.params.id, request.body.registered_limit)) };
   });
   app.delete<{ Params: { id: string } }>('/v3/registered_limits/:id', async (request, reply) => {
     authorize(ctx, request, 'identity:delete_registered_limit');
@@ -87,9 +91,9 @@ export function limitRoutes(app: FastifyInstance, ctx: IdentityContext): void {
     reply.code(204).send();
   });
 
-  app.post('/v3/limits', async (request, reply) => {
+  app.post<{ Body: { limits: ProjectLimitBody[] } }>('/v3/limits', { schema: { body: limitsCreate } }, async (request, reply) => {
     authorize(ctx, request, 'identity:create_limits');
-    const created = await createProjectLimits(ctx, list(request.body, 'limits'));
+    const created = await createProjectLimits(ctx, request.body.limits);
     reply.code(201);
     return { limits: created.map(renderLimit) };
   });
@@ -118,9 +122,9 @@ export function limitRoutes(app: FastifyInstance, ctx: IdentityContext): void {
     authorize(ctx, request, 'identity:get_limit', { target: { limit: { project_id: limit.project_id } } });
     return { limit: renderLimit(limit) };
   });
-  app.patch<{ Params: { id: string } }>('/v3/limits/:id', async (request) => {
+  app.patch<{ Params: { id: string }; Body: { limit: ProjectLimitChanges } }>('/v3/limits/:id', { schema: { body: limitUpdate } }, async (request) => {
     authorize(ctx, request, 'identity:update_limit');
-    return { limit: renderLimit(await updateProjectLimit(ctx, request.params.id, request.body)) };
+    return { limit: renderLimit(await updateProjectLimit(ctx, request.params.id, request.body.limit)) };
   });
   app.delete<{ Params: { id: string } }>('/v3/limits/:id', async (request, reply) => {
     authorize(ctx, request, 'identity:delete_limit');
