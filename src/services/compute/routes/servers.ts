@@ -10,9 +10,7 @@ import { renderSecurityGroup } from './security-groups.js';
 import { listServers } from '../servers/list.js';
 import { renderAddresses, renderBrief, renderServer, renderUpdatedServer } from '../servers/render.js';
 import type { ServerServices } from '../servers/services.js';
-import { listedDevices } from './volume-attachments.js';
-import { isUp } from '../hosts.js';
-import { normalisedAccessIp } from '../validate.js';
+import { hostStatus, reloadServer, saveServerMetadata, serverActionByRequest, serverActionEvents, serverActions, serverVolumes, updateServerAttributes } from '../servers/records.js';
 import { serverAction } from '../schemas/actions.js';
 import { createServer, listServersQuery, metadataBody, metadataItemBody, remoteConsole, updateServer } from '../schemas/servers.js';
 import { bodyByVersion } from '../schemas/validation.js';
@@ -24,14 +22,14 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
   const viewOptions = async (request: FastifyRequest, caller: Caller, instance: Instance) => {
     // The ports say what the server has; without a network service it has no ports.
     const network = ctx.network ? await ctx.network.view(caller, instance) : { addresses: [], securityGroups: [] };
-    const volumes = listedDevices(await svc.blockDevices.list(instance.id)).map((d) => ({ volumeId: d.volumeId as string, deleteOnTermination: d.deleteOnTermination }));
+    const volumes = (await serverVolumes(svc, instance.id)).map((d) => ({ volumeId: d.volumeId as string, deleteOnTermination: d.deleteOnTermination }));
     return { baseUrl: baseUrl(), version: request.computeVersion, isAdmin: caller.isAdmin, ...network, volumes };
   };
   const render = async (request: FastifyRequest, caller: Caller, instance: Instance) =>
     renderServer(instance, {
       ...(await viewOptions(request, caller, instance)),
       ...(request.computeVersion.atLeast('2.16') && ctx.enforcer.enforce('os_compute_api:servers:show:host_status', { project_id: instance.projectId }, caller.credentials)
-        ? { hostStatus: await hostStatus(svc, ctx, instance) }
+        ? { hostStatus: await hostStatus(ctx, svc, instance) }
         : {}),
     });
   // PUT /servers/{id} and rebuild answer with Nova's update view (no extension attributes).
@@ -89,14 +87,7 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
   app.put<{ Params: IdParams; Body: ServerUpdate }>('/servers/:id', bodyByVersion(updateServer), async (request) => {
     const caller = callerFrom(request);
     const instance = await visibleInstance(ctx, svc.instances, caller, request.params.id, 'os_compute_api:servers:update');
-    const server = request.body.server;
-    const changes: Record<string, string | null> = {};
-    if (server.description !== undefined) changes.description = server.description;
-    if (server.name !== undefined) changes.name = server.name;
-    if (server.accessIPv4 !== undefined) changes.access_ip_v4 = server.accessIPv4;
-    if (server.accessIPv6 !== undefined) changes.access_ip_v6 = normalisedAccessIp(server.accessIPv6);
-    if (Object.keys(changes).length > 0) await svc.instances.update(instance.id, changes);
-    return { server: await renderUpdated(request, caller, (await svc.instances.get(instance.id)) as Instance) };
+    return { server: await renderUpdated(request, caller, await updateServerAttributes(svc, instance, request.body.server)) };
   });
 
   app.delete<{ Params: IdParams }>('/servers/:id', async (request, reply) => {
@@ -112,8 +103,7 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
     for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);
     reply.code(result.status);
     if (result.server) {
-      const instance = (await svc.instances.get(request.params.id)) as Instance;
-      return { server: { ...(await renderUpdated(request, caller, instance)), ...result.server } };
+      return { server: { ...(await renderUpdated(request, caller, await reloadServer(svc, request.params.id))), ...result.server } };
     }
     // Before 2.45 createImage answers with only the Location header.
     if (result.body === undefined || (result.headers?.location && !request.computeVersion.atLeast('2.45'))) return reply.send();
@@ -169,18 +159,18 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
   app.get<{ Params: IdParams }>('/servers/:id/os-instance-actions', async (request) => {
     const caller = callerFrom(request);
     const instance = await load(request, caller, 'os_compute_api:os-instance-actions:list');
-    const actions = await svc.actions.list(instance.id);
+    const actions = await serverActions(svc, instance.id);
     return { instanceActions: actions.map((a) => renderAction(a)) };
   });
 
   app.get<{ Params: IdParams & { requestId: string } }>('/servers/:id/os-instance-actions/:requestId', async (request) => {
     const caller = callerFrom(request);
     const instance = await load(request, caller, 'os_compute_api:os-instance-actions:show');
-    const action = await svc.actions.byRequest(instance.id, request.params.requestId);
+    const action = await serverActionByRequest(svc, instance.id, request.params.requestId);
     if (!action) throw notFound(`Action for request_id ${request.params.requestId} on instance ${instance.id} not found`);
     const body: Record<string, unknown> = renderAction(action);
     if (ctx.enforcer.enforce('os_compute_api:os-instance-actions:events', { project_id: instance.projectId }, caller.credentials)) {
-      body.events = (await svc.actions.events(action.id)).map((e) => ({
+      body.events = (await serverActionEvents(svc, action.id)).map((e) => ({
         event: e.event,
         start_time: timeOf(e.start_time),
         finish_time: timeOf(e.finish_time),
@@ -188,19 +178,10 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
         traceback: e.traceback,
       }));
     } else {
-      body.events = (await svc.actions.events(action.id)).map((e) => ({ event: e.event, start_time: timeOf(e.start_time), finish_time: timeOf(e.finish_time), result: e.result }));
+      body.events = (await serverActionEvents(svc, action.id)).map((e) => ({ event: e.event, start_time: timeOf(e.start_time), finish_time: timeOf(e.finish_time), result: e.result }));
     }
     return { instanceAction: body };
   });
-}
-
-/** Nova's host_status (2.16): UP, DOWN, MAINTENANCE (service disabled), UNKNOWN, or '' without a host. */
-async function hostStatus(svc: ServerServices, ctx: ComputeContext, instance: Instance): Promise<string> {
-  if (!instance.host) return '';
-  const row = await svc.hosts.get(instance.host);
-  if (!row) return 'UNKNOWN';
-  if (!isUp(row, ctx.config.compute.serviceDownTimeSeconds)) return 'DOWN';
-  return row.disabled ? 'MAINTENANCE' : 'UP';
 }
 
 const timeOf = (iso: string | null) => (iso ? `${iso.slice(0, 19)}.${iso.slice(20, 23)}000` : null);
@@ -225,10 +206,7 @@ function metadataRoutes(app: FastifyInstance, ctx: ComputeContext, svc: ServerSe
   const rule = (name: 'index' | 'show' | 'create' | 'update' | 'update_all' | 'delete') => `os_compute_api:server-metadata:${name}`;
   const load = (request: FastifyRequest<{ Params: IdParams }>, caller: Caller, action: Parameters<typeof rule>[0]) =>
     visibleInstance(ctx, svc.instances, caller, request.params.id, rule(action));
-  const save = async (instance: Instance, metadata: Record<string, string>) => {
-    if (Object.keys(metadata).length > 128) throw forbidden('Quota exceeded for metadata items');
-    await svc.instances.update(instance.id, { metadata: JSON.stringify(metadata) });
-  };
+  const save = (instance: Instance, metadata: Record<string, string>) => saveServerMetadata(svc, instance, metadata);
   const writable = (instance: Instance, caller: Caller) => {
     if (instance.locked && !caller.isAdmin) throw conflict(`Instance ${instance.id} is locked`);
   };

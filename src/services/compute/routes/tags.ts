@@ -3,6 +3,7 @@ import { badRequest, callerFrom, conflict, notFound, type Caller, type ComputeCo
 import type { Instance } from '../instances/model.js';
 import { visibleInstance } from '../servers/access.js';
 import type { ServerServices } from '../servers/services.js';
+import { saveServerTags } from '../servers/records.js';
 import { MAX_TAGS, replaceTags } from '../schemas/server-resources.js';
 import { bodyByVersion } from '../schemas/validation.js';
 
@@ -34,7 +35,7 @@ export function tagRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Server
   };
   const save = (instance: Instance, tags: string[]) => {
     if (tags.length > MAX_TAGS) throw badRequest(`The number of tags exceeded the per-server limit ${MAX_TAGS}`);
-    return svc.instances.update(instance.id, { tags: JSON.stringify(tags) });
+    return saveServerTags(svc, instance, tags);
   };
 
   app.get<{ Params: IdParams }>('/servers/:id/tags', async (request) => ({ tags: (await load(request, callerFrom(request), 'index')).tags }));

@@ -4,6 +4,7 @@ import { callerFrom, notFound, type ComputeContext } from '../context.js';
 import type { BlockDevice } from '../instances/block-devices.js';
 import { checkActionAllowed, visibleInstance } from '../servers/access.js';
 import type { ServerServices } from '../servers/services.js';
+import { serverVolume, serverVolumes } from '../servers/records.js';
 import { attachVolume, detachVolume } from '../servers/volumes.js';
 import { attachVolume as attachVolumeBody } from '../schemas/server-resources.js';
 
@@ -15,20 +16,17 @@ export function renderVolumeAttachment(device: BlockDevice): Record<string, unkn
   return { id: device.volumeId, serverId: device.instanceId, volumeId: device.volumeId, device: device.deviceName };
 }
 
-/** Only volumes the guest has (or is getting) are listed: a mapping still creating its volume is not one yet. */
-export const listedDevices = (devices: BlockDevice[]) => devices.filter((d) => d.volumeId !== null);
-
 /** /servers/{id}/os-volume_attachments: the volumes of a server. */
 export function volumeAttachmentRoutes(app: FastifyInstance, ctx: ComputeContext, svc: ServerServices): void {
   app.get<{ Params: IdParams }>('/servers/:id/os-volume_attachments', async (request) => {
     const instance = await visibleInstance(ctx, svc.instances, callerFrom(request), request.params.id, 'os_compute_api:os-volumes-attachments:index');
-    return { volumeAttachments: listedDevices(await svc.blockDevices.list(instance.id)).map(renderVolumeAttachment) };
+    return { volumeAttachments: (await serverVolumes(svc, instance.id)).map(renderVolumeAttachment) };
   });
 
   app.get<{ Params: VolumeParams }>('/servers/:id/os-volume_attachments/:volumeId', async (request) => {
     const instance = await visibleInstance(ctx, svc.instances, callerFrom(request), request.params.id, 'os_compute_api:os-volumes-attachments:show');
     const volumeId = request.params.volumeId;
-    const device = isUuidLike(volumeId) ? await svc.blockDevices.byVolume(instance.id, volumeId.toLowerCase()) : undefined;
+    const device = isUuidLike(volumeId) ? await serverVolume(svc, instance.id, volumeId.toLowerCase()) : undefined;
     if (!device) throw notFound(`Instance ${instance.id} is not attached to volume ${volumeId}.`);
     return { volumeAttachment: renderVolumeAttachment(device) };
   });
