@@ -158,6 +158,8 @@ export function volumeRoutes(app: FastifyInstance, svc: VolumeService, base: () 
       imageRef: (v.imageRef ?? v.image_id) as string | null | undefined,
       metadata,
       multiattach: (v.multiattach ?? undefined) as boolean | undefined,
+      // Cinder reads group_id from 3.13 on; before, it is ignored.
+      ...(request.volumeVersion.atLeast('3.13') ? { group_id: v.group_id as string | null | undefined } : {}),
     });
     reply.code(202);
     return { volume: await detail(request, caller, (await volumes.rowOf(row.id)) ?? row, false) };
