@@ -170,6 +170,7 @@ for (const engine of ENGINES) describe(`volume groups on ${engine.name}`, { skip
     assert.equal((await call('PUT', `/groups/${groupId}`, demo, { group: { name: 'pair', add_volumes: `${second.id},` } })).status, 202);
     const members = (await call('GET', `/groups/${groupId}?list_volume=true`, demo)).json.group.volumes as string[];
     assert.deepEqual(members.sort(), [first.id, second.id].sort());
+    assert.deepEqual(((await call('GET', `/volumes?group_id=${groupId}`, demo)).json.volumes as Array<{ id: string }>).map((v) => v.id).sort(), [first.id, second.id].sort());
     assert.deepEqual(((await call('GET', '/groups/detail?name=pair', demo)).json.groups as Array<{ id: string }>).map((g) => g.id), [groupId]);
     assert.deepEqual(((await call('GET', '/groups?status=error', demo)).json.groups as unknown[]).length, 0);
 
