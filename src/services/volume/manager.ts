@@ -70,6 +70,9 @@ export class VolumeManager {
       .where('status', '=', 'creating')
       .where('volume_id', 'in', this.ctx.db.selectFrom('volume_volume').select('id').where('host', '=', host))
       .execute();
+    // A group snapshot one of whose snapshots just failed that way follows it to error.
+    const creating = await this.ctx.db.selectFrom('volume_group_snapshot').select('id').where('status', '=', 'creating').execute();
+    for (const groupSnapshot of creating) await settleGroupSnapshot(this.ctx, groupSnapshot.id);
   }
 
   async taskDone(result: VolumeTaskResult & { previousStatus?: string }): Promise<void> {

@@ -163,6 +163,15 @@ for (const engine of ENGINES) describe(`volume groups on ${engine.name}`, { skip
     const first = await volume(demo, { name: 'g-1', group_id: groupId });
     assert.equal(first.group_id, undefined, 'group_id is shown from 3.13 on; waitFor asks at 3.0');
     assert.equal((await call('GET', `/volumes/${first.id}`, demo)).json.volume.group_id, groupId);
+    const otherType = (await call('POST', '/types', admin, { volume_type: { name: 'not-in-group' } })).json.volume_type.id as string;
+    const wrongType = await call('POST', '/volumes', demo, { volume: { size: 1, group_id: groupId, volume_type: otherType } });
+    assert.equal(wrongType.status, 400);
+    assert.match(wrongType.json.badRequest.message, /volume_type/);
+    const outsider = await volume(demo, { name: 'g-x', volume_type: otherType });
+    const refusedType = await call('PUT', `/groups/${groupId}`, demo, { group: { add_volumes: outsider.id } });
+    assert.equal(refusedType.status, 400);
+    assert.match(refusedType.json.badRequest.message, /not supported by the group/);
+    assert.equal((await call('DELETE', `/volumes/${outsider.id}`, demo)).status, 202);
     const second = await volume(demo, { name: 'g-2' });
     const both = await call('PUT', `/groups/${groupId}`, demo, { group: { add_volumes: second.id, remove_volumes: second.id } });
     assert.equal(both.status, 400);
