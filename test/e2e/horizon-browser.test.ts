@@ -33,9 +33,6 @@ type User = 'demo' | 'admin';
  * test, and so does an entry that no page shows any more (the gap was closed: take it out).
  */
 const KNOWN: { sign: string; why: string }[] = [
-  { sign: 'Unable to retrieve volume groups', why: 'Kumo has no generic volume groups: GET /volume/v3/groups/detail is 404' },
-  { sign: 'Unable to retrieve volume group snapshots', why: 'Kumo has no group snapshots: GET /volume/v3/group_snapshots/detail is 404' },
-  { sign: 'Unable to retrieve group types', why: 'Kumo has no group types: GET /volume/v3/group_types is 404' },
   {
     sign: "?tab=instance_details__console: script error: Cannot read properties of undefined (reading 'add')",
     why: "Horizon's own: with no console to show (the fake driver has none), its console tab calls horizon.toast.add before horizon.toast exists",

@@ -11,6 +11,7 @@ import type { ListenHandle } from '../../core/bus/bus.js';
 import { nowIso, type VolumeContext } from './context.js';
 import type { Volumes } from './volumes.js';
 import { MessageAction, MessageDetail, recordVolumeMessage } from './messages.js';
+import { settleGroup, settleGroupSnapshot } from './groups.js';
 
 /**
  * The service's side of the bus: backends' capability reports feed the scheduler, and each
@@ -69,6 +70,9 @@ export class VolumeManager {
       .where('status', '=', 'creating')
       .where('volume_id', 'in', this.ctx.db.selectFrom('volume_volume').select('id').where('host', '=', host))
       .execute();
+    // A group snapshot one of whose snapshots just failed that way follows it to error.
+    const creating = await this.ctx.db.selectFrom('volume_group_snapshot').select('id').where('status', '=', 'creating').execute();
+    for (const groupSnapshot of creating) await settleGroupSnapshot(this.ctx, groupSnapshot.id);
   }
 
   async taskDone(result: VolumeTaskResult & { previousStatus?: string }): Promise<void> {
@@ -95,6 +99,7 @@ export class VolumeManager {
         if (!row) return;
         if (!result.ok) {
           await this.volumes.setStatus(result.id, 'error_deleting', result.error ?? null);
+          if (row.group_id) await settleGroup(this.ctx, row.group_id);
           return;
         }
         await db.deleteFrom('volume_snapshot').where('volume_id', '=', row.id).execute();
@@ -102,6 +107,7 @@ export class VolumeManager {
         await db.deleteFrom('volume_transfer').where('volume_id', '=', row.id).execute();
         await db.deleteFrom('volume_volume').where('id', '=', row.id).execute();
         if (row.host) await this.volumes.scheduler.release(row.host, row.size);
+        if (row.group_id) await settleGroup(this.ctx, row.group_id);
         return;
       }
       case 'extend_volume': {
@@ -122,13 +128,19 @@ export class VolumeManager {
         }
         return;
       }
-      case 'create_snapshot':
+      case 'create_snapshot': {
         await db.updateTable('volume_snapshot').set({ status: result.ok ? 'available' : 'error', updated_at: nowIso() }).where('id', '=', result.id).execute();
+        const snap = await db.selectFrom('volume_snapshot').select('group_snapshot_id').where('id', '=', result.id).executeTakeFirst();
+        if (snap?.group_snapshot_id) await settleGroupSnapshot(this.ctx, snap.group_snapshot_id);
         return;
-      case 'delete_snapshot':
+      }
+      case 'delete_snapshot': {
+        const snap = await db.selectFrom('volume_snapshot').select('group_snapshot_id').where('id', '=', result.id).executeTakeFirst();
         if (result.ok) await db.deleteFrom('volume_snapshot').where('id', '=', result.id).execute();
         else await db.updateTable('volume_snapshot').set({ status: 'error_deleting', updated_at: nowIso() }).where('id', '=', result.id).execute();
+        if (snap?.group_snapshot_id) await settleGroupSnapshot(this.ctx, snap.group_snapshot_id);
         return;
+      }
       case 'copy_volume_to_image': {
         const row = await this.volumes.rowOf(result.id);
         if (!row) return;

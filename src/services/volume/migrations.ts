@@ -148,9 +148,56 @@ async function qosSpecs(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('volume_type').addColumn('qos_specs_id', 'varchar(36)').execute();
 }
 
+/** Cinder's generic volume groups: group types, groups, group snapshots, and the links to them. */
+async function groups(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('volume_group_type')
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('name', 'varchar(255)', (c) => c.notNull().unique())
+    .addColumn('description', 'varchar(255)')
+    .addColumn('is_public', 'integer', (c) => c.notNull())
+    .addColumn('group_specs', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable('volume_group')
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('project_id', 'varchar(64)', (c) => c.notNull())
+    .addColumn('user_id', 'varchar(64)', (c) => c.notNull())
+    .addColumn('name', 'varchar(255)')
+    .addColumn('description', 'varchar(255)')
+    .addColumn('status', 'varchar(32)', (c) => c.notNull())
+    .addColumn('availability_zone', 'varchar(255)', (c) => c.notNull())
+    .addColumn('group_type_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('volume_type_ids', 'text', (c) => c.notNull())
+    .addColumn('group_snapshot_id', 'varchar(36)')
+    .addColumn('source_group_id', 'varchar(36)')
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .addColumn('updated_at', 'varchar(40)', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('volume_group_project').on('volume_group').column('project_id').execute();
+  await db.schema
+    .createTable('volume_group_snapshot')
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('group_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('project_id', 'varchar(64)', (c) => c.notNull())
+    .addColumn('user_id', 'varchar(64)', (c) => c.notNull())
+    .addColumn('name', 'varchar(255)')
+    .addColumn('description', 'varchar(255)')
+    .addColumn('status', 'varchar(32)', (c) => c.notNull())
+    .addColumn('group_type_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .addColumn('updated_at', 'varchar(40)', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('volume_group_snapshot_group').on('volume_group_snapshot').column('group_id').execute();
+  await db.schema.alterTable('volume_volume').addColumn('group_id', 'varchar(36)').execute();
+  await db.schema.alterTable('volume_snapshot').addColumn('group_snapshot_id', 'varchar(36)').execute();
+}
+
 export const volumeMigrations: MigrationSet = {
   'volume-0001-initial': { up: initial },
   'volume-0002-transfers': { up: transfers },
   'volume-0003-messages': { up: messages },
   'volume-0004-qos-specs': { up: qosSpecs },
+  'volume-0005-groups': { up: groups },
 };

@@ -5,6 +5,7 @@ import { emptyJsonIsNoBody, refuseNulInUrl } from '../../core/http/json-bodies.j
 import { CINDER_ERROR_KEYS } from './context.js';
 import { MAX, MIN, negotiateVolume, stampVolumeVersion, VolumeMicroversion } from './microversion.js';
 import { attachmentRoutes } from './routes/attachments.js';
+import { groupRoutes } from './routes/groups.js';
 import { messageRoutes } from './routes/messages.js';
 import { miscRoutes } from './routes/misc.js';
 import { qosRoutes } from './routes/qos.js';
@@ -81,6 +82,7 @@ export function volumePlugin(svc: VolumeService, tokens: TokenValidator) {
       transferRoutes(scope, svc, base);
       messageRoutes(scope, svc, base);
       qosRoutes(scope, svc, base);
+      groupRoutes(scope, svc);
       miscRoutes(scope, svc);
     };
     await app.register(routes, { prefix: '/v3' });

@@ -33,13 +33,14 @@ export async function quotaUsage(db: Kysely<VolumeTables>, projectId: string): P
     .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.coalesce(eb.fn.sum<number>('size'), eb.lit(0)).as('gb')])
     .where('project_id', '=', projectId)
     .executeTakeFirstOrThrow();
+  const groups = await db.selectFrom('volume_group').select((eb) => eb.fn.countAll<number>().as('n')).where('project_id', '=', projectId).executeTakeFirstOrThrow();
   return {
     volumes: Number(volumes.n),
     snapshots: Number(snapshots.n),
     gigabytes: Number(volumes.gb) + Number(snapshots.gb),
     backups: 0,
     backup_gigabytes: 0,
-    groups: 0,
+    groups: Number(groups.n),
     per_volume_gigabytes: 0,
   };
 }
@@ -49,7 +50,7 @@ export async function quotaUsage(db: Kysely<VolumeTables>, projectId: string): P
  * VolumeSizeExceedsAvailableQuota). Called inside the transaction that inserts the volume,
  * so two creates at once see each other (SQLite serialises; PostgreSQL takes a row lock below).
  */
-export async function checkQuota(db: Kysely<VolumeTables>, projectId: string, wanted: { volumes?: number; snapshots?: number; gigabytes?: number }): Promise<void> {
+export async function checkQuota(db: Kysely<VolumeTables>, projectId: string, wanted: { volumes?: number; snapshots?: number; gigabytes?: number; groups?: number }): Promise<void> {
   const limits = await quotaLimits(db, projectId);
   const used = await quotaUsage(db, projectId);
   if (wanted.gigabytes !== undefined && limits.per_volume_gigabytes! >= 0 && (wanted.volumes ?? 0) > 0 && wanted.gigabytes > limits.per_volume_gigabytes!) {
@@ -60,6 +61,9 @@ export async function checkQuota(db: Kysely<VolumeTables>, projectId: string, wa
   }
   if (wanted.snapshots && limits.snapshots! >= 0 && used.snapshots! + wanted.snapshots > limits.snapshots!) {
     throw new ApiError(413, `SnapshotLimitExceeded: Maximum number of snapshots allowed (${limits.snapshots}) exceeded for quota 'snapshots'.`);
+  }
+  if (wanted.groups && limits.groups! >= 0 && used.groups! + wanted.groups > limits.groups!) {
+    throw new ApiError(413, `GroupLimitExceeded: Maximum number of groups allowed (${limits.groups}) exceeded for quota 'groups'.`);
   }
   if (wanted.gigabytes && limits.gigabytes! >= 0 && used.gigabytes! + wanted.gigabytes > limits.gigabytes!) {
     throw new ApiError(

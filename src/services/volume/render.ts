@@ -71,7 +71,7 @@ export function renderVolume(
     body['os-vol-mig-status-attr:name_id'] = null;
   }
   if (opts.extended && opts.isAdmin) body['os-vol-host-attr:host'] = row.host ? `${row.host}#${row.host.split('@')[1] ?? 'pool'}` : null;
-  if (version.atLeast('3.13')) body.group_id = null;
+  if (version.atLeast('3.13')) body.group_id = row.group_id;
   if (version.atLeast('3.21')) body.provider_id = null;
   if (version.atLeast('3.48')) body.shared_targets = false;
   if (version.atLeast('3.48')) body.service_uuid = null;
@@ -100,7 +100,7 @@ export function renderSnapshot(row: SnapshotRow, version: VolumeMicroversion, _i
   }
   if (version.atLeast('3.41')) body.user_id = row.user_id;
   if (version.atLeast('3.65')) body.consumes_quota = true;
-  if (version.atLeast('3.14')) body.group_snapshot_id = null;
+  if (version.atLeast('3.14')) body.group_snapshot_id = row.group_snapshot_id;
   return body;
 }
 

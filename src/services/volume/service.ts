@@ -20,6 +20,8 @@ import { volumePolicyDefaults } from './policy.js';
 import { renderAttachmentView } from './render.js';
 import { VolumeScheduler } from './scheduler.js';
 import type { VolumeTables } from './tables.js';
+import { GroupTypes } from './group-types.js';
+import { Groups } from './groups.js';
 import { Messages } from './messages.js';
 import { QosSpecs } from './qos.js';
 import { Transfers } from './transfers.js';
@@ -33,6 +35,8 @@ export class VolumeService {
   readonly transfers: Transfers;
   readonly messages: Messages;
   readonly qos: QosSpecs;
+  readonly groupTypes: GroupTypes;
+  readonly groups: Groups;
   readonly manager: VolumeManager;
   readonly client: VolumeClient;
 
@@ -42,6 +46,8 @@ export class VolumeService {
     this.transfers = new Transfers(ctx, this.volumes);
     this.messages = new Messages(ctx);
     this.qos = new QosSpecs(ctx);
+    this.groupTypes = new GroupTypes(ctx);
+    this.groups = new Groups(ctx, this.volumes, this.groupTypes);
     this.manager = new VolumeManager(ctx, this.volumes);
     this.client = new InProcessVolumeClient(this);
   }

@@ -31,6 +31,8 @@ export interface VolumeRow {
   error_reason: string | null;
   created_at: string;
   updated_at: string;
+  /** The generic volume group it belongs to, if any. */
+  group_id: string | null;
 }
 
 export interface VolumeTypeRow {
@@ -62,6 +64,8 @@ export interface SnapshotRow {
   metadata: string;
   created_at: string;
   updated_at: string;
+  /** The group snapshot it was taken for, if any. */
+  group_snapshot_id: string | null;
 }
 
 export interface AttachmentRow {
@@ -154,6 +158,50 @@ export interface QosSpecsRow {
   created_at: string;
 }
 
+/** A kind of generic volume group (Cinder's group_types), with its group_specs. */
+export interface GroupTypeRow {
+  id: string;
+  name: string;
+  description: string | null;
+  is_public: number;
+  /** JSON object of strings. */
+  group_specs: string;
+  created_at: string;
+}
+
+/** A generic volume group: volumes of some of its volume types, snapshotted together. */
+export interface GroupRow {
+  id: string;
+  project_id: string;
+  user_id: string;
+  name: string | null;
+  description: string | null;
+  status: string;
+  availability_zone: string;
+  group_type_id: string;
+  /** JSON array of volume type ids the group's volumes may have. */
+  volume_type_ids: string;
+  /** What it was created from (create-from-src), if anything. */
+  group_snapshot_id: string | null;
+  source_group_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Snapshots of every volume of a group, taken together. */
+export interface GroupSnapshotRow {
+  id: string;
+  group_id: string;
+  project_id: string;
+  user_id: string;
+  name: string | null;
+  description: string | null;
+  status: string;
+  group_type_id: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface VolumeTables {
   volume_volume: VolumeRow;
   volume_type: VolumeTypeRow;
@@ -165,4 +213,7 @@ export interface VolumeTables {
   volume_transfer: TransferRow;
   volume_message: MessageRow;
   volume_qos_specs: QosSpecsRow;
+  volume_group_type: GroupTypeRow;
+  volume_group: GroupRow;
+  volume_group_snapshot: GroupSnapshotRow;
 }

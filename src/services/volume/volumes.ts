@@ -37,6 +37,8 @@ export interface CreateVolumeRequest {
   imageRef?: string | null | undefined;
   metadata?: Record<string, string> | undefined;
   multiattach?: boolean | undefined;
+  /** The generic group the new volume joins (3.13); its type must be one of the group's. */
+  group_id?: string | null | undefined;
 }
 
 export class Volumes {
@@ -108,7 +110,20 @@ export class Volumes {
       // Cinder removed the `multiattach` body flag in favour of the type (3.50); it refuses the flag alone.
       throw new ApiError(400, 'Invalid input received: multiattach must be set through a volume type with multiattach="<is> True".');
     }
-    const az = req.availability_zone ?? source?.availability_zone ?? DEFAULT_AZ;
+    let groupId: string | null = null;
+    let groupAz: string | undefined;
+    if (req.group_id) {
+      const group = await this.ctx.db.selectFrom('volume_group').selectAll().where('id', '=', req.group_id).executeTakeFirst();
+      if (!group || (!caller.isAdmin && group.project_id !== caller.projectId)) throw new ApiError(404, `Group ${req.group_id} could not be found.`);
+      if (group.project_id !== caller.projectId) throw new ApiError(400, `Invalid input received: Group ${group.id} belongs to another project.`);
+      if (!['available', 'in-use'].includes(group.status)) throw new ApiError(400, `Invalid group: Group ${group.id} status must be available, but current status is: ${group.status}.`);
+      if (!(JSON.parse(group.volume_type_ids) as string[]).includes(type.id)) {
+        throw new ApiError(400, `Invalid input received: Invalid volume_type provided: ${type.id} (the group ${group.id} does not support it).`);
+      }
+      groupId = group.id;
+      groupAz = group.availability_zone;
+    }
+    const az = req.availability_zone ?? groupAz ?? source?.availability_zone ?? DEFAULT_AZ;
     if (!(await this.zones()).includes(az)) throw new ApiError(400, `Invalid input received: Availability zone '${az}' is invalid.`);
     // A copy of a bootable volume (or of its snapshot) is bootable too, as Cinder copies the flag.
     const origin = source ?? (snapshot ? await this.rowOf(snapshot.volume_id) : undefined);
@@ -136,6 +151,7 @@ export class Volumes {
       error_reason: null,
       created_at: now,
       updated_at: now,
+      group_id: groupId,
     };
     // Quota and the row in one transaction: two creates at once cannot both take the last slot.
     await this.ctx.database.transaction(async (trx) => {
@@ -184,6 +200,12 @@ export class Volumes {
     const zones = new Set(rows.map((r) => r.availability_zone));
     zones.add(DEFAULT_AZ);
     return [...zones].sort();
+  }
+
+  private async rowOrGone(id: string): Promise<VolumeRow> {
+    const row = await this.rowOf(id);
+    if (!row) throw new ApiError(404, `Volume ${id} could not be found.`);
+    return row;
   }
 
   async rowOf(id: string): Promise<VolumeRow | undefined> {
@@ -284,8 +306,12 @@ export class Volumes {
     await this.sendToAgent(row.host, VolumeAgentMethods.extendVolume, args, row.id);
   }
 
-  async delete(caller: Caller, id: string, opts: { force?: boolean; cascade?: boolean } = {}): Promise<void> {
+  /** `withGroup`: the group's own delete (delete-volumes) removes its volumes; nobody else may. */
+  async delete(caller: Caller, id: string, opts: { force?: boolean; cascade?: boolean; withGroup?: boolean } = {}): Promise<void> {
     const row = await this.find(caller, id, 'volume:delete');
+    if (row.group_id && !opts.withGroup) {
+      throw new ApiError(400, `Invalid volume: Volume ${row.id} belongs to group ${row.group_id}; remove it from the group (or delete the group with delete-volumes) first.`);
+    }
     if (opts.force) authorize(this.ctx, caller, 'volume:force_delete', { project_id: row.project_id });
     const attachments = await this.ctx.db.selectFrom('volume_attachment').select('id').where('volume_id', '=', row.id).where('attach_status', '!=', 'detached').execute();
     if (attachments.length > 0) throw new ApiError(400, `Invalid volume: Volume ${row.id} status must be available or error or error_restoring or error_extending or error_managing and must not be migrating, attached, belong to a group, have snapshots, awaiting a transfer, or be disassociated from snapshots after volume transfer.`);
@@ -325,9 +351,14 @@ export class Volumes {
     return q.orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
   }
 
-  async createSnapshot(caller: Caller, body: { volume_id: string; name?: string | null; description?: string | null; force?: boolean | string; metadata?: Record<string, string> }): Promise<SnapshotRow> {
-    authorize(this.ctx, caller, 'volume:create_snapshot', { project_id: caller.projectId });
-    const volume = await this.find(caller, body.volume_id);
+  /** `groupSnapshotId`: taken for a group snapshot (whose create was authorized and quota-checked as a whole). */
+  async createSnapshot(
+    caller: Caller,
+    body: { volume_id: string; name?: string | null; description?: string | null; force?: boolean | string; metadata?: Record<string, string> },
+    groupSnapshotId: string | null = null,
+  ): Promise<SnapshotRow> {
+    if (!groupSnapshotId) authorize(this.ctx, caller, 'volume:create_snapshot', { project_id: caller.projectId });
+    const volume = groupSnapshotId ? await this.rowOrGone(body.volume_id) : await this.find(caller, body.volume_id);
     const force = body.force === true || String(body.force).toLowerCase() === 'true';
     if (!(volume.status === 'available' || (force && volume.status === 'in-use'))) {
       throw new ApiError(400, `Invalid volume: Volume ${volume.id} status must be available${force ? ' or in-use' : ''}, but current status is: ${volume.status}.`);
@@ -345,6 +376,7 @@ export class Volumes {
       metadata: JSON.stringify(body.metadata ?? {}),
       created_at: now,
       updated_at: now,
+      group_snapshot_id: groupSnapshotId,
     };
     await this.ctx.database.transaction(async (trx) => {
       const db = trx.tables<import('./tables.js').VolumeTables>();
@@ -388,8 +420,12 @@ export class Volumes {
     await this.ctx.db.updateTable('volume_snapshot').set({ status, updated_at: nowIso() }).where('id', '=', row.id).execute();
   }
 
-  async deleteSnapshot(caller: Caller, id: string, force = false): Promise<void> {
+  /** `withGroupSnapshot`: the group snapshot's own delete; a member snapshot is not deleted alone. */
+  async deleteSnapshot(caller: Caller, id: string, force = false, withGroupSnapshot = false): Promise<void> {
     const row = await this.findSnapshot(caller, id, 'volume:delete_snapshot');
+    if (row.group_snapshot_id && !withGroupSnapshot) {
+      throw new ApiError(400, `Invalid snapshot: Snapshot ${row.id} is part of group snapshot ${row.group_snapshot_id}; delete the group snapshot instead.`);
+    }
     if (force) authorize(this.ctx, caller, 'volume_extension:snapshot_admin_actions:force_delete', { project_id: row.project_id });
     if (!force && !['available', 'error'].includes(row.status)) throw new ApiError(400, `Invalid snapshot: Snapshot status must be available or error and must not be part of a group (currently ${row.status}).`);
     const volume = await this.rowOf(row.volume_id);

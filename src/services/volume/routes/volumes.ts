@@ -111,6 +111,8 @@ export function volumeRoutes(app: FastifyInstance, svc: VolumeService, base: () 
     const bootable = q(query, 'bootable');
     const metadata = metadataFilter(q(query, 'metadata'));
     const typeFilter = q(query, 'volume_type');
+    // Cinder filters by group from 3.10 (VOLUME_LIST_GROUP), as Horizon's group pages ask.
+    const groupId = request.volumeVersion.atLeast('3.10') ? q(query, 'group_id') : undefined;
     const typeId = typeFilter ? (await findType(svc.ctx, caller, typeFilter).catch(() => undefined))?.id ?? '-' : undefined;
     rows = rows.filter(
       (r) =>
@@ -119,6 +121,7 @@ export function volumeRoutes(app: FastifyInstance, svc: VolumeService, base: () 
         (az === undefined || r.availability_zone === az) &&
         (bootable === undefined || (r.bootable === 1) === truthy(bootable)) &&
         (typeId === undefined || r.volume_type_id === typeId) &&
+        (groupId === undefined || r.group_id === groupId) &&
         (metadata === undefined || Object.entries(metadata).every(([k, v]) => (JSON.parse(r.metadata) as Record<string, string>)[k] === v)),
     );
     const keyed = rows.map((r) => ({ ...r, volume_type: r.volume_type_id }));
@@ -158,6 +161,8 @@ export function volumeRoutes(app: FastifyInstance, svc: VolumeService, base: () 
       imageRef: (v.imageRef ?? v.image_id) as string | null | undefined,
       metadata,
       multiattach: (v.multiattach ?? undefined) as boolean | undefined,
+      // Cinder reads group_id from 3.13 on; before, it is ignored.
+      ...(request.volumeVersion.atLeast('3.13') ? { group_id: v.group_id as string | null | undefined } : {}),
     });
     reply.code(202);
     return { volume: await detail(request, caller, (await volumes.rowOf(row.id)) ?? row, false) };
