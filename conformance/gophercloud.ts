@@ -4,7 +4,7 @@
  * `go test -json` one package at a time, as admin, with the OS_* variables the tests read.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { call, prepareCompute, publicNetwork } from './cloud.js';
@@ -131,12 +131,20 @@ function goTest(pkg: string, env: NodeJS.ProcessEnv, only: string | undefined, l
     const child = spawn('nice', ['-n', '10', 'go', ...args], { cwd: SOURCE_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
+    // Written as it comes, so a long package can be watched (`tail -f`).
+    const log = openSync(logPath, 'w');
+    child.stdout.on('data', (c: Buffer) => {
+      out.push(c);
+      writeSync(log, c);
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      err.push(c);
+      writeSync(log, c);
+    });
     child.once('error', reject);
     child.once('exit', () => {
+      closeSync(log);
       const text = Buffer.concat(out).toString();
-      writeFileSync(logPath, text + Buffer.concat(err).toString());
       // A build failure goes to stderr, outside the JSON: make it the package's output.
       const stderr = Buffer.concat(err).toString().trim();
       const buildFailure = stderr ? `\n${JSON.stringify({ Action: 'output', Package: `${MODULE}/${pkg}`, Output: stderr })}` : '';

@@ -169,8 +169,15 @@ export async function runSdk(ctx: SuiteContext, only: string | undefined): Promi
   const altPassword = `alt-${demoPassword}`;
   await ensureAltDemo(identity, token, altPassword);
   // The SDK's tests pick their image and flavor by name: an empty qcow2 (the fake driver never
-  // reads it) and m1.nano, DevStack's smallest flavor with a disk.
-  if (types.has('compute')) await prepareCompute(endpoints, token);
+  // reads it) and m1.tiny. Its range-search tests count DevStack's own m1 flavors, so the two that
+  // DevStack makes only for tempest (m1.nano, m1.micro; Kumo seeds them too) go.
+  if (types.has('compute')) {
+    await prepareCompute(endpoints, token);
+    const compute = endpoints.get('compute') as string;
+    for (const id of ['42', '84']) await call('DELETE', `${compute}/flavors/${id}`, token);
+  }
+  // The image tests upload ./CONTRIBUTING.rst (they expect a source checkout as the directory).
+  writeFileSync(join(workspace, 'CONTRIBUTING.rst'), 'Image data for openstacksdk\'s image tests, written by Kumo\'s conformance runner.\n'.repeat(64));
   const clouds = {
     clouds: {
       devstack: cloudEntry(authUrl, 'demo', demoPassword, 'demo'),
@@ -200,7 +207,7 @@ export async function runSdk(ctx: SuiteContext, only: string | undefined): Promi
     {
       OS_CLIENT_CONFIG_FILE: join(workspace, 'clouds.yaml'),
       OPENSTACKSDK_IMAGE: 'conformance-image',
-      OPENSTACKSDK_FLAVOR: 'm1.nano',
+      OPENSTACKSDK_FLAVOR: 'm1.tiny',
       // Per test (oslotest's fixture) and per wait (the SDK's wait_for_*): a hung test fails, it does not stall the run.
       OS_TEST_TIMEOUT: '300',
       OPENSTACKSDK_FUNC_TEST_TIMEOUT: '60',
@@ -233,6 +240,6 @@ export async function runSdk(ctx: SuiteContext, only: string | undefined): Promi
     skips,
     serviceOf: (r) => sdkServiceOf(r.id),
     baselineList: 'openstacksdk functional',
-    notes: ['Clouds: `devstack` (demo), `devstack-alt` (alt_demo, made by the runner), `devstack-admin` (admin); image `conformance-image` (empty qcow2), flavor m1.nano.'],
+    notes: ['Clouds: `devstack` (demo), `devstack-alt` (alt_demo, made by the runner), `devstack-admin` (admin); image `conformance-image` (empty qcow2), flavor m1.tiny; m1.nano and m1.micro deleted (DevStack makes them only for tempest, and the range-search tests count m1 flavors).'],
   };
 }
