@@ -10,6 +10,7 @@
  *   --update-baseline         raise the recorded counts to this run's (never lowers them)
  *   --services a,b            only these services' tests (identity, compute, image, network, volume, object_storage)
  *   --only PATTERN            sdk and gophercloud: only tests whose name matches this regex (a bounded CI subset)
+ *   --skip PATTERN            sdk and gophercloud: leave out tests whose id matches (they count as not run)
  *   --concurrency N           workers (default 2; gophercloud runs its packages one at a time)
  *   --keep                    keep the suite's workspace (logs, configuration)
  */
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
       list: { type: 'string', multiple: true, default: [] },
       services: { type: 'string' },
       only: { type: 'string' },
+      skip: { type: 'string' },
       out: { type: 'string', default: 'docs/conformance.md' },
       baseline: { type: 'string' },
       'update-baseline': { type: 'boolean', default: false },
@@ -74,8 +76,8 @@ async function main(): Promise<void> {
     const { token, types, endpoints } = await adminToken(kumo.url, kumo.adminPassword);
     const ctx: SuiteContext = { kumo, token, types, endpoints, workspace, source: SOURCE, services: values.services, concurrency: values.concurrency ?? '2' };
     let result: SuiteRun;
-    if (suite === 'sdk') result = await runSdk(ctx, values.only);
-    else if (suite === 'gophercloud') result = await runGophercloud(ctx, values.only);
+    if (suite === 'sdk') result = await runSdk(ctx, values.only, values.skip);
+    else if (suite === 'gophercloud') result = await runGophercloud(ctx, values.only, values.skip);
     else result = await runTempest(ctx, values.list ?? []);
     const minutes = ((Date.now() - started) / 60000).toFixed(1);
     const meta = [

@@ -158,7 +158,7 @@ function stestrPaths(workspace: string): string[] {
   return ['--test-path', join(workspace, 'kumo_sdk_suite'), '--top-dir', workspace];
 }
 
-export async function runSdk(ctx: SuiteContext, only: string | undefined): Promise<SuiteRun> {
+export async function runSdk(ctx: SuiteContext, only: string | undefined, skip?: string): Promise<SuiteRun> {
   if (!existsSync(join(PACKAGE_ROOT, 'openstack/tests/functional/base.py'))) throw new Error('openstacksdk functional tests not found: apt-get install python3-openstacksdk');
   const { kumo, token, types, endpoints, workspace } = ctx;
   const services = ctx.services ? new Set(ctx.services.split(',').map((s) => s.trim())) : undefined;
@@ -187,7 +187,9 @@ export async function runSdk(ctx: SuiteContext, only: string | undefined): Promi
   };
   writeFileSync(join(workspace, 'clouds.yaml'), stringify(clouds));
   writeSuitePackage(workspace, inScopeModules());
-  const chosen = chooseTests(workspace, services, only);
+  const inScope = chooseTests(workspace, services, only);
+  const skipPattern = skip ? new RegExp(skip) : undefined;
+  const chosen = inScope.filter((id) => !skipPattern?.test(id));
   writeFileSync(join(workspace, 'load-list.txt'), chosen.join('\n') + '\n');
   process.stdout.write(`sdk workspace ${workspace}; running ${chosen.length} functional tests against ${kumo.url}\n`);
   const code = await runLogged(
@@ -220,9 +222,9 @@ export async function runSdk(ctx: SuiteContext, only: string | undefined): Promi
     if (service) results.push({ ...r, service });
   }
   const { counts, failures, skips } = tally(results);
-  // A chosen test with no result at all (the run broke) counts as not run.
+  // A chosen test with no result at all (the run broke), or one `--skip` left out, counts as not run.
   const seen = new Set(results.map((r) => r.id));
-  for (const id of chosen) {
+  for (const id of inScope) {
     const service = sdkServiceOf(id);
     if (service && !seen.has(id) && ![...seen].some((s) => s.startsWith(id))) {
       counts[service].missing++;
@@ -232,7 +234,7 @@ export async function runSdk(ctx: SuiteContext, only: string | undefined): Promi
   const version = execFileSync('/usr/bin/python3', ['-c', 'import openstack.version; print(openstack.version.__version__)']).toString().trim();
   return {
     title: 'openstacksdk functional tests against Kumo',
-    selection: `openstacksdk's functional tests for identity, compute, image, network, block and object storage (the per-service trees and the cloud layer's modules for those services)${only ? `, only \`${only}\`` : ''}${services ? `, services ${[...services].join(', ')}` : ''}`,
+    selection: `openstacksdk's functional tests for identity, compute, image, network, block and object storage (the per-service trees and the cloud layer's modules for those services)${only ? `, only \`${only}\`` : ''}${skip ? `, not \`${skip}\`` : ''}${services ? `, services ${[...services].join(', ')}` : ''}`,
     version: `openstacksdk ${version} (Debian python3-openstacksdk), stestr`,
     exitCode: code,
     counts,
