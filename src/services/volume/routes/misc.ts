@@ -156,6 +156,27 @@ export function miscRoutes(app: FastifyInstance, svc: VolumeService): void {
     return { services: services.filter((s) => (binary === undefined || s.binary === binary) && (host === undefined || s.host === host)) };
   });
 
+  // Cinder's capabilities of one backend host (`host@backend`, as os-hosts names it), in its
+  // capabilities view's shape; the properties are the standard ones the backend reports.
+  app.get<{ Params: { host: string } }>('/capabilities/:host', async (request) => {
+    authorize(ctx, callerFrom(request), 'volume_extension:capabilities');
+    const backend = (await svc.volumes.scheduler.list()).find((b) => b.host === request.params.host);
+    if (!backend) throw new ApiError(404, `Can't find service: ${request.params.host}`);
+    return {
+      namespace: `OS::Storage::Capabilities::${backend.host}`,
+      vendor_name: 'Kumo',
+      volume_backend_name: backend.backend_name,
+      pool_name: null,
+      driver_version: '1.0',
+      storage_protocol: backend.storage_protocol,
+      display_name: null,
+      description: null,
+      visibility: null,
+      replication_targets: [],
+      properties: backend.thin === 1 ? { thin_provisioning: { title: 'Thin Provisioning', description: 'Sets thin provisioning.', type: 'boolean' } } : {},
+    };
+  });
+
   app.get('/scheduler-stats/get_pools', async (request) => {
     authorize(ctx, callerFrom(request), 'scheduler_extension:scheduler_stats:get_pools');
     const detail = truthy(q(request.query, 'detail'));
