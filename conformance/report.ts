@@ -119,3 +119,17 @@ export function checkBaseline(path: string, list: string, counts: Record<Service
     process.stdout.write(`conformance baseline holds (${path})\n`);
   }
 }
+
+/**
+ * Puts a suite's report into `existing` between its markers, replacing the last run's; a file
+ * without them gets the section appended (an empty file: just the section).
+ */
+export function spliceSection(existing: string, suite: string, section: string): string {
+  const start = `<!-- conformance:${suite}:start -->`;
+  const end = `<!-- conformance:${suite}:end -->`;
+  const block = `${start}\n${section.trimEnd()}\n${end}`;
+  const from = existing.indexOf(start);
+  const to = existing.indexOf(end);
+  if (from >= 0 && to > from) return existing.slice(0, from) + block + existing.slice(to + end.length);
+  return existing.trim() ? `${existing.trimEnd()}\n\n${block}\n` : `${block}\n`;
+}

@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { adminToken, startConformanceKumo } from './cloud.js';
 import { runGophercloud } from './gophercloud.js';
-import { checkBaseline, renderReport } from './report.js';
+import { checkBaseline, renderReport, spliceSection } from './report.js';
 import { runSdk } from './sdk.js';
 import type { SuiteContext, SuiteRun } from './suite.js';
 import { runTempest } from './tempest.js';
@@ -33,20 +33,6 @@ const ROOT = resolve(HERE, '../..');
 
 const SUITES = ['tempest', 'sdk', 'gophercloud'] as const;
 type Suite = (typeof SUITES)[number];
-
-/**
- * Puts a suite's report into `existing` between its markers, replacing the last run's; a file
- * without them gets the section appended (an empty file: just the section).
- */
-export function spliceSection(existing: string, suite: Suite, section: string): string {
-  const start = `<!-- conformance:${suite}:start -->`;
-  const end = `<!-- conformance:${suite}:end -->`;
-  const block = `${start}\n${section.trimEnd()}\n${end}`;
-  const from = existing.indexOf(start);
-  const to = existing.indexOf(end);
-  if (from >= 0 && to > from) return existing.slice(0, from) + block + existing.slice(to + end.length);
-  return existing.trim() ? `${existing.trimEnd()}\n\n${block}\n` : `${block}\n`;
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
