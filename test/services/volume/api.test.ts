@@ -347,5 +347,9 @@ for (const engine of ENGINES) describe(`volume API on ${engine.name}`, { skip: e
     assert.equal(capabilities.json.storage_protocol, 'file');
     assert.equal((await cinder(url, 'GET', `/capabilities/${encodeURIComponent(host)}`, demo)).status, 403);
     assert.equal((await cinder(url, 'GET', '/capabilities/nowhere@none', admin)).status, 404);
+    // The filters each list reads (3.33+), one resource or all.
+    assert.equal((await cinder(url, 'GET', '/resource_filters', demo)).status, 404);
+    const filters = await cinder(url, 'GET', '/resource_filters?resource=volume', demo, undefined, '3.33');
+    assert.deepEqual(filters.json.resource_filters, [{ resource: 'volume', filters: ['name', 'status', 'metadata', 'bootable', 'availability_zone', 'volume_type'] }]);
   });
 });

@@ -3,6 +3,7 @@ import { ApiError } from '../../../core/http/errors.js';
 import { authorize, callerFrom } from '../context.js';
 import { QUOTA_DEFAULTS, QUOTA_RESOURCES, quotaLimits, quotaUsage, resetQuotas, setQuota } from '../quotas.js';
 import type { VolumeService } from '../service.js';
+import { requireVersion } from '../microversion.js';
 import { cinderTime } from '../render.js';
 import { virtualFree } from '../scheduler.js';
 import { q, truthy } from './listing.js';
@@ -26,6 +27,18 @@ const EXTENSIONS: Array<[string, string, string]> = [
   ['os-vol-tenant-attr', 'VolumeTenantAttribute', 'Expose the internal project_id as an attribute of a volume.'],
   ['scheduler-stats', 'Scheduler_stats', 'Scheduler stats support.'],
 ];
+
+/**
+ * Cinder's resource_filters (3.33+): the query filters each list answers to. Cinder reads them
+ * from its resource_filters.json; here they are the ones Kumo's list routes read (routes/volumes.ts,
+ * snapshots.ts, attachments.ts, types.ts). Keep the two together.
+ */
+export const RESOURCE_FILTERS: Record<string, string[]> = {
+  volume: ['name', 'status', 'metadata', 'bootable', 'availability_zone', 'volume_type'],
+  snapshot: ['name', 'status', 'volume_id'],
+  attachment: ['volume_id', 'status', 'instance_id'],
+  volume_type: ['is_public'],
+};
 
 /** Quotas, limits, availability zones, services and pools. */
 export function miscRoutes(app: FastifyInstance, svc: VolumeService): void {
@@ -175,6 +188,13 @@ export function miscRoutes(app: FastifyInstance, svc: VolumeService): void {
       replication_targets: [],
       properties: backend.thin === 1 ? { thin_provisioning: { title: 'Thin Provisioning', description: 'Sets thin provisioning.', type: 'boolean' } } : {},
     };
+  });
+
+  app.get('/resource_filters', async (request) => {
+    requireVersion(request, '3.33');
+    const resource = q(request.query, 'resource');
+    const chosen = Object.entries(RESOURCE_FILTERS).filter(([name]) => resource === undefined || name === resource);
+    return { resource_filters: chosen.map(([name, filters]) => ({ resource: name, filters })) };
   });
 
   app.get('/scheduler-stats/get_pools', async (request) => {
