@@ -121,8 +121,9 @@ export function checkBaseline(path: string, list: string, counts: Record<Service
 }
 
 /**
- * Puts a suite's report into `existing` between its markers, replacing the last run's; a file
- * without them gets the section appended (an empty file: just the section).
+ * Puts a suite's report into `existing` between its markers, replacing the last run's. A file
+ * with other suites' sections gets this one appended; a file with none (a single report, such as
+ * docs/conformance-trees.md, or no file) becomes just this section.
  */
 export function spliceSection(existing: string, suite: string, section: string): string {
   const start = `<!-- conformance:${suite}:start -->`;
@@ -131,5 +132,5 @@ export function spliceSection(existing: string, suite: string, section: string):
   const from = existing.indexOf(start);
   const to = existing.indexOf(end);
   if (from >= 0 && to > from) return existing.slice(0, from) + block + existing.slice(to + end.length);
-  return existing.trim() ? `${existing.trimEnd()}\n\n${block}\n` : `${block}\n`;
+  return /<!-- conformance:[a-z]+:start -->/.test(existing) ? `${existing.trimEnd()}\n\n${block}\n` : `${block}\n`;
 }

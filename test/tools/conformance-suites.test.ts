@@ -52,8 +52,11 @@ describe('conformance suites', () => {
   });
 
   it("replaces a suite's own section and appends one it has not written yet", () => {
-    const first = spliceSection('# Conformance\n', 'sdk', '## SDK\nold');
-    assert.equal(first, '# Conformance\n\n<!-- conformance:sdk:start -->\n## SDK\nold\n<!-- conformance:sdk:end -->\n');
+    const page = '# Conformance\n\n<!-- conformance:tempest:start -->\nT\n<!-- conformance:tempest:end -->\n';
+    const first = spliceSection(page, 'sdk', '## SDK\nold');
+    assert.equal(first, `${page}\n<!-- conformance:sdk:start -->\n## SDK\nold\n<!-- conformance:sdk:end -->\n`);
+    // A single-suite report (no markers at all) is replaced whole, as before sections.
+    assert.equal(spliceSection('# Old trees report\n', 'tempest', 'New'), '<!-- conformance:tempest:start -->\nNew\n<!-- conformance:tempest:end -->\n');
     const both = spliceSection(first, 'gophercloud', '## Go\nx');
     const updated = spliceSection(both, 'sdk', '## SDK\nnew');
     assert.match(updated, /## SDK\nnew\n<!-- conformance:sdk:end -->\n\n<!-- conformance:gophercloud:start -->\n## Go\nx/);
