@@ -112,7 +112,7 @@ export async function runTempest(ctx: SuiteContext, list: string[]): Promise<Sui
     AUTH_URL_V3: `${kumo.url}/identity/v3`,
     REGION: 'RegionOne',
     ENDPOINT_TYPE: 'public',
-    IDENTITY_TRUST: 'false',
+    IDENTITY_TRUST: 'true',
     IDENTITY_SECURITY_COMPLIANCE: 'true',
     CREATE_ISOLATED_NETWORKS: has('network') === 'true' ? 'true' : 'false',
     SVC_NOVA: has('compute'),

@@ -8,6 +8,9 @@
 //   services        import core, contracts, their own folder and, of another service, only its
 //                   declared client: src/services/<name>/client.ts (a typed interface and its
 //                   in-process implementation; the same interface goes over HTTP or the bus when split)
+//   a service's routes  (files under src/services/<name>/routes/) never import that service's stores
+//                   (store.ts, store/*, any */store.ts): a route parses, authorizes, calls the domain and
+//                   renders; only the domain calls a store, and only a store touches the database
 //   the rest of src (cli/, cloud.ts, ...) is the composition root: it wires everything and may
 //   import anything, but nothing imports it.
 //
@@ -33,6 +36,7 @@ const KINDS = [
   'agent-imports-other-agent',
   'service-imports-agent',
   'service-imports-other-service-internals',
+  'route-imports-store',
   'imports-composition-root',
 ];
 
@@ -113,6 +117,9 @@ function placeOf(path) {
 /** A service's public surface for other services: its declared client. */
 const isServiceClient = (to) => to.inner === 'client.ts';
 
+/** A service's data access: its store.ts, anything under store/, or a sub-folder's store.ts. */
+const isStore = (to) => to.inner === 'store.ts' || to.inner.startsWith('store/') || to.inner.endsWith('/store.ts');
+
 /** The rule an import breaks, or undefined. */
 function violationOf(from, to) {
   if (to.layer === 'outside') return undefined; // package.json and the like
@@ -133,6 +140,7 @@ function violationOf(from, to) {
     case 'service':
       if (to.layer === 'agent') return 'service-imports-agent';
       if (to.layer === 'service' && to.name !== from.name && !isServiceClient(to)) return 'service-imports-other-service-internals';
+      if (to.layer === 'service' && from.inner.startsWith('routes/') && isStore(to)) return 'route-imports-store';
       return undefined;
     default:
       return undefined;

@@ -36,8 +36,8 @@ import { InProcessInstanceNetwork, InProcessNetworkPorts } from './services/netw
 import { Conductor } from './services/compute/conductor.js';
 import { ComputeHostEndpoint } from './services/compute/host-endpoint.js';
 import { ComputeHosts } from './services/compute/hosts.js';
-import { InstanceActions } from './services/compute/instances/actions.js';
-import { InstanceRecords } from './services/compute/instances/store.js';
+import { InstanceActions } from './services/compute/store/instance-actions.js';
+import { InstanceRecords } from './services/compute/store/instances.js';
 import { FilterScheduler } from './services/compute/scheduler/filter-scheduler.js';
 import { chooseDriver, launchComputeAgents, type DriverChoice } from './agents/compute/start.js';
 import type { ComputeAgent } from './agents/compute/agent.js';
@@ -134,6 +134,8 @@ export async function startCloud(config: KumoConfig, log: Logger, wanted: Partia
     // A fresh database's accounts are hashed beside the rest of the start (bcrypt's pool threads).
     const firstStart = prepareFirstStart(identity.context, wanted);
     cleanups.push(() => identity.stop());
+    // A start that fails before the accounts are made lets the logins waiting for them go (refused).
+    cleanups.push(async () => (await firstStart.catch(() => undefined))?.settle());
     const image = createImageContext(config, database, enforcerFor(), new InProcessIdentityClient(identity.context), log);
     await recoverInterruptedTransfers(image);
     const network = createNetworkContext(config, database, enforcerFor(), log);

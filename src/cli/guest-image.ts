@@ -46,6 +46,24 @@ export function guestImageCachePath(tools: string): string {
   return join(cacheDir, `${GUEST_IMAGE_NAME}-${recipeDigest(tools)}.qcow2`);
 }
 
+/**
+ * kumo-tiny's kernel (the ELF vmlinux QEMU boots directly) and initramfs, beside the disk in
+ * the cache when build.sh was asked for them (--kernel-out, --ramdisk-out): the parts of its
+ * AMI-style form (a disk image with kernel_id, ramdisk_id and os_command_line).
+ */
+export function guestBootFileCachePaths(tools: string): { kernel: string; ramdisk: string } {
+  const disk = guestImageCachePath(tools);
+  const stem = disk.slice(0, -'.qcow2'.length);
+  return { kernel: `${stem}.vmlinux`, ramdisk: `${stem}.initrd` };
+}
+
+/**
+ * The kernel command line of kumo-tiny's direct boot: the one its boot loader gives
+ * (tools/guest-image/syslinux.cfg). cryptomgr.notests skips the crypto self-tests, a tenth of
+ * the kernel's CPU time before init under TCG.
+ */
+export const GUEST_KERNEL_CMDLINE = 'quiet no_timer_check cryptomgr.notests console=tty0 console=ttyS0,115200n8';
+
 export type GuestImageOutcome =
   | { state: 'present' }
   | { state: 'importing'; /** Settles when the image is in Glance (or the attempt failed and was logged). */ done: Promise<void> }

@@ -76,16 +76,26 @@ async function imageKey(): Promise<string> {
 
 let imagePromise: Promise<string> | undefined;
 
+function bootFilesOf(image: string): { kernel: string; ramdisk: string } {
+  return { kernel: join(dirname(image), 'kumo-tiny.vmlinux'), ramdisk: join(dirname(image), 'kumo-tiny.initrd') };
+}
+
+/** kumo-tiny's kernel (an ELF vmlinux QEMU boots directly) and initramfs, built with the image. */
+export async function guestBootFiles(): Promise<{ kernel: string; ramdisk: string }> {
+  return bootFilesOf(await guestImage());
+}
+
 /** Builds the image once per content key (cached under the OS temp dir) and returns its path. */
 export function guestImage(): Promise<string> {
   imagePromise ??= (async () => {
     const cacheRoot = join(tmpdir(), 'kumo-guest-image-cache');
     const key = await imageKey();
     const image = join(cacheRoot, key, 'kumo-tiny.qcow2');
-    if (existsSync(image)) return image;
+    const { kernel, ramdisk } = bootFilesOf(image);
+    if ([image, kernel, ramdisk].every((file) => existsSync(file))) return image;
     await mkdir(dirname(image), { recursive: true });
-    // build.sh writes a temp file next to the output and renames it: a concurrent build is harmless.
-    await execFileAsync(BUILD_SH, [image], { timeout: 600_000, maxBuffer: 16 * 1024 * 1024 });
+    // build.sh writes a temp file next to each output and renames it: a concurrent build is harmless.
+    await execFileAsync(BUILD_SH, ['--kernel-out', kernel, '--ramdisk-out', ramdisk, image], { timeout: 600_000, maxBuffer: 16 * 1024 * 1024 });
     // Images of older contents of tools/guest-image are of no more use.
     for (const name of await readdir(cacheRoot)) {
       if (name === key) continue;

@@ -28,6 +28,9 @@ const CLEAN: Record<string, string> = {
   'src/contracts/compute.ts': `import type { log } from '../core/log.js';\nexport type Build = { id: string; l?: typeof log };\n`,
   'src/services/image/client.ts': `import { images } from './images.js';\nexport interface ImageClient { get(id: string): string }\nexport const client = images;\n`,
   'src/services/image/images.ts': `export const images = { get: (id: string) => id };\n`,
+  // Stores, which only their service's domain files import (never its routes).
+  'src/services/image/store.ts': `export const records = new Map<string, string>();\n`,
+  'src/services/compute/store/hosts.ts': `export class HostRecords {}\n`,
   'src/services/compute/servers.ts':
     `import type { ImageClient } from '../image/client.js';\nimport type { Build } from '../../contracts/compute.js';\nimport { fail } from '../../core/http/errors.js';\nexport const boot = (i: ImageClient, b: Build) => [i, b, fail];\n`,
   'src/agents/compute/agent.ts': `import type { Build } from '../../contracts/compute.js';\nimport { helper } from './virt/helper.js';\nexport const run = (b: Build) => [b, helper];\n`,
@@ -131,6 +134,20 @@ describe('scripts/check-imports.mjs', () => {
       entry: 'contracts-imports-service-or-agent src/contracts/image.ts -> src/services/image/client.ts',
     },
     {
+      name: "a route importing its service's store folder",
+      rule: 'route-imports-store',
+      file: 'src/services/compute/routes/hosts.ts',
+      text: `import type { HostRecords } from '../store/hosts.js';\nexport type H = HostRecords;\n`,
+      entry: 'route-imports-store src/services/compute/routes/hosts.ts -> src/services/compute/store/hosts.ts',
+    },
+    {
+      name: "a route importing its service's store.ts",
+      rule: 'route-imports-store',
+      file: 'src/services/image/routes/images.ts',
+      text: `import { records } from '../store.js';\nexport const r = records;\n`,
+      entry: 'route-imports-store src/services/image/routes/images.ts -> src/services/image/store.ts',
+    },
+    {
       name: 'a service importing the composition root',
       rule: 'imports-composition-root',
       file: 'src/services/image/wiring.ts',
@@ -183,6 +200,15 @@ describe('scripts/check-imports.mjs', () => {
     } finally {
       await rm(root, { recursive: true, force: true });
     }
+  });
+
+  test('domain files may import their stores; routes reach them through the domain', async () => {
+    const r = await check({
+      'src/services/compute/hosts.ts': `import { HostRecords } from './store/hosts.js';\nexport const hosts = () => new HostRecords();\n`,
+      'src/services/compute/routes/hosts.ts': `import { hosts } from '../hosts.js';\nexport const routes = hosts;\n`,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(row(r.stdout, 'route-imports-store'), [0, 0, 0]);
   });
 
   test('imports of packages and node builtins are not the graph', async () => {

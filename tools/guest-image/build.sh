@@ -2,8 +2,13 @@
 # Builds kumo-tiny, Kumo's tiny test guest (the analogue of CirrOS), as a bootable qcow2 image
 # from Debian packages only: no loop mount, no root needed, no download.
 #
-#   tools/guest-image/build.sh [--kernel-deb FILE.deb] OUTPUT.qcow2
+#   tools/guest-image/build.sh [--kernel-deb FILE.deb] [--kernel-out FILE --ramdisk-out FILE] OUTPUT.qcow2
 #   tools/guest-image/build.sh --check      # prerequisites present? (exit 0 or 1 and a list)
+#
+# --kernel-out and --ramdisk-out also write the kernel, uncompressed (the ELF vmlinux inside the
+# bzImage, which QEMU boots directly through its PVH entry: no firmware, no boot loader and no
+# decompressor, seconds less under TCG) and the initramfs, for an AMI-style image (Glance
+# kernel_id / ramdisk_id); the disk stays bootable on its own either way.
 #
 # The kernel is the newest installed Debian linux-image package (/boot/vmlinuz-VERSION with
 # /lib/modules/VERSION), never the running kernel; KUMO_GUEST_KERNEL=VERSION picks another, and
@@ -25,12 +30,14 @@ MTOOLS_SKIP_CHECK=1
 export MTOOLS_SKIP_CHECK
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-APT_PACKAGES="linux-image-amd64 busybox-static syslinux syslinux-common mtools dosfstools fdisk e2fsprogs cpio gzip kmod qemu-utils"
+APT_PACKAGES="linux-image-amd64 busybox-static syslinux syslinux-common mtools dosfstools fdisk e2fsprogs cpio gzip xz-utils kmod qemu-utils"
 MBR_BIN=/usr/lib/syslinux/mbr/mbr.bin
 # Modules the guest loads; build.sh adds their dependencies (modinfo -F depends) in front.
 # crc32c_generic is ext4's/jbd2's soft dependency (metadata checksums); TCG has no SSE4.2 for
 # crc32c-intel.
 GUEST_MODULES="virtio_pci virtio_net virtio_blk button evdev crc32c_generic ext4"
+# The guest loads these (and their dependencies) first and starts DHCP before the rest.
+NET_MODULES="virtio_pci virtio_net"
 DISK_MB=64
 BOOT_START=2048      # sectors: p1 at 1 MiB
 DATA_START=65536     # sectors: p2 at 32 MiB
@@ -41,7 +48,7 @@ die() {
 }
 
 usage() {
-  echo "usage: $0 [--kernel-deb FILE.deb] OUTPUT.qcow2 | --check" >&2
+  echo "usage: $0 [--kernel-deb FILE.deb] [--kernel-out FILE --ramdisk-out FILE] OUTPUT.qcow2 | --check" >&2
   exit 2
 }
 
@@ -66,7 +73,7 @@ find_kernel_version() {
 
 check() {
   missing=
-  for cmd in dpkg-query dpkg-deb syslinux mcopy mkfs.vfat sfdisk mke2fs cpio gzip modinfo qemu-img truncate dd find sort; do
+  for cmd in dpkg-query dpkg-deb syslinux mcopy mkfs.vfat sfdisk mke2fs cpio gzip xz modinfo qemu-img truncate dd od find sort; do
     command -v "$cmd" >/dev/null 2>&1 || missing="$missing $cmd"
   done
   [ -f "$MBR_BIN" ] || missing="$missing $MBR_BIN"
@@ -88,6 +95,8 @@ check() {
 }
 
 kernel_deb=
+kernel_out=
+ramdisk_out=
 output=
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -99,6 +108,11 @@ while [ $# -gt 0 ]; do
   --kernel-deb)
     [ $# -ge 2 ] || usage
     kernel_deb=$2
+    shift 2
+    ;;
+  --kernel-out|--ramdisk-out)
+    [ $# -ge 2 ] || usage
+    if [ "$1" = --kernel-out ]; then kernel_out=$2; else ramdisk_out=$2; fi
     shift 2
     ;;
   -h|--help)
@@ -115,6 +129,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -n "$output" ] || usage
+if [ -n "$kernel_out" ] && [ -z "$ramdisk_out" ] || [ -z "$kernel_out" ] && [ -n "$ramdisk_out" ]; then
+  die "--kernel-out and --ramdisk-out go together"
+fi
 
 if [ -n "$kernel_deb" ]; then
   check without-kernel || exit 1
@@ -126,10 +143,18 @@ started=$(date +%s)
 out_dir=$(cd "$(dirname "$output")" 2>/dev/null && pwd) || die "no such directory: $(dirname "$output")"
 out_path=$out_dir/$(basename "$output")
 out_tmp=$out_path.tmp.$$
+# FILE as an absolute path (its directory must exist).
+absolute() {
+  dir=$(cd "$(dirname "$1")" 2>/dev/null && pwd) || die "no such directory: $(dirname "$1")"
+  echo "$dir/$(basename "$1")"
+}
+[ -z "$kernel_out" ] || kernel_out=$(absolute "$kernel_out")
+[ -z "$ramdisk_out" ] || ramdisk_out=$(absolute "$ramdisk_out")
 work=
 cleanup() {
   [ -z "$work" ] || rm -rf "$work"
   rm -f "$out_tmp"
+  [ -z "$kernel_out" ] || rm -f "$kernel_out.tmp.$$" "$ramdisk_out.tmp.$$"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -193,9 +218,14 @@ add_module() {
   done
   order="$order $1"
 }
+for module in $NET_MODULES; do
+  add_module "$module"
+done
+net_order=$order
 for module in $GUEST_MODULES; do
   add_module "$module"
 done
+: >"$rootfs/etc/kumo-tiny/modules.net"
 : >"$rootfs/etc/kumo-tiny/modules"
 for module in $order; do
   file=$(awk -v n="$module" '$1 == n { print $2; exit }' "$work/modules.index")
@@ -204,7 +234,10 @@ for module in $order; do
   *.ko.zst) zstd -qdc "$file" >"$rootfs/lib/modules/$module.ko" ;;
   *) cp "$file" "$rootfs/lib/modules/$module.ko" ;;
   esac
-  echo "$module" >>"$rootfs/etc/kumo-tiny/modules"
+  case " $net_order " in
+  *" $module "*) echo "$module" >>"$rootfs/etc/kumo-tiny/modules.net" ;;
+  *) echo "$module" >>"$rootfs/etc/kumo-tiny/modules" ;;
+  esac
 done
 echo "$version" >"$rootfs/etc/kumo-tiny/kernel"
 
@@ -240,6 +273,31 @@ dd if="$work/boot.img" of="$work/disk.raw" bs=512 seek="$BOOT_START" conv=notrun
 dd if="$work/data.img" of="$work/disk.raw" bs=512 seek="$DATA_START" conv=notrunc,sparse status=none
 
 qemu-img convert -q -f raw -O qcow2 -c "$work/disk.raw" "$out_tmp"
+
+# --- kernel and ramdisk for a direct boot -------------------------------------------------
+if [ -n "$kernel_out" ]; then
+  # The bzImage's payload (boot protocol 2.08+): payload_offset (0x248) and payload_length
+  # (0x24c) locate it after the real-mode setup ((setup_sects + 1) * 512 bytes). Little-endian
+  # fields, read byte by byte so the builder's own byte order does not matter.
+  le32() {
+    od -An -tu1 -j "$1" -N 4 "$vmlinuz" | awk '{ print $1 + 256 * ($2 + 256 * ($3 + 256 * $4)) }'
+  }
+  setup_sects=$(od -An -tu1 -j 497 -N 1 "$vmlinuz" | tr -d ' ')
+  [ "$setup_sects" -ne 0 ] || setup_sects=4
+  payload_start=$(( (setup_sects + 1) * 512 + $(le32 584) ))
+  payload_length=$(le32 588)
+  tail -c +$((payload_start + 1)) "$vmlinuz" | head -c "$payload_length" >"$work/payload"
+  case "$(od -An -tx1 -N 6 "$work/payload" | tr -d ' ')" in
+  fd377a585a00) xz -dc --single-stream "$work/payload" >"$kernel_out.tmp.$$" ;;
+  1f8b*) gzip -dc "$work/payload" >"$kernel_out.tmp.$$" ;;
+  *) die "$vmlinuz: its payload is neither xz nor gzip; cannot write --kernel-out" ;;
+  esac
+  [ "$(od -An -tx1 -N 4 "$kernel_out.tmp.$$" | tr -d ' ')" = 7f454c46 ] || die "$vmlinuz: its payload is not an ELF vmlinux"
+  cp "$work/initrd.gz" "$ramdisk_out.tmp.$$"
+  chmod 644 "$kernel_out.tmp.$$" "$ramdisk_out.tmp.$$"
+  mv -f "$kernel_out.tmp.$$" "$kernel_out"
+  mv -f "$ramdisk_out.tmp.$$" "$ramdisk_out"
+fi
 mv -f "$out_tmp" "$out_path"
 
 size=$(wc -c <"$out_path")

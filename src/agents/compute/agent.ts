@@ -17,7 +17,7 @@ import {
   type SnapshotArgs,
 } from '../../contracts/compute.js';
 import type { BuildRequest, ComputeHostApi, HostFlavor, HostImageTransfer, HostInstance, InstanceChanges } from '../../contracts/compute-host.js';
-import { instanceSpec } from './instance-spec.js';
+import { directBootOf, instanceSpec } from './instance-spec.js';
 import { BuildAbortError, PowerState, type InstanceSpec, type PowerStateValue, type VirtDriver } from './virt/driver.js';
 
 export interface ComputeAgentOptions {
@@ -205,10 +205,13 @@ export class ComputeAgent {
       const volumes = (request?.blockDeviceMappings ?? []).map((b) => ({ volumeId: b.volumeId, connectionInfo: b.connectionInfo, bootIndex: b.bootIndex }));
       const root = volumes.find((v) => v.bootIndex === 0);
       const others = volumes.filter((v) => v.bootIndex !== 0).map(({ volumeId, connectionInfo }) => ({ volumeId, connectionInfo }));
+      // A kernel image boots directly from an image; a volume boots as its disk says.
+      const directBoot = root ? undefined : directBootOf(request?.image);
       const spec: InstanceSpec = {
         ...instanceSpec(instance, nics),
         ...(root ? { rootVolume: { volumeId: root.volumeId, connectionInfo: root.connectionInfo } } : {}),
         ...(others.length > 0 ? { volumes: others } : {}),
+        ...(directBoot ? { directBoot } : {}),
       };
       await this.deps.driver.spawn(await this.withConfigDrive(spec));
       const active = await control.transition(

@@ -2,7 +2,7 @@ import type { HostBlockDeviceMapping } from '../../contracts/compute-host.js';
 import { VolumeClientError, type VolumeClient } from '../../contracts/volume.js';
 import type { Logger } from '../../core/log.js';
 import type { ComputeHosts } from './hosts.js';
-import type { BlockDevices } from './instances/block-devices.js';
+import type { BlockDevices } from './store/block-devices.js';
 import type { Instance } from './instances/model.js';
 
 /** How long a boot waits for a volume it made (from an image, a snapshot, or blank) to be available. */

@@ -1,9 +1,9 @@
 import type { ConsoleGrant } from '../../contracts/console.js';
 import type { ComputeContext } from './context.js';
 import { ConsoleAuthTokens } from './console-tokens.js';
-import { InstancePasswords } from './instances/passwords.js';
+import { InstancePasswords } from './store/instance-passwords.js';
 import type { Instance } from './instances/model.js';
-import { InstanceRecords } from './instances/store.js';
+import { InstanceRecords } from './store/instances.js';
 import { findKeypair } from './keypairs.js';
 
 /**

@@ -14,10 +14,11 @@ import {
 import type { VolumeClient } from '../../contracts/volume.js';
 import { BlockDeviceError, prepareBlockDevices } from './block-device-prep.js';
 import { isUp, type ComputeHosts } from './hosts.js';
-import { BlockDevices } from './instances/block-devices.js';
-import type { InstanceActions } from './instances/actions.js';
+import { BlockDevices } from './store/block-devices.js';
+import type { InstanceActions } from './store/instance-actions.js';
 import { preservedPorts, resourcesOf, type Fault, type Instance } from './instances/model.js';
-import type { InstanceRecords } from './instances/store.js';
+import type { InstanceRecords } from './store/instances.js';
+import { ServerGroupRecords } from './store/server-groups.js';
 import type { BuildRequest, HostImageMeta } from '../../contracts/compute-host.js';
 import { hostInstanceOf } from './host-endpoint.js';
 import type { ComputeImage, ImageLookup, NetworkPorts } from './peers.js';
@@ -72,12 +73,14 @@ export class Conductor {
 
   private readonly blockDevices: BlockDevices;
   private readonly controlServices: ControlServices;
+  private readonly groups: ServerGroupRecords;
   /** The host name this conductor listens as, once it does. */
   private server: string | undefined;
 
   constructor(private readonly deps: ConductorDeps) {
     this.blockDevices = new BlockDevices(deps.db);
     this.controlServices = new ControlServices(deps.db);
+    this.groups = new ServerGroupRecords(deps.db);
   }
 
   /**
@@ -126,15 +129,9 @@ export class Conductor {
   async failBuildsOfDownHosts(now = Date.now()): Promise<number> {
     const down = (await this.deps.hosts.list()).filter((row) => !isUp(row, this.deps.serviceDownTimeSeconds, now)).map((row) => row.host);
     if (down.length === 0) return 0;
-    const lost = await this.deps.db
-      .selectFrom('compute_instance')
-      .select('id')
-      .where('deleted', '=', 0)
-      .where('vm_state', '=', 'building')
-      .where('host', 'in', down)
-      .execute();
+    const lost = await this.deps.instances.buildingIds(down);
     let failed = 0;
-    for (const { id } of lost) {
+    for (const id of lost) {
       const instance = await this.deps.instances.get(id);
       if (!instance?.host) continue;
       const fault: Fault = {
@@ -174,15 +171,9 @@ export class Conductor {
    * schedule them now. Those already placed are their agent's to finish.
    */
   async recover(): Promise<void> {
-    const stranded = await this.deps.db
-      .selectFrom('compute_instance')
-      .select('id')
-      .where('deleted', '=', 0)
-      .where('vm_state', '=', 'building')
-      .where('host', 'is', null)
-      .execute();
+    const stranded = await this.deps.instances.buildingIds(null);
     if (stranded.length > 0) this.deps.log.info({ count: stranded.length }, 'scheduling instances left unplaced by a restart');
-    await Promise.all(stranded.map((row) => this.build(row.id)));
+    await Promise.all(stranded.map((id) => this.build(id)));
   }
 
   /** Places one instance; safe to call twice (only an unplaced, building instance is touched). */
@@ -320,17 +311,8 @@ export class Conductor {
     return others.every((h) => h === host);
   }
 
-  private async memberHosts(groupId: string, exceptInstance: string, includeClaims: boolean): Promise<string[]> {
-    const rows = await this.deps.db
-      .selectFrom('compute_server_group_member as m')
-      .innerJoin('compute_instance as i', 'i.id', 'm.instance_id')
-      .leftJoin('compute_allocation as a', 'a.instance_id', 'i.id')
-      .select(['i.host as host', 'a.host as claimed'])
-      .where('m.group_id', '=', groupId)
-      .where('i.deleted', '=', 0)
-      .where('i.id', '!=', exceptInstance)
-      .execute();
-    return rows.map((r) => r.host ?? (includeClaims ? r.claimed : null)).filter((h): h is string => h !== null);
+  private memberHosts(groupId: string, exceptInstance: string, includeClaims: boolean): Promise<string[]> {
+    return this.groups.memberHosts(groupId, exceptInstance, includeClaims);
   }
 
   private async requestSpec(instance: Instance, image: ComputeImage | undefined): Promise<RequestSpec> {
@@ -349,7 +331,7 @@ export class Conductor {
     if (zone) spec.availabilityZone = zone;
     if (host) spec.forceHost = host;
     if (hints.group) {
-      const group = await this.deps.db.selectFrom('compute_server_group').select(['id', 'policy', 'rules']).where('id', '=', hints.group).executeTakeFirst();
+      const group = await this.groups.get(hints.group);
       if (group) {
         const rules = JSON.parse(group.rules) as { max_server_per_host?: number };
         spec.group = {
@@ -365,9 +347,8 @@ export class Conductor {
     return spec;
   }
 
-  private async hostsOf(instanceIds: string[]): Promise<string[]> {
-    const rows = await this.deps.db.selectFrom('compute_instance').select('host').where('id', 'in', instanceIds).where('deleted', '=', 0).execute();
-    return rows.map((r) => r.host).filter((h): h is string => h !== null);
+  private hostsOf(instanceIds: string[]): Promise<string[]> {
+    return this.deps.instances.hostsOf(instanceIds);
   }
 
   private isStale(): boolean {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { ConsoleEndpoint, ConsoleGrant } from '../../contracts/console.js';
+import { ConsoleTokenRecords } from './store/console-tokens.js';
 import type { ComputeTables, ConsoleAuthTokenRow } from './tables.js';
 
 export type { ConsoleEndpoint, ConsoleGrant } from '../../contracts/console.js';
@@ -16,33 +17,34 @@ const hashOf = (token: string) => createHash('sha256').update(token).digest('hex
  * expires. Issuing a token sweeps out the expired ones, as Nova's periodic clean-up does.
  */
 export class ConsoleAuthTokens {
-  constructor(private readonly db: Kysely<ComputeTables>) {}
+  private readonly records: ConsoleTokenRecords;
+
+  constructor(db: Kysely<ComputeTables>) {
+    this.records = new ConsoleTokenRecords(db);
+  }
 
   async issue(grant: Omit<ConsoleGrant, 'expiresAt'>, ttlSeconds: number, now = new Date()): Promise<string> {
     const token = randomBytes(32).toString('base64url');
-    await this.db.deleteFrom('compute_console_auth_token').where('expires_at', '<=', now.toISOString()).execute();
+    await this.records.deleteExpired(now);
     const endpoint = grant.endpoint;
-    await this.db
-      .insertInto('compute_console_auth_token')
-      .values({
-        token_hash: hashOf(token),
-        instance_id: grant.instanceId,
-        console_type: grant.consoleType,
-        unix_socket: 'unixSocket' in endpoint ? endpoint.unixSocket : null,
-        target_host: 'host' in endpoint ? endpoint.host : null,
-        target_port: 'port' in endpoint ? endpoint.port : null,
-        compute_host: grant.computeHost,
-        expires_at: new Date(now.getTime() + ttlSeconds * 1000).toISOString(),
-        created_at: now.toISOString(),
-      })
-      .execute();
+    await this.records.insert({
+      token_hash: hashOf(token),
+      instance_id: grant.instanceId,
+      console_type: grant.consoleType,
+      unix_socket: 'unixSocket' in endpoint ? endpoint.unixSocket : null,
+      target_host: 'host' in endpoint ? endpoint.host : null,
+      target_port: 'port' in endpoint ? endpoint.port : null,
+      compute_host: grant.computeHost,
+      expires_at: new Date(now.getTime() + ttlSeconds * 1000).toISOString(),
+      created_at: now.toISOString(),
+    });
     return token;
   }
 
   /** What the token opens, unless it is malformed, unknown or expired. */
   async check(token: string, now = new Date()): Promise<ConsoleGrant | undefined> {
     if (!TOKEN_SHAPE.test(token)) return undefined;
-    const row = await this.db.selectFrom('compute_console_auth_token').selectAll().where('token_hash', '=', hashOf(token)).executeTakeFirst();
+    const row = await this.records.byHash(hashOf(token));
     if (!row || row.expires_at <= now.toISOString()) return undefined;
     const endpoint = endpointOf(row);
     if (!endpoint) return undefined;
@@ -50,7 +52,7 @@ export class ConsoleAuthTokens {
   }
 
   async revoke(token: string): Promise<void> {
-    await this.db.deleteFrom('compute_console_auth_token').where('token_hash', '=', hashOf(token)).execute();
+    await this.records.deleteByHash(hashOf(token));
   }
 }
 

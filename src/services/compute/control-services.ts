@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { newUuid } from '../../core/ids.js';
+import { ControlServiceRecords } from './store/control-services.js';
 import type { ComputeTables, ControlServiceRow } from './tables.js';
 
 /** What a conductor process runs besides the compute hosts' services: Kumo's scheduler lives in its conductor. */
@@ -11,26 +11,23 @@ export const CONTROL_BINARIES = ['nova-conductor', 'nova-scheduler'] as const;
  * servicegroup reads its services' updated_at.
  */
 export class ControlServices {
-  constructor(private readonly db: Kysely<ComputeTables>) {}
+  private readonly records: ControlServiceRecords;
+
+  constructor(db: Kysely<ComputeTables>) {
+    this.records = new ControlServiceRecords(db);
+  }
 
   async heartbeat(host: string, now = new Date()): Promise<void> {
     const at = now.toISOString();
-    for (const binary of CONTROL_BINARIES) {
-      await this.db
-        .insertInto('compute_control_service')
-        .values({ host, binary, service_id: newUuid(), last_heartbeat: at, created_at: at })
-        .onConflict((oc) => oc.columns(['host', 'binary']).doUpdateSet({ last_heartbeat: at }))
-        .execute();
-    }
+    for (const binary of CONTROL_BINARIES) await this.records.beat(host, binary, at);
   }
 
-  async list(): Promise<ControlServiceRow[]> {
-    return this.db.selectFrom('compute_control_service').selectAll().orderBy('host').orderBy('binary').execute();
+  list(): Promise<ControlServiceRow[]> {
+    return this.records.list();
   }
 
-  async remove(serviceId: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('compute_control_service').where('service_id', '=', serviceId).executeTakeFirst();
-    return Number(result.numDeletedRows) === 1;
+  remove(serviceId: string): Promise<boolean> {
+    return this.records.remove(serviceId);
   }
 }
 

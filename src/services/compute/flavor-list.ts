@@ -1,4 +1,5 @@
 import { badRequest, type Caller, type ComputeContext } from './context.js';
+import { FlavorRecords } from './store/flavors.js';
 import type { FlavorRow } from './tables.js';
 import { queryValue } from './validate.js';
 
@@ -66,10 +67,9 @@ export async function listFlavors(ctx: ComputeContext, caller: Caller, query: un
   }
   const marker = queryValue(query, 'marker');
 
-  const all = await ctx.db.selectFrom('compute_flavor').selectAll().execute();
-  const granted = new Set(
-    (await ctx.db.selectFrom('compute_flavor_access').select('flavor_id').where('project_id', '=', caller.projectId).execute()).map((r) => r.flavor_id),
-  );
+  const flavors = new FlavorRecords(ctx.db);
+  const all = await flavors.list();
+  const granted = await flavors.grantedTo(caller.projectId);
   let rows = all.filter((row) => {
     if (!caller.isAdmin && row.disabled === 1) return false;
     if (isPublic !== null) {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { badRequest, conflict, notFound, nowIso, type Caller, type ComputeContext } from './context.js';
+import { FlavorRecords } from './store/flavors.js';
 import type { FlavorRow } from './tables.js';
 
 /** A flavor as the rest of compute uses it (and as instances keep a copy of it, in JSON). */
@@ -40,25 +41,18 @@ export const flavorNotFound = (id: string) => notFound(`Flavor ${id} could not b
 /** Whether the caller may see this flavor: public, admin, or on its access list. */
 async function visibleTo(ctx: ComputeContext, caller: Caller, row: FlavorRow): Promise<boolean> {
   if (caller.isAdmin || row.is_public === 1) return true;
-  const access = await ctx.db
-    .selectFrom('compute_flavor_access')
-    .select('project_id')
-    .where('flavor_id', '=', row.id)
-    .where('project_id', '=', caller.projectId)
-    .executeTakeFirst();
-  return access !== undefined;
+  return new FlavorRecords(ctx.db).hasAccess(row.id, caller.projectId);
 }
 
 /** The flavor row the caller can see, or Nova's 404. */
 export async function visibleFlavorRow(ctx: ComputeContext, caller: Caller, id: string): Promise<FlavorRow> {
-  const row = await ctx.db.selectFrom('compute_flavor').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await new FlavorRecords(ctx.db).get(id);
   if (!row || !(await visibleTo(ctx, caller, row))) throw flavorNotFound(id);
   return row;
 }
 
 export async function extraSpecsOf(ctx: ComputeContext, flavorId: string): Promise<Record<string, string>> {
-  const rows = await ctx.db.selectFrom('compute_flavor_extra_spec').select(['key', 'value']).where('flavor_id', '=', flavorId).execute();
-  return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+  return new FlavorRecords(ctx.db).extraSpecs(flavorId);
 }
 
 /**
@@ -133,25 +127,14 @@ export async function createFlavor(ctx: ComputeContext, input: NewFlavor): Promi
     description: null,
     created_at: nowIso(),
   };
-  try {
-    await ctx.db.insertInto('compute_flavor').values(row).execute();
-  } catch (error) {
-    if (!ctx.database.isUniqueViolation(error)) throw error;
-    // The constraint's name differs by engine; which one clashed is read back instead.
-    const byName = await ctx.db.selectFrom('compute_flavor').select('id').where('name', '=', row.name).executeTakeFirst();
-    if (byName) throw conflict(`Flavor with name ${row.name} already exists.`);
-    throw conflict(`Flavor with ID ${row.id} already exists.`);
-  }
+  const clash = await new FlavorRecords(ctx.db).insert(row);
+  if (clash === 'name') throw conflict(`Flavor with name ${row.name} already exists.`);
+  if (clash === 'id') throw conflict(`Flavor with ID ${row.id} already exists.`);
   return row;
 }
 
 export async function deleteFlavor(ctx: ComputeContext, id: string): Promise<void> {
-  await ctx.db.transaction().execute(async (tx) => {
-    const deleted = await tx.deleteFrom('compute_flavor').where('id', '=', id).executeTakeFirst();
-    if (Number(deleted.numDeletedRows) === 0) throw flavorNotFound(id);
-    await tx.deleteFrom('compute_flavor_extra_spec').where('flavor_id', '=', id).execute();
-    await tx.deleteFrom('compute_flavor_access').where('flavor_id', '=', id).execute();
-  });
+  if (!(await new FlavorRecords(ctx.db).delete(id))) throw flavorNotFound(id);
 }
 
 /** DevStack's flavors: [id, name, MB of RAM, GB of disk, vCPUs]. */
@@ -171,8 +154,8 @@ const DEFAULT_FLAVORS: ReadonlyArray<readonly [string, string, number, number, n
  * conflicts keeps two processes starting at once from failing or seeding half a set.
  */
 export async function ensureDefaultFlavors(ctx: ComputeContext): Promise<void> {
-  const any = await ctx.db.selectFrom('compute_flavor').select('id').limit(1).executeTakeFirst();
-  if (any) return;
+  const flavors = new FlavorRecords(ctx.db);
+  if (await flavors.any()) return;
   const created = nowIso();
   const rows: FlavorRow[] = DEFAULT_FLAVORS.map(([id, name, ram, disk, vcpus]) => ({
     id,
@@ -188,5 +171,5 @@ export async function ensureDefaultFlavors(ctx: ComputeContext): Promise<void> {
     description: null,
     created_at: created,
   }));
-  await ctx.db.insertInto('compute_flavor').values(rows).onConflict((oc) => oc.doNothing()).execute();
+  await flavors.insertMissing(rows);
 }

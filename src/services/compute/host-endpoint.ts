@@ -13,9 +13,9 @@ import {
   type InstanceChanges,
 } from '../../contracts/compute-host.js';
 import type { ComputeHosts } from './hosts.js';
-import type { InstanceActions } from './instances/actions.js';
+import type { InstanceActions } from './store/instance-actions.js';
 import { flavorColumns, preservedPorts, type Instance } from './instances/model.js';
-import type { InstanceRecords } from './instances/store.js';
+import type { InstanceRecords } from './store/instances.js';
 import { PortBindingFailed, type ConfigDriveSource, type NetworkPorts } from './peers.js';
 import type { InstanceRow } from './tables.js';
 

@@ -1,29 +1,29 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { newUuid } from '../../core/ids.js';
-import { Aggregates } from './aggregates.js';
+import { AZ_KEY } from './aggregates.js';
+import { badRequest, type ComputeContext } from './context.js';
+import type { Instance } from './instances/model.js';
 import type { HostState } from './scheduler/types.js';
 import type { HostRegistration } from '../../contracts/compute-host.js';
+import { AggregateRecords } from './store/aggregates.js';
+import { HostRecords, type Resources } from './store/hosts.js';
+import { InstanceRecords } from './store/instances.js';
 import type { ComputeHostRow, ComputeTables } from './tables.js';
 
-export type { HostRegistration };
-
-export interface Resources {
-  vcpus: number;
-  memoryMb: number;
-  diskGb: number;
-}
+export type { HostRegistration, Resources };
 
 /**
- * Compute hosts (Nova's services and compute nodes) and what instances hold on them. A claim
- * is one conditional UPDATE that only succeeds while the host has room, so concurrent boots,
- * whichever scheduler decided them, can never overcommit a host; the allocation row that goes
- * with it is written in the same transaction.
+ * Compute hosts (Nova's services and compute nodes) and what instances hold on them: a host's
+ * zone is the one an aggregate gives it, else the one its agent registered. Claims are atomic
+ * in the store (see HostRecords).
  */
 export class ComputeHosts {
-  private readonly aggregates: Aggregates;
+  private readonly records: HostRecords;
+  private readonly aggregates: AggregateRecords;
 
-  constructor(private readonly db: Kysely<ComputeTables>) {
-    this.aggregates = new Aggregates(db);
+  constructor(db: Kysely<ComputeTables>) {
+    this.records = new HostRecords(db);
+    this.aggregates = new AggregateRecords(db);
   }
 
   /** Creates the host's row on its agent's first start, refreshes its inventory on later ones. */
@@ -44,9 +44,8 @@ export class ComputeHosts {
       last_heartbeat: now,
       updated_at: now,
     };
-    await this.db
-      .insertInto('compute_host')
-      .values({
+    await this.records.upsert(
+      {
         host: reg.host,
         service_id: newUuid(),
         node_id: newUuid(),
@@ -59,45 +58,39 @@ export class ComputeHosts {
         disabled_reason: null,
         forced_down: 0,
         created_at: now,
-      })
-      .onConflict((oc) => oc.column('host').doUpdateSet(inventory))
-      .execute();
+      },
+      inventory,
+    );
     return (await this.get(reg.host)) as ComputeHostRow;
   }
 
   /** The host with its zone as an aggregate sets it (else the zone its agent registered). */
   async get(host: string): Promise<ComputeHostRow | undefined> {
-    const row = await this.db.selectFrom('compute_host').selectAll().where('host', '=', host).executeTakeFirst();
-    return row ? withAggregateZone(row, await this.aggregates.hostZones()) : undefined;
+    const row = await this.records.get(host);
+    return row ? withAggregateZone(row, await this.hostZones()) : undefined;
   }
 
   /** Every host, each with its zone as an aggregate sets it (else the zone its agent registered). */
   async list(): Promise<ComputeHostRow[]> {
-    const rows = await this.db.selectFrom('compute_host').selectAll().orderBy('host').execute();
-    const zones = await this.aggregates.hostZones();
+    const rows = await this.records.list();
+    const zones = await this.hostZones();
     return rows.map((row) => withAggregateZone(row, zones));
   }
 
-  async heartbeat(host: string): Promise<void> {
-    await this.db.updateTable('compute_host').set({ last_heartbeat: new Date().toISOString() }).where('host', '=', host).execute();
+  heartbeat(host: string): Promise<void> {
+    return this.records.heartbeat(host);
   }
 
-  async setEnabled(host: string, enabled: boolean, reason: string | null): Promise<boolean> {
-    const result = await this.db
-      .updateTable('compute_host')
-      .set({ disabled: enabled ? 0 : 1, disabled_reason: enabled ? null : reason, updated_at: new Date().toISOString() })
-      .where('host', '=', host)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+  setEnabled(host: string, enabled: boolean, reason: string | null): Promise<boolean> {
+    return this.records.setEnabled(host, enabled, reason);
   }
 
-  async setForcedDown(host: string, down: boolean): Promise<boolean> {
-    const result = await this.db.updateTable('compute_host').set({ forced_down: down ? 1 : 0 }).where('host', '=', host).executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+  setForcedDown(host: string, down: boolean): Promise<boolean> {
+    return this.records.setForcedDown(host, down);
   }
 
-  async remove(host: string): Promise<void> {
-    await this.db.deleteFrom('compute_host').where('host', '=', host).execute();
+  remove(host: string): Promise<void> {
+    return this.records.remove(host);
   }
 
   /**
@@ -106,108 +99,26 @@ export class ComputeHosts {
    * scheduler deciding on a slightly old view of the hosts never places on a host that has
    * since been disabled or gone down).
    */
-  async claim(host: string, instanceId: string, wanted: Resources, aliveSince?: Date): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
-      const result = await trx
-        .updateTable('compute_host')
-        .set({
-          vcpus_used: sql`vcpus_used + ${wanted.vcpus}`,
-          memory_mb_used: sql`memory_mb_used + ${wanted.memoryMb}`,
-          local_gb_used: sql`local_gb_used + ${wanted.diskGb}`,
-          running_vms: sql`running_vms + 1`,
-        })
-        .where('host', '=', host)
-        .where(sql<boolean>`vcpus_used + ${wanted.vcpus} <= vcpus * cpu_allocation_ratio`)
-        .where(sql<boolean>`memory_mb_used + ${wanted.memoryMb} <= memory_mb * ram_allocation_ratio - reserved_host_memory_mb`)
-        .where(sql<boolean>`local_gb_used + ${wanted.diskGb} <= local_gb * disk_allocation_ratio`)
-        .where('disabled', '=', 0)
-        .where('forced_down', '=', 0)
-        .$if(aliveSince !== undefined, (q) => q.where('last_heartbeat', '>=', (aliveSince as Date).toISOString()))
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) !== 1) return false;
-      await trx
-        .insertInto('compute_allocation')
-        .values({ instance_id: instanceId, host, vcpus: wanted.vcpus, memory_mb: wanted.memoryMb, disk_gb: wanted.diskGb })
-        .execute();
-      return true;
-    });
+  claim(host: string, instanceId: string, wanted: Resources, aliveSince?: Date): Promise<boolean> {
+    return this.records.claim(host, instanceId, wanted, aliveSince);
   }
 
   /**
    * Changes an instance's claim on its host to `wanted` (resize). Growing must fit; shrinking
    * always succeeds. False, with nothing changed, when the growth does not fit.
    */
-  async reclaim(instanceId: string, wanted: Resources): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
-      const held = await trx.selectFrom('compute_allocation').selectAll().where('instance_id', '=', instanceId).executeTakeFirst();
-      if (!held) return false;
-      const dv = wanted.vcpus - held.vcpus;
-      const dm = wanted.memoryMb - held.memory_mb;
-      const dd = wanted.diskGb - held.disk_gb;
-      let update = trx
-        .updateTable('compute_host')
-        .set({
-          vcpus_used: sql`vcpus_used + ${dv}`,
-          memory_mb_used: sql`memory_mb_used + ${dm}`,
-          local_gb_used: sql`local_gb_used + ${dd}`,
-        })
-        .where('host', '=', held.host);
-      if (dv > 0) update = update.where(sql<boolean>`vcpus_used + ${dv} <= vcpus * cpu_allocation_ratio`);
-      if (dm > 0) update = update.where(sql<boolean>`memory_mb_used + ${dm} <= memory_mb * ram_allocation_ratio - reserved_host_memory_mb`);
-      if (dd > 0) update = update.where(sql<boolean>`local_gb_used + ${dd} <= local_gb * disk_allocation_ratio`);
-      const result = await update.executeTakeFirst();
-      if (Number(result.numUpdatedRows) !== 1) return false;
-      await trx
-        .updateTable('compute_allocation')
-        .set({ vcpus: wanted.vcpus, memory_mb: wanted.memoryMb, disk_gb: wanted.diskGb })
-        .where('instance_id', '=', instanceId)
-        .execute();
-      return true;
-    });
+  reclaim(instanceId: string, wanted: Resources): Promise<boolean> {
+    return this.records.reclaim(instanceId, wanted);
   }
 
   /** Gives back what the instance holds; a second release finds nothing and changes nothing. */
-  async release(instanceId: string): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      const held = await trx.deleteFrom('compute_allocation').where('instance_id', '=', instanceId).returningAll().executeTakeFirst();
-      if (!held) return;
-      await trx
-        .updateTable('compute_host')
-        .set({
-          vcpus_used: sql`vcpus_used - ${held.vcpus}`,
-          memory_mb_used: sql`memory_mb_used - ${held.memory_mb}`,
-          local_gb_used: sql`local_gb_used - ${held.disk_gb}`,
-          running_vms: sql`running_vms - 1`,
-        })
-        .where('host', '=', held.host)
-        .execute();
-    });
+  release(instanceId: string): Promise<void> {
+    return this.records.release(instanceId);
   }
 
   /** Recomputes a host's counters from its allocations (Nova's update_available_resource). */
-  async reconcile(host: string): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      const sums = await trx
-        .selectFrom('compute_allocation')
-        .select((eb) => [
-          eb.fn.coalesce(eb.fn.sum<number>('vcpus'), eb.lit(0)).as('vcpus'),
-          eb.fn.coalesce(eb.fn.sum<number>('memory_mb'), eb.lit(0)).as('memory_mb'),
-          eb.fn.coalesce(eb.fn.sum<number>('disk_gb'), eb.lit(0)).as('disk_gb'),
-          eb.fn.countAll<number>().as('count'),
-        ])
-        .where('host', '=', host)
-        .executeTakeFirstOrThrow();
-      await trx
-        .updateTable('compute_host')
-        .set({
-          vcpus_used: Number(sums.vcpus),
-          memory_mb_used: Number(sums.memory_mb),
-          local_gb_used: Number(sums.disk_gb),
-          running_vms: Number(sums.count),
-        })
-        .where('host', '=', host)
-        .execute();
-    });
+  reconcile(host: string): Promise<void> {
+    return this.records.reconcile(host);
   }
 
   /** Every host as the scheduler sees it; `up` from the heartbeat's age. */
@@ -215,6 +126,26 @@ export class ComputeHosts {
     const rows = await this.list();
     return rows.map((row) => hostStateOf(row, serviceDownTimeSeconds, now));
   }
+
+  private hostZones(): Promise<Map<string, string>> {
+    return this.aggregates.hostMetadata(AZ_KEY);
+  }
+}
+
+/** Whether any live instance runs on the host (its zone may not change, its service may not go). */
+export function hostHasInstances(ctx: ComputeContext, host: string): Promise<boolean> {
+  return new InstanceRecords(ctx.db).anyOnHost(host);
+}
+
+/** The live instances on a host, newest first. */
+export function instancesOnHost(ctx: ComputeContext, host: string): Promise<Instance[]> {
+  return new InstanceRecords(ctx.db).list({ host, deleted: false });
+}
+
+/** Deletes a compute host's service; Nova refuses while the host runs instances. */
+export async function deleteComputeService(ctx: ComputeContext, hosts: ComputeHosts, host: string): Promise<void> {
+  if (await hostHasInstances(ctx, host)) throw badRequest(`Unable to delete compute service that is hosting instances. Migrate or delete the instances first.`);
+  await hosts.remove(host);
 }
 
 function withAggregateZone(row: ComputeHostRow, zones: ReadonlyMap<string, string>): ComputeHostRow {

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { badRequest, conflict, notFound, nowIso, type ComputeContext } from './context.js';
 import { checkQuota } from './quotas.js';
+import { KeypairRecords } from './store/keypairs.js';
 import { generateSshKeypair, sshFingerprint, x509Fingerprint } from './ssh-keys.js';
 import type { KeypairRow } from './tables.js';
 import { generateX509Keypair } from './x509.js';
-import { invalidInput, member, noExtraKeys, pyRepr, requireKeys } from './validate.js';
 
 /** Key pairs: a user's, by name. */
 
@@ -27,33 +27,17 @@ export interface KeypairRequest {
   userId?: string;
 }
 
-/** POST /os-keypairs' body; `type` arrives with 2.2 and `user_id` with 2.10. */
-export function parseKeypairRequest(body: unknown, version: { atLeast(v: string): boolean }): KeypairRequest {
-  const keypair = member(body, 'keypair');
-  requireKeys(keypair, 'keypair', ['name']);
-  const allowed = ['name', 'public_key'];
-  if (version.atLeast('2.2')) allowed.push('type');
-  if (version.atLeast('2.10')) allowed.push('user_id');
-  noExtraKeys(keypair, 'keypair', allowed);
-  const request: KeypairRequest = { name: validKeypairName(keypair.name), type: 'ssh' };
-  if (keypair.type !== undefined) {
-    if (keypair.type !== 'ssh' && keypair.type !== 'x509') {
-      throw invalidInput('keypair/type', keypair.type, `${pyRepr(keypair.type)} is not one of ['ssh', 'x509']`);
-    }
-    request.type = keypair.type;
-  }
-  if (keypair.public_key !== undefined) {
-    if (typeof keypair.public_key !== 'string') {
-      throw invalidInput('keypair/public_key', keypair.public_key, `${pyRepr(keypair.public_key)} is not of type 'string'`);
-    }
-    request.publicKey = keypair.public_key;
-  }
-  if (keypair.user_id !== undefined) {
-    if (typeof keypair.user_id !== 'string' || keypair.user_id.length < 1 || keypair.user_id.length > 255) {
-      throw invalidInput('keypair/user_id', keypair.user_id, `${pyRepr(keypair.user_id)} is not a valid user id`);
-    }
-    request.userId = keypair.user_id;
-  }
+/** POST /os-keypairs' body as its schema (schemas/keypairs.ts) lets it through; `type` from 2.2, `user_id` from 2.10. */
+export interface KeypairBody {
+  keypair: { name: unknown; public_key?: string; type?: 'ssh' | 'x509'; user_id?: string };
+}
+
+/** The request, its name checked as Nova's key pair API checks it. */
+export function parseKeypairRequest(body: KeypairBody): KeypairRequest {
+  const keypair = body.keypair;
+  const request: KeypairRequest = { name: validKeypairName(keypair.name), type: keypair.type ?? 'ssh' };
+  if (keypair.public_key !== undefined) request.publicKey = keypair.public_key;
+  if (keypair.user_id !== undefined) request.userId = keypair.user_id;
   return request;
 }
 
@@ -79,12 +63,7 @@ export async function createKeypair(ctx: ComputeContext, projectId: string, user
     ({ publicKey, fingerprint, privateKey } = generated);
   }
   const row: KeypairRow = { user_id: userId, name: request.name, type: request.type, fingerprint, public_key: publicKey, created_at: nowIso() };
-  try {
-    await ctx.db.insertInto('compute_keypair').values(row).execute();
-  } catch (error) {
-    if (!ctx.database.isUniqueViolation(error)) throw error;
-    throw conflict(`Key pair '${request.name}' already exists.`);
-  }
+  if (!(await new KeypairRecords(ctx.db).insert(row))) throw conflict(`Key pair '${request.name}' already exists.`);
   return privateKey === undefined ? { row } : { row, privateKey };
 }
 
@@ -97,16 +76,15 @@ export async function getKeypair(ctx: ComputeContext, userId: string, name: stri
 
 /** A user's key pair by name, when it exists. */
 export async function findKeypair(ctx: ComputeContext, userId: string, name: string): Promise<KeypairRow | undefined> {
-  return ctx.db.selectFrom('compute_keypair').selectAll().where('user_id', '=', userId).where('name', '=', name).executeTakeFirst();
+  return new KeypairRecords(ctx.db).get(userId, name);
 }
 
 export async function listKeypairs(ctx: ComputeContext, userId: string): Promise<KeypairRow[]> {
-  return ctx.db.selectFrom('compute_keypair').selectAll().where('user_id', '=', userId).orderBy('name').execute();
+  return new KeypairRecords(ctx.db).list(userId);
 }
 
 export async function deleteKeypair(ctx: ComputeContext, userId: string, name: string): Promise<void> {
-  const deleted = await ctx.db.deleteFrom('compute_keypair').where('user_id', '=', userId).where('name', '=', name).executeTakeFirst();
-  if (Number(deleted.numDeletedRows) === 0) throw keypairNotFound(name, userId);
+  if (!(await new KeypairRecords(ctx.db).delete(userId, name))) throw keypairNotFound(name, userId);
 }
 
 /**

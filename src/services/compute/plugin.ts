@@ -1,10 +1,11 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { tokenAuthHook, type TokenValidator } from '../../core/auth/context.js';
-import { toApiError } from '../../core/http/errors.js';
+import { ApiError, toApiError } from '../../core/http/errors.js';
 import { emptyJsonIsNoBody, refuseNulInUrl } from '../../core/http/json-bodies.js';
 import { NOVA_ERROR_KEYS, type ComputeContext } from './context.js';
 import { Microversion, MIN_VERSION, negotiate, stampVersion } from './microversion.js';
 import { versionRoutes } from './routes/versions.js';
+import { checkNumericStrings, schemaFailureMessage } from './schemas/validation.js';
 import { registerComputeRoutes } from './routes/index.js';
 
 /** Nova v2.1 under /compute: its routes, microversions and error shape stay inside this plugin. */
@@ -29,11 +30,15 @@ export function computePlugin(ctx: ComputeContext, tokens: TokenValidator) {
     app.addHook('onRequest', async (request) => {
       request.computeVersion = negotiate(request);
     });
-    app.addHook('onRequest', tokenAuthHook(tokens));
+    app.addHook('onRequest', tokenAuthHook(tokens, ['compute']));
     app.addHook('onSend', async (request, reply) => stampVersion(request, reply));
     emptyJsonIsNoBody(app);
+    // Routes declare their request schemas (schemas/); what Ajv cannot say, Nova's validator adds.
+    app.addHook('preHandler', async (request) => checkNumericStrings(request));
     app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-      const apiError = toApiError(error);
+      // A schema's refusal in Nova's words (`Invalid input for field/attribute ...`).
+      const schemaMessage = schemaFailureMessage(error, request);
+      const apiError = schemaMessage === undefined ? toApiError(error) : new ApiError(400, schemaMessage);
       if (apiError.status >= 500) request.log.error({ err: error }, 'compute request failed');
       const key = NOVA_ERROR_KEYS[apiError.status] ?? (apiError.status >= 500 ? 'computeFault' : 'badRequest');
       reply.code(apiError.status).send({ [key]: { code: apiError.status, message: apiError.message } });

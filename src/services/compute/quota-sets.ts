@@ -1,6 +1,6 @@
 import { badRequest, type ComputeContext } from './context.js';
 import { DEFAULT_CLASS, defaultLimits, projectLimits, QUOTA_RESOURCES, setLimits, usage, type Usage } from './quotas.js';
-import { boolean, integer, member, noExtraKeys } from './validate.js';
+import { toBoolean, toInteger } from './validate.js';
 
 /** os-quota-sets and os-quota-class-sets: reading, changing and resetting limits. */
 
@@ -25,22 +25,25 @@ export async function showQuotaDetail(ctx: ComputeContext, projectId: string, us
   return detail;
 }
 
-function parseLimits(body: unknown, key: string, allowForce: boolean): { limits: Record<string, number>; force: boolean } {
-  const set = member(body, key);
-  noExtraKeys(set, key, allowForce ? [...QUOTA_RESOURCES, 'force'] : QUOTA_RESOURCES);
+/** A quota set body as its schema (schemas/quotas.ts) lets it through: limits as numbers or digit strings. */
+export type QuotaSetBody = Record<string, Record<string, number | string | boolean>>;
+
+function parseLimits(body: QuotaSetBody, key: string): { limits: Record<string, number>; force: boolean } {
+  const set = body[key] ?? {};
   const limits: Record<string, number> = {};
   for (const resource of QUOTA_RESOURCES) {
-    if (set[resource] !== undefined) limits[resource] = integer(set[resource], `${key}/${resource}`, -1);
+    const value = set[resource];
+    if (value !== undefined && typeof value !== 'boolean') limits[resource] = toInteger(value);
   }
-  const force = set.force === undefined ? false : boolean(set.force, `${key}/force`);
+  const force = set.force !== undefined && typeof set.force !== 'number' && toBoolean(set.force);
   return { limits, force };
 }
 
 /** PUT /os-quota-sets/{id}: a new limit below what is in use is refused unless `force`d. */
-export async function updateQuotaSet(ctx: ComputeContext, projectId: string, body: unknown): Promise<Record<string, number>> {
+export async function updateQuotaSet(ctx: ComputeContext, projectId: string, body: QuotaSetBody): Promise<Record<string, number>> {
   // The id is stored; longer than the column would be PostgreSQL's error (a 500), not a 400.
   if (projectId.length > 255) throw badRequest(`Project ID ${projectId} is not a valid project.`);
-  const { limits, force } = parseLimits(body, 'quota_set', true);
+  const { limits, force } = parseLimits(body, 'quota_set');
   if (!force) {
     const used: Partial<Record<string, number>> = { ...(await usage(ctx, projectId)), key_pairs: 0 };
     for (const [resource, limit] of Object.entries(limits)) {
@@ -62,9 +65,9 @@ export async function showQuotaClass(ctx: ComputeContext, name: string): Promise
   return { id: name, ...ordered(limits) };
 }
 
-export async function updateQuotaClass(ctx: ComputeContext, name: string, body: unknown): Promise<Record<string, number>> {
+export async function updateQuotaClass(ctx: ComputeContext, name: string, body: QuotaSetBody): Promise<Record<string, number>> {
   if (name.length > 200) throw badRequest(`Quota class ${name} is not valid.`);
-  const { limits } = parseLimits(body, 'quota_class_set', false);
+  const { limits } = parseLimits(body, 'quota_class_set');
   await setLimits(ctx, classOwner(name), limits);
   const { id: _id, ...rest } = await showQuotaClass(ctx, name);
   return rest as Record<string, number>;

@@ -1,5 +1,6 @@
-import { sql } from 'kysely';
 import { forbidden, type ComputeContext } from './context.js';
+import { QuotaRecords, type Counts } from './store/quotas.js';
+import { ServerGroupRecords } from './store/server-groups.js';
 
 /** Nova's default limits (-1 is unlimited). */
 export const DEFAULT_QUOTAS: Readonly<Record<string, number>> = {
@@ -30,8 +31,7 @@ export const DEFAULT_CLASS = 'default';
 
 /** Stored limits of a project or quota class, by resource. */
 async function stored(ctx: ComputeContext, owner: string): Promise<Record<string, number>> {
-  const rows = await ctx.db.selectFrom('compute_quota').select(['resource', 'hard_limit']).where('project_id', '=', owner).execute();
-  return Object.fromEntries(rows.map((r) => [r.resource, Number(r.hard_limit)]));
+  return new QuotaRecords(ctx.db).limitsOf(owner);
 }
 
 /** The defaults in force: Nova's, with the `default` quota class's overrides. */
@@ -44,61 +44,19 @@ export async function projectLimits(ctx: ComputeContext, projectId: string): Pro
 }
 
 export async function setLimits(ctx: ComputeContext, owner: string, limits: Record<string, number>): Promise<void> {
-  await ctx.db.transaction().execute(async (tx) => {
-    for (const [resource, hardLimit] of Object.entries(limits)) {
-      await tx
-        .insertInto('compute_quota')
-        .values({ project_id: owner, resource, hard_limit: hardLimit })
-        .onConflict((oc) => oc.columns(['project_id', 'resource']).doUpdateSet({ hard_limit: hardLimit }))
-        .execute();
-    }
-  });
+  await new QuotaRecords(ctx.db).setLimits(owner, limits);
 }
 
 export async function resetLimits(ctx: ComputeContext, projectId: string): Promise<void> {
-  await ctx.db.deleteFrom('compute_quota').where('project_id', '=', projectId).execute();
+  await new QuotaRecords(ctx.db).deleteLimits(projectId);
 }
 
-export interface Usage {
-  instances: number;
-  cores: number;
-  ram: number;
-  key_pairs: number;
-  server_groups: number;
-}
+export type Usage = Counts;
 
-/**
- * What a project (and, for key pairs, a user) holds now. Instances keep their flavor as
- * JSON, so cores and RAM are summed here rather than in SQL.
- */
+/** What a project (and, for key pairs, a user) holds now. */
 export async function usage(ctx: ComputeContext, projectId: string, userId?: string): Promise<Usage> {
-  const instances = await ctx.db
-    .selectFrom('compute_instance')
-    .select((eb) => [
-      eb.fn.countAll<number>().as('n'),
-      eb.fn.coalesce(eb.fn.sum<number>('vcpus'), eb.lit(0)).as('cores'),
-      eb.fn.coalesce(eb.fn.sum<number>('memory_mb'), eb.lit(0)).as('ram'),
-    ])
-    .where('project_id', '=', projectId)
-    .where('deleted', '=', 0)
-    .executeTakeFirstOrThrow();
-  const keyPairs = userId
-    ? await ctx.db.selectFrom('compute_keypair').select(sql<number>`count(*)`.as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow()
-    : { n: 0 };
-  const groups = await ctx.db
-    .selectFrom('compute_server_group')
-    .select(sql<number>`count(*)`.as('n'))
-    .where('project_id', '=', projectId)
-    .executeTakeFirstOrThrow();
-  return {
-    instances: Number(instances.n),
-    cores: Number(instances.cores),
-    ram: Number(instances.ram),
-    key_pairs: Number(keyPairs.n),
-    server_groups: Number(groups.n),
-  };
+  return new QuotaRecords(ctx.db).counts(projectId, userId);
 }
-
 
 export interface QuotaRequest {
   instances?: number;
@@ -143,11 +101,7 @@ export async function checkQuota(
   const adding = requested.server_group_members;
   const memberLimit = limits.server_group_members ?? -1;
   if (adding !== undefined && adding > 0 && memberLimit >= 0 && options.serverGroupId !== undefined) {
-    const members = await ctx.db
-      .selectFrom('compute_server_group_member')
-      .select(sql<number>`count(*)`.as('n'))
-      .where('group_id', '=', options.serverGroupId)
-      .executeTakeFirstOrThrow();
-    if (Number(members.n) + adding > memberLimit) throw forbidden('Quota exceeded, too many servers in group');
+    const members = await new ServerGroupRecords(ctx.db).memberCount(options.serverGroupId);
+    if (members + adding > memberLimit) throw forbidden('Quota exceeded, too many servers in group');
   }
 }

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { authorize, badRequest, notFound, nowIso, type Caller, type ComputeContext } from './context.js';
 import { checkQuota } from './quotas.js';
+import { ServerGroupRecords } from './store/server-groups.js';
 import type { ServerGroupRow } from './tables.js';
-import { invalidInput, member, name, noExtraKeys, pyRepr, requireKeys } from './validate.js';
 
 /** Server groups: a project's (anti-)affinity policies and the instances that follow them. */
 
@@ -17,13 +17,7 @@ export interface ServerGroup {
 
 const groupNotFound = (id: string) => notFound(`Instance group ${id} could not be found.`);
 
-async function membersOf(ctx: ComputeContext, ids: string[]): Promise<Map<string, string[]>> {
-  const map = new Map<string, string[]>(ids.map((id) => [id, []]));
-  if (ids.length === 0) return map;
-  const rows = await ctx.db.selectFrom('compute_server_group_member').selectAll().where('group_id', 'in', ids).orderBy('instance_id').execute();
-  for (const row of rows) map.get(row.group_id)?.push(row.instance_id);
-  return map;
-}
+const groupRecords = (ctx: ComputeContext) => new ServerGroupRecords(ctx.db);
 
 const toGroup = (row: ServerGroupRow, members: string[]): ServerGroup => ({
   id: row.id,
@@ -36,10 +30,11 @@ const toGroup = (row: ServerGroupRow, members: string[]): ServerGroup => ({
 
 /** A group the caller may use: its own project's, or any for an admin (403 otherwise, as Nova's policy check). */
 export async function getServerGroup(ctx: ComputeContext, caller: Caller, id: string): Promise<ServerGroup> {
-  const row = await ctx.db.selectFrom('compute_server_group').selectAll().where('id', '=', id).executeTakeFirst();
+  const groups = groupRecords(ctx);
+  const row = await groups.get(id);
   if (!row) throw groupNotFound(id);
   authorize(ctx, caller, 'os_compute_api:os-server-groups:show', { project_id: row.project_id, user_id: row.user_id });
-  return toGroup(row, (await membersOf(ctx, [row.id])).get(row.id) ?? []);
+  return toGroup(row, (await groups.membersOf([row.id])).get(row.id) ?? []);
 }
 
 function nonNegativeParam(value: string | undefined, what: string): number | undefined {
@@ -55,27 +50,19 @@ export async function listServerGroups(
 ): Promise<ServerGroup[]> {
   const limit = nonNegativeParam(options.limit, 'limit');
   const offset = nonNegativeParam(options.offset, 'offset') ?? 0;
-  let query = ctx.db.selectFrom('compute_server_group').selectAll().orderBy('created_at').orderBy('id');
-  if (!options.allProjects) query = query.where('project_id', '=', caller.projectId);
-  const rows = (await query.execute()).slice(offset, limit === undefined ? undefined : offset + Math.min(limit, 1000));
-  const members = await membersOf(ctx, rows.map((r) => r.id));
+  const groups = groupRecords(ctx);
+  const rows = (await groups.list(options.allProjects ? null : caller.projectId)).slice(offset, limit === undefined ? undefined : offset + Math.min(limit, 1000));
+  const members = await groups.membersOf(rows.map((r) => r.id));
   return rows.map((row) => toGroup(row, members.get(row.id) ?? []));
 }
 
-export function parseServerGroup(body: unknown, version: { atLeast(v: string): boolean }): { name: string; policy: string } {
-  const group = member(body, 'server_group');
-  requireKeys(group, 'server_group', ['name', 'policies']);
-  noExtraKeys(group, 'server_group', ['name', 'policies']);
-  const allowed = ['anti-affinity', 'affinity', ...(version.atLeast('2.15') ? ['soft-anti-affinity', 'soft-affinity'] : [])];
-  const policies = group.policies;
-  if (!Array.isArray(policies)) throw invalidInput('policies', policies, `${pyRepr(policies)} is not of type 'array'`);
-  if (policies.length === 0) throw invalidInput('policies', policies, `${pyRepr(policies)} is too short`);
-  if (policies.length > 1) throw invalidInput('policies', policies, `Additional items are not allowed (${pyRepr(policies[1])} was unexpected)`);
-  const policy = policies[0];
-  if (typeof policy !== 'string' || !allowed.includes(policy)) {
-    throw invalidInput('policies/0', policy, `${pyRepr(policy)} is not one of ${pyRepr(allowed)}`);
-  }
-  return { name: name(group.name), policy };
+/** POST /os-server-groups' body as its schema (schemas/server-groups.ts) lets it through: one policy. */
+export interface ServerGroupBody {
+  server_group: { name: string; policies: [string] };
+}
+
+export function parseServerGroup(body: ServerGroupBody): { name: string; policy: string } {
+  return { name: body.server_group.name, policy: body.server_group.policies[0] };
 }
 
 export async function createServerGroup(ctx: ComputeContext, caller: Caller, input: { name: string; policy: string }): Promise<ServerGroup> {
@@ -89,18 +76,16 @@ export async function createServerGroup(ctx: ComputeContext, caller: Caller, inp
     rules: '{}',
     created_at: nowIso(),
   };
-  await ctx.db.insertInto('compute_server_group').values(row).execute();
+  await groupRecords(ctx).insert(row);
   return toGroup(row, []);
 }
 
 export async function deleteServerGroup(ctx: ComputeContext, caller: Caller, id: string): Promise<void> {
-  const row = await ctx.db.selectFrom('compute_server_group').selectAll().where('id', '=', id).executeTakeFirst();
+  const groups = groupRecords(ctx);
+  const row = await groups.get(id);
   if (!row) throw groupNotFound(id);
   authorize(ctx, caller, 'os_compute_api:os-server-groups:delete', { project_id: row.project_id, user_id: row.user_id });
-  await ctx.db.transaction().execute(async (tx) => {
-    await tx.deleteFrom('compute_server_group_member').where('group_id', '=', id).execute();
-    await tx.deleteFrom('compute_server_group').where('id', '=', id).execute();
-  });
+  await groups.delete(id);
 }
 
 export function renderServerGroup(group: ServerGroup, withOwner: boolean): Record<string, unknown> {

@@ -1,6 +1,7 @@
-import { badRequest } from './context.js';
+import { badRequest, type ComputeContext } from './context.js';
 import type { Instance } from './instances/model.js';
 import { novaIsoTime } from './nova-time.js';
+import { InstanceRecords } from './store/instances.js';
 
 /** The reporting window of os-simple-tenant-usage. */
 export interface UsagePeriod {
@@ -67,6 +68,12 @@ function parseTime(value: string | undefined, now: Date): Date {
   const at = m ? Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${m[7] ? m[7].slice(0, 4) : ''}Z`) : NaN;
   if (Number.isNaN(at)) throw badRequest(`Invalid input for field/attribute. Datetime is in invalid format: ${value}`);
   return new Date(at);
+}
+
+/** The instances (of one project, or of all) that lived in the window, oldest first. */
+export async function instancesActiveIn(ctx: ComputeContext, period: UsagePeriod, projectId?: string): Promise<Instance[]> {
+  const listed = await new InstanceRecords(ctx.db).list(projectId !== undefined ? { projectId } : {});
+  return listed.filter((i) => activeInPeriod(i, period)).reverse();
 }
 
 /** Whether an instance lived at all in the window (Nova's instance_get_active_by_window_joined). */

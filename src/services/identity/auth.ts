@@ -5,6 +5,7 @@ import { recordPasswordAttempt, refuseIfLocked } from './security-compliance.js'
 import type { Domain, Project, User } from './model.js';
 import type { TokenScope } from './tokens/payload.js';
 import type { ValidatedToken } from './tokens/provider.js';
+import { redeemTrust, type TrustGrant } from './trusts.js';
 
 const METHODS = new Set(['password', 'token', 'application_credential']);
 const AUTH_FAILED = 'The request you have made requires authentication.';
@@ -33,14 +34,17 @@ export async function authenticate(ctx: IdentityContext, body: unknown): Promise
     if (identity[method] === undefined) throw badRequest(`Invalid input for field 'identity/${method}': it is required.`);
   }
   const who = await identify(ctx, identity, [...new Set(methods as string[])]);
-  const scope = await resolveScope(ctx, auth.scope, who);
+  const trust = await trustScope(ctx, auth.scope, who);
+  const scope = trust ? trust.scope : await resolveScope(ctx, auth.scope, who);
+  const expiresAt = [who.expiresAt, trust?.expiresAt].filter((t): t is number => t !== undefined);
   const { token } = ctx.tokens.issue({
-    userId: who.user.id,
+    userId: trust ? trust.userId : who.user.id,
     methods: who.methods,
     scope,
-    ...(who.expiresAt !== undefined ? { expiresAt: who.expiresAt } : {}),
+    ...(expiresAt.length > 0 ? { expiresAt: Math.min(...expiresAt) } : {}),
     ...(who.parentAuditIds ? { parentAuditIds: who.parentAuditIds } : {}),
     ...(who.applicationCredentialId ? { applicationCredentialId: who.applicationCredentialId } : {}),
+    ...(trust ? { trustId: trust.trustId } : {}),
   });
   try {
     return await ctx.tokens.validate(token);
@@ -73,7 +77,11 @@ async function byPassword(ctx: IdentityContext, section: Json): Promise<Authenti
   const userRef = requireObject(section.user, 'identity/password/user');
   const password = optString(userRef, 'password', { max: 4096 });
   if (password === undefined) throw badRequest("Invalid input for field 'password': it is required.");
-  const user = await findUser(ctx, userRef);
+  let user = await findUser(ctx, userRef);
+  if (!user && ctx.accountsPending) {
+    await ctx.accountsPending;
+    user = await findUser(ctx, userRef);
+  }
   if (user) await refuseIfLocked(ctx, user);
   // An unknown user costs the same bcrypt work as a wrong password (see PasswordHasher.verify).
   const ok = await ctx.hasher.verify(password, user?.passwordHash);
@@ -96,6 +104,7 @@ async function byToken(ctx: IdentityContext, section: Json): Promise<Authenticat
   if (previous.payload.applicationCredentialId) {
     throw new ApiError(403, 'Cannot rescope a token created with an application credential.');
   }
+  if (previous.payload.trustId) throw new ApiError(403, 'Cannot rescope a trust-scoped token.');
   return {
     user: previous.user,
     methods: [...new Set([...previous.payload.methods, 'token'])],
@@ -188,7 +197,15 @@ async function resolveScope(ctx: IdentityContext, raw: unknown, who: Authenticat
     if (system.all !== true) throw badRequest("Invalid input for field 'scope/system': expected {\"all\": true}.");
     return { kind: 'system' };
   }
-  throw new ApiError(403, 'Trusts are not supported by this cloud.');
+  throw badRequest('Specify exactly one of project, domain, system or OS-TRUST:trust as the scope.');
+}
+
+/** A scope of `{"OS-TRUST:trust": {"id": ...}}` alone: the trust it names, redeemed. */
+async function trustScope(ctx: IdentityContext, raw: unknown, who: Authenticated): Promise<TrustGrant | undefined> {
+  if (!isObject(raw) || raw['OS-TRUST:trust'] === undefined || Object.keys(raw).length !== 1) return undefined;
+  const id = optString(requireObject(raw['OS-TRUST:trust'], 'scope/OS-TRUST:trust'), 'id', { max: 64 });
+  if (id === undefined) throw badRequest("Invalid input for field 'scope/OS-TRUST:trust/id': it is required.");
+  return redeemTrust(ctx, id, who.user.id, who.applicationCredentialId ? { applicationCredentialId: who.applicationCredentialId } : {});
 }
 
 async function findProject(ctx: IdentityContext, ref: Json): Promise<Project | undefined> {
@@ -208,4 +225,25 @@ async function defaultScope(ctx: IdentityContext, user: User): Promise<TokenScop
   if (!project || !project.enabled) return { kind: 'unscoped' };
   const roles = await ctx.directory.effectiveRoles(user.id, { kind: 'project', id: project.id });
   return roles.length > 0 ? { kind: 'project', id: project.id } : { kind: 'unscoped' };
+}
+
+/** Enabled projects on which the user holds at least one role (directly, by group or inherited). */
+export async function projectsWithRoles(ctx: IdentityContext, userId: string): Promise<Project[]> {
+  const projects = await ctx.stores.resources.listProjects({ enabled: true });
+  const result = [];
+  for (const project of projects) {
+    const roles = await ctx.directory.effectiveRoles(userId, { kind: 'project', id: project.id });
+    if (roles.length > 0) result.push(project);
+  }
+  return result;
+}
+
+/** Enabled domains on which the user holds at least one role. */
+export async function domainsWithRoles(ctx: IdentityContext, userId: string): Promise<Domain[]> {
+  const domains = [];
+  for (const domain of await ctx.stores.resources.listDomains({ enabled: true })) {
+    const roles = await ctx.directory.effectiveRoles(userId, { kind: 'domain', id: domain.id });
+    if (roles.length > 0) domains.push(domain);
+  }
+  return domains;
 }

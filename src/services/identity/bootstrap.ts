@@ -48,16 +48,22 @@ export async function bootstrapIdentity(
   firstStart: Promise<FirstStartSeed | undefined> = prepareFirstStart(ctx, wanted),
 ): Promise<BootstrapResult> {
   const seed = await firstStart;
-  const created = seed ? await seedFirstStart(ctx, catalog, seed) : {};
-  await ensureCatalog(ctx.stores, ctx.config, catalog);
-  ctx.changed();
-  return { created };
+  try {
+    const created = seed ? await seedFirstStart(ctx, catalog, seed) : {};
+    await ensureCatalog(ctx.stores, ctx.config, catalog);
+    ctx.changed();
+    return { created };
+  } finally {
+    seed?.settle();
+  }
 }
 
 /** The first start's passwords and, being made in the libuv pool, their hashes. */
 export interface FirstStartSeed {
   passwords: BootstrapCredentials;
   hashes: Promise<readonly [admin: string, demo: string, nova: string]>;
+  /** Ends the wait of logins that came before the accounts (`IdentityContext.accountsPending`); bootstrapIdentity calls it, and so must a start that fails before. */
+  settle(): void;
 }
 
 /**
@@ -72,10 +78,18 @@ export async function prepareFirstStart(ctx: IdentityContext, wanted: Partial<Bo
     demoPassword: wanted.demoPassword ?? generatePassword(),
     novaPassword: wanted.novaPassword ?? generatePassword(),
   };
-  const hashes = Promise.all([ctx.hasher.hash(passwords.adminPassword), ctx.hasher.hash(passwords.demoPassword), ctx.hasher.hash(passwords.novaPassword)] as const);
+  const remember = { remember: true };
+  const hashes = Promise.all([ctx.hasher.hash(passwords.adminPassword, remember), ctx.hasher.hash(passwords.demoPassword, remember), ctx.hasher.hash(passwords.novaPassword, remember)] as const);
   // A start that fails before it needs them must not leave a rejection nobody handles.
   hashes.catch(() => undefined);
-  return { passwords, hashes };
+  let settled!: () => void;
+  const pending = new Promise<void>((resolve) => (settled = resolve));
+  ctx.accountsPending = pending;
+  const settle = () => {
+    if (ctx.accountsPending === pending) delete ctx.accountsPending;
+    settled();
+  };
+  return { passwords, hashes, settle };
 }
 
 async function seedFirstStart(ctx: IdentityContext, catalog: CatalogEntry[], seed: FirstStartSeed): Promise<Partial<BootstrapCredentials>> {

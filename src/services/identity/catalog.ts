@@ -13,6 +13,18 @@ const REGION_KNOWN = ['id', 'description', 'parent_region_id'];
 const SERVICE_KNOWN = ['type', 'name', 'description', 'enabled'];
 const ENDPOINT_KNOWN = ['service_id', 'interface', 'region_id', 'region', 'url', 'enabled'];
 
+export function listRegions(ctx: IdentityContext, filter: { parentRegionId?: string }): Promise<Region[]> {
+  return ctx.stores.catalog.listRegions(filter);
+}
+
+export function listServices(ctx: IdentityContext, filter: { type?: string; name?: string }): Promise<Service[]> {
+  return ctx.stores.catalog.listServices(filter);
+}
+
+export function listEndpoints(ctx: IdentityContext, filter: { serviceId?: string; interface?: string; regionId?: string }): Promise<Endpoint[]> {
+  return ctx.stores.catalog.listEndpoints(filter);
+}
+
 export async function loadRegion(ctx: IdentityContext, id: string): Promise<Region> {
   return (await ctx.stores.catalog.getRegion(id)) ?? Promise.reject(notFoundError('region', id));
 }

@@ -19,4 +19,9 @@ export interface IdentityContext {
   baseUrl: string;
   /** Call after every write: clears caches here and tells other processes to do the same. */
   changed(): void;
+  /**
+   * While a fresh database's accounts are being made: settles once they exist. A login for a
+   * name not found yet waits for it rather than failing (the API answers before they exist).
+   */
+  accountsPending?: Promise<void>;
 }

@@ -11,6 +11,10 @@ import { loadUser } from './users.js';
 
 const KNOWN = ['name', 'domain_id', 'description'];
 
+export function listGroups(ctx: IdentityContext, filter: { name?: string; domainId?: string }): Promise<Group[]> {
+  return ctx.stores.users.listGroups(filter);
+}
+
 export async function loadGroup(ctx: IdentityContext, id: string): Promise<Group> {
   const group = await ctx.stores.users.getGroup(id);
   if (!group) throw notFoundError('group', id);

@@ -220,6 +220,43 @@ async function bootstrapMarker(db: Schema): Promise<void> {
   }
 }
 
+/** OS-TRUST's trusts, with their delegated roles inline (read and written whole, as application credentials'). */
+async function trusts(db: Schema): Promise<void> {
+  await db.schema
+    .createTable('identity_trust')
+    .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+    .addColumn('trustor_user_id', 'varchar(64)', (c) => c.notNull())
+    .addColumn('trustee_user_id', 'varchar(64)', (c) => c.notNull())
+    .addColumn('project_id', 'varchar(64)')
+    .addColumn('impersonation', 'integer', (c) => c.notNull())
+    .addColumn('expires_at', 'varchar(40)')
+    .addColumn('remaining_uses', 'integer')
+    .addColumn('roles', 'text', (c) => c.notNull())
+    .addColumn('allow_redelegation', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('redelegation_count', 'integer')
+    .addColumn('redelegated_trust_id', 'varchar(64)')
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .addColumn('deleted_at', 'varchar(40)')
+    .execute();
+  await db.schema.createIndex('identity_trust_trustor').on('identity_trust').column('trustor_user_id').execute();
+  await db.schema.createIndex('identity_trust_trustee').on('identity_trust').column('trustee_user_id').execute();
+}
+
+/** Application credentials' access rules: each user's own, shared by the credentials that name them. */
+async function accessRules(db: Schema): Promise<void> {
+  await db.schema
+    .createTable('identity_access_rule')
+    .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+    .addColumn('user_id', 'varchar(64)', (c) => c.notNull())
+    .addColumn('service', 'varchar(64)', (c) => c.notNull())
+    .addColumn('path', 'varchar(255)', (c) => c.notNull())
+    .addColumn('method', 'varchar(16)', (c) => c.notNull())
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .addUniqueConstraint('identity_access_rule_unique', ['user_id', 'service', 'path', 'method'])
+    .execute();
+  await db.schema.alterTable('identity_application_credential').addColumn('access_rules', 'text').execute();
+}
+
 /** The `identity_bootstrap` row of the first start's accounts. */
 export const FIRST_START = 'first-start';
 
@@ -228,4 +265,6 @@ export const identityMigrations: MigrationSet = {
   'identity-0002-security-compliance': { up: securityCompliance },
   'identity-0003-credentials-policies-domain-config': { up: credentialsPoliciesDomainConfig },
   'identity-0004-bootstrap-marker': { up: bootstrapMarker },
+  'identity-0005-trusts': { up: trusts },
+  'identity-0006-access-rules': { up: accessRules },
 };

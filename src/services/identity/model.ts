@@ -86,6 +86,33 @@ export interface ApplicationCredential {
   expiresAt: string | null;
   unrestricted: boolean;
   roleIds: string[];
+  /** The user's access rules this credential's tokens are confined to; none is no confinement. */
+  accessRuleIds: string[];
+}
+
+/** What an application credential's token may call: one service's method on paths matching a pattern. */
+export interface AccessRule {
+  id: string;
+  userId: string;
+  /** A service type from the catalog, e.g. `compute`. */
+  service: string;
+  /** A path below the service's endpoint prefix, with `*` (or `{name}`) for one segment and `**` for any. */
+  path: string;
+  method: string;
+}
+
+export interface Trust {
+  id: string;
+  trustorUserId: string;
+  trusteeUserId: string;
+  projectId: string | null;
+  impersonation: boolean;
+  expiresAt: string | null;
+  remainingUses: number | null;
+  roleIds: string[];
+  allowRedelegation: boolean;
+  redelegationCount: number | null;
+  redelegatedTrustId: string | null;
 }
 
 export interface RevocationEvent {

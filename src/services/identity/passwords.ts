@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import bcrypt from 'bcrypt';
 
 /**
@@ -10,17 +10,33 @@ export const STAND_IN_HASHES: Readonly<Record<number, string>> = {
   12: '$2b$12$yk7mRASrddjlGTfHM6i6w.C/eKBrg6.0NYAx6knvdTVkPhTaV3YPK',
 };
 
+/** How long a remembered hash is checked without bcrypt (see PasswordHasher.madeHere). */
+const MADE_HERE_TTL_MS = 10 * 60_000;
+
 /** bcrypt through the libuv pool, so hashing never blocks the event loop. */
 export class PasswordHasher {
   private dummy: Promise<string> | undefined;
+  /**
+   * Hashes made here with `remember` (a fresh cloud's first-start accounts), each with a keyed
+   * digest of the password it hashed (the key never leaves the process). bcrypt's answer for
+   * that pair is already known, so the newcomer's first logins right after the start need not
+   * spend a bcrypt's worth of CPU each again.
+   */
+  private readonly madeHere = new Map<string, Buffer>();
+  private readonly digestKey = randomBytes(32);
 
   constructor(private readonly rounds: number) {
     const standIn = STAND_IN_HASHES[rounds];
     if (standIn !== undefined) this.dummy = Promise.resolve(standIn);
   }
 
-  hash(password: string): Promise<string> {
-    return bcrypt.hash(password, this.rounds);
+  async hash(password: string, options: { remember?: boolean } = {}): Promise<string> {
+    const hash = await bcrypt.hash(password, this.rounds);
+    if (options.remember) {
+      this.madeHere.set(hash, this.digest(password));
+      setTimeout(() => this.madeHere.delete(hash), MADE_HERE_TTL_MS).unref();
+    }
+    return hash;
   }
 
   /**
@@ -33,6 +49,9 @@ export class PasswordHasher {
       await this.compare(password, await this.dummyHash());
       return false;
     }
+    const known = this.madeHere.get(hash);
+    // A wrong password still pays the whole bcrypt: a fast refusal would tell that the password was set lately.
+    if (known !== undefined && timingSafeEqual(known, this.digest(password))) return true;
     return this.compare(password, hash);
   }
 
@@ -47,6 +66,10 @@ export class PasswordHasher {
       throw error;
     });
     return this.dummy;
+  }
+
+  private digest(password: string): Buffer {
+    return createHmac('sha256', this.digestKey).update(password).digest();
   }
 
   private async compare(password: string, hash: string): Promise<boolean> {

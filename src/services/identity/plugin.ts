@@ -9,6 +9,8 @@ import { authRoutes } from './routes/auth.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { credentialRoutes } from './routes/credentials.js';
 import { domainConfigRoutes } from './routes/domain-config.js';
+import { trustRoutes } from './routes/trusts.js';
+import { ec2TokenRoutes } from './routes/ec2-tokens.js';
 import { domainRoutes } from './routes/domains.js';
 import { groupRoutes } from './routes/groups.js';
 import { limitRoutes } from './routes/limits.js';
@@ -24,7 +26,7 @@ export function identityPlugin(identity: IdentityService) {
   return async function register(app: FastifyInstance): Promise<void> {
     const ctx: IdentityContext = identity.context;
     app.addHook('onRequest', refuseNulInUrl);
-    app.addHook('onRequest', tokenAuthHook(identity));
+    app.addHook('onRequest', tokenAuthHook(identity, ['identity']));
     // As keystone/server/flask/request_processing/json_body.py: a 400, not a 415.
     acceptJsonBodies(app, {
       unsupportedMediaType: () =>
@@ -63,5 +65,7 @@ export function identityPlugin(identity: IdentityService) {
     credentialRoutes(app, ctx);
     policyRoutes(app, ctx);
     domainConfigRoutes(app, ctx);
+    trustRoutes(app, ctx);
+    ec2TokenRoutes(app, ctx);
   };
 }

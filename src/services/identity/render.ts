@@ -1,7 +1,7 @@
 import type { Json } from '../../core/http/body.js';
 import { badRequest } from '../../core/http/errors.js';
 import type { CatalogSnapshot } from './directory.js';
-import type { ApplicationCredential, Domain, Endpoint, Group, Project, Region, Role, Service, User } from './model.js';
+import type { AccessRule, ApplicationCredential, Domain, Endpoint, Group, Project, Region, Role, Service, Trust, User } from './model.js';
 import type { ValidatedToken } from './tokens/provider.js';
 
 /** Keystone's timestamps: ISO-8601 with microseconds and a Z. */
@@ -66,7 +66,19 @@ export function renderTokenBody(t: ValidatedToken, catalog: CatalogSnapshot | un
   }
   if (catalog && t.payload.scope.kind !== 'unscoped') body.catalog = renderCatalog(catalog, t.project?.id);
   if (t.payload.applicationCredentialId) {
-    body.application_credential = { id: t.payload.applicationCredentialId, restricted: true };
+    body.application_credential = {
+      id: t.payload.applicationCredentialId,
+      restricted: true,
+      ...(t.accessRules ? { access_rules: t.accessRules.map((r) => ({ id: r.id, service: r.service, path: r.path, method: r.method })) } : {}),
+    };
+  }
+  if (t.trust) {
+    body['OS-TRUST:trust'] = {
+      id: t.trust.id,
+      impersonation: t.trust.impersonation,
+      trustee_user: { id: t.trust.trusteeUserId },
+      trustor_user: { id: t.trust.trustorUserId },
+    };
   }
   return { token: body };
 }
@@ -207,7 +219,11 @@ export function renderEndpoint(e: Endpoint, base: string): Json {
   };
 }
 
-export function renderApplicationCredential(c: ApplicationCredential, roles: Role[], base: string): Json {
+export function renderAccessRule(r: AccessRule, base: string): Json {
+  return { id: r.id, service: r.service, path: r.path, method: r.method, links: { self: `${base}/users/${r.userId}/access_rules/${r.id}` } };
+}
+
+export function renderApplicationCredential(c: ApplicationCredential, roles: Role[], base: string, accessRules: AccessRule[] = []): Json {
   return {
     id: c.id,
     name: c.name,
@@ -217,8 +233,27 @@ export function renderApplicationCredential(c: ApplicationCredential, roles: Rol
     expires_at: c.expiresAt ? pythonIsoformat(c.expiresAt) : null,
     unrestricted: c.unrestricted,
     roles: roles.map((r) => ({ id: r.id, name: r.name, domain_id: r.domainId })),
-    access_rules: [],
+    access_rules: accessRules.map((r) => ({ id: r.id, service: r.service, path: r.path, method: r.method })),
     links: { self: `${base}/users/${c.userId}/application_credentials/${c.id}` },
+  };
+}
+
+export function renderTrust(t: Trust, roles: Role[], base: string): Json {
+  const self = `${base}/OS-TRUST/trusts/${t.id}`;
+  return {
+    id: t.id,
+    trustor_user_id: t.trustorUserId,
+    trustee_user_id: t.trusteeUserId,
+    project_id: t.projectId,
+    impersonation: t.impersonation,
+    expires_at: t.expiresAt,
+    remaining_uses: t.remainingUses,
+    allow_redelegation: t.allowRedelegation,
+    redelegation_count: t.redelegationCount ?? 0,
+    redelegated_trust_id: t.redelegatedTrustId,
+    roles: roles.map((r) => renderRole(r, base)),
+    roles_links: { self: `${self}/roles`, previous: null, next: null },
+    links: { self },
   };
 }
 

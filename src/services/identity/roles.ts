@@ -10,6 +10,11 @@ import type { RoleBody } from './schemas.js';
 
 const KNOWN = ['name', 'domain_id', 'description', 'options'];
 
+/** Global roles (domainId null), or one domain's. */
+export function listRoles(ctx: IdentityContext, filter: { name?: string; domainId: string | null }): Promise<Role[]> {
+  return ctx.stores.assignments.listRoles(filter);
+}
+
 export async function loadRole(ctx: IdentityContext, id: string): Promise<Role> {
   const role = await ctx.stores.assignments.getRole(id);
   if (!role) throw notFoundError('role', id);

@@ -161,3 +161,21 @@ export interface PolicyBody {
   blob?: string;
   [extra: string]: unknown;
 }
+
+// Trusts (keystone/trust/schema.py: trust_create). Extra members are kept out of the trust, as Keystone ignores them.
+const ROLE_REF = object({ id: ID, name: string({ max: 255 }) });
+export const trustCreate: JsonSchema = envelope(
+  'trust',
+  {
+    trustor_user_id: string({ min: 1, max: 64 }),
+    trustee_user_id: string({ min: 1, max: 64 }),
+    project_id: NULLABLE_ID,
+    impersonation: boolean(),
+    expires_at: nullableString({ max: 64 }),
+    remaining_uses: { type: ['integer', 'null'], minimum: 1 },
+    allow_redelegation: { type: ['boolean', 'null'] },
+    redelegation_count: { type: ['integer', 'null'], minimum: 0 },
+    roles: { type: 'array', items: ROLE_REF, maxItems: 100 },
+  },
+  { required: ['trustor_user_id', 'trustee_user_id', 'impersonation'] },
+);

@@ -43,8 +43,8 @@ export class IdentityService implements TokenValidator {
     const tokens = new TokenProvider(this.keys, directory, revocations, config.identity.tokenExpirationSeconds, async (id) => {
       const cred = await stores.credentials.getApplicationCredential(id);
       if (!cred || (cred.expiresAt && Date.parse(cred.expiresAt) <= Date.now())) return undefined;
-      return cred.roleIds;
-    });
+      return { roleIds: cred.roleIds, accessRules: await stores.accessRules.list(cred.userId, cred.accessRuleIds) };
+    }, (id) => stores.trusts.get(id));
     this.context = {
       config,
       stores,
@@ -126,5 +126,7 @@ function toAuthContext(t: ValidatedToken): AuthContext {
     issuedAt: new Date(t.payload.issuedAt),
     expiresAt: new Date(t.payload.expiresAt),
     ...(t.payload.applicationCredentialId ? { applicationCredentialId: t.payload.applicationCredentialId } : {}),
+    ...(t.payload.trustId ? { trustId: t.payload.trustId } : {}),
+    ...(t.accessRules ? { accessRules: t.accessRules.map(({ service, path, method }) => ({ service, path, method })) } : {}),
   };
 }

@@ -127,6 +127,17 @@ export interface ApplicationCredentialRow {
   unrestricted: number;
   /** JSON array of role ids. */
   roles: string;
+  /** JSON array of access rule ids, or null for none (identity-0006). */
+  access_rules: string | null;
+  created_at: string;
+}
+
+export interface AccessRuleRow {
+  id: string;
+  user_id: string;
+  service: string;
+  path: string;
+  method: string;
   created_at: string;
 }
 
@@ -181,6 +192,26 @@ export interface DomainConfigRow {
   config: string;
 }
 
+/** An OS-TRUST trust: the trustor delegates `roles` on a project to the trustee. */
+export interface TrustRow {
+  id: string;
+  trustor_user_id: string;
+  trustee_user_id: string;
+  project_id: string | null;
+  impersonation: number;
+  expires_at: string | null;
+  /** Tokens it may still give; null is unlimited. */
+  remaining_uses: number | null;
+  /** JSON array of role ids. */
+  roles: string;
+  allow_redelegation: number;
+  redelegation_count: number | null;
+  redelegated_trust_id: string | null;
+  created_at: string;
+  /** Trusts are soft-deleted, as Keystone keeps them: a deleted one answers 404 and its tokens stop validating. */
+  deleted_at: string | null;
+}
+
 /** One row per bootstrap step a database has had (`first-start`). */
 export interface BootstrapRow {
   name: string;
@@ -209,4 +240,6 @@ export interface IdentityTables {
   identity_policy: PolicyRow;
   identity_domain_config: DomainConfigRow;
   identity_bootstrap: BootstrapRow;
+  identity_trust: TrustRow;
+  identity_access_rule: AccessRuleRow;
 }

@@ -5,6 +5,7 @@ import { duplicateError, notFoundError } from './errors.js';
 import { checkName, extraAttributes } from './extras.js';
 import type { Group, User } from './model.js';
 import type { UserBody } from './schemas.js';
+import type { UserFilter } from './store/users.js';
 import { recordPasswordAttempt, refuseIfLocked, refuseReusedPassword } from './security-compliance.js';
 
 /**
@@ -13,6 +14,10 @@ import { recordPasswordAttempt, refuseIfLocked, refuseReusedPassword } from './s
  */
 
 const KNOWN = ['name', 'domain_id', 'enabled', 'password', 'default_project_id', 'description', 'federated'];
+
+export function listUsers(ctx: IdentityContext, filter: UserFilter): Promise<User[]> {
+  return ctx.stores.users.listUsers(filter);
+}
 
 export async function loadUser(ctx: IdentityContext, id: string): Promise<User> {
   const user = await ctx.stores.users.getUser(id);

@@ -16,7 +16,7 @@ export function imagePlugin(ctx: ImageContext, tokens: TokenValidator, publicUrl
     // A NUL decoded into a filter would reach SQL, where PostgreSQL refuses it (a 500). In the
     // path, an image id with one is not a UUID (404), nor a member id any member has (404).
     app.addHook('onRequest', refuseNulInQuery);
-    app.addHook('onRequest', tokenAuthHook(tokens));
+    app.addHook('onRequest', tokenAuthHook(tokens, ['image']));
     // Clients send `Content-Type: application/json` on bodiless DELETEs and PUTs: no body, not bad JSON.
     emptyJsonIsNoBody(app);
     // Image data is streamed straight to the store, never buffered: the parser hands over the raw request.

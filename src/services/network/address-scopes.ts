@@ -1,6 +1,6 @@
 import type { Json } from '../../core/http/body.js';
 import { authorize, authorizeAttributes, NeutronError, notFound, type Caller, type NetworkContext } from './context.js';
-import { bool, int, invalidInput, newResource, now, onlyAttributes, str } from './common.js';
+import { bool, int, invalidInput, newResource, now, str } from './common.js';
 import { requestedProject } from './routers.js';
 import type { AddressScopeRow } from './tables.js';
 
@@ -9,8 +9,6 @@ import type { AddressScopeRow } from './tables.js';
  * that addresses within one scope route between each other without NAT. Visible to their
  * project and, when `shared` (an admin's setting), to every project.
  */
-const ATTRIBUTES = ['name', 'ip_version', 'shared', 'project_id', 'tenant_id', 'description'];
-
 export function renderAddressScope(row: AddressScopeRow): Json {
   return {
     id: row.id,
@@ -33,14 +31,11 @@ export async function listAddressScopes(ctx: NetworkContext, caller: Caller): Pr
 }
 
 export async function createAddressScope(ctx: NetworkContext, caller: Caller, body: Json): Promise<AddressScopeRow> {
-  onlyAttributes(body, ATTRIBUTES, 'address_scope');
   const projectId = requestedProject(body, caller);
   const target = { project_id: projectId };
   authorize(ctx, caller, 'create_address_scope', target);
   authorizeAttributes(ctx, caller, 'create_address_scope', body.shared === undefined ? {} : { shared: body.shared }, target);
-  const ipVersion = int(body, 'ip_version');
-  if (ipVersion === undefined) throw invalidInput("Failed to parse request. Required attribute 'ip_version' not specified");
-  if (ipVersion !== 4 && ipVersion !== 6) throw invalidInput(`Invalid input for ip_version. Reason: ${ipVersion} is not in [4, 6].`);
+  const ipVersion = int(body, 'ip_version') as 4 | 6;
   const resource = newResource(body, projectId, 0);
   const row: AddressScopeRow = { ...standardRow(resource), ip_version: ipVersion, shared: bool(body, 'shared') ? 1 : 0 };
   await ctx.pools.createScope(row);
@@ -48,13 +43,11 @@ export async function createAddressScope(ctx: NetworkContext, caller: Caller, bo
 }
 
 export async function updateAddressScope(ctx: NetworkContext, caller: Caller, id: string, body: Json): Promise<AddressScopeRow> {
-  onlyAttributes(body, ATTRIBUTES, 'address_scope');
   const row = await visibleAddressScope(ctx, caller, id);
   const target = { project_id: row.project_id };
   authorize(ctx, caller, 'update_address_scope', target);
   if (!caller.isAdmin && row.project_id !== caller.projectId) throw notFound('AddressScope', id);
   authorizeAttributes(ctx, caller, 'update_address_scope', body.shared === undefined ? {} : { shared: body.shared }, target);
-  for (const key of ['ip_version', 'project_id', 'tenant_id']) if (body[key] !== undefined) throw invalidInput(`Cannot update read-only attribute ${key}`);
   const shared = bool(body, 'shared');
   // Neutron: a shared scope cannot be unshared (others' pools may be in it).
   if (shared === false && row.shared === 1) throw invalidInput('Unsharing an address scope is not allowed.');

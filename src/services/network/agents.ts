@@ -2,7 +2,7 @@ import ipaddr from 'ipaddr.js';
 import { isObject, type Json } from '../../core/http/body.js';
 import { NETWORK_AGENT_TOPIC, type AgentConfigurations, type AgentReport } from '../../contracts/network-agent.js';
 import { authorize, NeutronError, type Caller, type NetworkContext } from './context.js';
-import { bool, invalidInput, newUuid, onlyAttributes, str } from './common.js';
+import { bool, newUuid, str } from './common.js';
 import type { AgentRow } from './tables.js';
 
 /**
@@ -21,8 +21,6 @@ export interface HostAgent {
   configurations: Partial<AgentConfigurations>;
 }
 
-const UPDATABLE = ['admin_state_up', 'description'];
-const READ_ONLY = ['id', 'agent_type', 'binary', 'topic', 'host', 'alive', 'heartbeat_timestamp', 'started_at', 'created_at', 'configurations', 'availability_zone', 'resources_synced'];
 
 /** Checks a report that came over the bus: it is an agent's word, and the agent could be anyone on the broker. */
 export function parseAgentReport(args: unknown): AgentReport {
@@ -153,8 +151,6 @@ export async function updateAgent(ctx: NetworkContext, caller: Caller, id: strin
   if (!mayGet(ctx, caller)) throw hidden();
   const row = await agentRow(ctx, id);
   authorize(ctx, caller, 'update_agent', {});
-  for (const key of READ_ONLY) if (body[key] !== undefined) throw invalidInput(`Cannot update read-only attribute ${key}`);
-  onlyAttributes(body, UPDATABLE, 'agent');
   const adminStateUp = bool(body, 'admin_state_up');
   const description = body.description === null ? null : str(body, 'description');
   await ctx.records.db

@@ -1,6 +1,6 @@
 import type { Json } from '../../core/http/body.js';
 import { authorize, NeutronError, notFound, type Caller, type NetworkContext } from './context.js';
-import { invalidInput, newUuid, now, onlyAttributes, str, uuidOrThrow } from './common.js';
+import { invalidInput, newUuid, now, str, uuidOf } from './common.js';
 import { canonicalAddress, isAddress, versionOf } from './ipam.js';
 import {
   DEVICE_OWNER_DHCP,
@@ -16,8 +16,6 @@ import { checkQuota } from './quotas.js';
 import { createServicePort } from './ports.js';
 import { badRequest, requestedProject } from './routers.js';
 
-const CREATE_ATTRIBUTES = ['floating_network_id', 'floating_ip_address', 'subnet_id', 'port_id', 'fixed_ip_address', 'description', 'tenant_id', 'project_id'];
-const UPDATE_ATTRIBUTES = ['port_id', 'fixed_ip_address', 'description'];
 const READ_ONLY = ['floating_network_id', 'floating_ip_address', 'subnet_id', 'tenant_id', 'project_id'];
 /** Owners whose ports are the network's own plumbing, never a floating IP's target. */
 const UNSERVICED_OWNERS = [DEVICE_OWNER_DHCP, DEVICE_OWNER_ROUTER_INTERFACE, DEVICE_OWNER_ROUTER_GATEWAY, DEVICE_OWNER_FLOATINGIP];
@@ -36,16 +34,14 @@ interface Association {
 }
 
 export async function createFloatingIp(ctx: NetworkContext, caller: Caller, body: Json): Promise<FloatingIp> {
-  onlyAttributes(body, CREATE_ATTRIBUTES, 'floatingip');
-  if (body.floating_network_id === undefined) throw invalidInput("Failed to parse request. Required attribute 'floating_network_id' not specified");
-  const networkId = uuidOrThrow(body.floating_network_id, 'floating_network_id');
+  const networkId = uuidOf(body.floating_network_id);
   const projectId = requestedProject(body, caller);
   const target = { project_id: projectId };
   authorize(ctx, caller, 'create_floatingip', target);
   const requestedAddress = readAddress(body, 'floating_ip_address');
   if (requestedAddress !== undefined) authorize(ctx, caller, 'create_floatingip:floating_ip_address', target);
-  const subnetId = body.subnet_id === undefined || body.subnet_id === null ? undefined : uuidOrThrow(body.subnet_id, 'subnet_id');
-  const portId = body.port_id === undefined || body.port_id === null ? undefined : uuidOrThrow(body.port_id, 'port_id');
+  const subnetId = body.subnet_id === undefined || body.subnet_id === null ? undefined : uuidOf(body.subnet_id);
+  const portId = body.port_id === undefined || body.port_id === null ? undefined : uuidOf(body.port_id);
   const fixedIpAddress = readAddress(body, 'fixed_ip_address');
   if (fixedIpAddress !== undefined && portId === undefined) throw badRequest('floatingip', 'fixed_ip_address cannot be specified without a port_id');
 
@@ -107,7 +103,6 @@ export async function createFloatingIp(ctx: NetworkContext, caller: Caller, body
 }
 
 export async function updateFloatingIp(ctx: NetworkContext, caller: Caller, id: string, body: Json): Promise<FloatingIp> {
-  onlyAttributes(body, [...UPDATE_ATTRIBUTES, ...READ_ONLY], 'floatingip');
   const fip = await visibleFloatingIp(ctx, caller, id);
   authorize(ctx, caller, 'update_floatingip', { project_id: fip.projectId });
   const current: Record<string, unknown> = {
@@ -119,7 +114,7 @@ export async function updateFloatingIp(ctx: NetworkContext, caller: Caller, id: 
   for (const key of READ_ONLY) {
     if (body[key] !== undefined && body[key] !== current[key]) throw new NeutronError(400, 'HTTPBadRequest', `Cannot update read-only attribute ${key}`);
   }
-  const portId = body.port_id === undefined || body.port_id === null ? body.port_id : uuidOrThrow(body.port_id, 'port_id');
+  const portId = body.port_id === undefined || body.port_id === null ? (body.port_id as null | undefined) : uuidOf(body.port_id);
   const fixedIpAddress = readAddress(body, 'fixed_ip_address');
   if (fixedIpAddress !== undefined && !portId) throw badRequest('floatingip', 'fixed_ip_address cannot be specified without a port_id');
 
@@ -169,9 +164,9 @@ export async function deleteFloatingIp(ctx: NetworkContext, caller: Caller, id: 
 function readAddress(body: Json, key: string): string | undefined {
   const value = body[key];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || !isAddress(value)) throw invalidInput(`'${String(value).slice(0, 64)}' is not a valid IP address`);
+  if (!isAddress(value as string)) throw invalidInput(`'${String(value).slice(0, 64)}' is not a valid IP address`);
   // Stored addresses are canonical; compare like with like.
-  return canonicalAddress(value);
+  return canonicalAddress(value as string);
 }
 
 const alreadyAssociated = (fip: Pick<FloatingIp, 'id' | 'floatingNetworkId'> & { floatingIpAddress?: string }, a: Association) =>

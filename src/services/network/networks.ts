@@ -1,30 +1,12 @@
 import type { Json } from '../../core/http/body.js';
 import { authorize, authorizeAttributes, NeutronError, notFound, type Caller, type NetworkContext } from './context.js';
-import { bool, int, invalidInput, now, onlyAttributes, str, newResource } from './common.js';
+import { bool, int, invalidInput, now, str, newResource } from './common.js';
 import type { Segment, SegmentRequest } from './ml2/driver.js';
 import { DEVICE_OWNER_ROUTER_GATEWAY, type Network } from './model.js';
 import { checkQuota } from './quotas.js';
 import { WILDCARD } from './rbac-store.js';
 import { syncFlagEntries } from './rbac-policies.js';
 
-const ATTRIBUTES = [
-  'name',
-  'admin_state_up',
-  'shared',
-  'router:external',
-  'provider:network_type',
-  'provider:physical_network',
-  'provider:segmentation_id',
-  'mtu',
-  'port_security_enabled',
-  'description',
-  'tenant_id',
-  'project_id',
-  'availability_zone_hints',
-  'is_default',
-  'dns_domain',
-  'qos_policy_id',
-];
 
 /** A network as the caller sees it, and whether it may see it at all. */
 interface Granted {
@@ -85,8 +67,7 @@ async function refuseUnshareInUse(ctx: NetworkContext, network: Network): Promis
 }
 
 export async function createNetwork(ctx: NetworkContext, caller: Caller, body: Json): Promise<Network> {
-  onlyAttributes(body, ATTRIBUTES, 'network');
-  const projectId = str(body, 'project_id', 64) ?? str(body, 'tenant_id', 64) ?? caller.projectId;
+  const projectId = str(body, 'project_id') ?? str(body, 'tenant_id') ?? caller.projectId;
   const target = { project_id: projectId };
   authorize(ctx, caller, 'create_network', target);
   const setAttributes = Object.fromEntries(
@@ -118,8 +99,8 @@ export async function createNetwork(ctx: NetworkContext, caller: Caller, body: J
 }
 
 function providerRequest(body: Json): SegmentRequest | undefined {
-  const type = str(body, 'provider:network_type', 32);
-  const physnet = body['provider:physical_network'];
+  const type = str(body, 'provider:network_type');
+  const physnet = str(body, 'provider:physical_network');
   const segmentationId = int(body, 'provider:segmentation_id');
   if (type === undefined) {
     if (physnet !== undefined || segmentationId !== undefined) {
@@ -127,8 +108,7 @@ function providerRequest(body: Json): SegmentRequest | undefined {
     }
     return undefined;
   }
-  if (physnet !== undefined && physnet !== null && typeof physnet !== 'string') throw invalidInput('provider:physical_network must be a string.');
-  return { networkType: type, physicalNetwork: (physnet as string | null | undefined) ?? null, segmentationId: segmentationId ?? null };
+  return { networkType: type, physicalNetwork: physnet ?? null, segmentationId: segmentationId ?? null };
 }
 
 /**
@@ -171,15 +151,11 @@ async function allocateAndCreate(
 }
 
 export async function updateNetwork(ctx: NetworkContext, caller: Caller, id: string, body: Json): Promise<Network> {
-  onlyAttributes(body, ATTRIBUTES, 'network');
   const network = await visibleNetwork(ctx, caller, id);
   const target = { project_id: network.projectId };
   authorize(ctx, caller, 'update_network', target);
   if (caller.projectId !== network.projectId && !caller.isAdmin) throw notFound('Network', id);
   authorizeAttributes(ctx, caller, 'update_network', body, target);
-  for (const key of ['provider:network_type', 'provider:physical_network', 'provider:segmentation_id', 'tenant_id', 'project_id']) {
-    if (body[key] !== undefined) throw invalidInput(`Cannot update read-only attribute ${key}`);
-  }
   const mtu = int(body, 'mtu');
   const maxMtu = ctx.types.mtu(network.segment.networkType, ctx.settings.physicalMtu);
   if (mtu !== undefined && (mtu < 68 || mtu > maxMtu)) throw invalidInput(`Requested MTU is too big, maximum is ${maxMtu}.`);

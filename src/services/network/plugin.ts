@@ -2,6 +2,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { tokenAuthHook, type TokenValidator } from '../../core/auth/context.js';
 import { statusTitle, toApiError } from '../../core/http/errors.js';
 import { emptyJsonIsNoBody, refuseNulInUrl } from '../../core/http/json-bodies.js';
+import type { SchemaFailure } from '../../core/http/route-schemas.js';
+import './attributes/schemas.js';
 import type { NetworkContext } from './context.js';
 import { addressSpaceRoutes } from './routes/address-space.js';
 import { agentRoutes } from './routes/agents.js';
@@ -18,11 +20,13 @@ export function networkPlugin(ctx: NetworkContext, tokens: TokenValidator) {
     const baseUrl = () => `${ctx.config.publicUrl}/networking`;
     // A NUL decoded into an id or a filter would reach SQL, where PostgreSQL refuses it (a 500).
     app.addHook('onRequest', refuseNulInUrl);
-    app.addHook('onRequest', tokenAuthHook(tokens));
+    app.addHook('onRequest', tokenAuthHook(tokens, ['network']));
     // Clients send `Content-Type: application/json` on bodiless DELETEs and PUTs: no body, not bad JSON.
     emptyJsonIsNoBody(app);
     app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-      const apiError = toApiError(error);
+      // A route's declared schema refused the request: Neutron's words for it (attributes/schemas.ts).
+      const wording = error.code === 'FST_ERR_VALIDATION' ? request.routeOptions.config.neutronSchema : undefined;
+      const apiError = wording ? wording((error.validation ?? []) as SchemaFailure[], error.validationContext ?? 'body', request) : toApiError(error);
       if (apiError.status >= 500) request.log.error({ err: error }, 'networking request failed');
       const type = apiError.kind ?? `HTTP${statusTitle(apiError.status).replaceAll(' ', '')}`;
       reply.code(apiError.status).send({ NeutronError: { type, message: apiError.message, detail: '' } });

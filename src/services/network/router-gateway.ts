@@ -1,14 +1,12 @@
-import { isObject } from '../../core/http/body.js';
+import type { Json } from '../../core/http/body.js';
 import { authorize, NeutronError, type Caller, type NetworkContext } from './context.js';
-import { bool, invalidInput, uuidOrThrow, now } from './common.js';
+import { bool, invalidInput, uuidOf, now } from './common.js';
 import { canonicalAddress, isAddress } from './ipam.js';
 import { DEVICE_OWNER_ROUTER_GATEWAY, DEVICE_OWNER_ROUTER_INTERFACE, type FixedIp, type Network, type Port, type Router } from './model.js';
 import { visibleNetwork } from './networks.js';
 import { allocate, createServicePort, type IpRequest } from './ports.js';
 import { badRequest, refuseOverlaps, routerPorts } from './router-common.js';
 import { validateRoutes } from './router-extra-routes.js';
-
-const GATEWAY_KEYS = ['network_id', 'enable_snat', 'external_fixed_ips'];
 
 /** A router's external gateway (Neutron's _update_router_gw_info and its checks). */
 
@@ -21,34 +19,19 @@ export interface GatewayRequest {
 /** `external_gateway_info`: undefined when absent, null to clear it (`null` or `{}`). */
 export function readGateway(value: unknown): GatewayRequest | null | undefined {
   if (value === undefined) return undefined;
-  if (value === null) return null;
-  if (!isObject(value)) throw invalidInput(`'${JSON.stringify(value)?.slice(0, 40)}' is not a dictionary for external_gateway_info.`);
-  const keys = Object.keys(value);
-  if (keys.length === 0) return null;
-  if (keys.some((k) => !GATEWAY_KEYS.includes(k)) || value.network_id === undefined) {
-    throw invalidInput(
-      `Validation of dictionary's keys failed. Expected keys: {'network_id'} Optional keys: {'enable_snat', 'external_fixed_ips'} Provided keys: {${keys
-        .map((k) => `'${k.slice(0, 40)}'`)
-        .join(', ')}}`,
-    );
-  }
-  const request: GatewayRequest = { networkId: uuidOrThrow(value.network_id, 'network_id') };
-  const snat = bool(value, 'enable_snat');
+  // The schema let through null, `{}`, or `{network_id, enable_snat?, external_fixed_ips?}`.
+  if (value === null || Object.keys(value as Json).length === 0) return null;
+  const given = value as Json;
+  const request: GatewayRequest = { networkId: uuidOf(given.network_id) };
+  const snat = bool(given, 'enable_snat');
   if (snat !== undefined) request.enableSnat = snat;
-  if (value.external_fixed_ips !== undefined && value.external_fixed_ips !== null) {
-    if (!Array.isArray(value.external_fixed_ips)) throw invalidInput('external_fixed_ips must be a list.');
-    request.fixedIps = value.external_fixed_ips.map((entry: unknown) => {
-      if (!isObject(entry) || Object.keys(entry).some((k) => k !== 'subnet_id' && k !== 'ip_address')) {
-        throw invalidInput('external_fixed_ips entries are {subnet_id, ip_address} objects.');
-      }
+  if (Array.isArray(given.external_fixed_ips)) {
+    request.fixedIps = (given.external_fixed_ips as Array<{ subnet_id?: string; ip_address?: string }>).map(({ subnet_id: subnetId, ip_address: address }) => {
       const ip: IpRequest = {};
-      if (entry.subnet_id === undefined && entry.ip_address === undefined) throw invalidInput('external_fixed_ips entries need subnet_id or ip_address.');
-      if (entry.subnet_id !== undefined) ip.subnetId = uuidOrThrow(entry.subnet_id, 'subnet_id');
-      if (entry.ip_address !== undefined) {
-        if (typeof entry.ip_address !== 'string' || !isAddress(entry.ip_address)) {
-          throw invalidInput(`'${String(entry.ip_address).slice(0, 64)}' is not a valid IP address.`);
-        }
-        ip.ipAddress = canonicalAddress(entry.ip_address);
+      if (subnetId !== undefined) ip.subnetId = uuidOf(subnetId);
+      if (address !== undefined) {
+        if (!isAddress(address)) throw invalidInput(`'${address.slice(0, 64)}' is not a valid IP address.`);
+        ip.ipAddress = canonicalAddress(address);
       }
       return ip;
     });

@@ -1,6 +1,6 @@
-import { isObject } from '../../core/http/body.js';
+import type { Json } from '../../core/http/body.js';
 import { authorize, NeutronError, notFound, type Caller, type NetworkContext } from './context.js';
-import { now } from './common.js';
+import { now, uuidOf } from './common.js';
 import { contains, parseCidr, toBig } from './ipam.js';
 import { DEVICE_OWNER_ROUTER_INTERFACE, type Port, type Router, type Subnet } from './model.js';
 import { visibleNetwork } from './networks.js';
@@ -18,29 +18,18 @@ export interface RouterInterfaceInfo {
   subnetIds: string[];
 }
 
-/** `{subnet_id}` or `{port_id}`, as Neutron's _validate_interface_info reads them. */
-function readInterfaceInfo(body: unknown, removal: boolean): { portId?: string; subnetId?: string } {
-  const info = isObject(body) ? body : {};
-  const hasPort = info.port_id !== undefined;
-  const hasSubnet = info.subnet_id !== undefined;
-  if (!hasPort && !hasSubnet) throw badRequest('router', 'Either subnet_id or port_id must be specified');
-  const uuid = (v: unknown) => {
-    if (typeof v !== 'string' || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v)) {
-      throw badRequest('router', `'${String(v).slice(0, 64)}' is not a valid UUID`);
-    }
-    return v.toLowerCase();
+/** `{subnet_id}` or `{port_id}` (both, on removal), as the route's schema let them through (attributes/schemas.ts). */
+function readInterfaceInfo(body: Json): { portId?: string; subnetId?: string } {
+  return {
+    ...(typeof body.port_id === 'string' ? { portId: uuidOf(body.port_id) } : {}),
+    ...(typeof body.subnet_id === 'string' ? { subnetId: uuidOf(body.subnet_id) } : {}),
   };
-  const out: { portId?: string; subnetId?: string } = {};
-  if (hasPort) out.portId = uuid(info.port_id);
-  if (hasSubnet) out.subnetId = uuid(info.subnet_id);
-  if (!removal && hasPort && hasSubnet) throw badRequest('router', 'Cannot specify both subnet-id and port-id');
-  return out;
 }
 
-export async function addRouterInterface(ctx: NetworkContext, caller: Caller, id: string, body: unknown): Promise<RouterInterfaceInfo> {
+export async function addRouterInterface(ctx: NetworkContext, caller: Caller, id: string, body: Json): Promise<RouterInterfaceInfo> {
   const router = await visibleRouter(ctx, caller, id);
   authorize(ctx, caller, 'add_router_interface', { project_id: router.projectId });
-  const info = readInterfaceInfo(body, false);
+  const info = readInterfaceInfo(body);
   const ports = await routerPorts(ctx, id);
   let port: Port;
   let subnets: Subnet[];
@@ -125,10 +114,10 @@ function inPools(subnet: Subnet, address: string): boolean {
   return subnet.allocationPools.some((p) => toBig(p.start) <= n && n <= toBig(p.end));
 }
 
-export async function removeRouterInterface(ctx: NetworkContext, caller: Caller, id: string, body: unknown): Promise<RouterInterfaceInfo> {
+export async function removeRouterInterface(ctx: NetworkContext, caller: Caller, id: string, body: Json): Promise<RouterInterfaceInfo> {
   const router = await visibleRouter(ctx, caller, id);
   authorize(ctx, caller, 'remove_router_interface', { project_id: router.projectId });
-  const info = readInterfaceInfo(body, true);
+  const info = readInterfaceInfo(body);
   const interfaces = (await routerPorts(ctx, id)).filter((p) => p.deviceOwner === DEVICE_OWNER_ROUTER_INTERFACE);
   let result: RouterInterfaceInfo;
   if (info.portId) {

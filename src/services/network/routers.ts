@@ -1,6 +1,6 @@
 import type { Json } from '../../core/http/body.js';
 import { authorize, authorizeAttributes, NeutronError, notFound, type Caller, type NetworkContext } from './context.js';
-import { bool, now, onlyAttributes, str, newResource } from './common.js';
+import { bool, now, str, newResource } from './common.js';
 import { DEVICE_OWNER_ROUTER_INTERFACE, type Router } from './model.js';
 import { checkQuota } from './quotas.js';
 import { ATTEMPTS, routerPorts, visibleRouter } from './router-common.js';
@@ -16,13 +16,10 @@ export { badRequest, routerPorts, visibleRouter } from './router-common.js';
 export { changeExtraRoutes } from './router-extra-routes.js';
 export { addRouterInterface, removeRouterInterface, type RouterInterfaceInfo } from './router-interfaces.js';
 
-const CREATE_ATTRIBUTES = ['name', 'admin_state_up', 'external_gateway_info', 'description', 'tenant_id', 'project_id', 'distributed', 'ha'];
-const UPDATE_ATTRIBUTES = ['name', 'admin_state_up', 'external_gateway_info', 'description', 'routes', 'tenant_id', 'project_id', 'distributed', 'ha'];
-
 /** The project a create is for; naming another one takes an admin, as Neutron's populate_project_id says. */
 export function requestedProject(body: Json, caller: Caller): string {
-  const project = str(body, 'project_id', 64);
-  const tenant = str(body, 'tenant_id', 64);
+  const project = str(body, 'project_id');
+  const tenant = str(body, 'tenant_id');
   if (project !== undefined && tenant !== undefined && project !== tenant) {
     throw new NeutronError(400, 'HTTPBadRequest', "'project_id' and 'tenant_id' do not match");
   }
@@ -66,8 +63,6 @@ function refuseFlagChangeWhileUp(router: Router, body: Json): void {
 // --- routers ---
 
 export async function createRouter(ctx: NetworkContext, caller: Caller, body: Json): Promise<Router> {
-  if (body.routes !== undefined) throw new NeutronError(400, 'HTTPBadRequest', "Attribute 'routes' not allowed in POST");
-  onlyAttributes(body, CREATE_ATTRIBUTES, 'router');
   const projectId = requestedProject(body, caller);
   const target = { project_id: projectId };
   authorize(ctx, caller, 'create_router', target);
@@ -99,7 +94,6 @@ export async function createRouter(ctx: NetworkContext, caller: Caller, body: Js
 }
 
 export async function updateRouter(ctx: NetworkContext, caller: Caller, id: string, body: Json): Promise<Router> {
-  onlyAttributes(body, UPDATE_ATTRIBUTES, 'router');
   const router = await visibleRouter(ctx, caller, id);
   const target = { project_id: router.projectId };
   authorize(ctx, caller, 'update_router', target);

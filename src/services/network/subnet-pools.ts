@@ -1,6 +1,6 @@
 import type { Json } from '../../core/http/body.js';
 import { authorize, authorizeAttributes, NeutronError, notFound, type Caller, type NetworkContext } from './context.js';
-import { bool, int, invalidInput, newResource, now, onlyAttributes, str, uuidOrThrow } from './common.js';
+import { bool, int, invalidInput, newResource, now, str, uuidOf } from './common.js';
 import { standardRow, visibleAddressScope } from './address-scopes.js';
 import { fromBig, parseCidr, type ParsedCidr } from './ipam.js';
 import { requestedProject } from './routers.js';
@@ -11,20 +11,6 @@ import type { SubnetPoolRow } from './tables.js';
  * by size (`prefixlen`) instead of by CIDR; one pool per IP version may be the default
  * (`use_default_subnetpool`); `default_quota` caps the addresses one project takes from it.
  */
-const ATTRIBUTES = [
-  'name',
-  'prefixes',
-  'default_prefixlen',
-  'min_prefixlen',
-  'max_prefixlen',
-  'shared',
-  'is_default',
-  'address_scope_id',
-  'default_quota',
-  'description',
-  'project_id',
-  'tenant_id',
-];
 
 const parsePrefixes = (row: SubnetPoolRow): string[] => {
   try {
@@ -70,9 +56,7 @@ export async function listSubnetPools(ctx: NetworkContext, caller: Caller): Prom
 
 /** Canonical, same-version, non-overlapping prefixes (Neutron merges overlaps; here they are refused). */
 function readPrefixes(value: unknown): ParsedCidr[] {
-  if (!Array.isArray(value) || value.length === 0 || value.some((p) => typeof p !== 'string')) {
-    throw invalidInput("Invalid input for prefixes. Reason: prefixes must be a non-empty list of CIDRs.");
-  }
+  // The schema let through a non-empty list of strings.
   const parsed = (value as string[]).map((p) => parseCidr(p, { hostBits: true }));
   const version = parsed[0]?.version;
   if (parsed.some((p) => p.version !== version)) throw invalidInput('Illegal subnetpool prefixes: mixed IP versions.');
@@ -105,7 +89,7 @@ function readLengths(body: Json, version: 4 | 6, current?: Lengths): Lengths {
 
 async function readScope(ctx: NetworkContext, caller: Caller, value: unknown, version: number, projectId: string): Promise<string | null> {
   if (value === undefined || value === null) return null;
-  const id = uuidOrThrow(value, 'address_scope_id');
+  const id = uuidOf(value);
   const scope = await visibleAddressScope(ctx, caller, id);
   // Neutron's IllegalSubnetPoolAssociationToAddressScope: another project's scope only when shared.
   if (!caller.isAdmin && scope.project_id !== projectId && scope.shared !== 1) throw notFound('AddressScope', id);
@@ -121,21 +105,17 @@ async function refuseSecondDefault(ctx: NetworkContext, version: number, exceptI
   }
 }
 
+/** default_quota: null lifts it. */
 function readQuota(body: Json): number | null | undefined {
-  if (body.default_quota === null) return null;
-  const quota = int(body, 'default_quota');
-  if (quota !== undefined && quota < 0) throw invalidInput('default_quota must be 0 or more.');
-  return quota;
+  return body.default_quota === null ? null : int(body, 'default_quota');
 }
 
 export async function createSubnetPool(ctx: NetworkContext, caller: Caller, body: Json): Promise<SubnetPoolRow> {
-  onlyAttributes(body, ATTRIBUTES, 'subnetpool');
   const projectId = requestedProject(body, caller);
   const target = { project_id: projectId };
   authorize(ctx, caller, 'create_subnetpool', target);
   const flags = Object.fromEntries(['shared', 'is_default'].filter((k) => body[k] !== undefined && body[k] !== false).map((k) => [k, body[k]]));
   authorizeAttributes(ctx, caller, 'create_subnetpool', flags, target);
-  if (body.prefixes === undefined) throw invalidInput("Failed to parse request. Required attribute 'prefixes' not specified");
   const prefixes = readPrefixes(body.prefixes);
   const version = (prefixes[0] as ParsedCidr).version;
   const lengths = readLengths(body, version);
@@ -158,13 +138,11 @@ export async function createSubnetPool(ctx: NetworkContext, caller: Caller, body
 }
 
 export async function updateSubnetPool(ctx: NetworkContext, caller: Caller, id: string, body: Json): Promise<SubnetPoolRow> {
-  onlyAttributes(body, ATTRIBUTES, 'subnetpool');
   const row = await visibleSubnetPool(ctx, caller, id);
   const target = { project_id: row.project_id };
   authorize(ctx, caller, 'update_subnetpool', target);
   if (!caller.isAdmin && row.project_id !== caller.projectId) throw notFound('SubnetPool', id);
   authorizeAttributes(ctx, caller, 'update_subnetpool', Object.fromEntries(['is_default'].filter((k) => body[k] !== undefined).map((k) => [k, body[k]])), target);
-  for (const key of ['shared', 'project_id', 'tenant_id']) if (body[key] !== undefined) throw invalidInput(`Cannot update read-only attribute ${key}`);
   const current = parsePrefixes(row).map((p) => parseCidr(p));
   let prefixes = current;
   if (body.prefixes !== undefined) {
@@ -215,7 +193,7 @@ export async function poolForSubnet(ctx: NetworkContext, caller: Caller, body: J
   const useDefault = bool(body, 'use_default_subnetpool') ?? false;
   if (body.subnetpool_id !== undefined && body.subnetpool_id !== null) {
     if (useDefault) throw invalidInput('subnetpool_id and use_default_subnetpool cannot both be specified.');
-    const pool = await visibleSubnetPool(ctx, caller, uuidOrThrow(body.subnetpool_id, 'subnetpool_id'));
+    const pool = await visibleSubnetPool(ctx, caller, uuidOf(body.subnetpool_id));
     // An admin may create for another project; the pool must still be that project's or shared.
     if (pool.shared !== 1 && pool.project_id !== projectId) throw notFound('SubnetPool', pool.id);
     return pool;

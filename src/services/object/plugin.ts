@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AuthContext } from '../../core/auth/context.js';
+import { accessRulesAllow, requestServicePath, type AuthContext } from '../../core/auth/context.js';
 import { TEMPURL_DIGESTS } from './access.js';
 import { getAccount, getContainer, deleteContainer, postAccount, postContainer, putContainer } from './containers.js';
 import type { ObjectContext, SwiftRequest, SwiftResponse } from './context.js';
@@ -63,11 +63,15 @@ async function authOf(ctx: ObjectContext, request: FastifyRequest): Promise<Auth
   const raw = request.headers['x-auth-token'] ?? request.headers['x-storage-token'];
   const token = Array.isArray(raw) ? raw[0] : raw;
   if (!token) return undefined;
+  let auth: AuthContext;
   try {
-    return await ctx.tokens.validate(token);
+    auth = await ctx.tokens.validate(token);
   } catch {
     return undefined;
   }
+  // An application credential's access rules bind its token here too (Swift's service type).
+  if (auth.accessRules && !accessRulesAllow(auth.accessRules, 'object-store', request.method, requestServicePath(request.url))) return undefined;
+  return auth;
 }
 
 function route(req: SwiftRequest): (ctx: ObjectContext, req: SwiftRequest) => Promise<SwiftResponse> {

@@ -10,6 +10,7 @@ import {
 import type { ListenHandle } from '../../core/bus/bus.js';
 import { nowIso, type VolumeContext } from './context.js';
 import type { Volumes } from './volumes.js';
+import { MessageAction, MessageDetail, recordVolumeMessage } from './messages.js';
 
 /**
  * The service's side of the bus: backends' capability reports feed the scheduler, and each
@@ -83,6 +84,9 @@ export class VolumeManager {
             .execute();
         } else {
           await this.volumes.setStatus(result.id, 'error', result.error ?? 'the backend could not create the volume');
+          // Cinder tells the owner when an image could not be written to the new volume.
+          const row = await this.volumes.rowOf(result.id);
+          if (row?.image_id) await recordVolumeMessage(this.ctx, row, MessageAction.copyImageToVolume, MessageDetail.unknownError);
         }
         return;
       }
@@ -94,6 +98,8 @@ export class VolumeManager {
           return;
         }
         await db.deleteFrom('volume_snapshot').where('volume_id', '=', row.id).execute();
+        // A force-deleted volume may still be on offer: the offer goes with it.
+        await db.deleteFrom('volume_transfer').where('volume_id', '=', row.id).execute();
         await db.deleteFrom('volume_volume').where('id', '=', row.id).execute();
         if (row.host) await this.volumes.scheduler.release(row.host, row.size);
         return;
@@ -112,6 +118,7 @@ export class VolumeManager {
           }
         } else {
           await this.volumes.setStatus(row.id, 'error_extending', result.error ?? null);
+          await recordVolumeMessage(this.ctx, row, MessageAction.extendVolume, MessageDetail.driverFailedExtend);
         }
         return;
       }

@@ -104,6 +104,53 @@ async function initial(db: Kysely<unknown>): Promise<void> {
     .execute();
 }
 
+async function transfers(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('volume_transfer')
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('volume_id', 'varchar(36)', (c) => c.notNull().unique())
+    .addColumn('project_id', 'varchar(64)', (c) => c.notNull())
+    .addColumn('name', 'varchar(255)')
+    .addColumn('salt', 'varchar(32)', (c) => c.notNull())
+    .addColumn('key_hash', 'varchar(64)', (c) => c.notNull())
+    .addColumn('no_snapshots', 'integer', (c) => c.notNull())
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('volume_transfer_project').on('volume_transfer').column('project_id').execute();
+}
+
+async function messages(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('volume_message')
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('project_id', 'varchar(64)', (c) => c.notNull())
+    .addColumn('resource_type', 'varchar(36)', (c) => c.notNull())
+    .addColumn('resource_uuid', 'varchar(36)', (c) => c.notNull())
+    .addColumn('action_id', 'varchar(10)', (c) => c.notNull())
+    .addColumn('detail_id', 'varchar(10)', (c) => c.notNull())
+    .addColumn('message_level', 'varchar(255)', (c) => c.notNull())
+    .addColumn('request_id', 'varchar(255)')
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .addColumn('expires_at', 'varchar(40)', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('volume_message_project').on('volume_message').column('project_id').execute();
+}
+
+async function qosSpecs(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('volume_qos_specs')
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('name', 'varchar(255)', (c) => c.notNull().unique())
+    .addColumn('consumer', 'varchar(16)', (c) => c.notNull())
+    .addColumn('specs', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'varchar(40)', (c) => c.notNull())
+    .execute();
+  await db.schema.alterTable('volume_type').addColumn('qos_specs_id', 'varchar(36)').execute();
+}
+
 export const volumeMigrations: MigrationSet = {
   'volume-0001-initial': { up: initial },
+  'volume-0002-transfers': { up: transfers },
+  'volume-0003-messages': { up: messages },
+  'volume-0004-qos-specs': { up: qosSpecs },
 };

@@ -5,8 +5,11 @@ import { emptyJsonIsNoBody, refuseNulInUrl } from '../../core/http/json-bodies.j
 import { CINDER_ERROR_KEYS } from './context.js';
 import { MAX, MIN, negotiateVolume, stampVolumeVersion, VolumeMicroversion } from './microversion.js';
 import { attachmentRoutes } from './routes/attachments.js';
+import { messageRoutes } from './routes/messages.js';
 import { miscRoutes } from './routes/misc.js';
+import { qosRoutes } from './routes/qos.js';
 import { snapshotRoutes } from './routes/snapshots.js';
+import { transferRoutes } from './routes/transfers.js';
 import { typeRoutes } from './routes/types.js';
 import { volumeRoutes } from './routes/volumes.js';
 import type { VolumeService } from './service.js';
@@ -31,7 +34,7 @@ export function volumePlugin(svc: VolumeService, tokens: TokenValidator) {
     app.addHook('onRequest', async (request) => {
       request.volumeVersion = negotiateVolume(request);
     });
-    app.addHook('onRequest', tokenAuthHook(tokens));
+    app.addHook('onRequest', tokenAuthHook(tokens, ['block-storage', 'volumev3', 'volume']));
     app.addHook('onSend', async (request, reply) => stampVolumeVersion(request, reply));
     // Cinder's bodiless answers (202 on delete and actions, 200 on metadata delete) have no
     // body at all; a handler returning null means exactly that, not the JSON text `null`.
@@ -75,6 +78,9 @@ export function volumePlugin(svc: VolumeService, tokens: TokenValidator) {
       snapshotRoutes(scope, svc);
       typeRoutes(scope, svc);
       attachmentRoutes(scope, svc);
+      transferRoutes(scope, svc, base);
+      messageRoutes(scope, svc, base);
+      qosRoutes(scope, svc, base);
       miscRoutes(scope, svc);
     };
     await app.register(routes, { prefix: '/v3' });

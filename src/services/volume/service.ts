@@ -20,6 +20,9 @@ import { volumePolicyDefaults } from './policy.js';
 import { renderAttachmentView } from './render.js';
 import { VolumeScheduler } from './scheduler.js';
 import type { VolumeTables } from './tables.js';
+import { Messages } from './messages.js';
+import { QosSpecs } from './qos.js';
+import { Transfers } from './transfers.js';
 import { ensureDefaultType, typeById } from './types.js';
 import { Volumes } from './volumes.js';
 
@@ -27,12 +30,18 @@ import { Volumes } from './volumes.js';
 export class VolumeService {
   readonly volumes: Volumes;
   readonly attachments: Attachments;
+  readonly transfers: Transfers;
+  readonly messages: Messages;
+  readonly qos: QosSpecs;
   readonly manager: VolumeManager;
   readonly client: VolumeClient;
 
   constructor(readonly ctx: VolumeContext) {
     this.volumes = new Volumes(ctx, new VolumeScheduler(ctx.db, ctx.serviceDownTimeSeconds));
     this.attachments = new Attachments(ctx, this.volumes);
+    this.transfers = new Transfers(ctx, this.volumes);
+    this.messages = new Messages(ctx);
+    this.qos = new QosSpecs(ctx);
     this.manager = new VolumeManager(ctx, this.volumes);
     this.client = new InProcessVolumeClient(this);
   }

@@ -41,6 +41,8 @@ export interface VolumeTypeRow {
   /** JSON object of strings. */
   extra_specs: string;
   created_at: string;
+  /** The QoS specs associated with the type, if any. */
+  qos_specs_id: string | null;
 }
 
 export interface VolumeTypeAccessRow {
@@ -109,6 +111,49 @@ export interface QuotaRow {
   hard_limit: number;
 }
 
+/** A volume offered to another project (Cinder's transfers), until accepted or withdrawn. */
+export interface TransferRow {
+  id: string;
+  volume_id: string;
+  /** The project offering it (the volume's, when offered). */
+  project_id: string;
+  name: string | null;
+  /** sha256(salt + auth key), hex: the key itself is shown once, at creation. */
+  salt: string;
+  key_hash: string;
+  /** 1: the volume's snapshots stay behind (3.55's no_snapshots). */
+  no_snapshots: number;
+  created_at: string;
+}
+
+/** A user message (Cinder's message API): what an asynchronous failure tells the resource's owner. */
+export interface MessageRow {
+  id: string;
+  project_id: string;
+  /** `VOLUME` (Cinder's Resource). */
+  resource_type: string;
+  resource_uuid: string;
+  /** Cinder's message_field Action and Detail ids, e.g. 001 and 003. */
+  action_id: string;
+  detail_id: string;
+  message_level: string;
+  request_id: string | null;
+  created_at: string;
+  /** Shown as guaranteed_until; a message past it is no longer listed. */
+  expires_at: string;
+}
+
+/** A named set of QoS limits (Cinder's qos_specs), for volume types to point at. */
+export interface QosSpecsRow {
+  id: string;
+  name: string;
+  /** front-end, back-end or both. */
+  consumer: string;
+  /** JSON object of strings. */
+  specs: string;
+  created_at: string;
+}
+
 export interface VolumeTables {
   volume_volume: VolumeRow;
   volume_type: VolumeTypeRow;
@@ -117,4 +162,7 @@ export interface VolumeTables {
   volume_attachment: AttachmentRow;
   volume_backend: BackendRow;
   volume_quota: QuotaRow;
+  volume_transfer: TransferRow;
+  volume_message: MessageRow;
+  volume_qos_specs: QosSpecsRow;
 }

@@ -11,7 +11,7 @@ export async function ensureDefaultType(ctx: VolumeContext): Promise<void> {
   if (existing) return;
   await ctx.db
     .insertInto('volume_type')
-    .values({ id: randomUUID(), name: DEFAULT_TYPE_NAME, description: 'Default Volume Type', is_public: 1, extra_specs: '{}', created_at: nowIso() })
+    .values({ id: randomUUID(), name: DEFAULT_TYPE_NAME, description: 'Default Volume Type', is_public: 1, extra_specs: '{}', created_at: nowIso(), qos_specs_id: null })
     .onConflict((oc) => oc.column('name').doNothing())
     .execute();
 }
@@ -99,6 +99,7 @@ export async function createType(
     is_public: pub === false || String(pub).toLowerCase() === 'false' ? 0 : 1,
     extra_specs: JSON.stringify(specs),
     created_at: nowIso(),
+    qos_specs_id: null,
   };
   try {
     await ctx.db.insertInto('volume_type').values(row).execute();
@@ -191,6 +192,6 @@ export function renderType(row: VolumeTypeRow, showSpecs: boolean): Record<strin
     is_public: row.is_public === 1,
     'os-volume-type-access:is_public': row.is_public === 1,
     extra_specs: showSpecs ? specsOf(row) : {},
-    qos_specs_id: null,
+    qos_specs_id: row.qos_specs_id,
   };
 }

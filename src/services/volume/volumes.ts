@@ -11,6 +11,7 @@ import {
 } from '../../contracts/volume.js';
 import { ApiError } from '../../core/http/errors.js';
 import { authorize, nowIso, type Caller, type VolumeContext } from './context.js';
+import { MessageAction, MessageDetail, recordVolumeMessage } from './messages.js';
 import { checkQuota } from './quotas.js';
 import type { VolumeScheduler } from './scheduler.js';
 import type { SnapshotRow, VolumeRow } from './tables.js';
@@ -152,6 +153,7 @@ export class Volumes {
     }
     if (!host) {
       await this.setStatus(row.id, 'error', 'No valid backend was found: no volume backend has the capacity, zone and capabilities asked for.');
+      await recordVolumeMessage(this.ctx, row, MessageAction.scheduleAllocateVolume, MessageDetail.noBackendAvailable);
       return { ...row, status: 'error' };
     }
     await this.ctx.db.updateTable('volume_volume').set({ host, updated_at: nowIso() }).where('id', '=', row.id).execute();
@@ -300,6 +302,7 @@ export class Volumes {
     }
     if (!row.host) {
       // Never placed: there is nothing on any backend to remove.
+      await this.ctx.db.deleteFrom('volume_transfer').where('volume_id', '=', row.id).execute();
       await this.ctx.db.deleteFrom('volume_volume').where('id', '=', row.id).execute();
       return;
     }

@@ -14,8 +14,8 @@ import { buildConfigDrive, driveFileSegments } from '../../../src/agents/compute
 import type { InstanceSpec } from '../../../src/agents/compute/virt/driver.js';
 import { FakeDriver } from '../../../src/agents/compute/virt/fake/fake.js';
 import { ComputeHosts } from '../../../src/services/compute/hosts.js';
-import { InstanceActions } from '../../../src/services/compute/instances/actions.js';
-import { InstanceRecords } from '../../../src/services/compute/instances/store.js';
+import { InstanceActions } from '../../../src/services/compute/store/instance-actions.js';
+import { InstanceRecords } from '../../../src/services/compute/store/instances.js';
 import { startTestCloud, type TestCloud } from '../../helpers/cloud.js';
 import { activeImage, boot, nova, waitForServer } from '../../services/compute/helpers.js';
 

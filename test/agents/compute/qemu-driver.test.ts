@@ -19,7 +19,8 @@ import { alive } from '../../../src/core/host/daemons.js';
 import { PowerState, VirtError, type InstanceSpec, type PowerStateValue } from '../../../src/agents/compute/virt/driver.js';
 import { imageCacheDirOf, QemuDriver, type QemuDriverOptions } from '../../../src/agents/compute/virt/qemu/driver.js';
 import { ImageCache } from '../../../src/agents/compute/virt/qemu/image-cache.js';
-import { guestImage, qemuSuitePrerequisites } from '../../helpers/guest-image.js';
+import { GUEST_KERNEL_CMDLINE } from '../../../src/cli/guest-image.js';
+import { guestBootFiles, guestImage, qemuSuitePrerequisites } from '../../helpers/guest-image.js';
 import { processesMentioning } from '../../helpers/processes.js';
 
 const run = promisify(execFile);
@@ -30,6 +31,9 @@ const BOOT_TIMEOUT_MS = 120_000;
 const EVENT_WAIT_MS = 10_000;
 
 const { skip, missing } = await qemuSuitePrerequisites();
+/** kumo-tiny's kernel and ramdisk as the image service's aki and ari images. */
+const KERNEL_ID = '0b8f3c1e-7f55-4b3e-9d1e-000000000001';
+const RAMDISK_ID = '0b8f3c1e-7f55-4b3e-9d1e-000000000002';
 
 function spec(id: string, over: Partial<InstanceSpec> = {}): InstanceSpec {
   return {
@@ -131,6 +135,11 @@ describe('QemuDriver on a real QEMU (kumo-tiny, TCG)', { skip, timeout: 900_000 
     await run('ip', ['netns', 'add', netns]);
     await run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
     const image = await guestImage();
+    const boot = await guestBootFiles();
+    const served = new Map([
+      [KERNEL_ID, { file: boot.kernel, diskFormat: 'aki' }],
+      [RAMDISK_ID, { file: boot.ramdisk, diskFormat: 'ari' }],
+    ]);
     options = {
       dataDir,
       stateDir,
@@ -140,7 +149,12 @@ describe('QemuDriver on a real QEMU (kumo-tiny, TCG)', { skip, timeout: 900_000 
       accel: 'tcg',
       images: new ImageCache({
         dir: imageCacheDirOf(dataDir),
-        source: { download: async () => ({ data: createReadStream(image), diskFormat: 'qcow2', checksum: null }) },
+        source: {
+          download: async (_projectId, imageId) => {
+            const { file, diskFormat } = served.get(imageId) ?? { file: image, diskFormat: 'qcow2' };
+            return { data: createReadStream(file), diskFormat, checksum: null };
+          },
+        },
       }),
       stopTimeoutMs: 30_000,
       powerdownRetryMs: 5_000,
@@ -338,6 +352,33 @@ describe('QemuDriver on a real QEMU (kumo-tiny, TCG)', { skip, timeout: 900_000 
     assert.equal(await driver.consoleOutput(a, 0), '');
   });
 
+  it('boots an AMI-style image directly (its kernel and ramdisk from the cache), its disk still the root with /data, and again from the record', async (t) => {
+    const c = randomUUID();
+    const cmdline = GUEST_KERNEL_CMDLINE;
+    const started = Date.now();
+    await driver.spawn(spec(c, { directBoot: { kernelId: KERNEL_ID, ramdiskId: RAMDISK_ID, cmdline } }));
+    created.add(c);
+    await waitReady(c, 1);
+    t.diagnostic(`direct boot, spawn to ready: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const dir = join(dataDir, 'instances', c);
+    const args = cmdlineOf(await pidOf(c));
+    assert.equal(args[args.indexOf('-kernel') + 1], join(dir, 'kernel'));
+    assert.equal(args[args.indexOf('-initrd') + 1], join(dir, 'ramdisk'));
+    assert.equal(args[args.indexOf('-append') + 1], cmdline);
+    assert.equal(readFileSync(join(dir, 'kernel')).compare(readFileSync(join(imageCacheDirOf(dataDir), KERNEL_ID))), 0, 'the cached kernel, in the instance directory');
+    const text = await consoleText(c);
+    assert.doesNotMatch(text, /SYSLINUX/, 'no boot loader ran');
+    assert.doesNotMatch(text, /no kumo-data partition/, 'the disk is attached and /data mounted');
+    await driver.powerOff(c);
+    await driver.powerOn(c);
+    await waitReady(c, 2);
+    assert.ok(cmdlineOf(await pidOf(c)).includes('-kernel'), 'a start boots the kernel again');
+    await driver.destroy(c);
+    created.delete(c);
+    assert.equal(existsSync(dir), false);
+    assert.ok(existsSync(join(imageCacheDirOf(dataDir), KERNEL_ID)), 'the cache keeps its kernel');
+  });
+
   it('plugs NICs into taps named after their ports (in the host namespace), attaches a config drive read-only, and destroys without leftovers', async () => {
     const b = randomUUID();
     const portId = randomUUID();
@@ -381,7 +422,10 @@ describe('QemuDriver input checks', () => {
     stateDir: join(work, 'run'),
     cloudId: 'a0a0a0',
     accel: 'tcg',
-    images: { ensure: () => Promise.reject(new Error('no image is fetched for a refused spec')) },
+    images: {
+      ensure: () => Promise.reject(new Error('no image is fetched for a refused spec')),
+      ensureBootFile: () => Promise.reject(new Error('no kernel is fetched for a refused spec')),
+    },
   });
 
   after(async () => {
@@ -414,6 +458,7 @@ describe('QemuDriver input checks', () => {
       [{ vcpus: 0 }, /vcpus/],
       [{ memoryMb: 1.5 }, /memoryMb/],
       [{ rootGb: -1 }, /rootGb/],
+      [{ directBoot: { kernelId: KERNEL_ID, cmdline: 'quiet\ninit=/bin/sh' } }, /os_command_line cannot be used: the kernel command line holds control characters/],
     ];
     for (const [over, pattern] of bad) {
       await assert.rejects(driver.spawn(spec(id, over)), isVirtError(pattern), JSON.stringify(over));

@@ -196,6 +196,35 @@ describe('qemu image cache', { skip: skipUnless(missing), timeout: 120_000 }, ()
     assert.deepEqual(leftovers(), []);
   });
 
+  it('caches kernel (aki) and ramdisk (ari) images as plain files, once, verified, never read as disks', async () => {
+    // A kernel file is any bytes; this one even starts like a qcow2 naming a host file, which
+    // no disk check must see: QEMU loads it with -kernel, never as a block device.
+    const kernel = join(work, 'vmlinux');
+    writeFileSync(kernel, Buffer.concat([readFileSync(backed), Buffer.alloc(MIB, 0x90)]));
+    const kernelId = serve(kernel, { diskFormat: 'aki', delayMs: 1 });
+    const before = source.downloads;
+    const paths = await Promise.all([cache.ensureBootFile('p1', kernelId, 'kernel'), cache.ensureBootFile('p1', kernelId.toUpperCase(), 'kernel')]);
+    assert.deepEqual(paths, [join(cacheDir, kernelId), join(cacheDir, kernelId)]);
+    assert.equal(source.downloads - before, 1, 'one download for concurrent boots');
+    assert.equal(md5(join(cacheDir, kernelId)), md5(kernel));
+    assert.equal(statSync(join(cacheDir, kernelId)).mode & 0o777, 0o444);
+    assert.equal(await cache.ensureBootFile('p2', kernelId, 'kernel'), join(cacheDir, kernelId));
+    assert.equal(source.downloads - before, 1, 'a later boot reuses the file');
+    const ramdiskId = serve(raw, { diskFormat: 'ari' });
+    assert.equal(await cache.ensureBootFile('p1', ramdiskId, 'ramdisk'), join(cacheDir, ramdiskId));
+    assert.deepEqual(leftovers(), []);
+  });
+
+  it('refuses a kernel or ramdisk image of another disk_format, or one failing its checksum', async () => {
+    await assert.rejects(cache.ensureBootFile('p1', serve(qcow2, { diskFormat: 'qcow2' }), 'kernel'), (e: Error) => e instanceof VirtError && /disk_format qcow2; a kernel image must be aki or raw/.test(e.message));
+    await assert.rejects(cache.ensureBootFile('p1', serve(raw, { diskFormat: 'aki' }), 'ramdisk'), /a ramdisk image must be ari or raw/);
+    await assert.rejects(cache.ensureBootFile('p1', serve(raw, { diskFormat: null }), 'kernel'), /disk_format none/);
+    const bad = serve(raw, { diskFormat: 'aki', checksum: 'd41d8cd98f00b204e9800998ecf8427e' });
+    await assert.rejects(cache.ensureBootFile('p1', bad, 'kernel'), /failed its checksum/);
+    assert.equal(existsSync(join(cacheDir, bad)), false);
+    assert.deepEqual(leftovers(), []);
+  });
+
   it('refuses bad image ids before touching the disk or the image service', async () => {
     const untouched = join(work, 'never-created');
     const fresh = new ImageCache({ dir: untouched, source });

@@ -245,6 +245,19 @@ describe('QEMU arguments and input checks', () => {
     assert.ok(!qemuArgs(spec()).includes('-S'));
   });
 
+  it('boots a kernel directly with its initrd and command line, the disk attached as before', () => {
+    const cmdline = 'quiet console=tty0 console=ttyS0,115200n8 opt="a b"';
+    const args = qemuArgs(spec({ diskPath: '/var/lib/kumo/i-1/disk', kernelPath: '/var/lib/kumo/i-1/kernel', initrdPath: '/var/lib/kumo/i-1/ramdisk', kernelCmdline: cmdline }));
+    const valueOf = (flag: string): string | undefined => args[args.indexOf(flag) + 1];
+    assert.equal(valueOf('-kernel'), '/var/lib/kumo/i-1/kernel');
+    assert.equal(valueOf('-initrd'), '/var/lib/kumo/i-1/ramdisk');
+    assert.equal(valueOf('-append'), cmdline, 'the command line is one argument, commas and all');
+    assert.ok(args.includes('virtio-blk-pci,drive=root,id=root-disk,bootindex=1'));
+    const bare = qemuArgs(spec({ kernelPath: '/k' }));
+    assert.ok(!bare.includes('-initrd') && !bare.includes('-append'), 'neither an initrd nor a command line unless given');
+    assert.ok(!qemuArgs(spec()).includes('-kernel'));
+  });
+
   it('refuses paths with newlines or commas, bad names, bad MACs and bad sizes', () => {
     const bad: Array<[Partial<QemuSpec>, RegExp]> = [
       [{ qmpSocket: `${dir}/a\nb.qmp` }, /QMP socket/],
@@ -262,6 +275,12 @@ describe('QEMU arguments and input checks', () => {
       [{ memoryMb: 12.5 }, /memoryMb/],
       [{ vcpus: 0 }, /vcpus/],
       [{ tbSizeMb: -1 }, /tbSizeMb/],
+      [{ kernelPath: '/k,initrd=/etc/shadow' }, /kernel/],
+      [{ kernelPath: '/k', initrdPath: 'relative' }, /initrd/],
+      [{ initrdPath: '/r' }, /needs a kernel/],
+      [{ kernelCmdline: 'quiet' }, /needs a kernel/],
+      [{ kernelPath: '/k', kernelCmdline: 'quiet\ninit=/bin/sh' }, /control characters/],
+      [{ kernelPath: '/k', kernelCmdline: 'x'.repeat(2048) }, /longer than 2047 bytes/],
     ];
     for (const [over, message] of bad) {
       assert.throws(() => qemuArgs(spec(over)), (e: unknown) => e instanceof VirtError && message.test(e.message), JSON.stringify(over));

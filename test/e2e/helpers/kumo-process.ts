@@ -94,6 +94,8 @@ export interface StartOptions {
    * cleaned environment.
    */
   asUser?: boolean;
+  /** Default `warn`; `info` adds one access-log line (method, url, status) per request. */
+  logLevel?: 'warn' | 'info' | 'debug';
 }
 
 /**
@@ -116,7 +118,7 @@ export async function startKumo(options: StartOptions): Promise<KumoProcess> {
 
 function startOnce(options: StartOptions, port: number): Promise<KumoProcess> {
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const argv = [KUMO_MAIN, 'up', '--data-dir', options.dataDir, '--port', String(port), ...(options.asUser ? [] : ['--log-level', 'warn'])];
+  const argv = [KUMO_MAIN, 'up', '--data-dir', options.dataDir, '--port', String(port), ...(options.asUser ? [] : ['--log-level', options.logLevel ?? 'warn'])];
   // No kumo-tiny build in the background: test/cli/guest-image-import.test.ts covers it.
   const testDefaults = { KUMO_PASSWORD_HASH_ROUNDS: '4', KUMO_GUEST_IMAGE: 'skip', KUMO_DATAPLANE: 'noop', KUMO_COMPUTE_DRIVER: 'fake', KUMO_METADATA_PORT: '0', KUMO_DEFAULT_NETWORKS: '0' };
   const env = options.asUser ? userEnv(options.env) : cleanEnv({ ...testDefaults, ...options.env });

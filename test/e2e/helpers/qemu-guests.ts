@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, chmodSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { guestImageCachePath, guestImageTools } from '../../../src/cli/guest-image.js';
+import { guestBootFileCachePaths, guestImageCachePath, guestImageTools } from '../../../src/cli/guest-image.js';
 import { onPath } from '../../../src/agents/network/start.js';
 import { NetLab } from '../../helpers/netlab.js';
 import { OPENSTACK } from './openstack-cli.js';
@@ -77,15 +77,24 @@ export function skipUnless(prerequisites: Prerequisites, what: string): string |
  * is not there, so that Kumo imports it without building it again.
  */
 export async function kumoTinyFile(): Promise<string> {
+  return (await kumoTinyFiles()).disk;
+}
+
+/**
+ * kumo-tiny's disk, and its kernel and initramfs for the AMI-style form (kernel_id,
+ * ramdisk_id), built together when one is missing (`kumo up` builds only the disk).
+ */
+export async function kumoTinyFiles(): Promise<{ disk: string; kernel: string; ramdisk: string }> {
   const tools = guestImageTools();
   if (!tools) throw new Error('tools/guest-image is not beside this checkout');
-  const file = guestImageCachePath(tools);
-  if (!existsSync(file)) {
-    mkdirSync(dirname(file), { recursive: true });
-    // build.sh writes beside the output and renames: a concurrent build elsewhere is harmless.
-    await run(join(tools, 'build.sh'), [file], { timeout: 600_000, maxBuffer: 16 * 1024 * 1024 });
+  const disk = guestImageCachePath(tools);
+  const { kernel, ramdisk } = guestBootFileCachePaths(tools);
+  if (![disk, kernel, ramdisk].every((file) => existsSync(file))) {
+    mkdirSync(dirname(disk), { recursive: true });
+    // build.sh writes beside each output and renames: a concurrent build elsewhere is harmless.
+    await run(join(tools, 'build.sh'), ['--kernel-out', kernel, '--ramdisk-out', ramdisk, disk], { timeout: 600_000, maxBuffer: 16 * 1024 * 1024 });
   }
-  return file;
+  return { disk, kernel, ramdisk };
 }
 
 /**

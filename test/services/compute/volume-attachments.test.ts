@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { BlockDevices } from '../../../src/services/compute/instances/block-devices.js';
+import { BlockDevices } from '../../../src/services/compute/store/block-devices.js';
 import type { ComputeTables } from '../../../src/services/compute/tables.js';
 import { ServerServices } from '../../../src/services/compute/servers/services.js';
 import { recoverVolumeMappings } from '../../../src/services/compute/servers/volumes.js';

@@ -176,7 +176,9 @@ describe('VNC console proxy', () => {
       assert.equal(got.status, status, JSON.stringify(got.json));
       if (message) assert.match(got.json[key].message, message);
     };
-    await expect(remote({ remote_console: { protocol: 'rdp', type: 'novnc' } }), 400, 'badRequest', /protocol/);
+    await expect(remote({ remote_console: { protocol: 'magic', type: 'novnc' } }), 400, 'badRequest', /protocol/);
+    await expect(remote({ remote_console: { protocol: 'rdp', type: 'novnc' } }), 400, 'badRequest', /type/);
+    await expect(remote({ remote_console: { protocol: 'rdp', type: 'rdp-html5' } }), 400, 'badRequest', /Unavailable console type rdp-html5\./);
     await expect(remote({ remote_console: { protocol: 'vnc', type: 'magic' } }), 400, 'badRequest', /type/);
     await expect(remote({}), 400, 'badRequest');
     await expect(remote({ remote_console: { protocol: 'serial', type: 'serial' } }), 400, 'badRequest', /Unavailable console type serial\./);
@@ -184,6 +186,13 @@ describe('VNC console proxy', () => {
     await expect(remote({ remote_console: { protocol: 'vnc', type: 'xvpvnc' } }), 400, 'badRequest', /Unavailable console type xvpvnc\./);
     await expect(act({ 'os-getVNCConsole': { type: 'magic' } }), 400, 'badRequest');
     await expect(act({ 'os-getSerialConsole': { type: 'serial' } }), 400, 'badRequest', /Unavailable console type serial\./);
+    // Horizon's console tab tries every kind in turn: each is an action that exists, with no console behind it.
+    await expect(act({ 'os-getSPICEConsole': { type: 'spice-html5' } }), 400, 'badRequest', /Unavailable console type spice-html5\./);
+    await expect(act({ 'os-getRDPConsole': { type: 'rdp-html5' } }), 400, 'badRequest', /Unavailable console type rdp-html5\./);
+    await expect(act({ 'os-getMKSConsole': { type: 'webmks' } }), 400, 'badRequest', /There is no such action/);
+    const mks = await nova(cloud.url, 'POST', `/servers/${serverId}/action`, demo, { 'os-getMKSConsole': { type: 'webmks' } }, '2.8');
+    assert.equal(mks.status, 400, JSON.stringify(mks.json));
+    assert.match(mks.json.badRequest.message, /Unavailable console type webmks\./);
     assert.equal((await nova(cloud.url, 'POST', `/servers/${serverId}/remote-consoles`, demo, { remote_console: { protocol: 'vnc', type: 'novnc' } })).status, 404, 'not before 2.6');
 
     // A guest with no VNC server (the fake without a socket) has no console to offer.

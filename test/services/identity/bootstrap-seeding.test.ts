@@ -11,7 +11,8 @@ import { openDatabase, type Database } from '../../../src/core/db/database.js';
 import { migrateToLatest } from '../../../src/core/db/migrations.js';
 import { createLogger } from '../../../src/core/log.js';
 import { Enforcer } from '../../../src/core/policy/index.js';
-import { bootstrapIdentity } from '../../../src/services/identity/bootstrap.js';
+import { authenticate } from '../../../src/services/identity/auth.js';
+import { bootstrapIdentity, prepareFirstStart } from '../../../src/services/identity/bootstrap.js';
 import { IdentityService } from '../../../src/services/identity/service.js';
 import { DATABASES } from '../../helpers/databases.js';
 
@@ -71,6 +72,36 @@ for (const engine of DATABASES) {
         assert.deepEqual(Object.keys((await bootstrapIdentity(ctx, [], { adminPassword: 'a-secret' })).created).sort(), ['adminPassword', 'demoPassword', 'novaPassword']);
         const admin = await ctx.stores.users.getUserByName('default', 'admin');
         assert.ok(admin && (await ctx.hasher.verify('a-secret', admin.passwordHash)), 'the wanted password');
+      } finally {
+        await opened.dispose();
+      }
+    });
+
+    it('a login that comes before the first-start accounts exist waits for them instead of failing', async () => {
+      const opened = await engine.open();
+      try {
+        await migrateToLatest(opened.database, MIGRATIONS);
+        const service = new IdentityService(loadConfig({ dataDir, identity: { passwordHashRounds: 4 } }, {}), opened.database, new Enforcer({}), undefined, log);
+        await service.start(); // its Fernet keys, to issue the token
+        const ctx = service.context;
+        const firstStart = prepareFirstStart(ctx, { adminPassword: 'early-secret' });
+        await firstStart;
+        const login = authenticate(ctx, {
+          auth: { identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password: 'early-secret' } } } },
+        });
+        let settled = false;
+        void login.then(() => (settled = true), () => (settled = true));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.equal(settled, false, 'the login waits while the accounts are being made');
+        await bootstrapIdentity(ctx, [], { adminPassword: 'early-secret' }, firstStart);
+        const token = await login;
+        assert.equal(token.user.name, 'admin');
+        assert.equal(ctx.accountsPending, undefined, 'later logins do not wait');
+        await assert.rejects(
+          authenticate(ctx, { auth: { identity: { methods: ['password'], password: { user: { name: 'nobody', domain: { id: 'default' }, password: 'x' } } } } }),
+          (err: Error & { status?: number }) => err.status === 401,
+        );
+        await service.stop();
       } finally {
         await opened.dispose();
       }

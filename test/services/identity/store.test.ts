@@ -198,6 +198,7 @@ for (const engine of DATABASES) {
         expiresAt: null,
         unrestricted: false,
         roleIds: ['r1', 'r2'],
+        accessRuleIds: [],
       });
       assert.deepEqual((await stores.credentials.getApplicationCredentialByName('u1', 'ci'))?.roleIds, ['r1', 'r2']);
       assert.equal((await stores.credentials.listApplicationCredentials('u1')).length, 1);

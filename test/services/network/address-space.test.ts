@@ -140,7 +140,7 @@ describe('networking: address scopes, subnet pools and RBAC policies', () => {
     const ok = await api(cloud.url, 'POST', net('/rbac-policies'), demo, entry(mine.json.network.id, adminProject));
     assert.equal(ok.status, 201, JSON.stringify(ok.json));
     assertNeutronError(await api(cloud.url, 'POST', net('/rbac-policies'), demo, entry(mine.json.network.id, adminProject)), 409, 'DuplicateRbacPolicy');
-    assertNeutronError(await api(cloud.url, 'POST', net('/rbac-policies'), demo, { rbac_policy: { ...entry(mine.json.network.id, adminProject).rbac_policy, object_type: 'qos_policy' } }), 400, 'InvalidInput');
+    assertNeutronError(await api(cloud.url, 'POST', net('/rbac-policies'), demo, { rbac_policy: { ...entry(mine.json.network.id, adminProject).rbac_policy, object_type: 'qos_policy' } }), 400, 'HTTPBadRequest');
     assertNeutronError(await api(cloud.url, 'PUT', net(`/rbac-policies/${ok.json.rbac_policy.id}`), demo, { rbac_policy: { target_tenant: '*' } }), 403);
     // access_as_external for one project: it sees the network as external; others do not see it.
     const ext = await api(cloud.url, 'POST', net('/rbac-policies'), admin, entry(hidden.json.network.id, demoProject, 'access_as_external'));

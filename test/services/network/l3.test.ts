@@ -242,9 +242,10 @@ for (const engine of ENGINES) {
 
       it('refuses an unknown gateway network (404) and malformed gateway info (400)', async () => {
         await refused('PUT', `/routers/${router.id}`, demo, { router: { external_gateway_info: { network_id: '6f1a3b8e-0000-4000-8000-000000000000' } } }, 404, 'NetworkNotFound');
-        await refused('PUT', `/routers/${router.id}`, demo, { router: { external_gateway_info: { enable_snat: false } } }, 400, 'InvalidInput');
-        await refused('PUT', `/routers/${router.id}`, demo, { router: { external_gateway_info: { network_id: 'nope' } } }, 400, 'InvalidInput');
-        await refused('PUT', `/routers/${router.id}`, demo, { router: { external_gateway_info: 'ext' } }, 400, 'InvalidInput');
+        // Neutron's dict_or_nodata validator: HTTPBadRequest, as its body validation raises it.
+        await refused('PUT', `/routers/${router.id}`, demo, { router: { external_gateway_info: { enable_snat: false } } }, 400, 'HTTPBadRequest');
+        await refused('PUT', `/routers/${router.id}`, demo, { router: { external_gateway_info: { network_id: 'nope' } } }, 400, 'HTTPBadRequest');
+        await refused('PUT', `/routers/${router.id}`, demo, { router: { external_gateway_info: 'ext' } }, 400, 'HTTPBadRequest');
       });
 
       it('keeps enable_snat and external_fixed_ips for admins (403 for a project)', async () => {
@@ -448,7 +449,7 @@ for (const engine of ENGINES) {
         const message = await refused('POST', '/floatingips', demo, { floatingip: { floating_network_id: int.id } }, 400, 'BadRequest');
         assert.equal(message, `Bad floatingip request: Network ${int.id} is not a valid external network.`);
         await refused('POST', '/floatingips', demo, { floatingip: { floating_network_id: '6f1a3b8e-0000-4000-8000-000000000000' } }, 404, 'NetworkNotFound');
-        await refused('POST', '/floatingips', demo, { floatingip: {} }, 400, 'InvalidInput');
+        await refused('POST', '/floatingips', demo, { floatingip: {} }, 400, 'HTTPBadRequest');
         await refused('POST', '/floatingips', demo, { floatingip: { floating_network_id: ext.id, fixed_ip_address: '10.0.0.5' } }, 400, 'BadRequest');
       });
 

@@ -298,6 +298,12 @@ for (const engine of ENGINES) describe(`volume API on ${engine.name}`, { skip: e
     assert.equal(described.json.volume_type.description, 'described');
     assert.equal((await cinder(url, 'POST', `/types/${id}/extra_specs`, admin, { extra_specs: { volume_backend_name: 'file' } })).status, 200);
     assert.equal((await cinder(url, 'GET', `/types/${id}/extra_specs/volume_backend_name`, admin)).json.volume_backend_name, 'file');
+    // No backend of Kumo's encrypts: a type's encryption is Cinder's empty answer (Horizon's admin types page asks).
+    const encryption = await cinder(url, 'GET', `/types/${id}/encryption`, admin);
+    assert.equal(encryption.status, 200, JSON.stringify(encryption.body));
+    assert.deepEqual(encryption.json, {});
+    assert.equal((await cinder(url, 'GET', '/types/00000000-0000-0000-0000-000000000000/encryption', admin)).status, 404);
+    assert.equal((await cinder(url, 'GET', `/types/${id}/encryption`, demo)).status, 403);
     assert.equal((await cinder(url, 'GET', `/types/${id}`, demo)).status, 404);
     const demoProject = (await api(url, 'GET', '/identity/v3/auth/projects', demo)).json.projects[0].id as string;
     assert.equal((await cinder(url, 'POST', `/types/${id}/action`, admin, { addProjectAccess: { project: demoProject } })).status, 202);
@@ -308,6 +314,119 @@ for (const engine of ENGINES) describe(`volume API on ${engine.name}`, { skip: e
     await cinder(url, 'DELETE', `/volumes/${v.id}`, demo);
     await waitFor(url, demo, `/volumes/${v.id}`, 'volume', ['deleted']);
     assert.equal((await cinder(url, 'DELETE', `/types/${id}`, admin)).status, 202);
+  });
+
+  it('transfers a volume and its snapshot to another project by id and key, and withdraws an offer', async () => {
+    const v = await create({ size: 1, name: 'given' }, demo);
+    await ready(v.id, demo);
+    const snap = await cinder(url, 'POST', '/snapshots', demo, { snapshot: { volume_id: v.id, name: 'given-snap' } });
+    assert.equal(snap.status, 202, JSON.stringify(snap.body));
+    await waitFor(url, demo, `/snapshots/${snap.json.snapshot.id}`, 'snapshot', ['available']);
+    const offered = await cinder(url, 'POST', '/os-volume-transfer', demo, { transfer: { volume_id: v.id, name: 'gift' } });
+    assert.equal(offered.status, 202, JSON.stringify(offered.body));
+    const { id, auth_key: key } = offered.json.transfer as { id: string; auth_key: string };
+    assert.match(key, /^[0-9a-f]{16}$/);
+    assert.equal((await cinder(url, 'GET', `/volumes/${v.id}`, demo)).json.volume.status, 'awaiting-transfer');
+    assert.equal((await cinder(url, 'POST', '/os-volume-transfer', demo, { transfer: { volume_id: v.id } })).status, 400, 'offered once');
+    assert.equal((await cinder(url, 'DELETE', `/volumes/${v.id}`, demo)).status, 400, 'an offered volume stays');
+    const mine = await cinder(url, 'GET', '/os-volume-transfer/detail', demo);
+    assert.deepEqual(mine.json.transfers.map((t: { id: string; volume_id: string; name: string }) => [t.id, t.volume_id, t.name]), [[id, v.id, 'gift']]);
+    assert.ok(mine.json.transfers[0].created_at);
+    assert.equal(mine.json.transfers[0].auth_key, undefined, 'the key is shown once');
+    assert.equal((await cinder(url, 'GET', '/os-volume-transfer', admin)).json.transfers.length, 0, "admin's own project offers nothing");
+    assert.equal((await cinder(url, 'GET', '/os-volume-transfer?all_tenants=1', admin)).json.transfers.length, 1);
+    assert.equal((await cinder(url, 'GET', `/os-volume-transfer/${id}`, demo)).json.transfer.volume_id, v.id);
+    assert.equal((await cinder(url, 'GET', '/volume-transfers', demo)).status, 404, 'volume-transfers is 3.55');
+    assert.equal((await cinder(url, 'GET', '/volume-transfers', demo, undefined, '3.57')).json.transfers[0].id, id);
+
+    const wrong = await cinder(url, 'POST', `/os-volume-transfer/${id}/accept`, admin, { accept: { auth_key: 'not-the-key' } });
+    assert.equal(wrong.status, 400);
+    assert.match(wrong.json.badRequest.message, /invalid auth key/);
+    const taken = await cinder(url, 'POST', `/os-volume-transfer/${id}/accept`, admin, { accept: { auth_key: key } });
+    assert.equal(taken.status, 202, JSON.stringify(taken.body));
+    assert.equal(taken.json.transfer.volume_id, v.id);
+    assert.equal((await cinder(url, 'GET', `/volumes/${v.id}`, demo)).status, 404, "no longer demo's");
+    const adminProject = (await api(url, 'GET', '/identity/v3/auth/projects', admin)).json.projects.find((p: { name: string }) => p.name === 'admin').id as string;
+    const moved = await cinder(url, 'GET', `/volumes/${v.id}`, admin);
+    assert.equal(moved.json.volume.status, 'available');
+    assert.equal(moved.json.volume['os-vol-tenant-attr:tenant_id'], adminProject);
+    assert.equal((await cinder(url, 'GET', `/snapshots/${snap.json.snapshot.id}`, demo)).status, 404, 'the snapshot went along');
+    assert.equal((await cinder(url, 'GET', `/os-volume-transfer/${id}`, demo)).status, 404, 'a transfer ends when accepted');
+    assert.equal((await cinder(url, 'POST', `/os-volume-transfer/${id}/accept`, demo, { accept: { auth_key: key } })).status, 404);
+
+    const kept = await create({ size: 1 }, demo);
+    await ready(kept.id, demo);
+    const withdrawn = await cinder(url, 'POST', '/volume-transfers', demo, { transfer: { volume_id: kept.id, no_snapshots: true } }, '3.55');
+    assert.equal(withdrawn.status, 202, JSON.stringify(withdrawn.body));
+    assert.equal(withdrawn.json.transfer.no_snapshots, true);
+    assert.equal((await cinder(url, 'DELETE', `/os-volume-transfer/${withdrawn.json.transfer.id}`, admin)).status, 202, 'an admin may withdraw any offer');
+    assert.equal((await cinder(url, 'GET', `/volumes/${kept.id}`, demo)).json.volume.status, 'available');
+    assert.equal((await cinder(url, 'GET', '/os-volume-transfer', demo)).json.transfers.length, 0);
+    await cinder(url, 'DELETE', `/snapshots/${snap.json.snapshot.id}`, admin);
+    await waitFor(url, admin, `/snapshots/${snap.json.snapshot.id}`, 'snapshot', ['deleted']);
+    await cinder(url, 'DELETE', `/volumes/${v.id}`, admin);
+    await cinder(url, 'DELETE', `/volumes/${kept.id}`, demo);
+    await waitFor(url, demo, `/volumes/${kept.id}`, 'volume', ['deleted']);
+  });
+
+  it("tells the owner why a volume failed through the message API, and no one else", async () => {
+    const adminProject = (await api(url, 'GET', '/identity/v3/auth/projects', admin)).json.projects.find((p: { name: string }) => p.name === 'admin').id as string;
+    assert.equal((await cinder(url, 'PUT', `/os-quota-sets/${adminProject}`, admin, { quota_set: { gigabytes: -1 } })).status, 200);
+    // Larger than any backend: the scheduler finds none, as Cinder's NoValidBackend.
+    const huge = await create({ size: 1024 * 1024, name: 'too-big' });
+    assert.equal((await ready(huge.id)).status, 'error');
+    const listed = await cinder(url, 'GET', `/messages?resource_type=volume&resource_uuid=${huge.id}`, admin, undefined, '3.5');
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    assert.equal(listed.json.messages.length, 1);
+    const message = listed.json.messages[0] as Record<string, any>;
+    assert.equal(message.event_id, 'VOLUME_VOLUME_001_003');
+    assert.equal(message.user_message, 'schedule allocate volume: Could not find any available weighted backend.');
+    assert.equal(message.resource_type, 'VOLUME');
+    assert.equal(message.message_level, 'ERROR');
+    assert.ok(message.guaranteed_until > message.created_at);
+    assert.equal((await cinder(url, 'GET', `/messages?resource_uuid=${huge.id}`, demo, undefined, '3.5')).json.messages.length, 0, "another project's");
+    assert.equal((await cinder(url, 'GET', `/messages/${message.id}`, demo, undefined, '3.3')).status, 404);
+    assert.equal((await cinder(url, 'GET', '/messages', admin)).status, 404, 'messages are 3.3');
+    assert.equal((await cinder(url, 'GET', `/messages/${message.id}`, admin, undefined, '3.3')).json.message.id, message.id);
+    assert.equal((await cinder(url, 'DELETE', `/messages/${message.id}`, admin, undefined, '3.3')).status, 204);
+    assert.equal((await cinder(url, 'GET', `/messages/${message.id}`, admin, undefined, '3.3')).status, 404);
+    assert.equal((await cinder(url, 'DELETE', `/volumes/${huge.id}`, admin)).status, 202);
+    await waitFor(url, admin, `/volumes/${huge.id}`, 'volume', ['deleted']);
+    assert.equal((await cinder(url, 'DELETE', `/os-quota-sets/${adminProject}`, admin)).status, 200);
+  });
+
+  it('keeps QoS specs, their keys and their association with volume types, for admins only', async () => {
+    const made = await cinder(url, 'POST', '/qos-specs', admin, { qos_specs: { name: 'slow', consumer: 'front-end', read_iops_sec: 100 } });
+    assert.equal(made.status, 200, JSON.stringify(made.body));
+    const id = made.json.qos_specs.id as string;
+    assert.deepEqual(made.json.qos_specs, { id, name: 'slow', consumer: 'front-end', specs: { read_iops_sec: '100' } });
+    assert.equal((await cinder(url, 'POST', '/qos-specs', admin, { qos_specs: { name: 'slow' } })).status, 409);
+    assert.equal((await cinder(url, 'POST', '/qos-specs', admin, { qos_specs: { name: 'odd', consumer: 'nobody' } })).status, 400);
+    assert.equal((await cinder(url, 'GET', '/qos-specs', demo)).status, 403);
+    assert.deepEqual((await cinder(url, 'PUT', `/qos-specs/${id}`, admin, { qos_specs: { write_iops_sec: '50' } })).json, { qos_specs: { write_iops_sec: '50' } });
+    assert.deepEqual((await cinder(url, 'GET', `/qos-specs/${id}`, admin)).json.qos_specs.specs, { read_iops_sec: '100', write_iops_sec: '50' });
+    assert.equal((await cinder(url, 'PUT', `/qos-specs/${id}/delete_keys`, admin, { keys: ['read_iops_sec'] })).status, 202);
+    assert.equal((await cinder(url, 'PUT', `/qos-specs/${id}/delete_keys`, admin, { keys: ['read_iops_sec'] })).status, 404);
+
+    const type = await cinder(url, 'POST', '/types', admin, { volume_type: { name: 'throttled' } });
+    const typeId = type.json.volume_type.id as string;
+    assert.equal(type.json.volume_type.qos_specs_id, null);
+    assert.equal((await cinder(url, 'GET', `/qos-specs/${id}/associate?vol_type_id=${typeId}`, admin)).status, 202);
+    assert.equal((await cinder(url, 'GET', `/types/${typeId}`, admin)).json.volume_type.qos_specs_id, id);
+    assert.deepEqual((await cinder(url, 'GET', `/qos-specs/${id}/associations`, admin)).json.qos_associations, [{ association_type: 'volume_type', name: 'throttled', id: typeId }]);
+    const other = (await cinder(url, 'POST', '/qos-specs', admin, { qos_specs: { name: 'other' } })).json.qos_specs.id as string;
+    assert.equal((await cinder(url, 'GET', `/qos-specs/${other}/associate?vol_type_id=${typeId}`, admin)).status, 400, 'one set of specs per type');
+    assert.equal((await cinder(url, 'GET', `/qos-specs/${other}/associate`, admin)).status, 400);
+    assert.equal((await cinder(url, 'DELETE', `/qos-specs/${id}`, admin)).status, 400, 'still associated');
+    assert.equal((await cinder(url, 'GET', `/qos-specs/${id}/disassociate?vol_type_id=${typeId}`, admin)).status, 202);
+    assert.equal((await cinder(url, 'GET', `/types/${typeId}`, admin)).json.volume_type.qos_specs_id, null);
+    assert.equal((await cinder(url, 'GET', `/qos-specs/${id}/associate?vol_type_id=${typeId}`, admin)).status, 202);
+    assert.equal((await cinder(url, 'DELETE', `/qos-specs/${id}?force=True`, admin)).status, 202);
+    assert.equal((await cinder(url, 'GET', `/types/${typeId}`, admin)).json.volume_type.qos_specs_id, null, 'a forced delete lets the types go');
+    assert.equal((await cinder(url, 'GET', `/qos-specs/${id}`, admin)).status, 404);
+    assert.deepEqual((await cinder(url, 'GET', '/qos-specs', admin)).json.qos_specs.map((s: { name: string }) => s.name), ['other']);
+    assert.equal((await cinder(url, 'DELETE', `/qos-specs/${other}`, admin)).status, 202);
+    assert.equal((await cinder(url, 'DELETE', `/types/${typeId}`, admin)).status, 202);
   });
 
   it('enforces quotas with 413 and shows usage', async () => {

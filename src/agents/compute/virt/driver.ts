@@ -49,6 +49,19 @@ export interface InstanceSpec {
   rootVolume?: VolumeAttachment;
   /** Volumes the guest gets at boot besides its root disk (block_device_mapping_v2), in order. */
   volumes?: VolumeAttachment[];
+  /**
+   * An AMI-style image (Glance's kernel_id, ramdisk_id and os_command_line properties): the
+   * hypervisor loads this kernel (and initramfs) itself, with this command line, as Nova's
+   * libvirt driver does; the root disk is attached as usual.
+   */
+  directBoot?: DirectBoot;
+}
+
+export interface DirectBoot {
+  kernelId: string;
+  ramdiskId?: string;
+  /** The kernel's command line (the image's os_command_line, else Nova's `root=/dev/vda` and consoles). */
+  cmdline: string;
 }
 
 /**

@@ -1,11 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Aggregates, AZ_KEY, type Aggregate } from '../aggregates.js';
-import { authorize, callerFrom, type ComputeContext } from '../context.js';
-import type { ComputeHosts } from '../hosts.js';
-import { InstanceRecords } from '../instances/store.js';
+import { authorize, badRequest, callerFrom, type ComputeContext } from '../context.js';
+import { hostHasInstances, type ComputeHosts } from '../hosts.js';
 import type { Microversion } from '../microversion.js';
 import { novaIsoTime } from '../nova-time.js';
-import { invalidInput, member, name, noExtraKeys, pyRepr, string, type Body } from '../validate.js';
+import { aggregateAction, createAggregate, updateAggregate } from '../schemas/aggregates.js';
 
 /** Nova's aggregate view; the uuid from 2.41. */
 function renderAggregate(aggregate: Aggregate, version: Microversion, withMembers = true): Record<string, unknown> {
@@ -22,17 +21,13 @@ function renderAggregate(aggregate: Aggregate, version: Microversion, withMember
   };
 }
 
-/** Nova's availability_zone in aggregate bodies: a 1-255 character string, or null. */
-function zone(value: unknown, path: string): string | null {
-  if (value === null) return null;
-  return string(value, path, 1, 255);
-}
+type AggregateBody = { aggregate: { name?: string; availability_zone?: string | null } };
+type AggregateAction = { add_host?: { host: string }; remove_host?: { host: string }; set_metadata?: { metadata: Record<string, string | null> } };
 
 /** os-aggregates: admin-only host aggregates, their hosts and metadata (an `availability_zone` key zones the hosts). */
 export function aggregateRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: ComputeHosts): void {
   const aggregates = new Aggregates(ctx.db);
-  const instances = new InstanceRecords(ctx.db);
-  const hasInstances = async (host: string) => (await instances.list({ host, deleted: false })).length > 0;
+  const hasInstances = (host: string) => hostHasInstances(ctx, host);
   const withInstances = async (aggregate: Aggregate) => {
     const busy: string[] = [];
     for (const host of aggregate.hosts) if (await hasInstances(host)) busy.push(host);
@@ -45,12 +40,10 @@ export function aggregateRoutes(app: FastifyInstance, ctx: ComputeContext, hosts
     return { aggregates: (await aggregates.list()).map((a) => renderAggregate(a, request.computeVersion)) };
   });
 
-  app.post('/os-aggregates', async (request) => {
+  app.post<{ Body: AggregateBody }>('/os-aggregates', { schema: { body: createAggregate } }, async (request) => {
     allow(request, 'create');
-    const body = member(request.body, 'aggregate');
-    noExtraKeys(body, 'aggregate', ['name', 'availability_zone']);
-    if (!('name' in body)) throw invalidInput('aggregate', body, "'name' is a required property");
-    const created = await aggregates.create(name(body.name), body.availability_zone === undefined ? null : zone(body.availability_zone, 'availability_zone'));
+    const body = request.body.aggregate;
+    const created = await aggregates.create(body.name as string, body.availability_zone ?? null);
     // Nova's create answers without hosts and metadata.
     return { aggregate: renderAggregate(created, request.computeVersion, false) };
   });
@@ -60,15 +53,13 @@ export function aggregateRoutes(app: FastifyInstance, ctx: ComputeContext, hosts
     return { aggregate: renderAggregate(await aggregates.get(request.params.id), request.computeVersion) };
   });
 
-  app.put<{ Params: { id: string } }>('/os-aggregates/:id', async (request) => {
+  app.put<{ Params: { id: string }; Body: AggregateBody }>('/os-aggregates/:id', { schema: { body: updateAggregate } }, async (request) => {
     allow(request, 'update');
-    const body = member(request.body, 'aggregate');
-    noExtraKeys(body, 'aggregate', ['name', 'availability_zone']);
-    if (Object.keys(body).length === 0) throw invalidInput('aggregate', body, '{} does not have enough properties');
+    const body = request.body.aggregate;
     const current = await aggregates.get(request.params.id);
     const changes = {
-      ...(body.name !== undefined ? { name: name(body.name) } : {}),
-      ...(body.availability_zone !== undefined ? { availabilityZone: zone(body.availability_zone, 'availability_zone') } : {}),
+      ...(body.name !== undefined ? { name: body.name } : {}),
+      ...(body.availability_zone !== undefined ? { availabilityZone: body.availability_zone } : {}),
     };
     const updated = await aggregates.update(request.params.id, changes, await withInstances(current));
     return { aggregate: renderAggregate(updated, request.computeVersion) };
@@ -81,30 +72,23 @@ export function aggregateRoutes(app: FastifyInstance, ctx: ComputeContext, hosts
     reply.code(200).send();
   });
 
-  app.post<{ Params: { id: string } }>('/os-aggregates/:id/action', async (request) => {
-    const body = (request.body ?? {}) as Body;
-    const keys = Object.keys(body);
+  app.post<{ Params: { id: string }; Body: AggregateAction }>('/os-aggregates/:id/action', { schema: { body: aggregateAction } }, async (request) => {
+    // The schema checked each action's member; exactly one must be named, as Nova dispatches.
+    const keys = Object.keys(request.body);
     const action = keys[0];
     if (keys.length !== 1 || (action !== 'add_host' && action !== 'remove_host' && action !== 'set_metadata')) {
-      throw invalidInput('action', body, `Only one of add_host, remove_host and set_metadata is allowed: ${pyRepr(keys)}`);
+      throw badRequest(`There is no such action: ${keys.join(', ')}`);
     }
     allow(request, action);
-    const args = member(body, action);
     const version = request.computeVersion;
     if (action === 'set_metadata') {
-      noExtraKeys(args, 'set_metadata', ['metadata']);
-      const metadata = member(args, 'metadata');
-      const changes: Record<string, string | null> = {};
-      for (const [key, value] of Object.entries(metadata)) {
-        string(key, 'metadata', 1, 255);
-        changes[key] = value === null ? null : key === AZ_KEY ? zone(value, `metadata/${key}`) : string(value, `metadata/${key}`, 0, 255);
-      }
+      const changes = (request.body.set_metadata as { metadata: Record<string, string | null> }).metadata;
+      // An empty zone name would zone the hosts into nothing.
+      if (changes[AZ_KEY] === '') throw badRequest(`Invalid input for field/attribute ${AZ_KEY}. Value: . '' should be non-empty`);
       const current = await aggregates.get(request.params.id);
       return { aggregate: renderAggregate(await aggregates.setMetadata(request.params.id, changes, 'set_metadata', await withInstances(current)), version) };
     }
-    noExtraKeys(args, action, ['host']);
-    if (!('host' in args)) throw invalidInput(action, args, "'host' is a required property");
-    const host = string(args.host, 'host', 1, 255);
+    const host = (request.body[action] as { host: string }).host;
     if (action === 'add_host') {
       const known = (await hosts.get(host)) !== undefined;
       return { aggregate: renderAggregate(await aggregates.addHost(request.params.id, host, known, known && (await hasInstances(host))), version) };

@@ -1,18 +1,18 @@
 import { loadavg, uptime as osUptime } from 'node:os';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authorize, badRequest, callerFrom, notFound, type ComputeContext } from '../context.js';
-import { isUp, type ComputeHosts } from '../hosts.js';
-import { InstanceRecords } from '../instances/store.js';
+import { deleteComputeService, instancesOnHost, isUp, type ComputeHosts } from '../hosts.js';
 import { ControlServices, controlServiceIsUp } from '../control-services.js';
 import type { ComputeHostRow } from '../tables.js';
-import { boolean, string, type Body } from '../validate.js';
+import { listHypervisorsQuery, listServicesQuery, updateService } from '../schemas/services.js';
+import { bodyByVersion, queryByVersion } from '../schemas/validation.js';
+import { toBoolean } from '../validate.js';
 
 const apiTime = (iso: string) => `${iso.slice(0, 19)}.${iso.slice(20, 23)}000`;
 
 /** os-services (the compute service of each host) and os-hypervisors (its compute node). */
 export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: ComputeHosts): void {
   const downTime = () => ctx.config.compute.serviceDownTimeSeconds;
-  const instances = new InstanceRecords(ctx.db);
   const controlServices = new ControlServices(ctx.db);
   const useUuids = (version: { atLeast(v: string): boolean }) => version.atLeast('2.53');
 
@@ -28,7 +28,7 @@ export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: Com
     ...(forcedDown ? { forced_down: row.forced_down === 1 } : {}),
   });
 
-  app.get('/os-services', async (request) => {
+  app.get('/os-services', { schema: { querystring: listServicesQuery } }, async (request) => {
     const caller = callerFrom(request);
     authorize(ctx, caller, 'os_compute_api:os-services:list');
     const q = request.query as Record<string, string | undefined>;
@@ -54,27 +54,27 @@ export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: Com
   });
 
   // Before 2.53 services are enabled and disabled by host and binary.
-  const setStatus = (enable: boolean, withReason: boolean) => async (request: FastifyRequest) => {
+  type ServiceBody = { host: string; binary: string; disabled_reason?: string; forced_down?: boolean | string };
+  const setStatus = (enable: boolean, withReason: boolean) => async (request: FastifyRequest<{ Body: ServiceBody }>) => {
     const caller = callerFrom(request);
     authorize(ctx, caller, 'os_compute_api:os-services:update');
-    const body = (request.body ?? {}) as Body;
-    const host = string(body.host, 'host', 1, 255);
-    const binary = string(body.binary, 'binary', 1, 255);
+    const { host, binary } = request.body;
     if (binary !== 'nova-compute') throw notFound(`Service ${binary} on host ${host} could not be found.`);
-    const reason = withReason && body.disabled_reason !== undefined ? string(body.disabled_reason, 'disabled_reason', 0, 255) : null;
+    const reason = withReason ? (request.body.disabled_reason ?? null) : null;
     if (!(await hosts.setEnabled(host, enable, reason))) throw notFound(`Compute host ${host} could not be found.`);
     return { service: { host, binary, status: enable ? 'enabled' : 'disabled', ...(reason !== null ? { disabled_reason: reason } : {}) } };
   };
-  app.put('/os-services/enable', setStatus(true, false));
-  app.put('/os-services/disable', setStatus(false, false));
-  app.put('/os-services/disable-log-reason', setStatus(false, true));
-  app.put('/os-services/force-down', async (request) => {
+  app.put<{ Body: ServiceBody }>('/os-services/enable', bodyByVersion(updateService), setStatus(true, false));
+  app.put<{ Body: ServiceBody }>('/os-services/disable', bodyByVersion(updateService), setStatus(false, false));
+  app.put<{ Body: ServiceBody }>('/os-services/disable-log-reason', bodyByVersion(updateService), setStatus(false, true));
+  app.put<{ Body: ServiceBody }>('/os-services/force-down', bodyByVersion({ '2.11': updateService['2.11'] }), async (request) => {
     const caller = callerFrom(request);
     authorize(ctx, caller, 'os_compute_api:os-services:update');
     if (!request.computeVersion.atLeast('2.11')) throw notFound('The resource could not be found.');
-    const body = (request.body ?? {}) as Body;
-    const host = string(body.host, 'host', 1, 255);
-    const down = boolean(body.forced_down, 'forced_down');
+    const { host, forced_down: forcedDown } = request.body;
+    // Nova's force-down requires the flag (its schema does not).
+    if (forcedDown === undefined) throw badRequest('Missing forced_down field');
+    const down = toBoolean(forcedDown);
     if (!(await hosts.setForcedDown(host, down))) throw notFound(`Compute host ${host} could not be found.`);
     return { service: { host, binary: 'nova-compute', forced_down: down } };
   });
@@ -90,9 +90,7 @@ export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: Com
     }
     const row = (await hosts.list()).find((r) => r.service_id === request.params.id || String(serviceNumber(r)) === request.params.id);
     if (!row) throw notFound(`Service ${request.params.id} could not be found.`);
-    const used = await ctx.db.selectFrom('compute_instance').select('id').where('host', '=', row.host).where('deleted', '=', 0).executeTakeFirst();
-    if (used) throw badRequest(`Unable to delete compute service that is hosting instances. Migrate or delete the instances first.`);
-    await hosts.remove(row.host);
+    await deleteComputeService(ctx, hosts, row.host);
     reply.code(204).send();
   });
 
@@ -138,8 +136,8 @@ export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: Com
         rows = rows.slice(at + 1);
       }
       if (q.limit !== undefined) {
+        // The route's query schema let through digits only.
         const limit = Number(q.limit);
-        if (!Number.isInteger(limit) || limit < 0) throw badRequest(`Invalid input for query parameters limit. Value: ${q.limit}.`);
         if (rows.length > limit) {
           rows = rows.slice(0, limit);
           const last = rows.at(-1);
@@ -153,11 +151,11 @@ export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: Com
       ...(next ? { hypervisors_links: [{ rel: 'next', href: `${base}?limit=${q.limit}&marker=${next}` }] } : {}),
     };
   };
-  app.get('/os-hypervisors', async (request) => {
+  app.get('/os-hypervisors', queryByVersion({ '2.33': listHypervisorsQuery }), async (request) => {
     authorize(ctx, callerFrom(request), 'os_compute_api:os-hypervisors:list');
     return page(request, false);
   });
-  app.get('/os-hypervisors/detail', async (request) => {
+  app.get('/os-hypervisors/detail', queryByVersion({ '2.33': listHypervisorsQuery }), async (request) => {
     authorize(ctx, callerFrom(request), 'os_compute_api:os-hypervisors:list-detail');
     return page(request, true);
   });
@@ -217,7 +215,7 @@ export function hostRoutes(app: FastifyInstance, ctx: ComputeContext, hosts: Com
     const rows = await matching(request);
     const hypervisors = [];
     for (const row of rows) {
-      const servers = await instances.list({ host: row.host, deleted: false });
+      const servers = await instancesOnHost(ctx, row.host);
       // Nova leaves `servers` out of a hypervisor that runs none.
       hypervisors.push({ ...renderHypervisor(row, false, false), ...(servers.length > 0 ? { servers: servers.map((s) => ({ uuid: s.id, name: s.name })) } : {}) });
     }

@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { badRequest, callerFrom, notFound, type ComputeContext } from '../context.js';
+import { callerFrom, notFound, type ComputeContext } from '../context.js';
 import { queryValue } from '../validate.js';
+import { listImagesQuery } from '../schemas/images.js';
+import { queryByVersion } from '../schemas/validation.js';
 import { resourceLinks } from '../flavors.js';
 import type { ComputeImage } from '../peers.js';
 
@@ -56,10 +58,8 @@ export function imageRoutes(app: FastifyInstance, ctx: ComputeContext, baseUrl: 
     const q = (key: string) => queryValue(request.query, key);
     const limitRaw = q('limit');
     let limit: number | undefined;
-    if (limitRaw !== undefined) {
-      limit = Number(limitRaw);
-      if (!Number.isInteger(limit) || limit < 0) throw badRequest(`Invalid input for query parameters limit. Value: ${limitRaw}.`);
-    }
+    // The route's query schema let through digits only.
+    if (limitRaw !== undefined) limit = Number(limitRaw);
     const marker = q('marker');
     const name = q('name');
     const filter = name !== undefined ? { name } : {};
@@ -84,8 +84,8 @@ export function imageRoutes(app: FastifyInstance, ctx: ComputeContext, baseUrl: 
       ...(page.nextMarker ? { images_links: [{ rel: 'next', href: `${base}/images${detail ? '/detail' : ''}?${limitRaw !== undefined ? `limit=${limitRaw}&` : ''}marker=${page.nextMarker}` }] } : {}),
     };
   };
-  app.get('/images', list(false));
-  app.get('/images/detail', list(true));
+  app.get('/images', queryByVersion({ '2.1': listImagesQuery, '2.36': null }), list(false));
+  app.get('/images/detail', queryByVersion({ '2.1': listImagesQuery, '2.36': null }), list(true));
   app.get<{ Params: IdParams }>('/images/:id', async (request) => {
     proxied(request.computeVersion);
     const caller = callerFrom(request);

@@ -5,7 +5,7 @@ import type { Instance } from '../instances/model.js';
 import { FixedIpAlreadyInUse, NetworkAmbiguous, NetworkNotFound, PortBindingFailed, PortInUse, PortNotFound } from '../peers.js';
 import { checkActionAllowed, visibleInstance } from '../servers/access.js';
 import type { ServerServices } from '../servers/services.js';
-import { member, noExtraKeys, type Body } from '../validate.js';
+import { attachInterface } from '../schemas/server-resources.js';
 
 type IdParams = { id: string };
 type PortParams = IdParams & { portId: string };
@@ -51,12 +51,10 @@ export function interfaceRoutes(app: FastifyInstance, ctx: ComputeContext, svc: 
     return { interfaceAttachment: render(port) };
   });
 
-  app.post<{ Params: IdParams }>('/servers/:id/os-interface', async (request) => {
+  app.post<{ Params: IdParams; Body: { interfaceAttachment: AttachmentBody } }>('/servers/:id/os-interface', { schema: { body: attachInterface } }, async (request) => {
     const caller = callerFrom(request);
     const instance = await visibleInstance(ctx, svc.instances, caller, request.params.id, 'os_compute_api:os-attach-interfaces:create');
-    const body = member(request.body, 'interfaceAttachment');
-    noExtraKeys(body, 'interfaceAttachment', ['net_id', 'port_id', 'fixed_ips', 'tag']);
-    const entry = parseAttachment(body);
+    const entry = parseAttachment(request.body.interfaceAttachment);
     checkActionAllowed(instance, caller, 'other');
     if (!ATTACHABLE.has(instance.vmState) || !instance.host) {
       throw conflict(`Cannot 'attach_interface' instance ${instance.id} while it is in vm_state ${instance.vmState}`);
@@ -99,19 +97,13 @@ export function interfaceRoutes(app: FastifyInstance, ctx: ComputeContext, svc: 
   });
 }
 
-function parseAttachment(body: Body): { uuid?: string; port?: string; fixed_ip?: string } {
-  const netId = body.net_id;
-  const portId = body.port_id;
+type AttachmentBody = { net_id?: string; port_id?: string; fixed_ips?: [{ ip_address: string }] };
+
+/** What to attach, as Nova's controller reads the (schema-checked) body. */
+function parseAttachment(body: AttachmentBody): { uuid?: string; port?: string; fixed_ip?: string } {
+  const { net_id: netId, port_id: portId, fixed_ips: fixed } = body;
   if (netId !== undefined && portId !== undefined) throw badRequest('Must not input both network_id and port_id');
-  if (portId !== undefined) {
-    if (typeof portId !== 'string' || !isUuidLike(portId)) throw badRequest(`Invalid input for field/attribute port_id. Value: ${String(portId)}.`);
-    return { port: portId };
-  }
-  if (typeof netId !== 'string' || !isUuidLike(netId)) throw badRequest('Must input network_id or port_id');
-  const fixed = body.fixed_ips;
-  if (fixed === undefined) return { uuid: netId };
-  if (!Array.isArray(fixed) || fixed.length !== 1 || typeof fixed[0] !== 'object' || fixed[0] === null || typeof (fixed[0] as Body).ip_address !== 'string') {
-    throw badRequest('Invalid input for field/attribute fixed_ips: a list of one {"ip_address": ...}.');
-  }
-  return { uuid: netId, fixed_ip: (fixed[0] as Body).ip_address as string };
+  if (portId !== undefined) return { port: portId };
+  if (netId === undefined) throw badRequest('Must input network_id or port_id');
+  return fixed === undefined ? { uuid: netId } : { uuid: netId, fixed_ip: fixed[0].ip_address };
 }

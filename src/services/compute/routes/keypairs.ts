@@ -6,11 +6,14 @@ import {
   getKeypair,
   listKeypairs,
   parseKeypairRequest,
+  type KeypairBody,
   renderKeypairCreated,
   renderKeypairDetail,
   renderKeypairSummary,
 } from '../keypairs.js';
 import { queryValue } from '../validate.js';
+import { createKeypair as createKeypairBody, listKeypairsQuery } from '../schemas/keypairs.js';
+import { bodyByVersion, queryByVersion } from '../schemas/validation.js';
 
 type NameParams = { name: string };
 
@@ -26,7 +29,7 @@ export function keypairRoutes(app: FastifyInstance, ctx: ComputeContext): void {
   };
   const typed = (request: FastifyRequest) => request.computeVersion.atLeast('2.2');
 
-  app.get('/os-keypairs', async (request) => {
+  app.get('/os-keypairs', queryByVersion({ '2.35': listKeypairsQuery }), async (request) => {
     const { userId } = owner(request, 'index');
     let rows = await listKeypairs(ctx, userId);
     // From 2.35 the list pages with limit and marker (a keypair name).
@@ -40,8 +43,8 @@ export function keypairRoutes(app: FastifyInstance, ctx: ComputeContext): void {
         rows = rows.slice(at + 1);
       }
       if (limitRaw !== undefined) {
+        // The route's query schema let through digits only.
         const limit = Number(limitRaw);
-        if (!Number.isInteger(limit) || limit < 0) throw badRequest(`Invalid input for query parameters limit. Value: ${limitRaw}.`);
         if (rows.length > limit) {
           rows = rows.slice(0, limit);
           next = rows.at(-1)?.name;
@@ -59,8 +62,8 @@ export function keypairRoutes(app: FastifyInstance, ctx: ComputeContext): void {
     return { keypair: renderKeypairDetail(await getKeypair(ctx, userId, request.params.name), typed(request)) };
   });
 
-  app.post('/os-keypairs', async (request, reply) => {
-    const parsed = parseKeypairRequest(request.body, request.computeVersion);
+  app.post<{ Body: KeypairBody }>('/os-keypairs', bodyByVersion(createKeypairBody), async (request, reply) => {
+    const parsed = parseKeypairRequest(request.body);
     const { caller, userId } = owner(request, 'create', parsed.userId);
     const created = await createKeypair(ctx, caller.projectId, userId, parsed);
     return reply.code(typed(request) ? 201 : 200).send({ keypair: renderKeypairCreated(created, typed(request)) });

@@ -1,8 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { authorize, badRequest, callerFrom, type ComputeContext } from '../context.js';
+import { authorize, callerFrom, type ComputeContext } from '../context.js';
 import { showQuotaClass, showQuotaDefaults, showQuotaDetail, showQuotaSet, updateQuotaClass, updateQuotaSet } from '../quota-sets.js';
 import { PROXIED_QUOTAS, resetLimits } from '../quotas.js';
 import { queryValue } from '../validate.js';
+import { quotaUserQuery, updateQuotaClassSet, updateQuotaSet as updateQuotaSetBody } from '../schemas/quotas.js';
+import { bodyByVersion } from '../schemas/validation.js';
+import type { QuotaSetBody } from '../quota-sets.js';
 
 type IdParams = { id: string };
 
@@ -15,21 +18,13 @@ function forVersion<T extends Record<string, unknown>>(request: FastifyRequest, 
   return Object.fromEntries(Object.entries(set).filter(([key]) => !(key in PROXIED_QUOTAS))) as T;
 }
 
-function refuseProxied(request: FastifyRequest, key: string): void {
-  if (!request.computeVersion.atLeast('2.36')) return;
-  const set = (request.body as Record<string, unknown> | null)?.[key];
-  if (typeof set !== 'object' || set === null) return;
-  const proxied = Object.keys(set).filter((k) => k in PROXIED_QUOTAS);
-  if (proxied.length > 0) throw badRequest(`Invalid input for field/attribute ${key}. Additional properties are not allowed (${proxied.map((k) => `'${k}'`).join(', ')} ${proxied.length === 1 ? 'was' : 'were'} unexpected)`);
-}
-
 /** /os-quota-sets and /os-quota-class-sets. */
 export function quotaRoutes(app: FastifyInstance, ctx: ComputeContext): void {
   app.get<{ Params: IdParams }>('/os-quota-sets/:id', async (request) => {
     authorize(ctx, callerFrom(request), 'os_compute_api:os-quota-sets:show', { project_id: request.params.id });
     return { quota_set: forVersion(request, await showQuotaSet(ctx, request.params.id)) };
   });
-  app.get<{ Params: IdParams }>('/os-quota-sets/:id/detail', async (request) => {
+  app.get<{ Params: IdParams }>('/os-quota-sets/:id/detail', { schema: { querystring: quotaUserQuery } }, async (request) => {
     authorize(ctx, callerFrom(request), 'os_compute_api:os-quota-sets:detail', { project_id: request.params.id });
     return { quota_set: forVersion(request, await showQuotaDetail(ctx, request.params.id, queryValue(request.query, 'user_id'))) };
   });
@@ -37,9 +32,8 @@ export function quotaRoutes(app: FastifyInstance, ctx: ComputeContext): void {
     authorize(ctx, callerFrom(request), 'os_compute_api:os-quota-sets:defaults', { project_id: request.params.id });
     return { quota_set: forVersion(request, await showQuotaDefaults(ctx, request.params.id)) };
   });
-  app.put<{ Params: IdParams }>('/os-quota-sets/:id', async (request) => {
+  app.put<{ Params: IdParams; Body: QuotaSetBody }>('/os-quota-sets/:id', bodyByVersion(updateQuotaSetBody), async (request) => {
     authorize(ctx, callerFrom(request), 'os_compute_api:os-quota-sets:update', { project_id: request.params.id });
-    refuseProxied(request, 'quota_set');
     return { quota_set: forVersion(request, await updateQuotaSet(ctx, request.params.id, request.body)) };
   });
   app.delete<{ Params: IdParams }>('/os-quota-sets/:id', async (request, reply) => {
@@ -52,9 +46,8 @@ export function quotaRoutes(app: FastifyInstance, ctx: ComputeContext): void {
     authorize(ctx, callerFrom(request), 'os_compute_api:os-quota-class-sets:show', { quota_class: request.params.id });
     return { quota_class_set: forVersion(request, await showQuotaClass(ctx, request.params.id)) };
   });
-  app.put<{ Params: IdParams }>('/os-quota-class-sets/:id', async (request) => {
+  app.put<{ Params: IdParams; Body: QuotaSetBody }>('/os-quota-class-sets/:id', bodyByVersion(updateQuotaClassSet), async (request) => {
     authorize(ctx, callerFrom(request), 'os_compute_api:os-quota-class-sets:update', { quota_class: request.params.id });
-    refuseProxied(request, 'quota_class_set');
     return { quota_class_set: forVersion(request, await updateQuotaClass(ctx, request.params.id, request.body)) };
   });
 }

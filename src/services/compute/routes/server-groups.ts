@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { authorize, callerFrom, type ComputeContext } from '../context.js';
-import { createServerGroup, deleteServerGroup, getServerGroup, listServerGroups, parseServerGroup, renderServerGroup } from '../server-groups.js';
+import { createServerGroup, deleteServerGroup, getServerGroup, listServerGroups, parseServerGroup, renderServerGroup, type ServerGroupBody } from '../server-groups.js';
 import { queryValue } from '../validate.js';
+import { createServerGroup as createServerGroupBody, listServerGroupsQuery } from '../schemas/server-groups.js';
+import { bodyByVersion } from '../schemas/validation.js';
 
 type IdParams = { id: string };
 
@@ -9,7 +11,7 @@ const TRUE = ['true', '1', 'yes', 'on', 't', 'y'];
 
 /** /os-server-groups: owners shown from 2.13, soft policies from 2.15. */
 export function serverGroupRoutes(app: FastifyInstance, ctx: ComputeContext): void {
-  app.get('/os-server-groups', async (request) => {
+  app.get('/os-server-groups', { schema: { querystring: listServerGroupsQuery } }, async (request) => {
     const caller = callerFrom(request);
     authorize(ctx, caller, 'os_compute_api:os-server-groups:index');
     const allProjectsParam = queryValue(request.query, 'all_projects');
@@ -33,10 +35,10 @@ export function serverGroupRoutes(app: FastifyInstance, ctx: ComputeContext): vo
     return { server_group: renderServerGroup(group, request.computeVersion.atLeast('2.13')) };
   });
 
-  app.post('/os-server-groups', async (request) => {
+  app.post<{ Body: ServerGroupBody }>('/os-server-groups', bodyByVersion(createServerGroupBody), async (request) => {
     const caller = callerFrom(request);
     authorize(ctx, caller, 'os_compute_api:os-server-groups:create');
-    const group = await createServerGroup(ctx, caller, parseServerGroup(request.body, request.computeVersion));
+    const group = await createServerGroup(ctx, caller, parseServerGroup(request.body));
     return { server_group: renderServerGroup(group, request.computeVersion.atLeast('2.13')) };
   });
 

@@ -1,19 +1,21 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { mapInTurns } from '../../../core/cooperative.js';
-import { authorize, badRequest, callerFrom, conflict, forbidden, notFound, type Caller, type ComputeContext } from '../context.js';
+import { badRequest, callerFrom, conflict, forbidden, notFound, type Caller, type ComputeContext } from '../context.js';
 import type { Instance } from '../instances/model.js';
-import type { ConsoleArgs } from '../../../contracts/compute.js';
 import { runAction, deleteInstance } from '../servers/actions.js';
-import { remoteConsoleUrl } from '../servers/remote-console.js';
+import { remoteConsoleUrl, type RemoteConsoleProtocol } from '../servers/remote-console.js';
 import { visibleInstance } from '../servers/access.js';
-import { createServers } from '../servers/create.js';
+import { createServers, type ServerCreateBody } from '../servers/create.js';
 import { renderSecurityGroup } from './security-groups.js';
 import { listServers } from '../servers/list.js';
 import { renderAddresses, renderBrief, renderServer, renderUpdatedServer } from '../servers/render.js';
 import type { ServerServices } from '../servers/services.js';
 import { listedDevices } from './volume-attachments.js';
 import { isUp } from '../hosts.js';
-import { accessIp, invalidInput, member, name as validName, noExtraKeys, string } from '../validate.js';
+import { normalisedAccessIp } from '../validate.js';
+import { serverAction } from '../schemas/actions.js';
+import { createServer, listServersQuery, metadataBody, metadataItemBody, remoteConsole, updateServer } from '../schemas/servers.js';
+import { bodyByVersion } from '../schemas/validation.js';
 
 type IdParams = { id: string };
 
@@ -37,9 +39,9 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
     renderUpdatedServer(instance, await viewOptions(request, caller, instance));
   const load = (request: FastifyRequest<{ Params: IdParams }>, caller: Caller, rule?: string) => visibleInstance(ctx, svc.instances, caller, request.params.id, rule);
 
-  app.post('/servers', async (request, reply) => {
+  app.post<{ Body: ServerCreateBody }>('/servers', bodyByVersion(createServer), async (request, reply) => {
     const caller = callerFrom(request);
-    const result = await createServers(ctx, svc, caller, request.body, request.computeVersion);
+    const result = await createServers(ctx, svc, caller, request.body);
     const first = result.instances[0] as Instance;
     reply.code(202);
     if (result.returnReservationId) return { reservation_id: result.reservationId };
@@ -56,7 +58,7 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
     };
   });
 
-  app.get('/servers', async (request) => {
+  app.get('/servers', { schema: { querystring: listServersQuery } }, async (request) => {
     const caller = callerFrom(request);
     const listed = await listServers(ctx, svc.instances, caller, request.query, false, request.computeVersion);
     return {
@@ -65,7 +67,7 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
     };
   });
 
-  app.get('/servers/detail', async (request) => {
+  app.get('/servers/detail', { schema: { querystring: listServersQuery } }, async (request) => {
     const caller = callerFrom(request);
     const listed = await listServers(ctx, svc.instances, caller, request.query, true, request.computeVersion);
     // One after the other: started all at once, thousands of renders would each do their first
@@ -83,17 +85,16 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
     return { server: await render(request, caller, await load(request, caller)) };
   });
 
-  app.put<{ Params: IdParams }>('/servers/:id', async (request) => {
+  type ServerUpdate = { server: { name?: string; description?: string | null; accessIPv4?: string; accessIPv6?: string } };
+  app.put<{ Params: IdParams; Body: ServerUpdate }>('/servers/:id', bodyByVersion(updateServer), async (request) => {
     const caller = callerFrom(request);
     const instance = await visibleInstance(ctx, svc.instances, caller, request.params.id, 'os_compute_api:servers:update');
-    const server = member(request.body, 'server');
-    const editable = ['name', 'accessIPv4', 'accessIPv6', 'OS-DCF:diskConfig'];
-    noExtraKeys(server, 'server', request.computeVersion.atLeast('2.19') ? [...editable, 'description'] : editable);
+    const server = request.body.server;
     const changes: Record<string, string | null> = {};
-    if (server.description !== undefined) changes.description = server.description === null ? null : string(server.description, 'description', 0, 255);
-    if (server.name !== undefined) changes.name = validName(server.name);
-    if (server.accessIPv4 !== undefined) changes.access_ip_v4 = accessIp(server.accessIPv4, 'accessIPv4');
-    if (server.accessIPv6 !== undefined) changes.access_ip_v6 = accessIp(server.accessIPv6, 'accessIPv6');
+    if (server.description !== undefined) changes.description = server.description;
+    if (server.name !== undefined) changes.name = server.name;
+    if (server.accessIPv4 !== undefined) changes.access_ip_v4 = server.accessIPv4;
+    if (server.accessIPv6 !== undefined) changes.access_ip_v6 = normalisedAccessIp(server.accessIPv6);
     if (Object.keys(changes).length > 0) await svc.instances.update(instance.id, changes);
     return { server: await renderUpdated(request, caller, (await svc.instances.get(instance.id)) as Instance) };
   });
@@ -105,7 +106,7 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
     reply.code(204).send();
   });
 
-  app.post<{ Params: IdParams }>('/servers/:id/action', async (request, reply) => {
+  app.post<{ Params: IdParams }>('/servers/:id/action', bodyByVersion(serverAction), async (request, reply) => {
     const caller = callerFrom(request);
     const result = await runAction(ctx, svc, caller, request.params.id, request.body, request.computeVersion);
     for (const [name, value] of Object.entries(result.headers ?? {})) reply.header(name, value);
@@ -122,17 +123,16 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
   metadataRoutes(app, ctx, svc);
 
   // From 2.6 one route serves every console protocol (the os-get*Console actions before it).
-  app.post<{ Params: IdParams }>('/servers/:id/remote-consoles', async (request) => {
+  type RemoteConsoleBody = { remote_console: { protocol: string; type: string } };
+  app.post<{ Params: IdParams; Body: RemoteConsoleBody }>('/servers/:id/remote-consoles', bodyByVersion(remoteConsole), async (request) => {
     if (!request.computeVersion.atLeast('2.6')) throw notFound('The resource could not be found.');
     const caller = callerFrom(request);
     const instance = await load(request, caller, 'os_compute_api:os-remote-consoles');
-    const body = member(request.body, 'remote_console');
-    const protocol = body.protocol;
-    const type = body.type;
-    const allowed: Record<string, string[]> = { vnc: ['novnc', 'xvpvnc'], serial: ['serial'], spice: ['spice-html5'] };
-    if (typeof protocol !== 'string' || !allowed[protocol]) throw badRequest(`Invalid input for field/attribute protocol. Value: ${String(protocol)}.`);
-    if (typeof type !== 'string' || !allowed[protocol]?.includes(type)) throw badRequest(`Invalid input for field/attribute type. Value: ${String(type)}.`);
-    const url = await remoteConsoleUrl(ctx, instance, protocol as ConsoleArgs['protocol'], type);
+    const { protocol, type } = request.body.remote_console;
+    // The schema names every protocol and type Nova knows (mks from 2.8); each pair must agree.
+    const pairs: Record<string, string[]> = { vnc: ['novnc', 'xvpvnc'], serial: ['serial'], spice: ['spice-html5'], rdp: ['rdp-html5'], mks: ['webmks'] };
+    if (!pairs[protocol]?.includes(type)) throw badRequest(`Invalid console type ${type}`);
+    const url = await remoteConsoleUrl(ctx, instance, protocol as RemoteConsoleProtocol, type);
     return { remote_console: { protocol, type, url } };
   });
 
@@ -225,15 +225,6 @@ function metadataRoutes(app: FastifyInstance, ctx: ComputeContext, svc: ServerSe
   const rule = (name: 'index' | 'show' | 'create' | 'update' | 'update_all' | 'delete') => `os_compute_api:server-metadata:${name}`;
   const load = (request: FastifyRequest<{ Params: IdParams }>, caller: Caller, action: Parameters<typeof rule>[0]) =>
     visibleInstance(ctx, svc.instances, caller, request.params.id, rule(action));
-  const parse = (body: unknown, key: 'metadata' | 'meta'): Record<string, string> => {
-    const obj = member(body, key);
-    const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(obj)) {
-      if (k.length < 1 || k.length > 255) throw invalidInput(key, obj, `'${k}' does not match any of the regexes`);
-      out[k] = string(v, `${key}/${k}`, 0, 255);
-    }
-    return out;
-  };
   const save = async (instance: Instance, metadata: Record<string, string>) => {
     if (Object.keys(metadata).length > 128) throw forbidden('Quota exceeded for metadata items');
     await svc.instances.update(instance.id, { metadata: JSON.stringify(metadata) });
@@ -246,19 +237,19 @@ function metadataRoutes(app: FastifyInstance, ctx: ComputeContext, svc: ServerSe
     const instance = await load(request, callerFrom(request), 'index');
     return { metadata: instance.metadata };
   });
-  app.post<{ Params: IdParams }>('/servers/:id/metadata', async (request) => {
+  app.post<{ Params: IdParams; Body: { metadata: Record<string, string> } }>('/servers/:id/metadata', { schema: { body: metadataBody } }, async (request) => {
     const caller = callerFrom(request);
     const instance = await load(request, caller, 'create');
     writable(instance, caller);
-    const merged = { ...instance.metadata, ...parse(request.body, 'metadata') };
+    const merged = { ...instance.metadata, ...request.body.metadata };
     await save(instance, merged);
     return { metadata: merged };
   });
-  app.put<{ Params: IdParams }>('/servers/:id/metadata', async (request) => {
+  app.put<{ Params: IdParams; Body: { metadata: Record<string, string> } }>('/servers/:id/metadata', { schema: { body: metadataBody } }, async (request) => {
     const caller = callerFrom(request);
     const instance = await load(request, caller, 'update_all');
     writable(instance, caller);
-    const replaced = parse(request.body, 'metadata');
+    const replaced = request.body.metadata;
     await save(instance, replaced);
     return { metadata: replaced };
   });
@@ -268,14 +259,12 @@ function metadataRoutes(app: FastifyInstance, ctx: ComputeContext, svc: ServerSe
     if (value === undefined) throw notFound('Metadata item was not found');
     return { meta: { [request.params.key]: value } };
   });
-  app.put<{ Params: KeyParams }>('/servers/:id/metadata/:key', async (request) => {
+  app.put<{ Params: KeyParams; Body: { meta: Record<string, string> } }>('/servers/:id/metadata/:key', { schema: { body: metadataItemBody } }, async (request) => {
     const caller = callerFrom(request);
     const instance = await load(request, caller, 'update');
     writable(instance, caller);
-    const meta = parse(request.body, 'meta');
-    const keys = Object.keys(meta);
-    if (keys.length !== 1) throw badRequest('Request body contains too many items');
-    if (keys[0] !== request.params.key) throw badRequest('Request body and URI mismatch');
+    const meta = request.body.meta;
+    if (Object.keys(meta)[0] !== request.params.key) throw badRequest('Request body and URI mismatch');
     await save(instance, { ...instance.metadata, ...meta });
     return { meta };
   });

@@ -3,12 +3,12 @@ import { badRequest, callerFrom, conflict, notFound, type Caller, type ComputeCo
 import type { Instance } from '../instances/model.js';
 import { visibleInstance } from '../servers/access.js';
 import type { ServerServices } from '../servers/services.js';
+import { MAX_TAGS, replaceTags } from '../schemas/server-resources.js';
+import { bodyByVersion } from '../schemas/validation.js';
 
 type IdParams = { id: string };
 type TagParams = IdParams & { tag: string };
 
-/** Nova's MAX_TAG_COUNT. */
-const MAX_TAGS = 50;
 /** Tags change only on a settled instance, as Nova's tags API checks. */
 const TAGGABLE = new Set(['active', 'paused', 'resized', 'stopped', 'suspended']);
 
@@ -39,13 +39,9 @@ export function tagRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Server
 
   app.get<{ Params: IdParams }>('/servers/:id/tags', async (request) => ({ tags: (await load(request, callerFrom(request), 'index')).tags }));
 
-  app.put<{ Params: IdParams }>('/servers/:id/tags', async (request) => {
+  app.put<{ Params: IdParams; Body: { tags: string[] } }>('/servers/:id/tags', bodyByVersion({ '2.26': replaceTags }), async (request) => {
     const instance = await load(request, callerFrom(request), 'update_all');
-    const body = request.body as { tags?: unknown } | null;
-    if (typeof body !== 'object' || body === null || !Array.isArray(body.tags)) {
-      throw badRequest("Invalid input for field/attribute tags: 'tags' is a required property and must be a list.");
-    }
-    const tags = [...new Set(body.tags.map(validTag))];
+    const tags = [...new Set(request.body.tags)];
     await save(instance, tags);
     return { tags };
   });

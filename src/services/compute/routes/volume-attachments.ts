@@ -5,7 +5,7 @@ import type { BlockDevice } from '../instances/block-devices.js';
 import { checkActionAllowed, visibleInstance } from '../servers/access.js';
 import type { ServerServices } from '../servers/services.js';
 import { attachVolume, detachVolume } from '../servers/volumes.js';
-import { invalidInput, member, noExtraKeys, pyRepr } from '../validate.js';
+import { attachVolume as attachVolumeBody } from '../schemas/server-resources.js';
 
 type IdParams = { id: string };
 type VolumeParams = IdParams & { volumeId: string };
@@ -34,16 +34,11 @@ export function volumeAttachmentRoutes(app: FastifyInstance, ctx: ComputeContext
   });
 
   // Nova answers the attach with 200 and the attachment (its device is where the guest gets it).
-  app.post<{ Params: IdParams }>('/servers/:id/os-volume_attachments', async (request) => {
+  type AttachBody = { volumeAttachment: { volumeId: string; device?: string | null } };
+  app.post<{ Params: IdParams; Body: AttachBody }>('/servers/:id/os-volume_attachments', { schema: { body: attachVolumeBody } }, async (request) => {
     const caller = callerFrom(request);
     const instance = await visibleInstance(ctx, svc.instances, caller, request.params.id, 'os_compute_api:os-volumes-attachments:create');
-    const body = member(request.body, 'volumeAttachment');
-    noExtraKeys(body, 'volumeAttachment', ['volumeId', 'device']);
-    const volumeId = body.volumeId;
-    if (volumeId === undefined) throw invalidInput('volumeAttachment', body, "'volumeId' is a required property");
-    if (typeof volumeId !== 'string' || !isUuidLike(volumeId)) throw invalidInput('volumeAttachment/volumeId', volumeId, `${pyRepr(volumeId)} is not a 'uuid'`);
-    const device = body.device;
-    if (device !== undefined && device !== null && typeof device !== 'string') throw invalidInput('volumeAttachment/device', device, `${pyRepr(device)} is not of type 'string', 'null'`);
+    const { volumeId, device } = request.body.volumeAttachment;
     checkActionAllowed(instance, caller, 'other');
     const attached = await attachVolume(ctx, svc, caller, instance, volumeId.toLowerCase(), device ?? null);
     return { volumeAttachment: renderVolumeAttachment(attached) };

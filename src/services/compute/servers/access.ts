@@ -2,7 +2,7 @@ import { isUuidLike } from '../../../core/ids.js';
 import { authorize, conflict, notFound, type Caller, type ComputeContext } from '../context.js';
 import type { Instance } from '../instances/model.js';
 import { ALLOWED_FROM } from '../instances/states.js';
-import type { InstanceRecords } from '../instances/store.js';
+import type { InstanceRecords } from '../store/instances.js';
 
 export const instanceNotFound = (id: string) => notFound(`Instance ${id} could not be found.`);
 

@@ -1,4 +1,3 @@
-import { isUuidLike } from '../../../core/ids.js';
 import { ComputeMethods, COMPUTE_TOPIC } from '../../../contracts/compute.js';
 import { authorize, badRequest, conflict, notFound, type Caller, type ComputeContext } from '../context.js';
 import { findFlavorForBoot } from '../flavors.js';
@@ -6,11 +5,11 @@ import { isUp } from '../hosts.js';
 import { preservedPorts, type Instance } from '../instances/model.js';
 import type { ALLOWED_FROM } from '../instances/states.js';
 import { checkQuota } from '../quotas.js';
-import { accessIp, invalidInput, name as validName, pyRepr, string, type Body } from '../validate.js';
+import { normalisedAccessIp } from '../validate.js';
 import { checkActionAllowed, visibleInstance } from './access.js';
 import type { Microversion } from '../microversion.js';
-import { parseMetadata, randomPassword, toInstanceFlavor } from './create.js';
-import { remoteConsoleUrl } from './remote-console.js';
+import { randomPassword, toInstanceFlavor, withinMetadataQuota } from './create.js';
+import { remoteConsoleUrl, type RemoteConsoleProtocol } from './remote-console.js';
 import type { ServerServices } from './services.js';
 import { releaseVolumes, releaseVolumesAfterDelete } from './volumes.js';
 
@@ -58,20 +57,26 @@ async function sendToHost(
   await ctx.bus.cast({ topic: COMPUTE_TOPIC, server: instance.host }, method, { instanceId: instance.id, ...payload });
 }
 
+/**
+ * Each action's member has passed its schema (schemas/actions.ts) before its handler runs;
+ * these are the shapes the schemas let through.
+ */
+type RebootArgs = { type: string };
+type ResizeArgs = { flavorRef: string | number };
+type RebuildArgs = { imageRef: string; name?: string; description?: string | null; metadata?: Record<string, string>; accessIPv4?: string; accessIPv6?: string; adminPass?: string };
+type CreateImageArgs = { name: string; metadata?: Record<string, string> };
+type ConsoleOutputArgs = { length?: number | string | null } | null | undefined;
+
 const reboot: Handler = async (ctx, svc, caller, instance, args) => {
-  const body = args as Body | null;
-  const kind = typeof body === 'object' && body !== null ? body.type : undefined;
-  if (kind !== 'SOFT' && kind !== 'HARD') throw invalidInput('reboot/type', kind, `${pyRepr(kind)} is not one of ['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft']`);
+  // Nova takes the type in any case ('Hard', 'soft').
+  const kind = (args as RebootArgs).type.toUpperCase();
   checkActionAllowed(instance, caller, 'reboot');
   await sendToHost(ctx, svc, caller, instance, 'reboot', 'reboot', kind === 'HARD' ? 'rebooting_hard' : 'rebooting', ComputeMethods.reboot, { kind });
   return ACCEPTED;
 };
 
 const resize: Handler = async (ctx, svc, caller, instance, args) => {
-  const body = args as Body | null;
-  if (typeof body !== 'object' || body === null || body.flavorRef === undefined) {
-    throw invalidInput('resize', body, "'flavorRef' is a required property");
-  }
+  const body = args as ResizeArgs;
   checkActionAllowed(instance, caller, 'resize');
   const target = await findFlavorForBoot(ctx, caller, String(body.flavorRef));
   if (target.id === instance.flavor.id) throw badRequest('When resizing, instances must change flavor!');
@@ -87,41 +92,31 @@ const resize: Handler = async (ctx, svc, caller, instance, args) => {
   return ACCEPTED;
 };
 
-const rebuild: Handler = async (ctx, svc, caller, instance, args, version) => {
-  const body = args as Body | null;
-  if (typeof body !== 'object' || body === null || typeof body.imageRef !== 'string') {
-    throw invalidInput('rebuild', body, "'imageRef' is a required property");
-  }
+const rebuild: Handler = async (ctx, svc, caller, instance, args) => {
+  const body = args as RebuildArgs;
   checkActionAllowed(instance, caller, 'rebuild');
   // The host's rebuild makes the guest afresh from the image: its volumes would not follow yet.
   if ((await svc.blockDevices.list(instance.id)).length > 0) throw conflict(`Cannot 'rebuild' instance ${instance.id} while it has volumes: detach them first (a volume-backed server cannot be rebuilt in this cloud yet).`);
-  const id = body.imageRef.split('/').pop() ?? '';
-  if (!isUuidLike(id)) throw badRequest('Invalid imageRef provided.');
+  const id = body.imageRef.toLowerCase();
   const image = await ctx.images.get(instance.projectId, id);
   if (!image || image.status !== 'active') throw badRequest(`Image ${id} could not be found.`);
   // Nova's rebuild also takes a new name, metadata (replacing the old), access IPs, password and (2.19) description.
-  if (body.description !== undefined && !version.atLeast('2.19')) throw invalidInput('rebuild', body, "Additional properties are not allowed ('description' was unexpected)");
   const changes: Record<string, string | null> = {};
-  if (body.description !== undefined) changes.description = body.description === null ? null : string(body.description, 'rebuild/description', 0, 255);
-  if (body.name !== undefined) changes.name = validName(body.name);
-  if (body.metadata !== undefined) changes.metadata = JSON.stringify(parseMetadata(body.metadata));
-  if (body.accessIPv4 !== undefined && body.accessIPv4 !== null) changes.access_ip_v4 = accessIp(body.accessIPv4, 'accessIPv4');
-  if (body.accessIPv6 !== undefined && body.accessIPv6 !== null) changes.access_ip_v6 = accessIp(body.accessIPv6, 'accessIPv6');
-  const adminPass = body.adminPass === undefined ? randomPassword() : string(body.adminPass, 'adminPass', 0, 255);
+  if (body.description !== undefined) changes.description = body.description;
+  if (body.name !== undefined) changes.name = body.name;
+  if (body.metadata !== undefined) changes.metadata = JSON.stringify(withinMetadataQuota(body.metadata));
+  if (body.accessIPv4 !== undefined) changes.access_ip_v4 = body.accessIPv4;
+  if (body.accessIPv6 !== undefined) changes.access_ip_v6 = normalisedAccessIp(body.accessIPv6);
+  const adminPass = body.adminPass ?? randomPassword();
   await sendToHost(ctx, svc, caller, instance, 'rebuild', 'rebuild', 'rebuilding', ComputeMethods.rebuild, {}, { ...changes, image_ref: image.id });
   // 202 with the server as rebuilt (Nova's update view) and its admin password.
   return { status: 202, server: { adminPass } };
 };
 
 const createImage: Handler = async (ctx, svc, caller, instance, args) => {
-  const body = args as Body | null;
-  if (typeof body !== 'object' || body === null || body.name === undefined) throw invalidInput('createImage', body, "'name' is a required property");
-  const imageName = string(body.name, 'createImage/name', 1, 255);
-  const metadata: Record<string, string> = {};
-  if (body.metadata !== undefined) {
-    if (typeof body.metadata !== 'object' || body.metadata === null || Array.isArray(body.metadata)) throw invalidInput('createImage/metadata', body.metadata, "is not of type 'object'");
-    for (const [k, v] of Object.entries(body.metadata)) metadata[k] = String(v);
-  }
+  const body = args as CreateImageArgs;
+  const imageName = body.name;
+  const metadata = body.metadata ?? {};
   checkActionAllowed(instance, caller, 'createImage');
   const base = await ctx.images.get(instance.projectId, instance.imageRef);
   const image = await ctx.images.createSnapshot(
@@ -150,22 +145,19 @@ const unlock: Handler = async (ctx, svc, caller, instance) => {
 };
 
 const consoleOutput: Handler = async (ctx, _svc, _caller, instance, args) => {
-  const body = (args ?? {}) as Body;
-  let lines: number | undefined;
-  if (body.length !== undefined && body.length !== null) {
-    const n = Number(body.length);
-    if (!Number.isInteger(n) || n < -1) throw invalidInput('os-getConsoleOutput/length', body.length, "is not of type 'integer'");
-    if (n >= 0) lines = n;
-  }
+  const length = (args as ConsoleOutputArgs)?.length;
+  // -1 (or none) is the whole log.
+  const n = length === undefined || length === null ? -1 : Number(length);
+  const lines = n >= 0 ? n : undefined;
   if (!instance.host || instance.vmState === 'building') throw conflict(`Instance ${instance.id} is not ready`);
   const output = await ctx.bus.call({ topic: COMPUTE_TOPIC, server: instance.host }, ComputeMethods.consoleOutput, { instanceId: instance.id, ...(lines !== undefined ? { lines } : {}) }, { timeoutMs: 30_000 });
   return { status: 200, body: { output } };
 };
 
-function remoteConsole(protocol: 'vnc' | 'serial' | 'spice', types: string[]): Handler {
+function remoteConsole(protocol: RemoteConsoleProtocol, types: string[]): Handler {
   return async (ctx, _svc, _caller, instance, args) => {
-    const type = ((args ?? {}) as Body).type;
-    if (typeof type !== 'string' || !types.includes(type)) throw badRequest(`Invalid console type ${pyRepr(type)}`);
+    const type = (args as { type: string }).type;
+    if (!types.includes(type)) throw badRequest(`Invalid console type ${type}`);
     return { status: 200, body: { console: { type, url: await remoteConsoleUrl(ctx, instance, protocol, type) } } };
   };
 }
@@ -175,11 +167,9 @@ function remoteConsole(protocol: 'vnc' | 'serial' | 'spice', types: string[]): H
  * service, with the caller's rights, as Nova's security_group_api does with Neutron.
  */
 const securityGroupChange = (adding: boolean): Handler => async (ctx, _svc, caller, instance, args) => {
-  const body = args as Body | null;
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Missing parameter dict');
-  if (!('name' in body)) throw badRequest('Security group not specified');
-  const name = body.name;
-  if (typeof name !== 'string' || name.trim() === '') throw badRequest('Security group name cannot be empty');
+  const name = (args as { name: string }).name;
+  // The schema wants one character; Nova's controller refuses a name of spaces too.
+  if (name.trim() === '') throw badRequest('Security group name cannot be empty');
   checkActionAllowed(instance, caller, 'other');
   const groups = ctx.network?.securityGroups;
   // Without a network service the instance has no ports to carry a group.
@@ -227,6 +217,10 @@ export const ACTIONS: Record<string, { rule: string; run: Handler }> = {
   'os-getConsoleOutput': { rule: 'os_compute_api:os-console-output', run: consoleOutput },
   'os-getVNCConsole': { rule: 'os_compute_api:os-remote-consoles', run: remoteConsole('vnc', ['novnc', 'xvpvnc']) },
   'os-getSerialConsole': { rule: 'os_compute_api:os-remote-consoles', run: remoteConsole('serial', ['serial']) },
+  // Horizon's console tab asks for each in turn (CONSOLE_TYPE AUTO): each is Nova's own action.
+  'os-getSPICEConsole': { rule: 'os_compute_api:os-remote-consoles', run: remoteConsole('spice', ['spice-html5']) },
+  'os-getRDPConsole': { rule: 'os_compute_api:os-remote-consoles', run: remoteConsole('rdp', ['rdp-html5']) },
+  'os-getMKSConsole': { rule: 'os_compute_api:os-remote-consoles', run: remoteConsole('mks', ['webmks']) },
   addSecurityGroup: { rule: 'os_compute_api:os-security-groups:add', run: securityGroupChange(true) },
   removeSecurityGroup: { rule: 'os_compute_api:os-security-groups:remove', run: securityGroupChange(false) },
   forceDelete: { rule: 'os_compute_api:os-deferred-delete:force', run: forceDelete },
@@ -234,19 +228,19 @@ export const ACTIONS: Record<string, { rule: string; run: Handler }> = {
 };
 
 /** Actions that exist only from a microversion on. */
-const SINCE: Readonly<Record<string, string>> = { trigger_crash_dump: '2.17' };
+const SINCE: Readonly<Record<string, string>> = { trigger_crash_dump: '2.17', 'os-getMKSConsole': '2.8' };
 
 /** POST /servers/{id}/action: exactly one action per body, as Nova dispatches them. */
 export async function runAction(ctx: ComputeContext, svc: ServerServices, caller: Caller, id: string, body: unknown, version: Microversion): Promise<ActionResult> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Malformed request body');
-  const keys = Object.keys(body);
-  if (keys.length !== 1) throw badRequest('Malformed request body: expected exactly one action.');
+  // Nova's action_peek: the body names exactly one action (its schema checked that member).
+  const keys = Object.keys(body as Record<string, unknown>);
+  if (keys.length !== 1) throw badRequest('Malformed request body: too many body keys');
   const name = keys[0] as string;
   const action = ACTIONS[name];
   const since = SINCE[name];
   if (!action || (since !== undefined && !version.atLeast(since))) throw badRequest(`There is no such action: ${name}`);
   const instance = await visibleInstance(ctx, svc.instances, caller, id, action.rule);
-  return action.run(ctx, svc, caller, instance, (body as Body)[name], version);
+  return action.run(ctx, svc, caller, instance, (body as Record<string, unknown>)[name], version);
 }
 
 /**

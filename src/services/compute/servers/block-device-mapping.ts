@@ -3,7 +3,8 @@ import { VolumeClientError } from '../../../contracts/volume.js';
 import { badRequest, type Caller, type ComputeContext } from '../context.js';
 import type { BlockDevice } from '../instances/block-devices.js';
 import type { Instance } from '../instances/model.js';
-import { boolean, invalidInput, noExtraKeys, pyRepr, type Body } from '../validate.js';
+import { pyRepr } from '../schemas/messages.js';
+import { toBoolean, toInteger } from '../validate.js';
 import type { ServerServices } from './services.js';
 import { volumeCaller, volumeError, volumeService } from './volumes.js';
 
@@ -14,11 +15,19 @@ import { volumeCaller, volumeError, volumeService } from './volumes.js';
  * the boot disk (source image, destination local, boot_index 0), which is what imageRef says.
  */
 
-const BDM_KEYS = [
-  'source_type', 'destination_type', 'uuid', 'boot_index', 'delete_on_termination', 'volume_size', 'device_name',
-  'disk_bus', 'device_type', 'guest_format', 'no_device', 'tag', 'volume_id', 'snapshot_id', 'image_id',
-];
-const SOURCES = new Set(['volume', 'image', 'snapshot', 'blank']);
+/** One block_device_mapping_v2 entry as its schema (schemas/servers.ts) lets it through. */
+interface BdmEntry {
+  source_type?: RequestedBlockDevice['sourceType'];
+  destination_type?: 'local' | 'volume';
+  uuid?: string;
+  volume_id?: string;
+  snapshot_id?: string;
+  image_id?: string;
+  boot_index?: number | string | null;
+  delete_on_termination?: boolean | string;
+  volume_size?: number | string | null;
+  device_name?: string;
+}
 const invalidBdm = (reason: string) => badRequest(`Block Device Mapping is Invalid: ${reason}`);
 
 export interface RequestedBlockDevice {
@@ -37,10 +46,9 @@ export interface ParsedBlockDevices {
   localImage: string | null;
 }
 
-function bootIndexOf(value: unknown, path: string): number | null {
-  if (value === undefined || value === null || value === 'none' || value === 'None') return null;
-  const n = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n)) throw invalidInput(`${path}/boot_index`, value, `${pyRepr(value)} is not of type 'integer', 'string', 'null'`);
+function bootIndexOf(value: BdmEntry['boot_index']): number | null {
+  if (value === undefined || value === null) return null;
+  const n = toInteger(value);
   // A negative boot index means "not bootable", as Nova reads it.
   return n < 0 ? null : n;
 }
@@ -48,33 +56,21 @@ function bootIndexOf(value: unknown, path: string): number | null {
 /** Nova's schema and _validate_bdm shape checks; existence is checked by `checkBlockDevices`. */
 export function parseBlockDevices(value: unknown, hasImageRef = false): ParsedBlockDevices {
   if (value === undefined) return { volumes: [], localImage: null };
-  if (!Array.isArray(value)) throw invalidInput('block_device_mapping_v2', value, `${pyRepr(value)} is not of type 'array'`);
   const out: ParsedBlockDevices = { volumes: [], localImage: null };
-  value.forEach((entry, i) => {
-    const path = `block_device_mapping_v2/${i}`;
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw invalidInput(path, entry, `${pyRepr(entry)} is not of type 'object'`);
-    const e = entry as Body;
-    noExtraKeys(e, path, BDM_KEYS);
+  (value as BdmEntry[]).forEach((e) => {
     const source = e.source_type ?? (e.volume_id ? 'volume' : e.snapshot_id ? 'snapshot' : e.image_id ? 'image' : undefined);
-    if (typeof source !== 'string' || !SOURCES.has(source)) throw invalidInput(`${path}/source_type`, e.source_type, `${pyRepr(e.source_type)} is not one of ['volume', 'image', 'snapshot', 'blank']`);
+    if (source === undefined) throw invalidBdm('source_type is required');
     const destination = e.destination_type ?? (source === 'volume' || source === 'snapshot' ? 'volume' : 'local');
-    if (destination !== 'volume' && destination !== 'local') throw invalidInput(`${path}/destination_type`, e.destination_type, `${pyRepr(e.destination_type)} is not one of ['local', 'volume']`);
     const uuidValue = e.uuid ?? e.volume_id ?? e.snapshot_id ?? e.image_id ?? null;
-    if (uuidValue !== null && (typeof uuidValue !== 'string' || !isUuidLike(uuidValue))) throw invalidBdm(`uuid ${pyRepr(uuidValue)} is not a UUID`);
-    const uuid = uuidValue === null ? null : (uuidValue as string).toLowerCase();
+    // The schema allows any id-like string in `uuid`; Kumo's volumes and images are UUIDs.
+    if (uuidValue !== null && !isUuidLike(uuidValue)) throw invalidBdm(`uuid ${pyRepr(uuidValue)} is not a UUID`);
+    const uuid = uuidValue === null ? null : uuidValue.toLowerCase();
     if (source !== 'blank' && uuid === null) throw invalidBdm(`missing uuid for source type ${source}`);
     if (source === 'blank' && uuid !== null) throw invalidBdm('a blank volume has no uuid');
-    const bootIndex = bootIndexOf(e.boot_index, path);
-    const deleteOnTermination = e.delete_on_termination === undefined || e.delete_on_termination === null ? false : boolean(e.delete_on_termination, `${path}/delete_on_termination`);
-    let volumeSize: number | null = null;
-    if (e.volume_size !== undefined && e.volume_size !== null) {
-      const size = typeof e.volume_size === 'string' && /^\d+$/.test(e.volume_size) ? Number(e.volume_size) : e.volume_size;
-      if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || size > 2147483647) {
-        throw invalidInput(`${path}/volume_size`, e.volume_size, `${pyRepr(e.volume_size)} is not of type 'integer'`);
-      }
-      volumeSize = size;
-    }
-    const deviceName = typeof e.device_name === 'string' ? e.device_name : null;
+    const bootIndex = bootIndexOf(e.boot_index);
+    const deleteOnTermination = e.delete_on_termination !== undefined && toBoolean(e.delete_on_termination);
+    const volumeSize = e.volume_size === undefined || e.volume_size === null ? null : toInteger(e.volume_size);
+    const deviceName = e.device_name ?? null;
     if (destination === 'local') {
       if (source === 'image' && bootIndex === 0) {
         out.localImage = uuid;

@@ -5,16 +5,23 @@ import { ConsoleAuthTokens, type ConsoleEndpoint } from '../console-tokens.js';
 import { badRequest, conflict, type ComputeContext } from '../context.js';
 import type { Instance } from '../instances/model.js';
 
+/**
+ * Every protocol Nova's API names: Kumo's agents serve VNC and serial only; RDP (Hyper-V's) and
+ * MKS (VMware's) exist so that a client asking for them hears "unavailable", as from a Nova
+ * whose hypervisor has none, and not that the action does not exist.
+ */
+export type RemoteConsoleProtocol = ConsoleArgs['protocol'] | 'rdp' | 'mks';
+
 /** The longest unix socket path the kernel takes (sun_path is 108 bytes with its NUL). */
 const MAX_SOCKET_PATH = 107;
 
 /**
  * A console URL for an active instance, as Nova's compute API gets one: the agent says where
  * the console is, a fresh token is recorded for it, and the URL leads to the console proxy on
- * Kumo's own port. Kumo proxies noVNC only: serial, SPICE and xvpvnc consoles, and a guest
+ * Kumo's own port. Kumo proxies noVNC only: serial, SPICE, RDP, MKS and xvpvnc consoles, and a guest
  * without a VNC console, are Nova's "Unavailable console type" (400).
  */
-export async function remoteConsoleUrl(ctx: ComputeContext, instance: Instance, protocol: ConsoleArgs['protocol'], type: string): Promise<string> {
+export async function remoteConsoleUrl(ctx: ComputeContext, instance: Instance, protocol: RemoteConsoleProtocol, type: string): Promise<string> {
   if (!instance.host || instance.vmState !== 'active') throw conflict(`Instance ${instance.id} is not ready`);
   const unavailable = () => badRequest(`Unavailable console type ${type}.`);
   if (protocol !== 'vnc' || type !== 'novnc') throw unavailable();

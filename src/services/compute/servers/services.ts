@@ -1,10 +1,12 @@
 import type { Caller, ComputeContext } from '../context.js';
 import { badRequest } from '../context.js';
 import { ComputeHosts } from '../hosts.js';
-import { InstanceActions } from '../instances/actions.js';
-import { BlockDevices } from '../instances/block-devices.js';
-import { InstanceRecords } from '../instances/store.js';
+import { InstanceActions } from '../store/instance-actions.js';
+import { BlockDevices } from '../store/block-devices.js';
+import { InstanceRecords } from '../store/instances.js';
 import { checkQuota } from '../quotas.js';
+import { KeypairRecords } from '../store/keypairs.js';
+import { ServerGroupRecords } from '../store/server-groups.js';
 
 /**
  * What the servers API uses besides the context: the records it writes and the checks other
@@ -15,39 +17,34 @@ export class ServerServices {
   readonly actions: InstanceActions;
   readonly hosts: ComputeHosts;
   readonly blockDevices: BlockDevices;
+  private readonly keypairs: KeypairRecords;
+  private readonly groups: ServerGroupRecords;
 
   constructor(private readonly ctx: ComputeContext) {
     this.instances = new InstanceRecords(ctx.db);
     this.actions = new InstanceActions(ctx.db);
     this.hosts = new ComputeHosts(ctx.db);
     this.blockDevices = new BlockDevices(ctx.db);
+    this.keypairs = new KeypairRecords(ctx.db);
+    this.groups = new ServerGroupRecords(ctx.db);
   }
 
   /** The public key of the caller's keypair, or Nova's 400 for a boot naming an unknown one. */
   async keypairPublicKey(userId: string, name: string): Promise<string> {
-    const row = await this.ctx.db
-      .selectFrom('compute_keypair')
-      .select('public_key')
-      .where('user_id', '=', userId)
-      .where('name', '=', name)
-      .executeTakeFirst();
+    const row = await this.keypairs.get(userId, name);
     if (!row) throw badRequest(`Invalid key_name provided.`);
     return row.public_key;
   }
 
   /** The group must exist in the caller's project and have room for the new members. */
   async requireGroup(caller: Caller, groupId: string, adding: number): Promise<void> {
-    const group = await this.ctx.db.selectFrom('compute_server_group').select(['id', 'project_id']).where('id', '=', groupId).executeTakeFirst();
+    const group = await this.groups.get(groupId);
     if (!group || (group.project_id !== caller.projectId && !caller.isAdmin)) throw badRequest(`Invalid server group ${groupId}.`);
     await checkQuota(this.ctx, caller.projectId, caller.userId, { server_group_members: adding }, { serverGroupId: groupId });
   }
 
   async addGroupMembers(groupId: string, instanceIds: string[]): Promise<void> {
-    if (instanceIds.length === 0) return;
-    await this.ctx.db
-      .insertInto('compute_server_group_member')
-      .values(instanceIds.map((instance_id) => ({ group_id: groupId, instance_id })))
-      .execute();
+    await this.groups.addMembers(groupId, instanceIds);
   }
 
   /**

@@ -214,15 +214,8 @@ export function releaseVolumesAfterDelete(ctx: ComputeContext, svc: ServerServic
 /** Volumes still mapped to deleted instances (a restart came between the delete and the release). */
 export async function releaseVolumesOfDeletedInstances(ctx: ComputeContext, svc: ServerServices): Promise<void> {
   if (!ctx.volumes) return;
-  const rows = await ctx.db
-    .selectFrom('compute_block_device_mapping as b')
-    .innerJoin('compute_instance as i', 'i.id', 'b.instance_id')
-    .select('i.id as id')
-    .distinct()
-    .where('i.deleted', '=', 1)
-    .execute();
-  for (const row of rows) {
-    const instance = await svc.instances.get(row.id);
+  for (const id of await svc.blockDevices.deletedInstancesWithMappings()) {
+    const instance = await svc.instances.get(id);
     if (instance) await releaseVolumes(ctx, svc, instance);
   }
 }
@@ -259,14 +252,7 @@ export async function volumeExtended(ctx: ComputeContext, svc: ServerServices, v
  * lets go of it if it had plugged it in, and the reservation is deleted.
  */
 export async function recoverVolumeMappings(ctx: ComputeContext, svc: ServerServices): Promise<void> {
-  const rows = await ctx.db
-    .selectFrom('compute_block_device_mapping as b')
-    .innerJoin('compute_instance as i', 'i.id', 'b.instance_id')
-    .select(['b.id as id', 'b.status as status', 'i.id as instanceId', 'i.vm_state as vmState'])
-    .where('i.deleted', '=', 0)
-    .where('b.status', 'in', ['detaching', 'attaching'])
-    .execute();
-  for (const row of rows) {
+  for (const row of await svc.blockDevices.inFlight()) {
     if (row.status === 'detaching') {
       await svc.blockDevices.update(row.id, { status: 'attached' }, ['detaching']);
       continue;

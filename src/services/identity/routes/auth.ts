@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { callerOf } from '../../../core/auth/context.js';
 import { queryBool } from '../../../core/http/body.js';
 import { ApiError } from '../../../core/http/errors.js';
-import { authenticate } from '../auth.js';
+import { authenticate, domainsWithRoles, projectsWithRoles } from '../auth.js';
 import type { IdentityContext } from '../context.js';
 import { collection, renderCatalog, renderDomain, renderProject, renderTokenBody } from '../render.js';
 import type { ValidatedToken } from '../tokens/provider.js';
@@ -71,12 +71,8 @@ export function authRoutes(app: FastifyInstance, ctx: IdentityContext): void {
   app.get('/v3/auth/domains', async (request) => {
     authorize(ctx, request, 'identity:get_auth_domains');
     const caller = callerOf(request);
-    const domains = [];
-    for (const domain of await ctx.stores.resources.listDomains({ enabled: true })) {
-      const roles = await ctx.directory.effectiveRoles(caller.userId, { kind: 'domain', id: domain.id });
-      if (roles.length > 0) domains.push(renderDomain(domain, ctx.baseUrl));
-    }
-    return collection('domains', domains, requestUrl(ctx, request));
+    const domains = await domainsWithRoles(ctx, caller.userId);
+    return collection('domains', domains.map((d) => renderDomain(d, ctx.baseUrl)), requestUrl(ctx, request));
   });
 
   app.get('/v3/auth/system', async (request) => {
@@ -85,15 +81,4 @@ export function authRoutes(app: FastifyInstance, ctx: IdentityContext): void {
     const roles = await ctx.directory.effectiveRoles(caller.userId, { kind: 'system' });
     return { system: roles.length > 0 ? [{ all: true }] : [], links: { self: requestUrl(ctx, request) } };
   });
-}
-
-/** Enabled projects on which the user holds at least one role (directly, by group or inherited). */
-export async function projectsWithRoles(ctx: IdentityContext, userId: string) {
-  const projects = await ctx.stores.resources.listProjects({ enabled: true });
-  const result = [];
-  for (const project of projects) {
-    const roles = await ctx.directory.effectiveRoles(userId, { kind: 'project', id: project.id });
-    if (roles.length > 0) result.push(project);
-  }
-  return result;
 }

@@ -7,6 +7,9 @@ import {
   deleteEndpoint,
   deleteRegion,
   deleteService,
+  listEndpoints,
+  listRegions,
+  listServices,
   loadEndpoint,
   loadRegion,
   loadService,
@@ -34,13 +37,11 @@ type ById = { Params: { id: string } };
 
 /** /v3/regions, /v3/services, /v3/endpoints: HTTP shapes and policy; the rules are in ../catalog.ts. */
 export function catalogRoutes(app: FastifyInstance, ctx: IdentityContext): void {
-  const store = ctx.stores.catalog;
-
   // Regions
   app.get('/v3/regions', async (request) => {
     authorize(ctx, request, 'identity:list_regions');
     const parent = queryString(request.query, 'parent_region_id');
-    const regions = await store.listRegions(parent !== undefined ? { parentRegionId: parent } : {});
+    const regions = await listRegions(ctx, parent !== undefined ? { parentRegionId: parent } : {});
     return collection('regions', regions.map((r) => renderRegion(r, ctx.baseUrl)), requestUrl(ctx, request));
   });
   app.post<{ Body: { region: RegionBody } }>('/v3/regions', { schema: { body: regionCreate } }, async (request, reply) => {
@@ -75,7 +76,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: IdentityContext): void 
     authorize(ctx, request, 'identity:list_services');
     const type = queryString(request.query, 'type');
     const name = queryString(request.query, 'name');
-    const services = await store.listServices({ ...(type !== undefined ? { type } : {}), ...(name !== undefined ? { name } : {}) });
+    const services = await listServices(ctx, { ...(type !== undefined ? { type } : {}), ...(name !== undefined ? { name } : {}) });
     return collection('services', services.map((s) => renderService(s, ctx.baseUrl)), requestUrl(ctx, request));
   });
   app.post<{ Body: { service: ServiceBody } }>('/v3/services', { schema: { body: serviceCreate } }, async (request, reply) => {
@@ -105,7 +106,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: IdentityContext): void 
     const serviceId = queryString(request.query, 'service_id');
     const iface = readInterface(queryString(request.query, 'interface'));
     const regionId = queryString(request.query, 'region_id');
-    const endpoints = await store.listEndpoints({
+    const endpoints = await listEndpoints(ctx, {
       ...(serviceId !== undefined ? { serviceId } : {}),
       ...(iface !== undefined ? { interface: iface } : {}),
       ...(regionId !== undefined ? { regionId } : {}),

@@ -3,7 +3,7 @@ import { callerOf } from '../../../core/auth/context.js';
 import { queryString } from '../../../core/http/body.js';
 import type { IdentityContext } from '../context.js';
 import { applyInexactFilters } from '../list-filters.js';
-import { addMember, checkMember, createGroup, deleteGroup, groupMembers, loadGroup, removeMember, updateGroup } from '../groups.js';
+import { addMember, checkMember, createGroup, deleteGroup, groupMembers, listGroups, loadGroup, removeMember, updateGroup } from '../groups.js';
 import { collection, renderGroup, renderUser } from '../render.js';
 import { groupCreate, groupUpdate, type GroupBody } from '../schemas.js';
 import { authorize, requestUrl } from './common.js';
@@ -17,7 +17,7 @@ export function groupRoutes(app: FastifyInstance, ctx: IdentityContext): void {
     authorize(ctx, request, 'identity:list_groups');
     const name = queryString(request.query, 'name');
     const domainId = queryString(request.query, 'domain_id');
-    const groups = await ctx.stores.users.listGroups({
+    const groups = await listGroups(ctx, {
       ...(name !== undefined ? { name } : {}),
       ...(domainId !== undefined ? { domainId } : {}),
     });

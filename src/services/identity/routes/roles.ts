@@ -10,6 +10,7 @@ import {
   createRole,
   deleteRole,
   impliedRoles,
+  listRoles,
   loadRole,
   removeImpliedRole,
   roleInferences,
@@ -27,7 +28,7 @@ export function roleRoutes(app: FastifyInstance, ctx: IdentityContext): void {
     authorize(ctx, request, 'identity:list_roles');
     const name = queryString(request.query, 'name');
     const domainId = queryString(request.query, 'domain_id');
-    const roles = await ctx.stores.assignments.listRoles({
+    const roles = await listRoles(ctx, {
       ...(name !== undefined ? { name } : {}),
       domainId: domainId ?? null,
     });

@@ -3,12 +3,12 @@ import { mapInTurns } from '../../../core/cooperative.js';
 import { callerOf } from '../../../core/auth/context.js';
 import { queryBool, queryString } from '../../../core/http/body.js';
 import type { IdentityContext } from '../context.js';
+import { projectsWithRoles } from '../auth.js';
 import { applyInexactFilters } from '../list-filters.js';
 import type { User } from '../model.js';
 import { collection, renderGroup, renderProject, renderUser } from '../render.js';
 import { passwordChange, userCreate, userUpdate, type UserBody } from '../schemas.js';
-import { changeOwnPassword, createUser, deleteUser, groupsOfUser, loadUser, updateUser } from '../users.js';
-import { projectsWithRoles } from './auth.js';
+import { changeOwnPassword, createUser, deleteUser, groupsOfUser, listUsers, loadUser, updateUser } from '../users.js';
 import { authorize, requestUrl } from './common.js';
 
 type ById = { Params: { id: string } };
@@ -22,7 +22,7 @@ export function userRoutes(app: FastifyInstance, ctx: IdentityContext): void {
     const name = queryString(request.query, 'name');
     const domainId = queryString(request.query, 'domain_id');
     const enabled = queryBool(request.query, 'enabled');
-    const users = await ctx.stores.users.listUsers({
+    const users = await listUsers(ctx, {
       ...(name !== undefined ? { name } : {}),
       ...(domainId !== undefined ? { domainId } : {}),
       ...(enabled !== undefined ? { enabled } : {}),

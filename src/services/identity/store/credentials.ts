@@ -88,6 +88,7 @@ function appCredRow(c: ApplicationCredential): Omit<ApplicationCredentialRow, 'c
     expires_at: c.expiresAt,
     unrestricted: toInt(c.unrestricted),
     roles: JSON.stringify(c.roleIds),
+    access_rules: c.accessRuleIds.length > 0 ? JSON.stringify(c.accessRuleIds) : null,
   };
 }
 
@@ -102,5 +103,6 @@ function toAppCred(row: ApplicationCredentialRow): ApplicationCredential {
     expiresAt: row.expires_at,
     unrestricted: toBool(row.unrestricted),
     roleIds: parseJson<string[]>(row.roles, []),
+    accessRuleIds: parseJson<string[]>(row.access_rules, []),
   };
 }

@@ -1,4 +1,5 @@
 import type { Database } from '../../../core/db/database.js';
+import { AccessRuleStore } from './access-rules.js';
 import { AssignmentStore } from './assignments.js';
 import { BootstrapStore } from './bootstrap.js';
 import { CatalogStore } from './catalog.js';
@@ -8,6 +9,7 @@ import { DomainConfigStore } from './domain-configs.js';
 import { LimitStore } from './limits.js';
 import { PolicyStore } from './policies.js';
 import { ResourceStore } from './resources.js';
+import { TrustStore } from './trusts.js';
 import { UserCredentialStore } from './user-credentials.js';
 import { UserStore } from './users.js';
 
@@ -24,6 +26,8 @@ export class IdentityStores {
   readonly policies: PolicyStore;
   readonly domainConfigs: DomainConfigStore;
   readonly bootstrap: BootstrapStore;
+  readonly trusts: TrustStore;
+  readonly accessRules: AccessRuleStore;
 
   constructor(readonly database: Database) {
     const db = identityDb(database);
@@ -37,5 +41,7 @@ export class IdentityStores {
     this.policies = new PolicyStore(db);
     this.domainConfigs = new DomainConfigStore(db);
     this.bootstrap = new BootstrapStore(db);
+    this.trusts = new TrustStore(db);
+    this.accessRules = new AccessRuleStore(db);
   }
 }

@@ -10,6 +10,8 @@ export interface TokenPayload {
   /** The token's own audit id first, then the one of the token it was rescoped from. */
   auditIds: string[];
   applicationCredentialId?: string;
+  /** A trust-scoped token's trust (OS-TRUST). */
+  trustId?: string;
 }
 
 export type TokenScope =
@@ -18,7 +20,7 @@ export type TokenScope =
   | { kind: 'domain'; id: string }
   | { kind: 'system' };
 
-const METHOD_BITS: Record<string, number> = { password: 1, token: 2, application_credential: 4 };
+const METHOD_BITS: Record<string, number> = { password: 1, token: 2, application_credential: 4, ec2credential: 8 };
 const SCOPE_CODES = { unscoped: 0, project: 1, domain: 2, system: 3 } as const;
 const PAYLOAD_VERSION = 1;
 
@@ -47,16 +49,18 @@ export function encodePayload(payload: TokenPayload): Uint8Array {
     payload.expiresAt,
     payload.auditIds.map((id) => Buffer.from(id, 'base64url')),
     payload.applicationCredentialId ? packId(payload.applicationCredentialId) : null,
+    // Only trust-scoped tokens carry a tenth member, so every other token keeps its length.
+    ...(payload.trustId ? [packId(payload.trustId)] : []),
   ]);
 }
 
 /** Throws on anything that is not a payload this code wrote. */
 export function decodePayload(bytes: Uint8Array): TokenPayload {
   const value = decode(bytes);
-  if (!Array.isArray(value) || value.length !== 9 || value[0] !== PAYLOAD_VERSION) {
+  if (!Array.isArray(value) || (value.length !== 9 && value.length !== 10) || value[0] !== PAYLOAD_VERSION) {
     throw new Error('unknown token payload');
   }
-  const [, user, methodBits, scopeCode, scopeId, issuedAt, expiresAt, audits, appCred] = value as unknown[];
+  const [, user, methodBits, scopeCode, scopeId, issuedAt, expiresAt, audits, appCred, trust] = value as unknown[];
   if (typeof methodBits !== 'number' || typeof issuedAt !== 'number' || typeof expiresAt !== 'number') {
     throw new Error('bad token payload');
   }
@@ -92,5 +96,6 @@ export function decodePayload(bytes: Uint8Array): TokenPayload {
       return Buffer.from(a).toString('base64url');
     }),
     ...(appCred !== null && appCred !== undefined ? { applicationCredentialId: unpackId(appCred) } : {}),
+    ...(trust !== null && trust !== undefined ? { trustId: unpackId(trust) } : {}),
   };
 }

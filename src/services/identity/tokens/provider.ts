@@ -3,7 +3,7 @@ import { ApiError } from '../../../core/http/errors.js';
 import type { IdentityDirectory } from '../directory.js';
 import type { FernetKeyRepository } from '../fernet/key-repository.js';
 import { fernetDecrypt, fernetEncrypt } from '../fernet/fernet.js';
-import type { Domain, Project, Role, User } from '../model.js';
+import type { AccessRule, Domain, Project, Role, Trust, User } from '../model.js';
 import { decodePayload, encodePayload, type TokenPayload, type TokenScope } from './payload.js';
 import type { RevocationList } from './revocations.js';
 
@@ -17,6 +17,10 @@ export interface ValidatedToken {
   projectDomain?: Domain;
   domain?: Domain;
   roles: Role[];
+  /** A trust-scoped token's trust. */
+  trust?: Trust;
+  /** An application credential's access rules: what its tokens may call (none is anything). */
+  accessRules?: AccessRule[];
   /** Set when the token was rejected but `allowExpired` let an expired one through. */
   expired?: boolean;
 }
@@ -29,7 +33,7 @@ export interface IssueRequest {
   /** Audit ids of the token being rescoped, to keep the chain. */
   parentAuditIds?: string[];
   applicationCredentialId?: string;
-  /** Restricts roles to these ids (application credentials). */
+  trustId?: string;
 }
 
 export class TokenError extends ApiError {}
@@ -48,7 +52,10 @@ export class TokenProvider {
     private readonly directory: IdentityDirectory,
     private readonly revocations: RevocationList,
     private readonly lifetimeSeconds: number,
-    private readonly restrictedRoles: (appCredId: string) => Promise<string[] | undefined>,
+    /** A live application credential's role ids and access rules. */
+    private readonly applicationCredential: (appCredId: string) => Promise<{ roleIds: string[]; accessRules: AccessRule[] } | undefined>,
+    /** A live trust by id (not deleted); its expiry is checked here. */
+    private readonly liveTrust: (trustId: string) => Promise<Trust | undefined> = async () => undefined,
   ) {
     directory.onInvalidate(() => {
       this.cache = new Map();
@@ -66,6 +73,7 @@ export class TokenProvider {
       // As Keystone: the token's own audit id, then the first of its chain (a rescope of a rescope keeps the root).
       auditIds: [randomBytes(16).toString('base64url'), ...(request.parentAuditIds?.slice(-1) ?? [])],
       ...(request.applicationCredentialId ? { applicationCredentialId: request.applicationCredentialId } : {}),
+      ...(request.trustId ? { trustId: request.trustId } : {}),
     };
     // Another process (kumo identity rotate-keys) may have promoted a new primary.
     this.keys.reloadIfStale();
@@ -146,17 +154,46 @@ export class TokenProvider {
       issuedAt: payload.issuedAt,
     };
     if (this.revocations.isRevoked(revocable)) return 'The token has been revoked.';
-    if (scope.kind !== 'unscoped') {
+    if (payload.trustId) {
+      const trusted = await this.trustRoles(payload, scope);
+      if (typeof trusted === 'string') return trusted;
+      result.trust = trusted.trust;
+      result.roles = trusted.roles;
+    } else if (scope.kind !== 'unscoped') {
       let roles = await this.directory.effectiveRoles(user.id, scope);
       if (payload.applicationCredentialId) {
-        const allowed = await this.restrictedRoles(payload.applicationCredentialId);
-        if (!allowed) return 'The application credential is gone or expired.';
-        const expandedAllowed = new Set((await this.directory.expand(allowed)).map((r) => r.id));
+        const cred = await this.applicationCredential(payload.applicationCredentialId);
+        if (!cred) return 'The application credential is gone or expired.';
+        const expandedAllowed = new Set((await this.directory.expand(cred.roleIds)).map((r) => r.id));
         roles = roles.filter((r) => expandedAllowed.has(r.id));
+        if (cred.accessRules.length > 0) result.accessRules = cred.accessRules;
       }
       if (roles.length === 0) return 'The user has no role on the scope any more.';
       result.roles = roles;
     }
     return result;
+  }
+
+  /**
+   * A trust-scoped token's roles: the ones delegated, while the trust lives, its trustor and
+   * trustee are enabled, and the trustor still holds every delegated role on the project (as
+   * Keystone checks at each validation).
+   */
+  private async trustRoles(payload: TokenPayload, scope: TokenScope): Promise<{ trust: Trust; roles: Role[] } | string> {
+    const trust = await this.liveTrust(payload.trustId as string);
+    if (!trust) return 'The trust is gone.';
+    if (trust.expiresAt && Date.parse(trust.expiresAt) <= Date.now()) return 'The trust has expired.';
+    const bearer = trust.impersonation ? trust.trustorUserId : trust.trusteeUserId;
+    if (payload.userId !== bearer) return 'The token does not belong to the trust.';
+    for (const id of [trust.trustorUserId, trust.trusteeUserId]) {
+      const party = await this.directory.user(id);
+      if (!party || !party.enabled) return 'A party to the trust is unknown or disabled.';
+    }
+    if (scope.kind !== 'project') return { trust, roles: [] };
+    const held = new Set((await this.directory.effectiveRoles(trust.trustorUserId, scope)).map((r) => r.id));
+    if (!trust.roleIds.every((id) => held.has(id))) return 'The trustor no longer holds the delegated roles.';
+    const roles = await this.directory.expand(trust.roleIds);
+    if (roles.length === 0) return 'The trust delegates no role.';
+    return { trust, roles };
   }
 }

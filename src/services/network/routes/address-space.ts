@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { ADDRESS_SCOPE, RBAC_POLICY, SUBNET_POOL } from '../attributes/resources.js';
 import { createAddressScope, deleteAddressScope, listAddressScopes, renderAddressScope, updateAddressScope, visibleAddressScope } from '../address-scopes.js';
 import type { NetworkContext } from '../context.js';
 import { createRbac, deleteRbac, listRbac, renderRbac, updateRbac, visibleRbac } from '../rbac-policies.js';
@@ -13,8 +14,7 @@ export function addressSpaceRoutes(app: FastifyInstance, ctx: NetworkContext, ba
   };
 
   resourceRoutes(app, baseUrl, {
-    collection: 'address_scopes',
-    member: 'address_scope',
+    attributes: ADDRESS_SCOPE,
     path: 'address-scopes',
     list: async (caller) => (await listAddressScopes(ctx, caller)).map(renderAddressScope),
     show: async (caller, id) => renderAddressScope(await visibleAddressScope(ctx, caller, id)),
@@ -24,8 +24,7 @@ export function addressSpaceRoutes(app: FastifyInstance, ctx: NetworkContext, ba
   });
 
   resourceRoutes(app, baseUrl, {
-    collection: 'subnetpools',
-    member: 'subnetpool',
+    attributes: SUBNET_POOL,
     list: async (caller) => {
       const rows = await listSubnetPools(ctx, caller);
       const tagsOf = await tagged(rows);
@@ -44,8 +43,7 @@ export function addressSpaceRoutes(app: FastifyInstance, ctx: NetworkContext, ba
   });
 
   resourceRoutes(app, baseUrl, {
-    collection: 'rbac_policies',
-    member: 'rbac_policy',
+    attributes: RBAC_POLICY,
     path: 'rbac-policies',
     list: async (caller) => (await listRbac(ctx, caller)).map(renderRbac),
     show: async (caller, id) => renderRbac(await visibleRbac(ctx, caller, id)),

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { NETWORK, PORT, SUBNET } from '../attributes/resources.js';
 import { mapInTurns } from '../../../core/cooperative.js';
 import type { NetworkContext } from '../context.js';
 import { createNetwork, deleteNetwork, updateNetwork, visibleNetwork, visibleNetworks } from '../networks.js';
@@ -16,8 +17,7 @@ export function coreRoutes(app: FastifyInstance, ctx: NetworkContext, baseUrl: (
   };
 
   resourceRoutes(app, baseUrl, {
-    collection: 'networks',
-    member: 'network',
+    attributes: NETWORK,
     list: async (caller) => {
       const networks = await visibleNetworks(ctx, caller);
       const subnets = await subnetIdsOf(networks.map((n) => n.id));
@@ -36,8 +36,7 @@ export function coreRoutes(app: FastifyInstance, ctx: NetworkContext, baseUrl: (
   });
 
   resourceRoutes(app, baseUrl, {
-    collection: 'subnets',
-    member: 'subnet',
+    attributes: SUBNET,
     list: async (caller) => {
       const networks = await visibleNetworks(ctx, caller);
       const subnets = await ctx.records.listSubnets({ networkIds: networks.filter((n) => subnetsVisible(n, caller)).map((n) => n.id) });
@@ -50,8 +49,7 @@ export function coreRoutes(app: FastifyInstance, ctx: NetworkContext, baseUrl: (
   });
 
   resourceRoutes(app, baseUrl, {
-    collection: 'ports',
-    member: 'port',
+    attributes: PORT,
     list: async (caller) => {
       if (caller.isAdmin) return mapInTurns(await ctx.records.listPorts(), (p) => renderPort(p, caller));
       // A project sees its own ports and every port on the networks it owns.

@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { EXTRA_ROUTES, FLOATING_IP, ROUTER } from '../attributes/resources.js';
+import { resourceRoute, routerInterfaceRoute } from '../attributes/schemas.js';
 import type { Json } from '../../../core/http/body.js';
 import { callerFrom, type Caller, type NetworkContext } from '../context.js';
 import { createFloatingIp, deleteFloatingIp, updateFloatingIp, visibleFloatingIp } from '../floating-ips.js';
@@ -25,8 +27,7 @@ export function l3Routes(app: FastifyInstance, ctx: NetworkContext, baseUrl: () 
   const own = (caller: Caller) => (caller.isAdmin ? {} : { projectId: caller.projectId });
 
   resourceRoutes(app, baseUrl, {
-    collection: 'routers',
-    member: 'router',
+    attributes: ROUTER,
     list: async (caller) => routers(await ctx.l3.listRouters(own(caller)), caller),
     show: async (caller, id) => one(routers, await visibleRouter(ctx, caller, id), caller),
     create: async (caller, body) => one(routers, await createRouter(ctx, caller, body), caller),
@@ -35,23 +36,23 @@ export function l3Routes(app: FastifyInstance, ctx: NetworkContext, baseUrl: () 
   });
 
   // Member actions: bodies are bare objects (`{"subnet_id": ...}`), answers too.
-  app.put<{ Params: { id: string } }>('/v2.0/routers/:id/add_router_interface', async (request) =>
+  app.put<{ Params: { id: string }; Body: Json }>('/v2.0/routers/:id/add_router_interface', routerInterfaceRoute(true), async (request) =>
     renderRouterInterface(await addRouterInterface(ctx, callerFrom(request), request.params.id, request.body)),
   );
-  app.put<{ Params: { id: string } }>('/v2.0/routers/:id/remove_router_interface', async (request) =>
+  app.put<{ Params: { id: string }; Body: Json }>('/v2.0/routers/:id/remove_router_interface', routerInterfaceRoute(false), async (request) =>
     renderRouterInterface(await removeRouterInterface(ctx, callerFrom(request), request.params.id, request.body)),
   );
   // extraroute-atomic: `{"router": {"routes": [...]}}` in, the whole router out.
-  app.put<{ Params: { id: string } }>('/v2.0/routers/:id/add_extraroutes', async (request) => ({
-    router: await one(routers, await changeExtraRoutes(ctx, callerFrom(request), request.params.id, request.body, true), callerFrom(request)),
+  const extraRoutes = resourceRoute(EXTRA_ROUTES, 'update', ['routes']);
+  app.put<{ Params: { id: string }; Body: { router: Json } }>('/v2.0/routers/:id/add_extraroutes', extraRoutes, async (request) => ({
+    router: await one(routers, await changeExtraRoutes(ctx, callerFrom(request), request.params.id, request.body.router, true), callerFrom(request)),
   }));
-  app.put<{ Params: { id: string } }>('/v2.0/routers/:id/remove_extraroutes', async (request) => ({
-    router: await one(routers, await changeExtraRoutes(ctx, callerFrom(request), request.params.id, request.body, false), callerFrom(request)),
+  app.put<{ Params: { id: string }; Body: { router: Json } }>('/v2.0/routers/:id/remove_extraroutes', extraRoutes, async (request) => ({
+    router: await one(routers, await changeExtraRoutes(ctx, callerFrom(request), request.params.id, request.body.router, false), callerFrom(request)),
   }));
 
   resourceRoutes(app, baseUrl, {
-    collection: 'floatingips',
-    member: 'floatingip',
+    attributes: FLOATING_IP,
     list: async (caller) => floatingIps(await ctx.l3.listFloatingIps(own(caller))),
     show: async (caller, id) => one(floatingIps, await visibleFloatingIp(ctx, caller, id), caller),
     create: async (caller, body) => one(floatingIps, await createFloatingIp(ctx, caller, body), caller),

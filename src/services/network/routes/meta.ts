@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { isObject } from '../../../core/http/body.js';
+import { QUOTA } from '../attributes/resources.js';
+import { resourceRoute } from '../attributes/schemas.js';
 import { authorize, callerFrom, NeutronError, type Caller, type NetworkContext } from '../context.js';
 import { DEFAULT_QUOTAS, quotaLimits, quotaUsage } from '../quotas.js';
 
@@ -94,19 +95,10 @@ export function metaRoutes(app: FastifyInstance, ctx: NetworkContext, baseUrl: (
     otherProjects(callerFrom(request), request.params.project);
     return { quota: await quotaLimits(ctx, request.params.project) };
   });
-  app.put<{ Params: { project: string } }>('/v2.0/quotas/:project', async (request) => {
+  app.put<{ Params: { project: string }; Body: { quota: Record<string, number | string> } }>('/v2.0/quotas/:project', resourceRoute(QUOTA, 'update'), async (request) => {
     const caller = callerFrom(request);
     authorize(ctx, caller, 'update_quota', { project_id: request.params.project });
-    const body = isObject(request.body) && isObject(request.body.quota) ? request.body.quota : undefined;
-    if (!body) throw new NeutronError(400, 'BadRequest', 'Body must be {"quota": {...}}.');
-    for (const [resource, value] of Object.entries(body)) {
-      if (!(resource in DEFAULT_QUOTAS)) throw new NeutronError(400, 'InvalidInput', `Invalid input for operation: Unrecognized quota resource ${resource}.`);
-      const limit = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
-      if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < -1) {
-        throw new NeutronError(400, 'InvalidInput', `Invalid input for operation: '${String(value)}' is not a valid quota for ${resource}.`);
-      }
-      await ctx.records.setQuota(request.params.project, resource, limit);
-    }
+    for (const [resource, limit] of Object.entries(request.body.quota)) await ctx.records.setQuota(request.params.project, resource, Number(limit));
     return { quota: await quotaLimits(ctx, request.params.project) };
   });
   app.delete<{ Params: { project: string } }>('/v2.0/quotas/:project', async (request, reply) => {

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { SECURITY_GROUP, SECURITY_GROUP_RULE } from '../attributes/resources.js';
 import type { NetworkContext } from '../context.js';
 import { notFound } from '../context.js';
 import { renderRule, renderSecurityGroup } from '../render.js';
@@ -13,8 +14,7 @@ export function securityGroupRoutes(app: FastifyInstance, ctx: NetworkContext, b
   };
 
   resourceRoutes(app, baseUrl, {
-    collection: 'security_groups',
-    member: 'security_group',
+    attributes: SECURITY_GROUP,
     path: 'security-groups',
     list: async (caller) => {
       // Listing is one of the "first needs" on which Neutron creates the project's default group.
@@ -41,8 +41,7 @@ export function securityGroupRoutes(app: FastifyInstance, ctx: NetworkContext, b
   });
 
   resourceRoutes(app, baseUrl, {
-    collection: 'security_group_rules',
-    member: 'security_group_rule',
+    attributes: SECURITY_GROUP_RULE,
     path: 'security-group-rules',
     list: async (caller) => {
       const groups = await ctx.groups.list(caller.isAdmin ? {} : { projectId: caller.projectId });

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { isObject } from '../../../core/http/body.js';
 import { authorize, callerFrom, NeutronError, type Caller, type NetworkContext } from '../context.js';
-import { tagList } from '../common.js';
+import { tagParamRoute, tagsRoute } from '../attributes/schemas.js';
 
 /** Who a taggable resource belongs to, and who else may see it. */
 interface Tagged {
@@ -73,10 +72,10 @@ export function tagRoutes(app: FastifyInstance, ctx: NetworkContext): void {
   const tagNotFound = (params: Params & { tag: string }) => new NeutronError(404, 'TagNotFound', `Tag ${params.tag} could not be found for ${params.id}.`);
 
   app.get<{ Params: Params }>('/v2.0/:collection/:id/tags', async (request) => ({ tags: await load(request.params, callerFrom(request)) }));
-  app.put<{ Params: Params }>('/v2.0/:collection/:id/tags', async (request) => {
+  app.put<{ Params: Params; Body: { tags: string[] } }>('/v2.0/:collection/:id/tags', tagsRoute(), async (request) => {
     await load(request.params, callerFrom(request), 'update');
-    if (!isObject(request.body)) throw new NeutronError(400, 'BadRequest', 'Body must be {"tags": [...]}.');
-    const tags = tagList(request.body.tags);
+    // Neutron refuses a tag given twice; Kumo keeps it once.
+    const tags = [...new Set(request.body.tags)];
     await ctx.records.replaceTags(request.params.id, tags);
     return { tags };
   });
@@ -85,10 +84,9 @@ export function tagRoutes(app: FastifyInstance, ctx: NetworkContext): void {
     await ctx.records.replaceTags(request.params.id, []);
     reply.code(204).send();
   });
-  app.put<{ Params: Params & { tag: string } }>('/v2.0/:collection/:id/tags/:tag', async (request, reply) => {
+  app.put<{ Params: Params & { tag: string } }>('/v2.0/:collection/:id/tags/:tag', tagParamRoute(), async (request, reply) => {
     await load(request.params, callerFrom(request), 'update');
-    const [tag] = tagList([request.params.tag]);
-    await ctx.records.addTag(request.params.id, tag as string);
+    await ctx.records.addTag(request.params.id, request.params.tag);
     reply.code(201).send();
   });
   app.get<{ Params: Params & { tag: string } }>('/v2.0/:collection/:id/tags/:tag', async (request, reply) => {

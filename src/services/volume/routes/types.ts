@@ -63,6 +63,14 @@ export function typeRoutes(app: FastifyInstance, svc: VolumeService): void {
     return null;
   });
 
+  // Kumo's volume backends encrypt nothing, so no type has an encryption spec: Cinder's answer
+  // for such a type is an empty object (and 404 for a type there is not).
+  app.get<{ Params: IdParams }>('/types/:id/encryption', async (request) => {
+    const caller = callerFrom(request);
+    authorize(ctx, caller, 'volume_extension:volume_type_encryption:get');
+    await findType(ctx, caller, request.params.id);
+    return {};
+  });
   app.get<{ Params: IdParams }>('/types/:id/extra_specs', async (request) => {
     const caller = callerFrom(request);
     authorize(ctx, caller, 'volume_extension:types_extra_specs:index');

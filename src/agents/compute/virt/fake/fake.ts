@@ -185,6 +185,11 @@ export class FakeDriver implements VirtDriver {
     return this.get(id).spec.rootVolume?.volumeId;
   }
 
+  /** The direct boot (kernel image) an instance was spawned with, if any (tests). */
+  directBootOf(id: string): InstanceSpec['directBoot'] {
+    return this.get(id).spec.directBoot;
+  }
+
   private get(id: string): FakeDomain {
     const domain = this.domains.get(id);
     if (!domain) throw new VirtError(`Instance ${id} could not be found on this host.`);

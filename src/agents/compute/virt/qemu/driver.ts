@@ -1,13 +1,15 @@
 import { existsSync } from 'node:fs';
-import { mkdir, open, rm, statfs } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, rm, statfs } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../../../core/log.js';
 import { buildConfigDrive } from '../config-drive.js';
 import {
+  BuildAbortError,
   PowerState,
   VirtError,
   type ConsoleTarget,
+  type DirectBoot,
   type HostResources,
   type InstanceInfo,
   type InstanceSpec,
@@ -18,9 +20,9 @@ import {
 import { qemuVersion } from './accel.js';
 import { createOverlay, exportDisk, growDisk } from './disk.js';
 import { Guest, SUSPEND_TAG, type GuestEnv } from './guest.js';
-import type { CachedImage } from './image-cache.js';
+import type { BootFileKind, CachedImage } from './image-cache.js';
 import { checkInstanceId, instanceIds, InstanceFiles, type LaunchRecord } from './instance-files.js';
-import { checkMac } from './process.js';
+import { checkKernelCmdline, checkMac } from './process.js';
 import { qemuImg } from './qemu-img.js';
 import { tapOfPort, Taps } from './taps.js';
 import { checkVolumeId, hotplug, removeTlsKeys, resize, unplug, volumeNodes, type UnplugOptions } from './volumes.js';
@@ -59,7 +61,10 @@ export interface QemuDriverOptions {
   powerdownRetryMs?: number;
   /** How often running guests are checked for a QEMU that is gone (QMP's close is the fast path). */
   watchIntervalMs?: number;
-  images: { ensure(projectId: string, imageId: string): Promise<CachedImage> };
+  images: {
+    ensure(projectId: string, imageId: string): Promise<CachedImage>;
+    ensureBootFile(projectId: string, imageId: string, kind: BootFileKind): Promise<string>;
+  };
   hostIp?: string;
   /**
    * The compute host this driver serves. Two agents on one machine may share a data directory
@@ -190,6 +195,7 @@ export class QemuDriver implements VirtDriver {
           const base = await this.options.images.ensure(spec.projectId, spec.imageId);
           await createOverlay(base, files.disk, spec.rootGb);
         }
+        if (spec.directBoot !== undefined) record.directBoot = await this.placeBootFiles(spec.projectId, spec.directBoot, files);
         for (const volume of spec.volumes ?? []) volumeNodes(volume, files.volumesDir);
         if (spec.volumes !== undefined && spec.volumes.length > 0) record.volumes = spec.volumes;
         if (spec.configDriveFiles !== undefined) {
@@ -473,6 +479,21 @@ export class QemuDriver implements VirtDriver {
     if (!allowed.includes(state)) throw new VirtError(`Cannot ${action} instance ${guest.id} while it is ${state}.`);
   }
 
+  /**
+   * A direct boot's kernel and ramdisk from the image cache into the instance's directory, as
+   * Nova's libvirt driver keeps `instances/<uuid>/kernel` and `ramdisk`: a hard link to the
+   * read-only cached file where the file system allows one, else a copy.
+   */
+  private async placeBootFiles(projectId: string, boot: DirectBoot, files: InstanceFiles): Promise<NonNullable<LaunchRecord['directBoot']>> {
+    const place = async (imageId: string, kind: BootFileKind, path: string): Promise<void> => {
+      const cached = await this.options.images.ensureBootFile(projectId, imageId, kind);
+      await link(cached, path).catch(() => copyFile(cached, path));
+    };
+    await place(boot.kernelId, 'kernel', files.kernel);
+    if (boot.ramdiskId !== undefined) await place(boot.ramdiskId, 'ramdisk', files.ramdisk);
+    return { ramdisk: boot.ramdiskId !== undefined, cmdline: boot.cmdline };
+  }
+
   /** Starts a suspended guest from the state saved in its disk, then drops that saved state. */
   private async resumeSaved(guest: Guest): Promise<void> {
     await guest.launch(await this.record(guest), { loadvm: SUSPEND_TAG });
@@ -502,6 +523,14 @@ export class QemuDriver implements VirtDriver {
     checkCount('rootGb', spec.rootGb, 0, 64 * 1024);
     if (typeof spec.projectId !== 'string' || spec.projectId === '') throw new VirtError('the instance has no project id');
     if (typeof spec.imageId !== 'string' || (spec.imageId === '' && spec.rootVolume === undefined)) throw new VirtError('the instance has no image');
+    if (spec.directBoot !== undefined) {
+      try {
+        checkKernelCmdline(spec.directBoot.cmdline);
+      } catch (error) {
+        // The image's own property: no other host would boot it better.
+        throw new BuildAbortError(`the image's os_command_line cannot be used: ${(error as Error).message.replace(/^qemu: /, '')}`);
+      }
+    }
     const taps = new Set<string>();
     for (const nic of spec.nics) {
       const tap = tapOfPort(nic.portId);

@@ -191,6 +191,13 @@ export class Guest {
       nics,
       accel: this.env.accel,
       ...(record.configDrive ? { configDrivePath: this.files.configDrive } : {}),
+      ...(record.directBoot
+        ? {
+            kernelPath: this.files.kernel,
+            kernelCmdline: record.directBoot.cmdline,
+            ...(record.directBoot.ramdisk ? { initrdPath: this.files.ramdisk } : {}),
+          }
+        : {}),
       ...(this.env.tbSizeMb !== undefined ? { tbSizeMb: this.env.tbSizeMb } : {}),
       ...(options.loadvm !== undefined ? { loadvm: options.loadvm } : {}),
       ...(this.env.binary !== undefined ? { binary: this.env.binary } : {}),

@@ -27,6 +27,15 @@ export interface CachedImage {
   virtualSize: number;
 }
 
+/**
+ * The kernel or the initramfs of an AMI-style image (Glance's kernel_id / ramdisk_id, Nova's
+ * libvirt driver boots them directly): files QEMU loads itself, never opened as disks.
+ */
+export type BootFileKind = 'kernel' | 'ramdisk';
+
+/** The disk formats Glance gives such images (aki, ari), and raw, as Nova fetches both as raw bytes. */
+const BOOT_FILE_FORMATS: Record<BootFileKind, readonly string[]> = { kernel: ['aki', 'raw'], ramdisk: ['ari', 'raw'] };
+
 const UUID = /^([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})$/i;
 const PART = /^\.([0-9a-f-]{36})\.(\d+)\.[0-9a-f]+\.part$/;
 const QCOW2_MAGIC = 0x514649fb; // "QFI\xfb"
@@ -48,6 +57,7 @@ export class ImageCache {
   private readonly log: Logger | undefined;
   /** One download per image, shared by every ensure() that asks while it runs. */
   private readonly pending = new Map<string, Promise<CachedImage>>();
+  private readonly pendingFiles = new Map<string, Promise<string>>();
   private staleSwept = false;
 
   constructor(opts: { dir: string; source: ImageSource; log?: Logger }) {
@@ -72,6 +82,25 @@ export class ImageCache {
     return work;
   }
 
+  /**
+   * A kernel or ramdisk image's file, downloaded and verified first when this host does not have
+   * it yet; the same cache, the same one download per image, but nothing reads it as a disk.
+   */
+  ensureBootFile(projectId: string, imageId: string, kind: BootFileKind): Promise<string> {
+    let id: string;
+    try {
+      id = canonicalImageId(imageId);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const key = `${kind}:${id}`;
+    const running = this.pendingFiles.get(key);
+    if (running) return running;
+    const work = this.loadBootFile(projectId, id, kind).finally(() => this.pendingFiles.delete(key));
+    this.pendingFiles.set(key, work);
+    return work;
+  }
+
   /** Where an image is (or would be) cached. */
   pathOf(imageId: string): string {
     return join(this.dir, canonicalImageId(imageId));
@@ -89,26 +118,63 @@ export class ImageCache {
     return this.download(projectId, id, path);
   }
 
-  private async download(projectId: string, id: string, path: string): Promise<CachedImage> {
+  private async loadBootFile(projectId: string, id: string, kind: BootFileKind): Promise<string> {
+    const path = join(this.dir, id);
+    if (await exists(path)) return path;
+    await mkdir(this.dir, { recursive: true, mode: 0o755 });
+    await this.sweepStaleParts();
     const started = Date.now();
-    let download: Awaited<ReturnType<ImageSource['download']>>;
+    const { data, diskFormat, checksum } = await this.fetch(projectId, id);
+    if (diskFormat === null || !BOOT_FILE_FORMATS[kind].includes(diskFormat)) {
+      await abandon(data);
+      throw new BuildAbortError(`image ${id} has disk_format ${diskFormat ?? 'none'}; a ${kind} image must be ${BOOT_FILE_FORMATS[kind].join(' or ')}`);
+    }
+    const part = this.partOf(id);
     try {
-      download = await this.source.download(projectId, id);
+      const { md5, bytes } = await writeDurably(part, data);
+      verifyChecksum(id, checksum, md5, bytes);
+      if (checksum === null) this.log?.warn({ imageId: id }, 'image has no checksum to verify its download against');
+      await this.publish(part, path);
+      this.log?.info({ imageId: id, bytes, kind, ms: Date.now() - started }, 'image cached');
+      return path;
+    } catch (error) {
+      await unlink(part).catch(() => undefined);
+      if (error instanceof VirtError) throw error;
+      throw new VirtError(`image ${id} could not be cached: ${(error as Error).message}`);
+    }
+  }
+
+  private async fetch(projectId: string, id: string): Promise<Awaited<ReturnType<ImageSource['download']>>> {
+    try {
+      return await this.source.download(projectId, id);
     } catch (error) {
       throw new VirtError(`image ${id} could not be downloaded: ${(error as Error).message}`);
     }
-    const { data, diskFormat, checksum } = download;
+  }
+
+  private partOf(id: string): string {
+    return join(this.dir, `.${id}.${process.pid}.${randomBytes(4).toString('hex')}.part`);
+  }
+
+  /** A complete, verified `.part` file becomes the cached image: read-only, under its final name, on disk. */
+  private async publish(part: string, path: string): Promise<void> {
+    await chmod(part, 0o444);
+    await rename(part, path);
+    await syncDirectory(this.dir);
+  }
+
+  private async download(projectId: string, id: string, path: string): Promise<CachedImage> {
+    const started = Date.now();
+    const { data, diskFormat, checksum } = await this.fetch(projectId, id);
     if (diskFormat !== null && diskFormat !== 'qcow2' && diskFormat !== 'raw') {
       await abandon(data);
       throw new BuildAbortError(`image ${id} has disk_format ${diskFormat}; this driver boots only qcow2 and raw images`);
     }
 
-    const part = join(this.dir, `.${id}.${process.pid}.${randomBytes(4).toString('hex')}.part`);
+    const part = this.partOf(id);
     try {
       const { md5, bytes, header } = await writeDurably(part, data);
-      if (checksum !== null && md5 !== checksum.toLowerCase()) {
-        throw new VirtError(`image ${id} failed its checksum: the image service says ${checksum}, the ${bytes} bytes received hash to ${md5}`);
-      }
+      verifyChecksum(id, checksum, md5, bytes);
       if (checksum === null) this.log?.warn({ imageId: id }, 'image has no checksum to verify its download against');
       // Read before qemu-img opens the file at all: its header must not point at other host files.
       checkQcow2Header(id, header);
@@ -117,9 +183,7 @@ export class ImageCache {
       if ((accepted.format === 'qcow2') !== isQcow2(header)) {
         throw new VirtError(`image ${id}: qemu-img reads it as ${info.format}, its header says otherwise`);
       }
-      await chmod(part, 0o444);
-      await rename(part, path);
-      await syncDirectory(this.dir);
+      await this.publish(part, path);
       this.log?.info({ imageId: id, bytes, format: accepted.format, ms: Date.now() - started }, 'image cached');
       return { path, ...accepted };
     } catch (error) {
@@ -157,6 +221,12 @@ function acceptable(id: string, info: ImageInfo, diskFormat: string | null): Omi
     throw new BuildAbortError(`image ${id} says disk_format ${diskFormat} but its data is ${info.format}`);
   }
   return { format: info.format, virtualSize: info.virtualSize };
+}
+
+function verifyChecksum(id: string, checksum: string | null, md5: string, bytes: number): void {
+  if (checksum !== null && md5 !== checksum.toLowerCase()) {
+    throw new VirtError(`image ${id} failed its checksum: the image service says ${checksum}, the ${bytes} bytes received hash to ${md5}`);
+  }
 }
 
 function isQcow2(header: Buffer): boolean {

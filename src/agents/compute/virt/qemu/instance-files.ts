@@ -33,6 +33,8 @@ export interface LaunchRecord {
   rootVolume?: VolumeAttachment;
   /** Attached volumes, in attach order: a start gives the guest each of them again. */
   volumes?: VolumeAttachment[];
+  /** QEMU loads the instance's `kernel` (and `ramdisk` when there is one) with this command line. */
+  directBoot?: { ramdisk: boolean; cmdline: string };
 }
 
 export class InstanceFiles {
@@ -55,6 +57,13 @@ export class InstanceFiles {
   /** Per-volume files QEMU reads (an NBD volume's TLS-PSK keys). */
   get volumesDir(): string {
     return join(this.dir, 'volumes');
+  }
+  /** A direct boot's kernel and initramfs (Nova's instances/<uuid>/kernel and ramdisk). */
+  get kernel(): string {
+    return join(this.dir, 'kernel');
+  }
+  get ramdisk(): string {
+    return join(this.dir, 'ramdisk');
   }
   get configDrive(): string {
     return join(this.dir, 'disk.config');

@@ -39,6 +39,13 @@ export interface QemuSpec {
   rootVolume?: VolumeNodes;
   /** Volumes after the root disk and the config drive, in attach order. */
   volumes?: VolumeNodes[];
+  /**
+   * Direct boot: QEMU loads this kernel (an ELF vmlinux with a PVH entry, or a bzImage) and
+   * initramfs itself, with this command line, instead of the firmware booting the disk.
+   */
+  kernelPath?: string;
+  initrdPath?: string;
+  kernelCmdline?: string;
   /** A config drive (ISO 9660), attached read-only as a second virtio disk. */
   configDrivePath?: string;
   /** kvm or tcg (default): the driver decides once per host (accel.ts). */
@@ -68,6 +75,8 @@ const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 /** Internal snapshot tags the driver uses; QEMU would take a comma as an option separator. */
 const SNAPSHOT_TAG = /^[A-Za-z0-9_-]{1,64}$/;
 const NAMESPACE = /^[A-Za-z0-9_.-]{1,200}$/;
+/** x86's COMMAND_LINE_SIZE is 2048 bytes with the NUL. */
+const MAX_KERNEL_CMDLINE_BYTES = 2047;
 
 function checkPath(what: string, path: string, unixSocket = false): void {
   if (!isPlainPath(path)) {
@@ -82,6 +91,12 @@ function checkInt(what: string, value: number, min: number, max: number): void {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new VirtError(`qemu: ${what} must be an integer from ${min} to ${max}, not ${value}`);
   }
+}
+
+/** A kernel command line QEMU passes as it is: one line of printable text the kernel can hold. */
+export function checkKernelCmdline(cmdline: string): void {
+  if (typeof cmdline !== 'string' || /[\x00-\x1f\x7f]/.test(cmdline)) throw new VirtError('qemu: the kernel command line holds control characters');
+  if (Buffer.byteLength(cmdline) > MAX_KERNEL_CMDLINE_BYTES) throw new VirtError(`qemu: the kernel command line is longer than ${MAX_KERNEL_CMDLINE_BYTES} bytes`);
 }
 
 export function checkMac(mac: string): void {
@@ -100,6 +115,12 @@ export function validateQemuSpec(spec: QemuSpec): void {
   if (spec.diskPath !== undefined) checkPath('disk', spec.diskPath);
   if (spec.diskPath !== undefined && spec.rootVolume !== undefined) throw new VirtError('qemu: a root disk and a root volume are given');
   if (spec.configDrivePath !== undefined) checkPath('config drive', spec.configDrivePath);
+  if (spec.kernelPath !== undefined) checkPath('kernel', spec.kernelPath);
+  if (spec.initrdPath !== undefined) checkPath('initrd', spec.initrdPath);
+  if ((spec.initrdPath !== undefined || spec.kernelCmdline !== undefined) && spec.kernelPath === undefined) {
+    throw new VirtError('qemu: an initrd or a kernel command line needs a kernel');
+  }
+  if (spec.kernelCmdline !== undefined) checkKernelCmdline(spec.kernelCmdline);
   if (spec.accel !== undefined && spec.accel !== 'kvm' && spec.accel !== 'tcg') {
     throw new VirtError(`qemu: accelerator ${JSON.stringify(spec.accel)} is not kvm or tcg`);
   }
@@ -155,6 +176,12 @@ export function qemuArgs(spec: QemuSpec): string[] {
     '-qmp', `unix:${spec.qmpSocket},server=on,wait=off`,
     '-pidfile', spec.pidFile,
   ];
+  if (spec.kernelPath !== undefined) {
+    // -kernel, -initrd and -append are whole values (no option parsing), unlike -blockdev's.
+    args.push('-kernel', spec.kernelPath);
+    if (spec.initrdPath !== undefined) args.push('-initrd', spec.initrdPath);
+    if (spec.kernelCmdline !== undefined) args.push('-append', spec.kernelCmdline);
+  }
   if (spec.diskPath !== undefined) {
     // -blockdev names the nodes, so the driver's later blockdev-add/device_add use the same scheme.
     args.push(

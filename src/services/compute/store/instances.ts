@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { mapInTurns } from '../../../core/cooperative.js';
 import type { ComputeTables, InstanceRow } from '../tables.js';
-import { instanceFromRow, instanceToRow, type Instance } from './model.js';
+import { instanceFromRow, instanceToRow, type Instance } from '../instances/model.js';
 
 /** What a state change expects to find: the update happens only when the row still matches. */
 export interface Expected {
@@ -42,6 +42,26 @@ export class InstanceRecords {
     if (filter.deleted !== undefined) query = query.where('deleted', '=', filter.deleted ? 1 : 0);
     const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
     return mapInTurns(rows, (row) => instanceFromRow(row));
+  }
+
+  /** Ids of live instances still building: on one of `hosts`, or (null) on no host yet. */
+  async buildingIds(hosts: string[] | null): Promise<string[]> {
+    let query = this.db.selectFrom('compute_instance').select('id').where('deleted', '=', 0).where('vm_state', '=', 'building');
+    query = hosts === null ? query.where('host', 'is', null) : query.where('host', 'in', hosts);
+    const rows = await query.execute();
+    return rows.map((row) => row.id);
+  }
+
+  /** Whether any live instance runs on the host. */
+  async anyOnHost(host: string): Promise<boolean> {
+    const row = await this.db.selectFrom('compute_instance').select('id').where('host', '=', host).where('deleted', '=', 0).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** The hosts of those of the (live) instances that have one. */
+  async hostsOf(instanceIds: string[]): Promise<string[]> {
+    const rows = await this.db.selectFrom('compute_instance').select('host').where('id', 'in', instanceIds).where('deleted', '=', 0).execute();
+    return rows.map((r) => r.host).filter((h): h is string => h !== null);
   }
 
   /** Sets `changes` when the instance is in the expected state; false when it was not. */
