@@ -439,7 +439,7 @@ describe('networking through the openstack CLI', { skip: cliSkip, timeout: 600_0
     const pub = await cli.json<Shown>([...ADMIN, 'network', 'create', '--external', 'public']);
     await cli.ok([...ADMIN, 'subnet', 'create', '--subnet-range', '192.0.2.0/24', '--no-dhcp', '--network', 'public', 'public-subnet']);
     await cli.ok([...ADMIN, 'subnet', 'pool', 'create', '--share', '--default', '--pool-prefix', '10.90.0.0/22', '--default-prefix-length', '26', 'shared-default-subnetpool-v4']);
-    // Neutron answers {"dry-run": "pass"}; the CLI's table of it is empty: success is the exit status.
+    // Neutron answers {"id": "dry-run=pass", ...}; success is the exit status.
     await cli.json<Shown>([...DEMO, 'network', 'auto', 'allocated', 'topology', 'create', '--check-resources']);
     const made = await cli.json<Shown>([...DEMO, 'network', 'auto', 'allocated', 'topology', 'create']);
     assert.match(made.id as string, UUID);

@@ -7,6 +7,9 @@ import { InstanceRecords } from './store/instances.js';
 export interface UsagePeriod {
   start: Date;
   stop: Date;
+  /** start and stop as Nova echoes them: Python's isoformat of what it parsed, microseconds and all (a Date keeps milliseconds). */
+  startText?: string;
+  stopText?: string;
 }
 
 /** One server's line (Nova's server_usages entry). */
@@ -42,10 +45,21 @@ const NOVA_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d{1,6}
 
 /** `start` and `end` as Nova reads them: a missing one is now, and start must come before end. */
 export function usagePeriod(start: string | undefined, end: string | undefined, now = new Date()): UsagePeriod {
-  const period = { start: parseTime(start, now), stop: parseTime(end, now) };
+  const period: UsagePeriod = { start: parseTime(start, now), stop: parseTime(end, now) };
   if (start === undefined && end === undefined) period.start = new Date(now.getTime() - 1);
   if (!(period.start.getTime() < period.stop.getTime())) throw badRequest('Invalid start time. The start time cannot occur after the end time.');
-  return period;
+  const startText = isoText(start);
+  const stopText = isoText(end);
+  return { ...period, ...(startText ? { startText } : {}), ...(stopText ? { stopText } : {}) };
+}
+
+/** A given time as Python's isoformat prints what Nova parsed: the fraction to six digits, none when it is zero. */
+function isoText(value: string | undefined): string | undefined {
+  const m = value === undefined ? null : NOVA_TIME.exec(value);
+  if (!m) return undefined;
+  const base = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}`;
+  const fraction = (m[7] ?? '.').slice(1).padEnd(6, '0');
+  return Number(fraction) === 0 ? base : `${base}.${fraction}`;
 }
 
 function parseTime(value: string | undefined, now: Date): Date {
@@ -111,8 +125,8 @@ export function tenantUsages(instances: Instance[], period: UsagePeriod, now = n
     if (!usage) {
       usage = {
         tenant_id: instance.projectId,
-        start: novaIsoTime(period.start),
-        stop: novaIsoTime(period.stop),
+        start: period.startText ?? novaIsoTime(period.start),
+        stop: period.stopText ?? novaIsoTime(period.stop),
         total_hours: 0,
         total_local_gb_usage: 0,
         total_memory_mb_usage: 0,

@@ -133,6 +133,8 @@ export const networkPolicyDefaults: Record<string, string> = {
   'delete_floatingip:tags': ADMIN_OR_PROJECT_MEMBER,
   'update_security_group:tags': ADMIN_OR_PROJECT_MEMBER,
   'delete_security_group:tags': ADMIN_OR_PROJECT_MEMBER,
+  'update_subnetpool:tags': ADMIN_OR_PROJECT_MEMBER,
+  'delete_subnetpool:tags': ADMIN_OR_PROJECT_MEMBER,
 
   create_address_scope: ADMIN_OR_PROJECT_MEMBER,
   'create_address_scope:shared': 'rule:admin_only',

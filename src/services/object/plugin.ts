@@ -95,9 +95,22 @@ function route(req: SwiftRequest): (ctx: ObjectContext, req: SwiftRequest) => Pr
   throw new SwiftError(405, undefined, { allow: level === 'account' ? 'GET, HEAD, POST' : level === 'container' ? 'DELETE, GET, HEAD, POST, PUT' : 'COPY, DELETE, GET, HEAD, POST, PUT' });
 }
 
+/** Swift's spelling of a header name (Python's str.title(), as swob writes them): x-object-meta-k1 -> X-Object-Meta-K1. */
+export function swiftHeaderCase(name: string): string {
+  return name.toLowerCase().replace(/(^|[^a-z])([a-z])/g, (_m, before: string, letter: string) => before + letter.toUpperCase());
+}
+
+const USER_METADATA = /^x-(account|container|object)-meta-/i;
+
 function send(reply: FastifyReply, request: FastifyRequest, response: SwiftResponse): FastifyReply {
   reply.code(response.status);
-  for (const [name, value] of Object.entries(response.headers)) reply.header(name, value);
+  for (const [name, value] of Object.entries(response.headers)) {
+    // Fastify lowercases the names it is given. Metadata goes out as Swift spells it, set on the
+    // raw response (Node keeps that spelling): openstacksdk finds metadata by a case-sensitive
+    // prefix (X-Object-Meta-), and reads none from lowercase names.
+    if (USER_METADATA.test(name)) reply.raw.setHeader(swiftHeaderCase(name), value);
+    else reply.header(name, value);
+  }
   if (request.method === 'HEAD' || response.status === 204 || response.status === 304) {
     if (response.body && typeof response.body !== 'string' && !Buffer.isBuffer(response.body)) (response.body as Readable).destroy();
     return reply.send();

@@ -95,6 +95,12 @@ describe('usage arithmetic', () => {
     assert.deepEqual([inside.state, inside.uptime, inside.ended_at], ['terminated', 6 * 3600, '2026-01-01T12:00:00']);
   });
 
+  it('echoes start and end as Nova parsed them, microseconds and all (openstacksdk compares them)', () => {
+    const period = usagePeriod('2026-01-01 00:00:00.518784', '2026-01-02T00:00:00.5');
+    const [usage] = tenantUsages([instance('inside', '2026-01-01T06:00:00.000Z', null)], period, new Date('2026-01-03T00:00:00Z'));
+    assert.deepEqual([usage!.start, usage!.stop], ['2026-01-01T00:00:00.518784', '2026-01-02T00:00:00.500000']);
+  });
+
   it('refuses a window that ends before it starts, and times it cannot read', () => {
     assert.throws(() => usagePeriod('2026-01-02T00:00:00', '2026-01-01T00:00:00'), (e: any) => e.status === 400);
     assert.throws(() => usagePeriod('2026-13-45', undefined), (e: any) => e.status === 400);

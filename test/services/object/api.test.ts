@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestCloud, TEST_DATABASE_URL, type TestCloud } from '../../helpers/cloud.js';
@@ -55,6 +56,28 @@ for (const engine of ENGINES) describe(`object storage API (Swift v1) on ${engin
     const health = await swift(url, 'GET', '/healthcheck');
     assert.equal(health.status, 200);
     assert.equal(health.text, 'OK');
+  });
+
+  it('spells metadata header names as Swift does (openstacksdk matches X-Object-Meta- case-sensitively)', async () => {
+    const c = `${demoAccount}/spelling`;
+    await swift(url, 'PUT', c, demo, { headers: { 'x-container-meta-color': 'blue' } });
+    await swift(url, 'PUT', `${c}/o`, demo, { body: 'x', headers: { 'x-object-meta-who_am_i': 'tom' } });
+    await swift(url, 'POST', demoAccount, demo, { headers: { 'x-account-meta-k1': 'v1' } });
+    const rawNames = (path: string) =>
+      new Promise<string[]>((resolveNames, reject) => {
+        const request = httpRequest(`${url}/object-store${path}`, { method: 'HEAD', headers: { 'x-auth-token': demo } }, (response) => {
+          response.resume();
+          resolveNames(response.rawHeaders.filter((_v, i) => i % 2 === 0));
+        });
+        request.once('error', reject);
+        request.end();
+      });
+    assert.ok((await rawNames(`${c}/o`)).includes('X-Object-Meta-Who_Am_I'));
+    assert.ok((await rawNames(c)).includes('X-Container-Meta-Color'));
+    assert.ok((await rawNames(demoAccount)).includes('X-Account-Meta-K1'));
+    await swift(url, 'POST', demoAccount, demo, { headers: { 'x-remove-account-meta-k1': 'x' } });
+    await swift(url, 'DELETE', `${c}/o`, demo);
+    await swift(url, 'DELETE', c, demo);
   });
 
   it('creates, reads, lists and deletes, with Swift status codes and headers', async () => {

@@ -458,5 +458,17 @@ for (const engine of ENGINES) describe(`volume API on ${engine.name}`, { skip: e
     assert.deepEqual(zones.json.availabilityZoneInfo, [{ zoneName: 'nova', zoneState: { available: true } }]);
     const pools = await cinder(url, 'GET', '/scheduler-stats/get_pools?detail=true', admin);
     assert.equal(pools.json.pools[0].capabilities.storage_protocol, 'file');
+    // A backend's capabilities by the host os-hosts names (admin only), 404 for a host there is not.
+    const host = pools.json.pools[0].name.split('#')[0];
+    const capabilities = await cinder(url, 'GET', `/capabilities/${encodeURIComponent(host)}`, admin);
+    assert.equal(capabilities.status, 200);
+    assert.equal(capabilities.json.namespace, `OS::Storage::Capabilities::${host}`);
+    assert.equal(capabilities.json.storage_protocol, 'file');
+    assert.equal((await cinder(url, 'GET', `/capabilities/${encodeURIComponent(host)}`, demo)).status, 403);
+    assert.equal((await cinder(url, 'GET', '/capabilities/nowhere@none', admin)).status, 404);
+    // The filters each list reads (3.33+), one resource or all.
+    assert.equal((await cinder(url, 'GET', '/resource_filters', demo)).status, 404);
+    const filters = await cinder(url, 'GET', '/resource_filters?resource=volume', demo, undefined, '3.33');
+    assert.deepEqual(filters.json.resource_filters, [{ resource: 'volume', filters: ['name', 'status', 'metadata', 'bootable', 'availability_zone', 'volume_type'] }]);
   });
 });

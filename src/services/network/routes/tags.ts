@@ -39,6 +39,11 @@ const TAGGABLE: Record<string, (ctx: NetworkContext, id: string) => Promise<Tagg
     const f = await ctx.l3.getFloatingIp(id);
     return f && { member: 'floatingip', projectId: f.projectId, everyone: false };
   },
+  // Neutron's standard-attr tags cover subnet pools too (openstacksdk's pool test sets them); a shared pool is seen by all.
+  subnetpools: async (ctx, id) => {
+    const p = await ctx.pools.getPool(id);
+    return p && { member: 'subnetpool', projectId: p.project_id, everyone: p.shared === 1 };
+  },
   // Security groups are at `/v2.0/security-groups` (the body key is `security_groups`).
   'security-groups': async (ctx, id) => {
     const g = await ctx.groups.get(id);

@@ -36,9 +36,13 @@ export function topologyRoutes(app: FastifyInstance, ctx: NetworkContext, baseUr
     availability_zones: ['network', 'router'].map((resource) => ({ name: 'nova', resource, state: 'available' })),
   }));
 
-  // The one L3 provider this cloud has: the network node's routers.
+  // The L3 providers Neutron's router plugin registers by itself (its "legacy plus" set), as a
+  // router's `ha`/`distributed` attributes name them; the network node's routers are single_node.
   app.get('/v2.0/service-providers', async () => ({
-    service_providers: [{ service_type: 'L3_ROUTER_NAT', name: 'single_node', default: true }],
+    service_providers: [
+      { service_type: 'L3_ROUTER_NAT', name: 'single_node', default: true },
+      ...['ha', 'dvr', 'dvrha'].map((name) => ({ service_type: 'L3_ROUTER_NAT', name, default: false })),
+    ],
   }));
 
   app.get<{ Params: { project: string }; Querystring: { fields?: string | string[] } }>(

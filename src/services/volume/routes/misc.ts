@@ -3,6 +3,7 @@ import { ApiError } from '../../../core/http/errors.js';
 import { authorize, callerFrom } from '../context.js';
 import { QUOTA_DEFAULTS, QUOTA_RESOURCES, quotaLimits, quotaUsage, resetQuotas, setQuota } from '../quotas.js';
 import type { VolumeService } from '../service.js';
+import { requireVersion } from '../microversion.js';
 import { cinderTime } from '../render.js';
 import { virtualFree } from '../scheduler.js';
 import { q, truthy } from './listing.js';
@@ -26,6 +27,18 @@ const EXTENSIONS: Array<[string, string, string]> = [
   ['os-vol-tenant-attr', 'VolumeTenantAttribute', 'Expose the internal project_id as an attribute of a volume.'],
   ['scheduler-stats', 'Scheduler_stats', 'Scheduler stats support.'],
 ];
+
+/**
+ * Cinder's resource_filters (3.33+): the query filters each list answers to. Cinder reads them
+ * from its resource_filters.json; here they are the ones Kumo's list routes read (routes/volumes.ts,
+ * snapshots.ts, attachments.ts, types.ts). Keep the two together.
+ */
+export const RESOURCE_FILTERS: Record<string, string[]> = {
+  volume: ['name', 'status', 'metadata', 'bootable', 'availability_zone', 'volume_type'],
+  snapshot: ['name', 'status', 'volume_id'],
+  attachment: ['volume_id', 'status', 'instance_id'],
+  volume_type: ['is_public'],
+};
 
 /** Quotas, limits, availability zones, services and pools. */
 export function miscRoutes(app: FastifyInstance, svc: VolumeService): void {
@@ -154,6 +167,34 @@ export function miscRoutes(app: FastifyInstance, svc: VolumeService): void {
       })),
     ];
     return { services: services.filter((s) => (binary === undefined || s.binary === binary) && (host === undefined || s.host === host)) };
+  });
+
+  // Cinder's capabilities of one backend host (`host@backend`, as os-hosts names it), in its
+  // capabilities view's shape; the properties are the standard ones the backend reports.
+  app.get<{ Params: { host: string } }>('/capabilities/:host', async (request) => {
+    authorize(ctx, callerFrom(request), 'volume_extension:capabilities');
+    const backend = (await svc.volumes.scheduler.list()).find((b) => b.host === request.params.host);
+    if (!backend) throw new ApiError(404, `Can't find service: ${request.params.host}`);
+    return {
+      namespace: `OS::Storage::Capabilities::${backend.host}`,
+      vendor_name: 'Kumo',
+      volume_backend_name: backend.backend_name,
+      pool_name: null,
+      driver_version: '1.0',
+      storage_protocol: backend.storage_protocol,
+      display_name: null,
+      description: null,
+      visibility: null,
+      replication_targets: [],
+      properties: backend.thin === 1 ? { thin_provisioning: { title: 'Thin Provisioning', description: 'Sets thin provisioning.', type: 'boolean' } } : {},
+    };
+  });
+
+  app.get('/resource_filters', async (request) => {
+    requireVersion(request, '3.33');
+    const resource = q(request.query, 'resource');
+    const chosen = Object.entries(RESOURCE_FILTERS).filter(([name]) => resource === undefined || name === resource);
+    return { resource_filters: chosen.map(([name, filters]) => ({ resource: name, filters })) };
   });
 
   app.get('/scheduler-stats/get_pools', async (request) => {
