@@ -9,6 +9,7 @@ import { authorize, requestUrl } from './common.js';
 /** /v3/policies: Keystone keeps these blobs for other services; nothing here enforces them. */
 export function policyRoutes(app: FastifyInstance, ctx: IdentityContext): void {
   const render = (p: PolicyBlob): Json => ({
+    ...p.extra,
     id: p.id,
     type: p.type,
     blob: p.blob,
