@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { api, startTestCloud, type TestCloud } from '../../helpers/cloud.js';
-import { V3 } from './helpers.js';
+import { IdentityAdmin, issue, passwordAuth, V3 } from './helpers.js';
 
-/** /v3/policies as gophercloud's acceptance test uses them: extra attributes kept, inexact filters on type. */
-describe('identity policies: extra attributes and type filters', () => {
+/** Behaviours gophercloud's identity acceptance tests showed us (issue 18). */
+describe('identity behaviours found by gophercloud', () => {
   let tc: TestCloud;
   let admin: string;
   const call = (method: string, path: string, body?: unknown) => api(tc.url, method, `${V3}${path}`, admin, body);
@@ -38,5 +38,20 @@ describe('identity policies: extra attributes and type filters', () => {
     assert.ok(!(await ids('type__contains=foobar')).includes(json));
     assert.ok((await ids('type__istartswith=APPLICATION')).includes(json));
     assert.ok(!(await ids('type=text/plain')).includes(json));
+  });
+
+  it('finds a domain by a name that differs only in case when the name is not ambiguous', async () => {
+    const password = 'Secret-case-0';
+    const ia = new IdentityAdmin(tc.url, admin);
+    await ia.call('POST', '/users', { user: { name: 'case-user', domain_id: 'default', password } });
+    const lower = await issue(tc.url, passwordAuth({ name: 'case-user', domain: { name: 'default' } }, password));
+    assert.equal(lower.status, 201);
+    assert.equal(lower.json.token.user.domain.id, 'default');
+    // Two domains that differ only in case: the exact name still works, another spelling finds none.
+    await ia.call('POST', '/domains', { domain: { name: 'CaseDom' } });
+    const second = await ia.call('POST', '/domains', { domain: { name: 'casedom' } });
+    await ia.call('POST', '/users', { user: { name: 'cd-user', domain_id: second.json.domain.id, password } });
+    assert.equal((await issue(tc.url, passwordAuth({ name: 'cd-user', domain: { name: 'casedom' } }, password))).status, 201);
+    assert.equal((await issue(tc.url, passwordAuth({ name: 'cd-user', domain: { name: 'CASEDOM' } }, password))).status, 401);
   });
 });
