@@ -55,4 +55,31 @@ describe('networking behaviours found by gophercloud', () => {
     const updated = await api(cloud.url, 'PUT', net(`/networks/${network.json.network.id}`), admin, { network: { mtu: 1300 } });
     assert.equal(updated.json.network.mtu, 1300);
   });
+
+  it("gives a router interface's port a floating IP, as Neutron refuses only DHCP ports", async () => {
+    const ext = await api(cloud.url, 'POST', net('/networks'), admin, {
+      network: { name: 'fip-ext', 'router:external': true, 'provider:network_type': 'flat', 'provider:physical_network': 'physnet7' },
+    });
+    const extId = ext.json.network.id as string;
+    assert.equal((await api(cloud.url, 'POST', net('/subnets'), admin, { subnet: { network_id: extId, cidr: '203.0.113.0/24', ip_version: 4, enable_dhcp: false } })).status, 201);
+    const inner = await api(cloud.url, 'POST', net('/networks'), admin, { network: { name: 'fip-inner' } });
+    const innerId = inner.json.network.id as string;
+    const subnet = await api(cloud.url, 'POST', net('/subnets'), admin, { subnet: { network_id: innerId, cidr: '10.77.0.0/24', ip_version: 4 } });
+    const router = await api(cloud.url, 'POST', net('/routers'), admin, { router: { name: 'fip-r', external_gateway_info: { network_id: extId } } });
+    const routerId = router.json.router.id as string;
+    const port = await api(cloud.url, 'POST', net('/ports'), admin, { port: { network_id: innerId, fixed_ips: [{ subnet_id: subnet.json.subnet.id }] } });
+    const portId = port.json.port.id as string;
+    assert.equal((await api(cloud.url, 'PUT', net(`/routers/${routerId}/add_router_interface`), admin, { port_id: portId })).status, 200);
+    const fip = await api(cloud.url, 'POST', net('/floatingips'), admin, { floatingip: { floating_network_id: extId, port_id: portId } });
+    assert.equal(fip.status, 201, JSON.stringify(fip.json));
+    assert.equal(fip.json.floatingip.router_id, routerId);
+    assert.equal((await api(cloud.url, 'DELETE', net(`/floatingips/${fip.json.floatingip.id}`), admin)).status, 204);
+    const dhcp = await api(cloud.url, 'POST', net('/ports'), admin, { port: { network_id: innerId, device_owner: 'network:dhcp', fixed_ips: [{ subnet_id: subnet.json.subnet.id }] } });
+    const refused = await api(cloud.url, 'POST', net('/floatingips'), admin, { floatingip: { floating_network_id: extId, port_id: dhcp.json.port.id } });
+    assert.equal(refused.status, 400);
+    // The router's gateway port is on the external network itself: no router reaches it from there.
+    const gateway = (await api(cloud.url, 'GET', net(`/ports?device_id=${routerId}&device_owner=network:router_gateway`), admin)).json.ports[0];
+    const onGateway = await api(cloud.url, 'POST', net('/floatingips'), admin, { floatingip: { floating_network_id: extId, port_id: gateway.id } });
+    assert.ok(onGateway.status >= 400 && onGateway.status < 500, `${onGateway.status} ${JSON.stringify(onGateway.json)}`);
+  });
 });
