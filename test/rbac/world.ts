@@ -154,7 +154,7 @@ export class World {
     // Fresh servers, networks and groups add up: no quota may get in the matrix's way.
     for (const projectId of [projects.a, projects.b, adminProject.id as string]) {
       await this.must('admin', 'PUT', `/compute/v2.1/os-quota-sets/${projectId}`, { quota_set: { instances: -1, cores: -1, ram: -1, key_pairs: -1, server_groups: -1 } }, 200);
-      const unlimited = { network: -1, subnet: -1, port: -1, router: -1, floatingip: -1, security_group: -1, security_group_rule: -1 };
+      const unlimited = { network: -1, subnet: -1, port: -1, router: -1, floatingip: -1, security_group: -1, security_group_rule: -1, subnetpool: -1, rbac_policy: -1 };
       await this.must('admin', 'PUT', `/networking/v2.0/quotas/${projectId}`, { quota: unlimited }, 200);
     }
   }

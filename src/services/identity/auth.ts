@@ -149,10 +149,20 @@ async function findUser(ctx: IdentityContext, ref: UserRef): Promise<User | unde
   return ctx.stores.users.getUserByName(domain.id, name);
 }
 
+/**
+ * A domain by id, or by name: the exact name first, else the one domain whose name differs only
+ * in case. Keystone as deployed (MySQL's case-insensitive collation, DevStack's default) finds
+ * `Default` by `default`, and clients count on it (gophercloud's token test); two domains that
+ * differ only in case leave such a name ambiguous, and it finds nothing.
+ */
 async function findDomain(ctx: IdentityContext, ref: NamedRef): Promise<Domain | undefined> {
   if (ref.id !== undefined) return ctx.directory.domain(ref.id);
   if (ref.name === undefined) throw badRequest("Invalid input: a domain needs 'id' or 'name'.");
-  return ctx.stores.resources.getDomainByName(ref.name);
+  const exact = await ctx.stores.resources.getDomainByName(ref.name);
+  if (exact) return exact;
+  const wanted = ref.name.toLowerCase();
+  const folded = (await ctx.stores.resources.listDomains()).filter((d) => d.name.toLowerCase() === wanted);
+  return folded.length === 1 ? folded[0] : undefined;
 }
 
 async function resolveScope(ctx: IdentityContext, raw: AuthScope | undefined, who: Authenticated): Promise<TokenScope> {

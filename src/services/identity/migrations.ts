@@ -257,6 +257,11 @@ async function accessRules(db: Schema): Promise<void> {
   await db.schema.alterTable('identity_application_credential').addColumn('access_rules', 'text').execute();
 }
 
+/** Policies keep the attributes a caller gives beside type and blob, as Keystone's policy table does. */
+async function policyExtra(db: Schema): Promise<void> {
+  await db.schema.alterTable('identity_policy').addColumn('extra', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+}
+
 /** The `identity_bootstrap` row of the first start's accounts. */
 export const FIRST_START = 'first-start';
 
@@ -267,4 +272,5 @@ export const identityMigrations: MigrationSet = {
   'identity-0004-bootstrap-marker': { up: bootstrapMarker },
   'identity-0005-trusts': { up: trusts },
   'identity-0006-access-rules': { up: accessRules },
+  'identity-0007-policy-extra': { up: policyExtra },
 };

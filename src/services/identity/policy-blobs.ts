@@ -1,9 +1,13 @@
 import { badRequest } from '../../core/http/errors.js';
 import { newHexId } from '../../core/ids.js';
+import { extraAttributes } from './extras.js';
 import type { IdentityContext } from './context.js';
 import { notFoundError } from './errors.js';
 import type { PolicyBody } from './schemas.js';
 import type { PolicyBlob } from './store/policies.js';
+
+/** Members that are the policy's own; any other is kept as an extra attribute, as Keystone does. */
+const KNOWN = ['type', 'blob'] as const;
 
 /** /v3/policies: Keystone keeps these blobs for other services; nothing here enforces them. */
 
@@ -14,7 +18,7 @@ export async function loadPolicy(ctx: IdentityContext, id: string): Promise<Poli
 }
 
 export async function createPolicy(ctx: IdentityContext, body: PolicyBody): Promise<PolicyBlob> {
-  const policy: PolicyBlob = { id: newHexId(), type: body.type ?? '', blob: body.blob ?? '' };
+  const policy: PolicyBlob = { id: newHexId(), type: body.type ?? '', blob: body.blob ?? '', extra: extraAttributes(body, KNOWN) };
   await ctx.stores.policies.create(policy);
   return policy;
 }
@@ -23,7 +27,7 @@ export function listPolicies(ctx: IdentityContext, filters: { type?: string }): 
   return ctx.stores.policies.list(filters);
 }
 
-/** The id is fixed; type and blob change when given. */
+/** The id is fixed; type, blob and the extra attributes given change, the others stay. */
 export async function updatePolicy(ctx: IdentityContext, id: string, body: PolicyBody): Promise<PolicyBlob> {
   const policy = await loadPolicy(ctx, id);
   if (body.id !== undefined && body.id !== policy.id) throw badRequest('The policy id cannot be changed.');
@@ -31,6 +35,7 @@ export async function updatePolicy(ctx: IdentityContext, id: string, body: Polic
     ...policy,
     type: body.type ?? policy.type,
     blob: body.blob ?? policy.blob,
+    extra: { ...policy.extra, ...extraAttributes(body, KNOWN) },
   };
   await ctx.stores.policies.update(updated);
   return updated;

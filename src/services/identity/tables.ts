@@ -184,6 +184,8 @@ export interface PolicyRow {
   id: string;
   type: string;
   blob: string;
+  /** JSON object: the attributes Keystone keeps beside type and blob (a description, say). */
+  extra: string;
 }
 
 export interface DomainConfigRow {

@@ -7,7 +7,7 @@ import type { ExtraDhcpOpt } from './model.js';
  * dnsmasq's options file, so anything that could start a line or an option of its own
  * there (control characters, a name that is no dnsmasq option word) is refused here.
  */
-const OPT_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
+const OPT_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 // Printable only: a newline would start another dnsmasq option line.
 const OPT_VALUE = /^[\x20-\x7e]{1,255}$/;
 

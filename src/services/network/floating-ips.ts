@@ -17,8 +17,12 @@ import { createServicePort } from './ports.js';
 import { badRequest, requestedProject } from './routers.js';
 
 const READ_ONLY = ['floating_network_id', 'floating_ip_address', 'subnet_id', 'tenant_id', 'project_id'];
-/** Owners whose ports are the network's own plumbing, never a floating IP's target. */
-const UNSERVICED_OWNERS = [DEVICE_OWNER_DHCP, DEVICE_OWNER_ROUTER_INTERFACE, DEVICE_OWNER_ROUTER_GATEWAY, DEVICE_OWNER_FLOATINGIP];
+/**
+ * The owners whose ports never take a floating IP: only DHCP's, as Neutron's is_fip_serviced.
+ * A router's own ports are not refused here (a router interface may take one, as gophercloud's
+ * acceptance test does); ports on the external network fail the reachability check instead.
+ */
+const UNSERVICED_OWNERS = [DEVICE_OWNER_DHCP];
 
 export async function visibleFloatingIp(ctx: NetworkContext, caller: Caller, id: string): Promise<FloatingIp> {
   const fip = await ctx.l3.getFloatingIp(id);

@@ -9,6 +9,9 @@ export const DEFAULT_QUOTAS: Record<string, number> = {
   floatingip: 50,
   security_group: 10,
   security_group_rule: 100,
+  // Neutron's quota_subnetpool (unlimited) and quota_rbac_policy defaults.
+  subnetpool: -1,
+  rbac_policy: 10,
 };
 
 const TABLES = {
@@ -19,9 +22,12 @@ const TABLES = {
   floatingip: 'network_floatingip',
   security_group: 'network_security_group',
   security_group_rule: 'network_security_group_rule',
+  subnetpool: 'network_subnetpool',
+  rbac_policy: 'network_rbac',
 } as const;
 
 export type QuotaResource = keyof typeof TABLES;
+export type QuotaTable = (typeof TABLES)[QuotaResource];
 
 export async function quotaLimits(ctx: NetworkContext, projectId: string): Promise<Record<string, number>> {
   const overrides = await ctx.records.quotaOverrides(projectId);

@@ -5,6 +5,7 @@ import type { Network } from './model.js';
 import { visibleNetwork } from './networks.js';
 import { WILDCARD, type RbacAction } from './rbac-store.js';
 import type { RbacRow } from './tables.js';
+import { checkQuota } from './quotas.js';
 
 /**
  * Neutron's rbac-policies for networks: `access_as_shared` lets the target project (or `*`,
@@ -63,6 +64,7 @@ export async function createRbac(ctx: NetworkContext, caller: Caller, body: Json
   if (!caller.isAdmin && network.projectId !== caller.projectId) {
     throw invalidInput('Only admins can manipulate policies on networks they do not own.');
   }
+  await checkQuota(ctx, projectId, 'rbac_policy');
   const row: RbacRow = { id: newUuid(), project_id: projectId, object_type: 'network', object_id: objectId, action, target_project: target, created_at: now() };
   try {
     await ctx.rbac.create(row);

@@ -5,6 +5,7 @@ import type { Database } from '../../core/db/database.js';
 import type { Segment } from './ml2/driver.js';
 import type { FixedIp, Network, Port, Subnet } from './model.js';
 import type { NetworkRow, NetworkTables, PortRow, SegmentRow, SubnetRow } from './tables.js';
+import type { QuotaTable } from './quotas.js';
 
 type Db = Kysely<NetworkTables> | Transaction<NetworkTables>;
 
@@ -285,7 +286,7 @@ export class NetworkRecords {
 
   // --- quotas ---
 
-  async count(table: 'network_network' | 'network_subnet' | 'network_port' | 'network_router' | 'network_floatingip' | 'network_security_group' | 'network_security_group_rule', projectId: string): Promise<number> {
+  async count(table: QuotaTable, projectId: string): Promise<number> {
     const row = await this.db
       .selectFrom(table)
       .select((eb) => eb.fn.countAll<number>().as('n'))

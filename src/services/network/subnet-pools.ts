@@ -5,6 +5,7 @@ import { standardRow, visibleAddressScope } from './address-scopes.js';
 import { fromBig, parseCidr, type ParsedCidr } from './ipam.js';
 import { requestedProject } from './routers.js';
 import type { SubnetPoolRow } from './tables.js';
+import { checkQuota } from './quotas.js';
 
 /**
  * Neutron's subnet pools (subnet_allocation): prefixes a project's subnets are carved from
@@ -119,6 +120,7 @@ export async function createSubnetPool(ctx: NetworkContext, caller: Caller, body
   const prefixes = readPrefixes(body.prefixes);
   const version = (prefixes[0] as ParsedCidr).version;
   const lengths = readLengths(body, version);
+  await checkQuota(ctx, projectId, 'subnetpool');
   const isDefault = bool(body, 'is_default') ?? false;
   if (isDefault) await refuseSecondDefault(ctx, version);
   const row: SubnetPoolRow = {

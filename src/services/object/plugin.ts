@@ -5,6 +5,7 @@ import { accessRulesAllow, requestServicePath, type AuthContext } from '../../co
 import { TEMPURL_DIGESTS } from './access.js';
 import { getAccount, getContainer, deleteContainer, postAccount, postContainer, putContainer } from './containers.js';
 import type { ObjectContext, SwiftRequest, SwiftResponse } from './context.js';
+import { bulkDelete } from './bulk-delete.js';
 import { errorBody, SwiftError } from './errors.js';
 import { LIMITS, parseSwiftPath } from './names.js';
 import { copyVerb, deleteObject, getObject, postObject, putObject } from './objects.js';
@@ -79,7 +80,8 @@ function route(req: SwiftRequest): (ctx: ObjectContext, req: SwiftRequest) => Pr
   const m = req.method;
   if (level === 'account') {
     if (m === 'GET' || m === 'HEAD') return getAccount;
-    if (m === 'POST') return postAccount;
+    // Swift's bulk middleware answers POST ?bulk-delete on the account.
+    if (m === 'POST') return req.query['bulk-delete'] !== undefined ? bulkDelete : postAccount;
   } else if (level === 'container') {
     if (m === 'GET' || m === 'HEAD') return getContainer;
     if (m === 'PUT') return putContainer;

@@ -53,6 +53,12 @@ describe('application credential access rules', () => {
     assert.deepEqual(shown.json.application_credential.access_rules, cred.access_rules);
     const listed = await call('GET', `/users/${demoId}/access_rules`, demo);
     assert.equal(listed.status, 200);
+    // Listed in the order they were made, as Keystone lists them (gophercloud compares the two lists).
+    const mine = new Set(cred.access_rules.map((r: { id: string }) => r.id));
+    assert.deepEqual(
+      listed.json.access_rules.map((r: { id: string }) => r.id).filter((id: string) => mine.has(id)),
+      cred.access_rules.map((r: { id: string }) => r.id),
+    );
     for (const rule of cred.access_rules) {
       assert.ok(listed.json.access_rules.some((r: { id: string }) => r.id === rule.id));
       const one = await call('GET', `/users/${demoId}/access_rules/${rule.id}`, demo);

@@ -1123,6 +1123,11 @@ describe('networking API', { timeout: 180_000 }, () => {
       'external-net': has(() => net, 'router:external'),
       provider: has(() => net, ...PROVIDER),
       'net-mtu': has(() => net, 'mtu'),
+      'net-mtu-writable': async () => {
+        const res = await neutron('PUT', `/networks/${net.id}`, admin, { network: { mtu: 1400 } });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        assert.equal((res.body as { network: { mtu: number } }).network.mtu, 1400);
+      },
       'security-group': ok('/security-groups'),
       'port-security': has(() => p, 'port_security_enabled'),
       'allowed-address-pairs': has(() => p, 'allowed_address_pairs'),

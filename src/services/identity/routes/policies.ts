@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { queryString, type Json } from '../../../core/http/body.js';
 import type { IdentityContext } from '../context.js';
+import { applyInexactFilters } from '../list-filters.js';
 import { createPolicy, deletePolicy, listPolicies, loadPolicy, updatePolicy, type PolicyBlob } from '../policy-blobs.js';
 import { collection } from '../render.js';
 import { policyCreate, policyUpdate, type PolicyBody } from '../schemas.js';
@@ -9,6 +10,7 @@ import { authorize, requestUrl } from './common.js';
 /** /v3/policies: Keystone keeps these blobs for other services; nothing here enforces them. */
 export function policyRoutes(app: FastifyInstance, ctx: IdentityContext): void {
   const render = (p: PolicyBlob): Json => ({
+    ...p.extra,
     id: p.id,
     type: p.type,
     blob: p.blob,
@@ -26,7 +28,8 @@ export function policyRoutes(app: FastifyInstance, ctx: IdentityContext): void {
     authorize(ctx, request, 'identity:list_policies');
     const type = queryString(request.query, 'type');
     const policies = await listPolicies(ctx, type !== undefined ? { type } : {});
-    return collection('policies', policies.map(render), requestUrl(ctx, request));
+    // Keystone's policy list takes the inexact filters on type too (type__contains=json).
+    return collection('policies', applyInexactFilters(request.query, policies.map(render), ['type']), requestUrl(ctx, request));
   });
 
   app.get<{ Params: { id: string } }>('/v3/policies/:id', async (request) => {

@@ -1,7 +1,19 @@
 import { newHexId } from '../../../core/ids.js';
 import type { AccessRule } from '../model.js';
 import type { AccessRuleRow } from '../tables.js';
-import { type IdentityDb, nowIso, parseJson } from './db.js';
+import { type IdentityDb, parseJson } from './db.js';
+
+/**
+ * The creation time a new rule is stamped with, strictly later than the last one this process
+ * stamped: rules made in one request (one millisecond) must still list in the order they were
+ * made, as Keystone lists them (by its row sequence). Rules show no creation time, so the bump
+ * is never seen.
+ */
+let lastStamp = 0;
+function creationStamp(): string {
+  lastStamp = Math.max(Date.now(), lastStamp + 1);
+  return new Date(lastStamp).toISOString();
+}
 
 /** Application credentials' access rules, each a user's own and named by id from their credentials. */
 export class AccessRuleStore {
@@ -14,7 +26,7 @@ export class AccessRuleStore {
     const made: AccessRule = { id: newHexId(), userId, ...rule };
     await this.db
       .insertInto('identity_access_rule')
-      .values({ id: made.id, user_id: userId, service: rule.service, path: rule.path, method: rule.method, created_at: nowIso() })
+      .values({ id: made.id, user_id: userId, service: rule.service, path: rule.path, method: rule.method, created_at: creationStamp() })
       .onConflict((oc) => oc.columns(['user_id', 'service', 'path', 'method']).doNothing())
       .execute();
     // Another request may have made the same rule a moment before: that one is the rule.

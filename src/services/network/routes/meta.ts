@@ -10,6 +10,8 @@ export const EXTENSIONS: Array<{ alias: string; name: string; description: strin
   { alias: 'external-net', name: 'Neutron external network', description: 'Adds external network attribute to network resource.' },
   { alias: 'provider', name: 'Provider Network', description: 'Expose mapping of virtual networks to physical networks' },
   { alias: 'net-mtu', name: 'Network MTU', description: 'Provides MTU attribute for a network resource.' },
+  // A network's mtu is set on create and update (networks.ts), up to what its type allows.
+  { alias: 'net-mtu-writable', name: 'Network MTU (writable)', description: 'Provides a writable MTU attribute for a network resource.' },
   { alias: 'security-group', name: 'security-group', description: 'The security groups extension.' },
   { alias: 'port-security', name: 'Port Security', description: 'Provides port security' },
   { alias: 'allowed-address-pairs', name: 'Allowed Address Pairs', description: 'Provides allowed address pairs' },

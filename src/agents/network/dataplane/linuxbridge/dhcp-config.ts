@@ -118,7 +118,7 @@ function checkSubnet(s: SubnetState): CheckedSubnet {
 }
 
 const PORT_ID = /^[A-Za-z0-9-]{1,64}$/;
-const OPTION_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
+const OPTION_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 // Printable ASCII only: a newline would start another option line of dnsmasq's.
 const OPTION_VALUE = /^[\x20-\x7e]{1,255}$/;
 
