@@ -52,6 +52,8 @@ const ACTIONS_V21: Record<string, Schema> = {
   addSecurityGroup: securityGroupName,
   removeSecurityGroup: securityGroupName,
   trigger_crash_dump: { type: 'null' },
+  addFloatingIp: t.closedObject({ address: t.ipAddress, fixed_address: t.ipAddress }, ['address']),
+  removeFloatingIp: t.closedObject({ address: t.ipAddress }, ['address']),
 };
 
 const ACTIONS_V219: Record<string, Schema> = {

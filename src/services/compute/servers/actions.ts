@@ -12,6 +12,7 @@ import { randomPassword, toInstanceFlavor, withinMetadataQuota } from './create.
 import { remoteConsoleUrl, type RemoteConsoleProtocol } from './remote-console.js';
 import type { ServerServices } from './services.js';
 import { releaseVolumes, releaseVolumesAfterDelete } from './volumes.js';
+import { addFloatingIp, removeFloatingIp } from './floating-ip-actions.js';
 
 export interface ActionResult {
   status: number;
@@ -223,6 +224,14 @@ export const ACTIONS: Record<string, { rule: string; run: Handler }> = {
   'os-getMKSConsole': { rule: 'os_compute_api:os-remote-consoles', run: remoteConsole('mks', ['webmks']) },
   addSecurityGroup: { rule: 'os_compute_api:os-security-groups:add', run: securityGroupChange(true) },
   removeSecurityGroup: { rule: 'os_compute_api:os-security-groups:remove', run: securityGroupChange(false) },
+  addFloatingIp: {
+    rule: 'os_compute_api:os-floating-ips:add',
+    run: async (ctx, _svc, caller, instance, args) => (await addFloatingIp(ctx, caller, instance, args as { address: string; fixed_address?: string }), ACCEPTED),
+  },
+  removeFloatingIp: {
+    rule: 'os_compute_api:os-floating-ips:remove',
+    run: async (ctx, _svc, caller, instance, args) => (await removeFloatingIp(ctx, caller, instance, args as { address: string }), ACCEPTED),
+  },
   forceDelete: { rule: 'os_compute_api:os-deferred-delete:force', run: forceDelete },
   trigger_crash_dump: { rule: 'os_compute_api:servers:trigger_crash_dump', run: triggerCrashDump },
 };
