@@ -156,6 +156,8 @@ export class ComputeAgent {
         return this.snapshot(args as SnapshotArgs);
       case ComputeMethods.consoleOutput:
         return this.deps.driver.consoleOutput(instanceId, (args as ConsoleOutputArgs).lines);
+      case ComputeMethods.diagnostics:
+        return this.deps.driver.diagnostics(instanceId);
       case ComputeMethods.console:
         return this.deps.driver.console(instanceId, (args as ConsoleArgs).protocol);
       default: {

@@ -110,6 +110,7 @@ export const computePolicyDefaults: Record<string, string> = {
   'os_compute_api:os-floating-ips:add': MEMBER,
   'os_compute_api:os-floating-ips:remove': MEMBER,
   'os_compute_api:os-floating-ip-pools': ANYONE,
+  'os_compute_api:os-server-diagnostics': ADMIN,
   'os_compute_api:os-networks:list': READER,
   'os_compute_api:os-networks:show': READER,
   'os_compute_api:os-tenant-networks:list': READER,
