@@ -111,6 +111,8 @@ export const computePolicyDefaults: Record<string, string> = {
   'os_compute_api:os-floating-ips:remove': MEMBER,
   'os_compute_api:os-floating-ip-pools': ANYONE,
   'os_compute_api:os-server-diagnostics': ADMIN,
+  'os_compute_api:os-rescue': MEMBER,
+  'os_compute_api:os-unrescue': MEMBER,
   'os_compute_api:os-networks:list': READER,
   'os_compute_api:os-networks:show': READER,
   'os_compute_api:os-tenant-networks:list': READER,

@@ -190,6 +190,29 @@ const triggerCrashDump: Handler = async (_ctx, svc, caller, instance) => {
   return ACCEPTED;
 };
 
+/**
+ * The hypervisors whose driver implements rescue. The qemu driver does not yet (it would boot
+ * the rescue image with the instance's disk attached second), so its hosts refuse as Nova
+ * refuses an instance it cannot rescue.
+ */
+const RESCUE_CAPABLE = new Set(['fake']);
+
+/** rescue: the guest boots a rescue system; the answer carries the rescue system's password. */
+const rescue: Handler = async (ctx, svc, caller, instance, args) => {
+  checkActionAllowed(instance, caller, 'rescue');
+  const wanted = (args ?? {}) as { adminPass?: string; rescue_image_ref?: string };
+  const hostRow = instance.host ? await svc.hosts.get(instance.host) : undefined;
+  if (hostRow && !RESCUE_CAPABLE.has(hostRow.hypervisor_type)) {
+    throw badRequest(`Instance ${instance.id} cannot be rescued: Driver does not support rescue.`);
+  }
+  if (wanted.rescue_image_ref !== undefined && !(await ctx.images.get(instance.projectId, wanted.rescue_image_ref))) {
+    throw badRequest(`Image ${wanted.rescue_image_ref} could not be found.`);
+  }
+  const adminPass = wanted.adminPass ?? randomPassword();
+  await sendToHost(ctx, svc, caller, instance, 'rescue', 'rescue', 'rescuing', ComputeMethods.rescue, {});
+  return { status: 200, body: { adminPass } };
+};
+
 const forceDelete: Handler = async (ctx, svc, caller, instance) => {
   await deleteInstance(ctx, svc, caller, instance);
   return ACCEPTED;
@@ -232,6 +255,8 @@ export const ACTIONS: Record<string, { rule: string; run: Handler }> = {
     rule: 'os_compute_api:os-floating-ips:remove',
     run: async (ctx, _svc, caller, instance, args) => (await removeFloatingIp(ctx, caller, instance, args as { address: string }), ACCEPTED),
   },
+  rescue: { rule: 'os_compute_api:os-rescue', run: rescue },
+  unrescue: { rule: 'os_compute_api:os-unrescue', run: hostAction('unrescue', 'unrescue', 'unrescuing', ComputeMethods.unrescue) },
   forceDelete: { rule: 'os_compute_api:os-deferred-delete:force', run: forceDelete },
   trigger_crash_dump: { rule: 'os_compute_api:servers:trigger_crash_dump', run: triggerCrashDump },
 };

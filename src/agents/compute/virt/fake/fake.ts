@@ -139,6 +139,19 @@ export class FakeDriver implements VirtDriver {
     return (lines === undefined ? log : log.slice(-lines)).join('\n') + '\n';
   }
 
+  /** A fake guest has no disks to swap: it is running either way, and its console says which system it runs. */
+  async rescue(id: string): Promise<void> {
+    const domain = this.get(id);
+    domain.powerState = PowerState.RUNNING;
+    domain.log.push(`${domain.spec.name} rescue login:`);
+  }
+
+  async unrescue(id: string): Promise<void> {
+    const domain = this.get(id);
+    domain.powerState = PowerState.RUNNING;
+    domain.log.push(`${domain.spec.name} login:`);
+  }
+
   /**
    * Simulated figures, not measured ones: the fake driver has no guest, so it answers what a
    * guest of this flavor would plausibly show (its memory, one virtio disk, a tap per NIC),
