@@ -171,6 +171,12 @@ describe('network proxies (before 2.36)', { timeout: 120_000 }, () => {
     const updated = await n('PUT', `/os-security-groups/${groupId}`, demo, { security_group: { name: 'proxy-web2', description: 'changed' } });
     assert.equal(updated.status, 200, JSON.stringify(updated.body));
     assert.equal(updated.json.security_group.description, 'changed');
+    // With Neutron, Nova passes a blank description on (gophercloud's TestSecGroupsCRUD clears it).
+    const cleared = await n('PUT', `/os-security-groups/${groupId}`, demo, { security_group: { name: 'proxy-web2', description: '' } });
+    assert.equal(cleared.status, 200, JSON.stringify(cleared.body));
+    assert.equal(cleared.json.security_group.description, '');
+    assert.equal((await n('PUT', `/os-security-groups/${groupId}`, demo, { security_group: { name: 'x' } })).status, 400, 'description is required');
+    assert.equal((await n('PUT', `/os-security-groups/${groupId}`, outsider.token, { security_group: { name: 'x', description: '' } })).status, 404);
   });
 
   it('is gone from 2.36', async () => {

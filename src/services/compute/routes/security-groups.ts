@@ -34,12 +34,13 @@ function renderRule(parentId: string, r: ComputeSecurityGroupRule, remote: Compu
 
 type GroupBody = { security_group: { name: string; description: string } };
 
-/** Past the schema, Nova's controller still refuses a blank name or description. */
+/**
+ * Past the schema, Nova with Neutron passes name and description on as they are: a blank one
+ * is Neutron's to judge (it takes an empty description; gophercloud's TestSecGroupsCRUD
+ * clears one). Only nova-network refused blanks.
+ */
 function groupBody(body: GroupBody): { name: string; description: string } {
   const { name, description } = body.security_group;
-  for (const [what, value] of [['name', name], ['description', description]] as const) {
-    if (value.trim() === '') throw badRequest(`Security group ${what} cannot be empty.`);
-  }
   return { name, description };
 }
 
