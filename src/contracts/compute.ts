@@ -90,6 +90,12 @@ export const ComputeMethods = {
   snapshot: 'snapshot_instance',
   /** call: returns the console log text. */
   consoleOutput: 'get_console_output',
+  /** cast: boots the rescue system with the instance's disk attached second (Nova's rescue_instance). */
+  rescue: 'rescue_instance',
+  /** cast: boots the instance from its own disk again. */
+  unrescue: 'unrescue_instance',
+  /** call: the running guest's figures (Nova's free-form diagnostics, libvirt's names). */
+  diagnostics: 'get_diagnostics',
   /** call: returns the driver's ConsoleTarget: where the console is on the host (a unix socket or host and port), or neither. */
   console: 'get_console',
   /** call: hot-plugs a volume (or records it for a guest that is off); fails with the driver's reason. */

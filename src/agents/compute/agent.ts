@@ -18,7 +18,7 @@ import {
 } from '../../contracts/compute.js';
 import type { BuildRequest, ComputeHostApi, HostFlavor, HostImageTransfer, HostInstance, InstanceChanges } from '../../contracts/compute-host.js';
 import { directBootOf, instanceSpec } from './instance-spec.js';
-import { BuildAbortError, PowerState, type InstanceSpec, type PowerStateValue, type VirtDriver } from './virt/driver.js';
+import { BuildAbortError, PowerState, VirtError, type InstanceSpec, type PowerStateValue, type VirtDriver } from './virt/driver.js';
 
 export interface ComputeAgentOptions {
   host: string;
@@ -62,7 +62,16 @@ const POWER_ACTIONS: Record<string, PowerAction> = {
   [ComputeMethods.unpause]: { event: 'compute_unpause_instance', task: 'unpausing', run: (d, id) => d.unpause(id), vmState: 'active', powerState: PowerState.RUNNING },
   [ComputeMethods.suspend]: { event: 'compute_suspend_instance', task: 'suspending', run: (d, id) => d.suspend(id), vmState: 'suspended', powerState: PowerState.SUSPENDED },
   [ComputeMethods.resume]: { event: 'compute_resume_instance', task: 'resuming', run: (d, id) => d.resume(id), vmState: 'active', powerState: PowerState.RUNNING },
+  [ComputeMethods.rescue]: { event: 'compute_rescue_instance', task: 'rescuing', run: (d, id) => rescueStep(d, id, 'rescue'), vmState: 'rescued', powerState: PowerState.RUNNING },
+  [ComputeMethods.unrescue]: { event: 'compute_unrescue_instance', task: 'unrescuing', run: (d, id) => rescueStep(d, id, 'unrescue'), vmState: 'active', powerState: PowerState.RUNNING },
 };
+
+/** Rescue and unrescue through a driver that has them (compute does not send them to hosts whose driver lacks them). */
+function rescueStep(driver: VirtDriver, id: string, step: 'rescue' | 'unrescue'): Promise<void> {
+  const run = driver[step]?.bind(driver);
+  if (!run) throw new VirtError(`Instance ${id} cannot be rescued: the ${driver.name} driver does not support rescue.`);
+  return run(id);
+}
 
 /**
  * The compute agent of one host (Nova's nova-compute): registers the host, keeps its
@@ -156,6 +165,8 @@ export class ComputeAgent {
         return this.snapshot(args as SnapshotArgs);
       case ComputeMethods.consoleOutput:
         return this.deps.driver.consoleOutput(instanceId, (args as ConsoleOutputArgs).lines);
+      case ComputeMethods.diagnostics:
+        return this.deps.driver.diagnostics(instanceId);
       case ComputeMethods.console:
         return this.deps.driver.console(instanceId, (args as ConsoleArgs).protocol);
       default: {

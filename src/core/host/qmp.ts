@@ -95,6 +95,8 @@ export interface QmpCommands {
   'blockdev-backup': { args: { 'job-id': string; device: string; target: string; sync: 'full' | 'top' | 'none' }; returns: QmpEmpty };
   'query-jobs': { args: undefined; returns: Array<{ id: string; type: string; status: string; error?: string }> };
   'job-dismiss': { args: { id: string }; returns: QmpEmpty };
+  /** Per-device I/O counters (qapi BlockStats; only the members diagnostics read). */
+  'query-blockstats': { args: undefined; returns: Array<{ device?: string; qdev?: string; 'node-name'?: string; stats: { rd_bytes: number; wr_bytes: number; rd_operations: number; wr_operations: number } }> };
 }
 
 export type QmpCommandName = keyof QmpCommands;

@@ -17,8 +17,14 @@ import { findKeypair } from './keypairs.js';
 export type { Instance } from './instances/model.js';
 /** The interfaces compute asks its peers to implement (images are Glance's, ports and security groups Neutron's, the config drive the metadata service's). */
 export type {
+  ComputeFloatingIp,
   ComputeImage,
+  ComputeNetwork,
   ComputeSecurityGroup,
+  ComputeSecurityGroupRule,
+  FloatingIpProxy,
+  NetworkListProxy,
+  NewSecurityGroupRule,
   ConfigDriveSource,
   ImageActor,
   ImageLookup,

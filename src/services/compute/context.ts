@@ -66,6 +66,8 @@ export const NOVA_ERROR_KEYS: Readonly<Record<number, string>> = {
   405: 'badMethod',
   406: 'notAcceptable',
   409: 'conflictingRequest',
+  // Nova has no name of its own for 410 (the removed nova-network APIs): its default.
+  410: 'computeFault',
   413: 'overLimit',
   415: 'badMediaType',
   500: 'computeFault',

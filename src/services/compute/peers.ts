@@ -78,6 +78,15 @@ export interface ComputeSecurityGroup {
   rules: Array<{ id: string; protocol: string | null; portMin: number | null; portMax: number | null; remoteIpPrefix: string | null; remoteGroupId: string | null }>;
 }
 
+/** One ingress rule of a group, as the proxy shows it. */
+export type ComputeSecurityGroupRule = ComputeSecurityGroup['rules'][number];
+
+/**
+ * A rule Nova's os-security-group-rules builds (ingress, checked by Nova's own rules before
+ * Neutron sees it): a protocol and port range, and either a CIDR or a remote group.
+ */
+export type NewSecurityGroupRule = { protocol: string | null; portMin: number | null; portMax: number | null; cidr: string | null; remoteGroupId: string | null };
+
 /** The caller Neutron checks a proxied security-group request against. */
 export type SecurityGroupCaller = { projectId: string; isAdmin: boolean; credentials: Credentials };
 
@@ -98,6 +107,10 @@ export interface SecurityGroupProxy {
   create(caller: SecurityGroupCaller, name: string, description: string): Promise<ComputeSecurityGroup>;
   update(caller: SecurityGroupCaller, id: string, name: string, description: string): Promise<ComputeSecurityGroup>;
   delete(caller: SecurityGroupCaller, id: string): Promise<void>;
+  /** os-security-group-rules create: the rule in the group the caller may see (404 when not, 400 for a rule Neutron refuses or already has). */
+  addRule(caller: SecurityGroupCaller, groupId: string, rule: NewSecurityGroupRule): Promise<ComputeSecurityGroupRule & { groupId: string }>;
+  /** os-security-group-rules delete: 404 for a rule the caller may not see. */
+  deleteRule(caller: SecurityGroupCaller, ruleId: string): Promise<void>;
   /**
    * A boot's requested groups (names or ids) as ids of the caller's project's groups, checked
    * before anything is recorded: an unknown group, or another project's, is a 400 (a name two
@@ -110,6 +123,52 @@ export interface SecurityGroupProxy {
   addToInstance(caller: SecurityGroupCaller, instance: InstanceRef, nameOrId: string): Promise<void>;
   /** removeSecurityGroup: the group off every port of the instance that has it. */
   removeFromInstance(caller: SecurityGroupCaller, instance: InstanceRef, nameOrId: string): Promise<void>;
+}
+
+/** A Neutron floating IP as Nova's os-floating-ips proxy shows it. */
+export interface ComputeFloatingIp {
+  id: string;
+  address: string;
+  fixedAddress: string | null;
+  /** The device of the associated port (the instance), when associated. */
+  instanceId: string | null;
+  portId: string | null;
+  /** The external network's name (its id when unnamed): Nova's pool. */
+  pool: string;
+}
+
+/**
+ * Nova's os-floating-ips, os-floating-ip-pools and the addFloatingIp/removeFloatingIp actions
+ * (before 2.36 / 2.44): Neutron's floating IPs, as the user, refusals worded as Nova's.
+ */
+export interface FloatingIpProxy {
+  /** The caller's project's floating IPs. */
+  list(caller: SecurityGroupCaller): Promise<ComputeFloatingIp[]>;
+  /** 404 `Floating IP not found for ID {id}` for one the caller may not see. */
+  get(caller: SecurityGroupCaller, id: string): Promise<ComputeFloatingIp>;
+  /** 404 `floating IP not found` when the caller sees no floating IP with that address. */
+  byAddress(caller: SecurityGroupCaller, address: string): Promise<ComputeFloatingIp>;
+  /** A new floating IP from the external network named `pool` (`public` when none is named). */
+  allocate(caller: SecurityGroupCaller, pool: string | undefined): Promise<ComputeFloatingIp>;
+  /** Disassociates and releases it. */
+  release(caller: SecurityGroupCaller, id: string): Promise<void>;
+  /** The names of the external networks the caller may see. */
+  pools(caller: SecurityGroupCaller): Promise<string[]>;
+  /** Points the floating IP at the instance's port holding `fixedAddress`. */
+  associate(caller: SecurityGroupCaller, instance: InstanceRef, address: string, fixedAddress: string): Promise<void>;
+  disassociate(caller: SecurityGroupCaller, id: string): Promise<void>;
+}
+
+/** A Neutron network as Nova's os-networks and os-tenant-networks proxies show it. */
+export interface ComputeNetwork {
+  id: string;
+  name: string;
+}
+
+/** The networks the caller may see, as Nova's network_api.get_all and get (404 `Network not found`). */
+export interface NetworkListProxy {
+  list(caller: SecurityGroupCaller): Promise<ComputeNetwork[]>;
+  get(caller: SecurityGroupCaller, id: string): Promise<ComputeNetwork>;
 }
 
 /** What a server's view shows of its ports. */
@@ -180,6 +239,10 @@ export class NetworkAmbiguous extends NetworkRequestRefused {
 export interface NetworkPorts {
   /** Security groups for the os-security-groups proxy, when the network service offers them. */
   readonly securityGroups?: SecurityGroupProxy;
+  /** Floating IPs and their pools for the os-floating-ips proxies, when the network service offers them. */
+  readonly floatingIps?: FloatingIpProxy;
+  /** Networks for the os-networks and os-tenant-networks proxies. */
+  readonly networks?: NetworkListProxy;
   /**
    * Checks a boot's or an attach's request before anything is recorded, with the caller's own
    * rights as Nova asks Neutron with the user's token: unknown networks/ports are 400s, and a

@@ -121,6 +121,18 @@ export interface VirtDriver {
   /** The root disk's content as a stream of qcow2 (or the image's format) bytes. */
   snapshot(id: string): Promise<{ diskFormat: string; data: AsyncIterable<Buffer> }>;
   consoleOutput(id: string, lines?: number): Promise<string>;
+  /**
+   * Rescue: the guest runs a rescue system (the rescue image, or its own) with its own disk
+   * attached second, until unrescue boots it from its own disk again. Drivers without it leave
+   * both out; compute refuses the action for their hosts (Nova's InstanceNotRescuable).
+   */
+  rescue?(id: string): Promise<void>;
+  unrescue?(id: string): Promise<void>;
+  /**
+   * A running guest's figures in Nova's free-form diagnostics (before 2.48), named as libvirt's
+   * driver names them (`memory` in KiB, `<disk>_read` bytes, `<tap>_rx` bytes, ...).
+   */
+  diagnostics(id: string): Promise<Record<string, number>>;
   console(id: string, protocol: ConsoleTarget['protocol']): Promise<ConsoleTarget>;
   /**
    * Gives the instance a volume: hot-plugged into a running guest, recorded for the next

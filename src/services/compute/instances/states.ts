@@ -1,6 +1,6 @@
 /** Nova's instance states (nova/compute/vm_states.py, task_states.py) and the API status they show as. */
 
-export type VmState = 'building' | 'active' | 'stopped' | 'paused' | 'suspended' | 'resized' | 'error' | 'deleted';
+export type VmState = 'building' | 'active' | 'stopped' | 'paused' | 'suspended' | 'resized' | 'rescued' | 'error' | 'deleted';
 
 export type TaskState =
   | 'scheduling'
@@ -20,7 +20,9 @@ export type TaskState =
   | 'resize_reverting'
   | 'resize_confirming'
   | 'rebuilding'
-  | 'image_snapshot';
+  | 'image_snapshot'
+  | 'rescuing'
+  | 'unrescuing';
 
 const RESIZING = new Set<string>(['resize_prep', 'resize_finish']);
 
@@ -33,6 +35,7 @@ export function apiStatus(vm: string, task: string | null): string {
       if (task === 'rebooting') return 'REBOOT';
       if (task === 'rebooting_hard') return 'HARD_REBOOT';
       if (task === 'rebuilding') return 'REBUILD';
+      if (task === 'rescuing') return 'RESCUE';
       if (task && RESIZING.has(task)) return 'RESIZE';
       return 'ACTIVE';
     case 'stopped':
@@ -41,6 +44,8 @@ export function apiStatus(vm: string, task: string | null): string {
       return 'SHUTOFF';
     case 'resized':
       return task === 'resize_reverting' ? 'REVERT_RESIZE' : 'VERIFY_RESIZE';
+    case 'rescued':
+      return 'RESCUE';
     case 'paused':
       return 'PAUSED';
     case 'suspended':
@@ -68,4 +73,6 @@ export const ALLOWED_FROM: Readonly<Record<string, readonly VmState[]>> = {
   revertResize: ['resized'],
   rebuild: ['active', 'stopped', 'error'],
   createImage: ['active', 'stopped', 'paused', 'suspended'],
+  rescue: ['active', 'stopped', 'error'],
+  unrescue: ['rescued'],
 };

@@ -12,6 +12,7 @@ import { usageRoutes } from './usage.js';
 import { volumeAttachmentRoutes } from './volume-attachments.js';
 import { keypairRoutes } from './keypairs.js';
 import { quotaRoutes } from './quotas.js';
+import { networkProxyRoutes } from './network-proxies.js';
 import { securityGroupRoutes } from './security-groups.js';
 import { serverGroupRoutes } from './server-groups.js';
 import { serverRoutes } from './servers.js';
@@ -32,6 +33,7 @@ export function registerComputeRoutes(app: FastifyInstance, ctx: ComputeContext,
   tagRoutes(app, ctx, services);
   imageRoutes(app, ctx, baseUrl);
   securityGroupRoutes(app, ctx);
+  networkProxyRoutes(app, ctx);
   usageRoutes(app, ctx);
   aggregateRoutes(app, ctx, services.hosts);
   extensionRoutes(app, ctx);

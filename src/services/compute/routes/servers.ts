@@ -5,6 +5,7 @@ import type { Instance } from '../instances/model.js';
 import { runAction, deleteInstance } from '../servers/actions.js';
 import { remoteConsoleUrl, type RemoteConsoleProtocol } from '../servers/remote-console.js';
 import { visibleInstance } from '../servers/access.js';
+import { serverDiagnostics } from '../servers/diagnostics.js';
 import { createServers, type ServerCreateBody } from '../servers/create.js';
 import { renderSecurityGroup } from './security-groups.js';
 import { listServers } from '../servers/list.js';
@@ -156,6 +157,11 @@ export function serverRoutes(app: FastifyInstance, ctx: ComputeContext, svc: Ser
     return { security_groups: sorted.map((g) => renderSecurityGroup(g, known)) };
   });
 
+  // Admin only (Nova's os-server-diagnostics rule); the free-form format, as Kumo stops before 2.48.
+  app.get<{ Params: IdParams }>('/servers/:id/diagnostics', async (request) => {
+    const instance = await visibleInstance(ctx, svc.instances, callerFrom(request), request.params.id, 'os_compute_api:os-server-diagnostics');
+    return serverDiagnostics(ctx, instance);
+  });
   app.get<{ Params: IdParams }>('/servers/:id/os-instance-actions', async (request) => {
     const caller = callerFrom(request);
     const instance = await load(request, caller, 'os_compute_api:os-instance-actions:list');

@@ -52,6 +52,11 @@ const ACTIONS_V21: Record<string, Schema> = {
   addSecurityGroup: securityGroupName,
   removeSecurityGroup: securityGroupName,
   trigger_crash_dump: { type: 'null' },
+  addFloatingIp: t.closedObject({ address: t.ipAddress, fixed_address: t.ipAddress }, ['address']),
+  removeFloatingIp: t.closedObject({ address: t.ipAddress }, ['address']),
+  // Nova's rescue schema: an object or null; unrescue's member is null.
+  rescue: { type: ['object', 'null'], properties: { adminPass: t.adminPassword, rescue_image_ref: t.uuid }, additionalProperties: false },
+  unrescue: { type: 'null' },
 };
 
 const ACTIONS_V219: Record<string, Schema> = {

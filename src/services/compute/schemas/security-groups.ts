@@ -22,3 +22,21 @@ export const listSecurityGroupsQuery = t.query({
   offset: t.queryParam({ type: 'string', pattern: '^[0-9]*$', minLength: 1 }),
   all_tenants: t.queryParam(),
 });
+
+/**
+ * os-security-group-rules create: Nova checks only the group ids; ports, protocol and cidr
+ * are its controller's to judge (routes/security-group-rules.ts).
+ */
+export const securityGroupRuleBody = {
+  type: 'object',
+  properties: {
+    security_group_rule: {
+      type: 'object',
+      properties: { group_id: { ...t.uuid, type: ['string', 'null'] }, parent_group_id: t.uuid, to_port: {}, from_port: {}, ip_protocol: {}, cidr: {} },
+      required: ['parent_group_id'],
+      additionalProperties: true,
+    },
+  },
+  required: ['security_group_rule'],
+  additionalProperties: true,
+};

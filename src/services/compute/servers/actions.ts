@@ -12,6 +12,7 @@ import { randomPassword, toInstanceFlavor, withinMetadataQuota } from './create.
 import { remoteConsoleUrl, type RemoteConsoleProtocol } from './remote-console.js';
 import type { ServerServices } from './services.js';
 import { releaseVolumes, releaseVolumesAfterDelete } from './volumes.js';
+import { addFloatingIp, removeFloatingIp } from './floating-ip-actions.js';
 
 export interface ActionResult {
   status: number;
@@ -189,6 +190,29 @@ const triggerCrashDump: Handler = async (_ctx, svc, caller, instance) => {
   return ACCEPTED;
 };
 
+/**
+ * The hypervisors whose driver implements rescue. The qemu driver does not yet (it would boot
+ * the rescue image with the instance's disk attached second), so its hosts refuse as Nova
+ * refuses an instance it cannot rescue.
+ */
+const RESCUE_CAPABLE = new Set(['fake']);
+
+/** rescue: the guest boots a rescue system; the answer carries the rescue system's password. */
+const rescue: Handler = async (ctx, svc, caller, instance, args) => {
+  checkActionAllowed(instance, caller, 'rescue');
+  const wanted = (args ?? {}) as { adminPass?: string; rescue_image_ref?: string };
+  const hostRow = instance.host ? await svc.hosts.get(instance.host) : undefined;
+  if (hostRow && !RESCUE_CAPABLE.has(hostRow.hypervisor_type)) {
+    throw badRequest(`Instance ${instance.id} cannot be rescued: Driver does not support rescue.`);
+  }
+  if (wanted.rescue_image_ref !== undefined && !(await ctx.images.get(instance.projectId, wanted.rescue_image_ref))) {
+    throw badRequest(`Image ${wanted.rescue_image_ref} could not be found.`);
+  }
+  const adminPass = wanted.adminPass ?? randomPassword();
+  await sendToHost(ctx, svc, caller, instance, 'rescue', 'rescue', 'rescuing', ComputeMethods.rescue, {});
+  return { status: 200, body: { adminPass } };
+};
+
 const forceDelete: Handler = async (ctx, svc, caller, instance) => {
   await deleteInstance(ctx, svc, caller, instance);
   return ACCEPTED;
@@ -223,6 +247,16 @@ export const ACTIONS: Record<string, { rule: string; run: Handler }> = {
   'os-getMKSConsole': { rule: 'os_compute_api:os-remote-consoles', run: remoteConsole('mks', ['webmks']) },
   addSecurityGroup: { rule: 'os_compute_api:os-security-groups:add', run: securityGroupChange(true) },
   removeSecurityGroup: { rule: 'os_compute_api:os-security-groups:remove', run: securityGroupChange(false) },
+  addFloatingIp: {
+    rule: 'os_compute_api:os-floating-ips:add',
+    run: async (ctx, _svc, caller, instance, args) => (await addFloatingIp(ctx, caller, instance, args as { address: string; fixed_address?: string }), ACCEPTED),
+  },
+  removeFloatingIp: {
+    rule: 'os_compute_api:os-floating-ips:remove',
+    run: async (ctx, _svc, caller, instance, args) => (await removeFloatingIp(ctx, caller, instance, args as { address: string }), ACCEPTED),
+  },
+  rescue: { rule: 'os_compute_api:os-rescue', run: rescue },
+  unrescue: { rule: 'os_compute_api:os-unrescue', run: hostAction('unrescue', 'unrescue', 'unrescuing', ComputeMethods.unrescue) },
   forceDelete: { rule: 'os_compute_api:os-deferred-delete:force', run: forceDelete },
   trigger_crash_dump: { rule: 'os_compute_api:servers:trigger_crash_dump', run: triggerCrashDump },
 };

@@ -1,7 +1,9 @@
-import { FixedIpAlreadyInUse, NetworkAmbiguous, NetworkNotFound, PortBindingFailed, PortInUse, PortNotFound, type InstanceRef, type NetworkPorts, type RequestedNetwork, type SecurityGroupCaller, type SecurityGroupProxy, type ServerAddress, type ServerNetworkView } from '../../compute/client.js';
+import { FixedIpAlreadyInUse, NetworkAmbiguous, NetworkNotFound, PortBindingFailed, PortInUse, PortNotFound, type FloatingIpProxy, type InstanceRef, type NetworkListProxy, type NetworkPorts, type RequestedNetwork, type SecurityGroupCaller, type SecurityGroupProxy, type ServerAddress, type ServerNetworkView } from '../../compute/client.js';
 import { groupsOnPorts, instancePorts } from './instance-ports.js';
 import { badRequest, forbidden, notFound } from './nova-errors.js';
 import { InProcessSecurityGroups } from './compute-security-groups.js';
+import { InProcessFloatingIps } from './compute-floating-ips.js';
+import { InProcessNetworkList } from './compute-networks.js';
 import { authorizeAttributes, type Caller as NetworkCaller, type NetworkContext } from '../context.js';
 import { VIF_TYPE_BINDING_FAILED } from '../ml2/binding.js';
 import { canonicalAddress, isAddress } from '../ipam.js';
@@ -19,9 +21,13 @@ const UNBOUND = { device_id: '', device_owner: '', 'binding:host_id': '' };
 
 export class InProcessNetworkPorts implements NetworkPorts {
   readonly securityGroups: SecurityGroupProxy;
+  readonly floatingIps: FloatingIpProxy;
+  readonly networks: NetworkListProxy;
 
   constructor(private readonly ctx: NetworkContext) {
     this.securityGroups = new InProcessSecurityGroups(ctx);
+    this.floatingIps = new InProcessFloatingIps(ctx);
+    this.networks = new InProcessNetworkList(ctx);
   }
 
   private caller(projectId: string): NetworkCaller {

@@ -1,12 +1,12 @@
 import { ApiError } from '../../../core/http/errors.js';
-import type { ComputeSecurityGroup, InstanceRef, SecurityGroupCaller, SecurityGroupProxy } from '../../compute/client.js';
+import type { ComputeSecurityGroup, ComputeSecurityGroupRule, InstanceRef, NewSecurityGroupRule, SecurityGroupCaller, SecurityGroupProxy } from '../../compute/client.js';
 import { groupsOnPorts, instancePorts } from './instance-ports.js';
 import { badRequest, conflict, forbidden, notFound } from './nova-errors.js';
 import type { NetworkContext } from '../context.js';
 import type { Port } from '../model.js';
 import { updatePort } from '../ports.js';
-import { createSecurityGroup, defaultSecurityGroup, deleteSecurityGroup, updateSecurityGroup, visibleGroup } from '../security-groups.js';
-import type { SecurityGroupRow } from '../tables.js';
+import { createRule, createSecurityGroup, defaultSecurityGroup, deleteRule, deleteSecurityGroup, updateSecurityGroup, visibleGroup } from '../security-groups.js';
+import type { SecurityGroupRow, SecurityGroupRuleRow } from '../tables.js';
 
 /**
  * Neutron's security groups in the same process, as Nova's neutron security-group driver
@@ -24,9 +24,7 @@ export class InProcessSecurityGroups implements SecurityGroupProxy {
       name: group.name,
       description: group.description,
       projectId: group.project_id,
-      rules: rules
-        .filter((r) => r.direction === 'ingress')
-        .map((r) => ({ id: r.id, protocol: r.protocol, portMin: r.port_range_min, portMax: r.port_range_max, remoteIpPrefix: r.remote_ip_prefix, remoteGroupId: r.remote_group_id })),
+      rules: rules.filter((r) => r.direction === 'ingress').map(ruleView),
     };
   }
 
@@ -63,6 +61,42 @@ export class InProcessSecurityGroups implements SecurityGroupProxy {
 
   async delete(caller: SecurityGroupCaller, id: string): Promise<void> {
     await this.translated(id, () => deleteSecurityGroup(this.ctx, caller, id));
+  }
+
+  async addRule(caller: SecurityGroupCaller, groupId: string, rule: NewSecurityGroupRule): Promise<ComputeSecurityGroupRule & { groupId: string }> {
+    return this.translated(groupId, async () => {
+      // Nova looks the parent (and a remote group) up as the user first: one it may not see is not found.
+      await visibleGroup(this.ctx, caller, groupId);
+      if (rule.remoteGroupId) await visibleGroup(this.ctx, caller, rule.remoteGroupId);
+      // Nova's neutron driver: ICMP's -1 is "any", which Neutron says by leaving the range out.
+      const port = (value: number | null) => (value === -1 ? null : value);
+      const body = {
+        security_group_id: groupId,
+        direction: 'ingress',
+        ethertype: rule.cidr?.includes(':') ? 'IPv6' : 'IPv4',
+        protocol: rule.protocol?.toLowerCase() ?? null,
+        port_range_min: port(rule.portMin),
+        port_range_max: port(rule.portMax),
+        remote_ip_prefix: rule.cidr,
+        remote_group_id: rule.remoteGroupId,
+      };
+      try {
+        return { ...ruleView(await createRule(this.ctx, caller, body)), groupId };
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 409) throw badRequest(`This rule already exists in group ${groupId}`);
+        throw error;
+      }
+    });
+  }
+
+  async deleteRule(caller: SecurityGroupCaller, ruleId: string): Promise<void> {
+    try {
+      await deleteRule(this.ctx, caller, ruleId);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) throw notFound(`Security group rule ${ruleId} could not be found.`);
+      if (error instanceof ApiError && error.status === 403) throw forbidden(error.message);
+      throw error;
+    }
   }
 
   /**
@@ -146,4 +180,8 @@ export class InProcessSecurityGroups implements SecurityGroupProxy {
       throw error;
     }
   }
+}
+
+function ruleView(r: SecurityGroupRuleRow): ComputeSecurityGroupRule {
+  return { id: r.id, protocol: r.protocol, portMin: r.port_range_min, portMax: r.port_range_max, remoteIpPrefix: r.remote_ip_prefix, remoteGroupId: r.remote_group_id };
 }

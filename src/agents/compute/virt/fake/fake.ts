@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { tapName } from '../../../../contracts/host-devices.js';
 import { join } from 'node:path';
 import {
   PowerState,
@@ -34,6 +35,8 @@ interface FakeDomain {
   log: string[];
   /** Attached volumes by id, in attach order, with the size the guest was last told of. */
   volumes: Map<string, { attachment: VolumeAttachment; sizeBytes?: number }>;
+  /** How often its diagnostics were read: the simulated counters grow with it. */
+  diagnosticsReads?: number;
 }
 
 /** What the fake driver records of an attached volume (tests read it). */
@@ -134,6 +137,39 @@ export class FakeDriver implements VirtDriver {
   async consoleOutput(id: string, lines?: number): Promise<string> {
     const log = this.get(id).log;
     return (lines === undefined ? log : log.slice(-lines)).join('\n') + '\n';
+  }
+
+  /** A fake guest has no disks to swap: it is running either way, and its console says which system it runs. */
+  async rescue(id: string): Promise<void> {
+    const domain = this.get(id);
+    domain.powerState = PowerState.RUNNING;
+    domain.log.push(`${domain.spec.name} rescue login:`);
+  }
+
+  async unrescue(id: string): Promise<void> {
+    const domain = this.get(id);
+    domain.powerState = PowerState.RUNNING;
+    domain.log.push(`${domain.spec.name} login:`);
+  }
+
+  /**
+   * Simulated figures, not measured ones: the fake driver has no guest, so it answers what a
+   * guest of this flavor would plausibly show (its memory, one virtio disk, a tap per NIC),
+   * with counters that grow with the number of times it was asked, as real counters grow.
+   */
+  async diagnostics(id: string): Promise<Record<string, number>> {
+    const domain = this.get(id);
+    if (domain.powerState !== PowerState.RUNNING) throw new VirtError(`Instance ${id} is not running.`);
+    domain.diagnosticsReads = (domain.diagnosticsReads ?? 0) + 1;
+    const tick = domain.diagnosticsReads;
+    const figures: Record<string, number> = { memory: domain.spec.memoryMb * 1024, 'memory-actual': domain.spec.memoryMb * 1024, 'memory-rss': domain.spec.memoryMb * 512 };
+    for (let cpu = 0; cpu < domain.spec.vcpus; cpu++) figures[`cpu${cpu}_time`] = tick * 1_000_000_000;
+    Object.assign(figures, { vda_read: tick * 262_144, vda_read_req: tick * 112, vda_write: tick * 65_536, vda_write_req: tick * 16, vda_errors: -1 });
+    for (const nic of domain.spec.nics) {
+      const tap = tapName(nic.portId);
+      Object.assign(figures, { [`${tap}_rx`]: tick * 2_048, [`${tap}_rx_packets`]: tick * 24, [`${tap}_rx_errors`]: 0, [`${tap}_rx_drop`]: 0, [`${tap}_tx`]: tick * 1_024, [`${tap}_tx_packets`]: tick * 12, [`${tap}_tx_errors`]: 0, [`${tap}_tx_drop`]: 0 });
+    }
+    return figures;
   }
 
   /** Fake guests have no screen: a VNC console exists only where a test serves one in `consoleDir`. */

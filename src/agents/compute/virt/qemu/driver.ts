@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { copyFile, link, mkdir, open, rm, statfs } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readFile, rm, statfs } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../../../core/log.js';
@@ -393,6 +393,45 @@ export class QemuDriver implements VirtDriver {
       if (state === 'shutoff' || state === 'suspended') return;
       await resize(await guest.qmpClient(), nodes, newSizeBytes);
     });
+  }
+
+  /**
+   * Measured figures of a running guest: its memory (the flavor's, in KiB), QEMU's block
+   * statistics per disk (query-blockstats) and each tap's kernel counters (sysfs), under
+   * libvirt's names.
+   */
+  async diagnostics(id: string): Promise<Record<string, number>> {
+    const guest = await this.existing(id);
+    if ((await guest.state()) !== 'running') throw new VirtError(`Instance ${id} is not running.`);
+    const record = await this.record(guest);
+    const figures: Record<string, number> = { memory: record.memoryMb * 1024 };
+    const stats = await (await guest.qmpClient()).execute('query-blockstats');
+    for (const disk of stats) {
+      const name = (disk.device || disk.qdev || '').replace(/[^A-Za-z0-9_-]/g, '_');
+      if (!name) continue;
+      Object.assign(figures, {
+        [`${name}_read`]: disk.stats.rd_bytes ?? 0,
+        [`${name}_read_req`]: disk.stats.rd_operations ?? 0,
+        [`${name}_write`]: disk.stats.wr_bytes ?? 0,
+        [`${name}_write_req`]: disk.stats.wr_operations ?? 0,
+        [`${name}_errors`]: -1,
+      });
+    }
+    for (const nic of record.nics) {
+      const tap = tapOfPort(nic.portId);
+      const counter = async (which: string) => Number((await readFile(`/sys/class/net/${tap}/statistics/${which}`, 'utf8').catch(() => '0')).trim()) || 0;
+      Object.assign(figures, {
+        [`${tap}_rx`]: await counter('rx_bytes'),
+        [`${tap}_rx_packets`]: await counter('rx_packets'),
+        [`${tap}_rx_errors`]: await counter('rx_errors'),
+        [`${tap}_rx_drop`]: await counter('rx_dropped'),
+        [`${tap}_tx`]: await counter('tx_bytes'),
+        [`${tap}_tx_packets`]: await counter('tx_packets'),
+        [`${tap}_tx_errors`]: await counter('tx_errors'),
+        [`${tap}_tx_drop`]: await counter('tx_dropped'),
+      });
+    }
+    return figures;
   }
 
   /** The end of the serial console log; at most MAX_CONSOLE_BYTES are read, however big the log is. */
