@@ -141,6 +141,10 @@ describe('compute refuses bad input with Nova\'s schema messages', () => {
     badRequest(await get('/servers?limit=-1'), "Invalid input for query parameters limit. Value: -1. '-1' does not match '^[0-9]*$'");
     badRequest(await get('/servers/detail?limit=1&limit=x'), "Invalid input for query parameters limit. Value: x. 'x' does not match '^[0-9]*$'");
     badRequest(await get('/servers?sort_dir=up'), "Invalid input for query parameters sort_dir. Value: up. 'up' is not one of ['asc', 'desc']");
+    // Horizon's instance list repeats sort_key and sort_dir; each value is checked alone.
+    const horizonList = await get('/servers/detail?limit=21&sort_dir=desc&sort_dir=desc&sort_dir=desc&sort_key=created_at&sort_key=display_name&sort_key=uuid');
+    assert.equal(horizonList.status, 200, JSON.stringify(horizonList.body));
+    badRequest(await get('/servers/detail?sort_key=created_at&sort_key=bogus'), /^Invalid input for query parameters sort_key\. Value: bogus\. 'bogus' is not one of \[/);
     badRequest(await get('/flavors?limit=many'), "Invalid input for query parameters limit. Value: many. 'many' does not match '^[0-9]*$'");
     badRequest(await get('/flavors/detail?sort_key=colour'), /^Invalid input for query parameters sort_key\. Value: colour\. 'colour' is not one of \[/);
     badRequest(await get('/os-keypairs?limit=-3', demo, '2.35'), "Invalid input for query parameters limit. Value: -3. '-3' does not match '^[0-9]*$'");

@@ -80,7 +80,9 @@ export function closedObject(properties: Record<string, Schema>, required: reado
  */
 export function queryParam(item: Schema = { type: 'string' }): Schema {
   const { type: _type, ...constraints } = item;
-  return { type: ['string', 'array'], ...constraints, items: item };
+  // A repeated parameter (Horizon sends sort_key three times) arrives as an array, each value
+  // checked alone as Nova's multi_params checks it; a single value must meet the same constraints.
+  return { type: ['string', 'array'], items: item, if: { type: 'string' }, then: constraints };
 }
 
 /** Nova's query schemas mostly allow parameters they do not name (additionalProperties: true). */
