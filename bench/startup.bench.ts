@@ -115,7 +115,9 @@ async function startOnce(dataDir: string, stateDir: string): Promise<Start> {
       if ((body.services?.length ?? 0) > 0) registeredMs = elapsed();
       else await sleep(100);
     }
-    const text = readFileSync(log, 'utf8');
+    // The banner comes once the start is over, which may be after the host registered.
+    let text = readFileSync(log, 'utf8');
+    for (const deadline = Date.now() + 10_000; !/started in \d+ ms/.test(text) && Date.now() < deadline; text = readFileSync(log, 'utf8')) await sleep(50);
     const bannerMs = Number(/started in (\d+) ms/.exec(text)?.[1] ?? NaN);
     const accel = /accel (pending|kvm|tcg)/.exec(text)?.[1] ?? '?';
     return { answerMs, tokenMs, tokenCpuMs, bannerMs, registeredMs, accel };
