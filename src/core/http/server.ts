@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { answerClientError } from './client-errors.js';
 import { LazyValidators } from './lazy-validation.js';
+import { emptyJsonIsNoBody } from './json-bodies.js';
 import { serializeBigRepliesInTurns } from './json-replies.js';
 
 declare module 'fastify' {
@@ -72,6 +73,10 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
       (ownerOf(request.url) ?? app).errorHandler(error, request, reply);
     },
   });
+  // Unmatched requests are parsed here, at the root, before the owning service's not-found
+  // handler: a bodiless DELETE sent with a JSON content type (tempest, the SDKs) must reach it
+  // as a 404, not fail as an empty JSON body.
+  emptyJsonIsNoBody(app);
   app.decorate('compileRouteSchemas', () => validators.compileAll());
   app.decorate('serviceNotFound', function (this: FastifyInstance, handler: NotFoundHandler) {
     notFoundHandlers.set(this, handler);

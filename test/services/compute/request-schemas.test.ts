@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import AjvCompiler from '@fastify/ajv-compiler';
-import { startTestCloud, type ApiResponse, type TestCloud } from '../../helpers/cloud.js';
+import { api, startTestCloud, type ApiResponse, type TestCloud } from '../../helpers/cloud.js';
 import { activeImage, nova } from './helpers.js';
 import * as actions from '../../../src/services/compute/schemas/actions.js';
 import * as aggregates from '../../../src/services/compute/schemas/aggregates.js';
@@ -158,6 +158,9 @@ describe('compute refuses bad input with Nova\'s schema messages', () => {
     assert.equal((await get('/images?limit=x', demo, '2.36')).status, 404);
     // Parameters Nova's schemas do not name pass, as they do before 2.75.
     assert.equal((await get('/servers?whatever=1')).status, 200);
+    // A bodiless DELETE with a JSON content type to a path compute does not serve is its 404, not a parse error.
+    const gone = await api(cloud.url, 'DELETE', '/compute/v2.1/os-no-such-thing/1', demo, undefined, { 'content-type': 'application/json' });
+    assert.equal(gone.status, 404, JSON.stringify(gone.body));
   });
 
   it('flavors, extra specs and flavor access', async () => {
@@ -169,6 +172,10 @@ describe('compute refuses bad input with Nova\'s schema messages', () => {
     badRequest(await create({ ...base, rxtx_factor: 0 }), 'Invalid input for field/attribute rxtx_factor. Value: 0. 0 is less than or equal to the minimum of 0');
     badRequest(await create({ ...base, id: 'bad/id' }), "Invalid input for field/attribute id. Value: bad/id. 'bad/id' does not match '^(?! )[a-zA-Z0-9. _-]+(?<! )$'");
     badRequest(await create({ name: 'bad', ram: 1, vcpus: 1 }), "Invalid input for field/attribute flavor. Value: {'name': 'bad', 'ram': 1, 'vcpus': 1}. 'disk' is a required property");
+    // A number is an id too (tempest's test_create_flavor_with_int_id), kept as its decimal string.
+    const numbered = await create({ ...base, name: 'numbered', ram: '1024', id: 918273 });
+    assert.equal(numbered.status, 200, JSON.stringify(numbered.body));
+    assert.equal(numbered.json.flavor.id, '918273');
     badRequest(await nova(cloud.url, 'POST', '/flavors/1/os-extra_specs', admin, { extra_specs: { k: ['v'] } }), "Invalid input for field/attribute k. Value: ['v']. ['v'] is not of type 'string', 'number', 'boolean'");
     badRequest(await nova(cloud.url, 'POST', '/flavors/1/action', admin, { addTenantAccess: { tenant: '' } }), "Invalid input for field/attribute tenant. Value: . '' should be non-empty");
     badRequest(await nova(cloud.url, 'POST', '/flavors/1/action', admin, { removeTenantAccess: {} }), "Invalid input for field/attribute removeTenantAccess. Value: {}. 'tenant' is a required property");

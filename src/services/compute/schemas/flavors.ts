@@ -14,7 +14,8 @@ export const createFlavor = t.envelope(
   t.closedObject(
     {
       name: t.name,
-      id: { type: ['string', 'null'], minLength: 1, maxLength: 255, pattern: '^(?! )[a-zA-Z0-9. _-]+(?<! )$' },
+      // Nova takes a number too (tempest's test_create_flavor_with_int_id); it becomes its decimal string.
+      id: { type: ['string', 'number', 'null'], minLength: 1, maxLength: 255, pattern: '^(?! )[a-zA-Z0-9. _-]+(?<! )$' },
       ram: size(1),
       vcpus: size(1),
       disk: size(0),
