@@ -167,7 +167,6 @@ for (const engine of ENGINES) {
           { flavor: { ...base, name: ' padded ' } },
           { flavor: { ...base, name: 7 } },
           { flavor: { ...base, id: 'bad/id' } },
-          { flavor: { ...base, id: 12 } },
           { flavor: { ...base, 'os-flavor-access:is_public': 'perhaps' } },
           { flavor: { ...base, ram: 2147483648 } },
           { flavor: { ...base, colour: 'red' } },
