@@ -3,6 +3,7 @@ import { acceptablePathPattern, type AuthContext } from '../../core/auth/context
 import { ApiError, badRequest } from '../../core/http/errors.js';
 import { newHexId } from '../../core/ids.js';
 import type { IdentityContext } from './context.js';
+import { refuseTrustScoped } from './trusts.js';
 import { duplicateError, notFoundError } from './errors.js';
 import { checkName } from './extras.js';
 import type { AccessRule, ApplicationCredential, Role } from './model.js';
@@ -51,6 +52,7 @@ export async function createApplicationCredential(
   if (caller.applicationCredentialId) {
     throw new ApiError(403, 'An application credential cannot be used to create another one.');
   }
+  refuseTrustScoped(caller, 'an application credential');
   const name = checkName(body.name);
   let expiresAt: string | null = null;
   if (body.expires_at) {

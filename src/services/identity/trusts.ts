@@ -13,6 +13,14 @@ import type { TokenScope } from './tokens/payload.js';
  * The request shape is checked by the route's schema (schemas.ts); the rules live here.
  */
 
+/**
+ * A trust-scoped token carries only the delegated roles; a credential it could make (an
+ * application credential, an EC2 key) would carry the trustor's whole roles, as the trustor.
+ */
+export function refuseTrustScoped(caller: AuthContext, what: string): void {
+  if (caller.trustId) throw new ApiError(403, `A trust-scoped token cannot create ${what}.`);
+}
+
 /** A trust create body as the route's schema lets it through. */
 export interface TrustBody {
   trustor_user_id: string;

@@ -114,6 +114,14 @@ describe('OS-TRUST trusts and trust-scoped tokens', () => {
         trust: { trustor_user_id: token.user.id, trustee_user_id: stranger.id, project_id: projectId, roles: [{ id: delegated.id }], impersonation: false },
       });
       assertKeystoneError(chained, 403);
+      // Nor credentials, which would carry the trustor's whole roles rather than the delegated one.
+      const userId = token.user.id as string;
+      assertKeystoneError(await api(tc.url, 'POST', `${V3}/users/${userId}/application_credentials`, subject, { application_credential: { name: unique('escalate') } }), 403);
+      assertKeystoneError(await api(tc.url, 'POST', `${V3}/users/${userId}/credentials/OS-EC2`, subject, { tenant_id: projectId }), 403);
+      assertKeystoneError(
+        await api(tc.url, 'POST', `${V3}/credentials`, subject, { credential: { user_id: userId, project_id: projectId, type: 'ec2', blob: JSON.stringify({ access: unique('a'), secret: 's' }) } }),
+        403,
+      );
     }
   });
 

@@ -3,6 +3,7 @@ import { callerOf } from '../../../core/auth/context.js';
 import { queryString, type Json } from '../../../core/http/body.js';
 import { ApiError, badRequest } from '../../../core/http/errors.js';
 import type { IdentityContext } from '../context.js';
+import { refuseTrustScoped } from '../trusts.js';
 import {
   createCredential,
   createEc2Credential,
@@ -45,6 +46,7 @@ export function credentialRoutes(app: FastifyInstance, ctx: IdentityContext): vo
     const body = request.body.credential;
     const fields = { user_id: body.user_id, project_id: body.project_id ?? null, type: body.type, blob: body.blob };
     authorize(ctx, request, 'identity:create_credential', onCredential(fields.user_id));
+    refuseTrustScoped(callerOf(request), 'a credential');
     const cred = await createCredential(ctx, fields);
     reply.code(201);
     return { credential: render(cred) };
@@ -107,6 +109,7 @@ export function credentialRoutes(app: FastifyInstance, ctx: IdentityContext): vo
   app.post<UserParams & { Body: { tenant_id: string } }>('/v3/users/:id/credentials/OS-EC2', { schema: { body: ec2CredentialCreate } }, async (request, reply) => {
     const userId = request.params.id;
     authorize(ctx, request, 'identity:ec2_create_credential', onCredential(userId));
+    refuseTrustScoped(callerOf(request), 'an EC2 credential');
     const cred = await createEc2Credential(ctx, userId, request.body.tenant_id);
     reply.code(201);
     return { credential: renderEc2(cred) };
