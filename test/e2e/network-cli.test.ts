@@ -366,7 +366,9 @@ describe('networking through the openstack CLI', { skip: cliSkip, timeout: 600_0
     assert.deepEqual(await cli.json<Shown[]>([...DEMO, 'network', 'agent', 'list']), [], 'not for projects');
     assert.match((await cli.fails([...DEMO, 'network', 'agent', 'show', agent.ID as string])).stderr, /404|could not be found/i);
     await cli.ok([...ADMIN, 'network', 'agent', 'delete', agent.ID as string]);
-    assert.deepEqual(await cli.json<Shown[]>([...ADMIN, 'network', 'agent', 'list']), []);
+    // Gone; its next report (it may come at once) registers it again under a new id, as in Neutron.
+    const after = await cli.json<Shown[]>([...ADMIN, 'network', 'agent', 'list']);
+    assert.ok(!after.some((a) => a.ID === agent.ID), JSON.stringify(after));
   });
   it('demo makes an address scope and a subnet pool in it, and carves subnets from the pool by size', SLOW, async () => {
     // Networks of their own: the suite's int is gone by now.
